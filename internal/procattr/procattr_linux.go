@@ -1,0 +1,11 @@
+// Package procattr gives the lab's child processes the attributes that make
+// sure none outlives the lab: on Linux the kernel kills a child when the lab
+// dies, however it dies.
+package procattr
+
+import "syscall"
+
+// Child returns the attributes for a child process of the lab.
+func Child() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}

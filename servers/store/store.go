@@ -1,0 +1,192 @@
+// Package store keeps login sessions on the server and only a signed session id
+// in the client's cookie. It draws the line the lab is about: a session that is
+// not found is a lost session (the user must log in again), while a store that
+// cannot answer is an outage (ErrUnavailable), and the two never look alike.
+//
+// A Backend holds encoded sessions by id (in process memory, or in Redis);
+// CookieStore puts a gorilla/sessions Store in front of any Backend, so that the
+// memory and Redis variants differ only in where the bytes live.
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
+)
+
+// ErrUnavailable is wrapped by every Backend error that means the store could
+// not answer (unreachable, timed out, refused). It is never returned for a
+// session that simply does not exist.
+var ErrUnavailable = errors.New("session store unavailable")
+
+// Backend holds encoded sessions by id. Its doc comments are the contract that
+// storetest checks for every implementation.
+type Backend interface {
+	// Find returns the data committed for id. A missing or expired session is
+	// (nil, false, nil): err is for system failures only and wraps ErrUnavailable.
+	Find(ctx context.Context, id string) (data []byte, found bool, err error)
+	// Commit stores data for id until expiry, replacing what was there.
+	Commit(ctx context.Context, id string, data []byte, expiry time.Time) error
+	// Delete removes id. Deleting a missing session is not an error.
+	Delete(ctx context.Context, id string) error
+	// Stats counts the live sessions the backend holds and their size in bytes
+	// (ids and encoded data, not allocator overhead).
+	Stats(ctx context.Context) (Stats, error)
+}
+
+// Stats is what a Backend holds.
+type Stats struct {
+	Sessions int64 `json:"sessions"`
+	Bytes    int64 `json:"bytes"`
+}
+
+// CookieStore is a gorilla/sessions Store whose cookie carries only a signed,
+// random session id; the session's values live in the Backend.
+type CookieStore struct {
+	// Codecs sign (and verify) the id in the cookie. The first codec signs;
+	// every codec is tried when verifying, which is how keys are rotated.
+	Codecs []securecookie.Codec
+	// Options are the cookie attributes of new sessions. MaxAge is also the
+	// session's lifetime in the Backend.
+	Options *sessions.Options
+	// Backend holds the sessions.
+	Backend Backend
+}
+
+var _ sessions.Store = (*CookieStore)(nil)
+
+// NewCookieStore returns a store over b whose cookies are signed with keys:
+// the first key signs, all keys verify. ttl is the session lifetime.
+func NewCookieStore(b Backend, ttl time.Duration, secure bool, keys ...[]byte) *CookieStore {
+	pairs := make([][]byte, 0, 2*len(keys))
+	for _, k := range keys {
+		pairs = append(pairs, k, nil) // sign only: the id is random, not secret
+	}
+	codecs := securecookie.CodecsFromPairs(pairs...)
+	maxAge := int(ttl / time.Second)
+	for _, c := range codecs {
+		if sc, ok := c.(*securecookie.SecureCookie); ok {
+			sc.MaxAge(maxAge)
+		}
+	}
+	return &CookieStore{
+		Codecs:  codecs,
+		Backend: b,
+		Options: &sessions.Options{
+			Path:     "/",
+			MaxAge:   maxAge,
+			HttpOnly: true,
+			// Lax and not Secure by default: gorilla's own defaults (Secure,
+			// SameSite=None) make cookie jars drop the cookie over plain HTTP,
+			// which would show up as a lost session that never happened.
+			SameSite: http.SameSiteLaxMode,
+			Secure:   secure,
+		},
+	}
+}
+
+// ErrBadCookie is returned, with a new empty session, when the request's
+// cookie was not signed by any of the store's keys, or was altered.
+var ErrBadCookie = errors.New("session cookie failed verification")
+
+// Get returns the request's session, cached for the rest of the request.
+func (s *CookieStore) Get(r *http.Request, name string) (*sessions.Session, error) {
+	return sessions.GetRegistry(r).Get(s, name)
+}
+
+// New loads the request's session. With no cookie, or an id the backend does
+// not hold, it returns a new session and no error: the caller sees IsNew. A
+// cookie that fails verification gives a new session and ErrBadCookie; a
+// backend failure gives a new session and an error wrapping ErrUnavailable.
+func (s *CookieStore) New(r *http.Request, name string) (*sessions.Session, error) {
+	sess := sessions.NewSession(s, name)
+	opts := *s.Options
+	sess.Options = &opts
+	sess.IsNew = true
+	c, err := r.Cookie(name)
+	if err != nil {
+		return sess, nil
+	}
+	var id string
+	if err := securecookie.DecodeMulti(name, c.Value, &id, s.Codecs...); err != nil {
+		return sess, fmt.Errorf("%w: %v", ErrBadCookie, err)
+	}
+	data, found, err := s.Backend.Find(r.Context(), id)
+	if err != nil {
+		return sess, err
+	}
+	if !found {
+		return sess, nil
+	}
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&sess.Values); err != nil {
+		// Data we wrote ourselves and cannot read back: treat as no session
+		// rather than fail every request of this user forever.
+		return sess, nil
+	}
+	sess.ID = id
+	sess.IsNew = false
+	return sess, nil
+}
+
+// Save commits the session and sets its cookie. A session whose
+// Options.MaxAge is negative is deleted from the backend and its cookie
+// expired. A session without an id gets a new random one: that is how a
+// login gets a fresh id (see Renew).
+func (s *CookieStore) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
+	if sess.Options.MaxAge < 0 {
+		if sess.ID != "" {
+			if err := s.Backend.Delete(r.Context(), sess.ID); err != nil {
+				return err
+			}
+		}
+		http.SetCookie(w, sessions.NewCookie(sess.Name(), "", sess.Options))
+		return nil
+	}
+	if sess.ID == "" {
+		sess.ID = NewID()
+	}
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(sess.Values); err != nil {
+		return fmt.Errorf("encode session: %w", err)
+	}
+	expiry := time.Now().Add(time.Duration(sess.Options.MaxAge) * time.Second)
+	if err := s.Backend.Commit(r.Context(), sess.ID, buf.Bytes(), expiry); err != nil {
+		return err
+	}
+	encoded, err := securecookie.EncodeMulti(sess.Name(), sess.ID, s.Codecs...)
+	if err != nil {
+		return fmt.Errorf("sign session cookie: %w", err)
+	}
+	http.SetCookie(w, sessions.NewCookie(sess.Name(), encoded, sess.Options))
+	return nil
+}
+
+// Renew deletes sess's current record, if it has one, and clears its id so
+// that the next Save stores it under a new id. Logins call it, so that an id
+// planted before login is never the id of a logged-in session (no fixation).
+func (s *CookieStore) Renew(ctx context.Context, sess *sessions.Session) error {
+	if sess.ID != "" {
+		if err := s.Backend.Delete(ctx, sess.ID); err != nil {
+			return err
+		}
+	}
+	sess.ID = ""
+	sess.IsNew = true
+	return nil
+}
+
+// NewID returns a random session id: 32 bytes from crypto/rand in base32.
+func NewID() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // never fails, see crypto/rand.Read
+	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)
+}
