@@ -1,0 +1,125 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"statelab/cli"
+)
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func env(vars map[string]string) (cli.Env, *syncBuf, *syncBuf) {
+	out, errb := &syncBuf{}, &syncBuf{}
+	return cli.Env{Stdin: strings.NewReader(""), Stdout: out, Stderr: errb, Getenv: func(k string) string { return vars[k] }}, out, errb
+}
+
+func TestUsageErrors(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	for _, tc := range []struct {
+		name string
+		args []string
+		vars map[string]string
+		code int
+		msg  string
+	}{
+		{"no command", nil, nil, 2, "Usage: lab <command>"},
+		{"unknown command", []string{"frobnicate"}, nil, 2, `unknown command "frobnicate"`},
+		{"help", []string{"help"}, nil, 0, "Commands:"},
+		{"server help", []string{"server", "-h"}, nil, 0, ""},
+		{"unknown flag", []string{"server", "--bogus"}, nil, 2, "flag provided but not defined: -bogus"},
+		{"no variant", []string{"server"}, nil, 2, "--variant is required"},
+		{"bad variant", []string{"server", "--variant", "cookie"}, nil, 2, `unknown variant "cookie"`},
+		{"bad env value", []string{"server", "--variant", "jwt"}, map[string]string{"STATELAB_REDIS_TIMEOUT": "soon"}, 2, `STATELAB_REDIS_TIMEOUT="soon": invalid value for --redis-timeout`},
+		{"short key", []string{"server", "--variant", "jwt", "--jwt-keys", "k1:short"}, nil, 2, "secret shorter than 16 bytes"},
+		{"unknown active key", []string{"server", "--variant", "jwt", "--jwt-keys", "k1:0123456789abcdef", "--jwt-active", "k2"}, nil, 2, `active jwt key "k2"`},
+		{"stray argument", []string{"server", "--variant", "jwt", "extra"}, nil, 2, `unexpected argument "extra"`},
+		{"port in use", []string{"server", "--variant", "jwt", "--addr", busy.Addr().String()}, nil, 2, "address already in use"},
+		{"healthcheck refused", []string{"healthcheck", "http://" + busy.Addr().String() + "/nothing"}, nil, 1, "lab healthcheck:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, out, errb := env(tc.vars)
+			if tc.name == "healthcheck refused" {
+				busy.Close() // now nothing listens there
+			}
+			if code := cli.Main(context.Background(), tc.args, e); code != tc.code {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tc.code, errb.String())
+			}
+			if !strings.Contains(errb.String()+out.String(), tc.msg) {
+				t.Errorf("output lacks %q:\n%s%s", tc.msg, out.String(), errb.String())
+			}
+		})
+	}
+}
+
+// TestServerFromEnv starts `lab server` configured only from the environment,
+// checks that it serves, then stops it as SIGTERM would.
+func TestServerFromEnv(t *testing.T) {
+	e, _, errb := env(map[string]string{
+		"STATELAB_VARIANT": "jwt",
+		"STATELAB_NAME":    "jwt-env",
+		"STATELAB_ADDR":    "127.0.0.1:0",
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	go func() { done <- cli.Main(ctx, []string{"server"}, e) }()
+
+	addrRe := regexp.MustCompile(`addr=(127\.0\.0\.1:\d+)`)
+	var addr string
+	deadline := time.Now().Add(5 * time.Second)
+	for addr == "" {
+		if m := addrRe.FindStringSubmatch(errb.String()); m != nil {
+			addr = m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("server did not log its address:\n%s", errb.String())
+		} else {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("X-Statelab-Instance"); got != "jwt-env" {
+		t.Errorf("instance %q, want jwt-env", got)
+	}
+	if !strings.Contains(errb.String(), "BUILT-IN DEMO JWT KEY") {
+		t.Errorf("no warning about the demo key in:\n%s", errb.String())
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d after shutdown; stderr:\n%s", code, errb.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("server did not stop after its context ended")
+	}
+}

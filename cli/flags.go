@@ -1,0 +1,106 @@
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+)
+
+var errHelp = flag.ErrHelp
+
+// EnvName is the environment variable that sets a flag: STATELAB_ and the
+// flag's name in capitals, dashes as underscores.
+func EnvName(flagName string) string {
+	return "STATELAB_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// flagSet is a subcommand's flags, with the usage that -h prints.
+type flagSet struct {
+	*flag.FlagSet
+	synopsis string
+}
+
+// newFlagSet returns a flag set whose usage lists each flag's variable.
+func newFlagSet(name, synopsis string) *flagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {} // printed by parse, on -h only
+	return &flagSet{FlagSet: fs, synopsis: synopsis}
+}
+
+func (fs *flagSet) printUsage(w io.Writer) {
+	fmt.Fprintf(w, "Usage: lab %s\n\nFlags (each also from its environment variable):\n", fs.synopsis)
+	fs.VisitAll(func(f *flag.Flag) {
+		name, usage := flag.UnquoteUsage(f)
+		fmt.Fprintf(w, "  --%s", f.Name)
+		if name != "" {
+			fmt.Fprintf(w, " %s", name)
+		}
+		fmt.Fprintf(w, "   (%s)\n      %s", EnvName(f.Name), strings.ReplaceAll(usage, "\n", "\n      "))
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && f.DefValue != "[]" {
+			fmt.Fprintf(w, " (default %s)", f.DefValue)
+		}
+		fmt.Fprintln(w)
+	})
+}
+
+// parse parses args, then sets every flag not given on the command line from
+// its environment variable. A bad value from either is a UsageError.
+func parse(fs *flagSet, args []string, env Env) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.printUsage(env.Stdout)
+			return errHelp
+		}
+		return UsageError{err}
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || env.Getenv == nil {
+			return
+		}
+		if v := env.Getenv(EnvName(f.Name)); v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: invalid value for --%s: %v", EnvName(f.Name), v, f.Name, err))
+			}
+		}
+	})
+	if len(errs) > 0 {
+		return UsageError{errors.Join(errs...)}
+	}
+	return nil
+}
+
+// logFlags adds --log-level and --log-format and returns a function that
+// builds the logger they ask for.
+func logFlags(fs *flagSet, env Env) func() (*slog.Logger, error) {
+	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	format := fs.String("log-format", "text", "log format: text or json")
+	return func() (*slog.Logger, error) {
+		var l slog.Level
+		if err := l.UnmarshalText([]byte(*level)); err != nil {
+			return nil, UsageError{fmt.Errorf("--log-level %q: want debug, info, warn or error", *level)}
+		}
+		opts := &slog.HandlerOptions{Level: l}
+		switch *format {
+		case "text":
+			return slog.New(slog.NewTextHandler(env.Stderr, opts)), nil
+		case "json":
+			return slog.New(slog.NewJSONHandler(env.Stderr, opts)), nil
+		}
+		return nil, UsageError{fmt.Errorf("--log-format %q: want text or json", *format)}
+	}
+}
+
+// noArgs refuses positional arguments.
+func noArgs(fs *flagSet) error {
+	if fs.NArg() > 0 {
+		return UsageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	return nil
+}

@@ -1,0 +1,98 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"statelab/servers"
+)
+
+func runServer(ctx context.Context, args []string, env Env) error {
+	fs := newFlagSet("server", "server --variant memory|redis|jwt [flags]")
+	variant := fs.String("variant", "", "where sessions live: memory, redis or jwt (required)")
+	name := fs.String("name", "", "instance name shown in every response (default: the host name)")
+	addr := fs.String("addr", ":8080", "listen address")
+	redisAddr := fs.String("redis", "127.0.0.1:6379", "Redis address: sessions of the redis variant, the jwt denylist")
+	redisTimeout := fs.Duration("redis-timeout", 100*time.Millisecond, "give up on Redis after this long (dial, read, write)")
+	password := fs.String("password", "statelab", "the password every demo user has")
+	cookieKeys := fs.String("cookie-keys", "", "keys that sign session cookies, comma-separated: the first signs, all verify\n(default: the built-in demo key, with a warning)")
+	jwtKeys := fs.String("jwt-keys", "", "token keys as kid:secret, comma-separated (default: the built-in demo key, with a warning)")
+	jwtActive := fs.String("jwt-active", "", "id of the key that signs new tokens (default: the first of --jwt-keys)")
+	sessionTTL := fs.Duration("session-ttl", 30*time.Minute, "lifetime of a cookie session after its last change")
+	tokenTTL := fs.Duration("token-ttl", 15*time.Minute, "lifetime of a token")
+	secure := fs.Bool("secure-cookies", false, "mark cookies Secure (HTTPS only)")
+	failOpen := fs.Bool("fail-open", false, "when Redis errors, carry on without it (401 for redis sessions, tokens unchecked)\ninstead of answering 503")
+	denylist := fs.Bool("jwt-denylist", false, "jwt: refuse tokens of logged-out logins, kept in Redis")
+	logger := logFlags(fs, env)
+	if err := parse(fs, args, env); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	log, err := logger()
+	if err != nil {
+		return err
+	}
+	v, err := servers.ParseVariant(*variant)
+	if *variant == "" {
+		err = errors.New("--variant is required (memory, redis or jwt)")
+	}
+	if err != nil {
+		return UsageError{err}
+	}
+	ck, err := servers.ParseCookieKeys(*cookieKeys)
+	if err != nil {
+		return UsageError{err}
+	}
+	jk, err := servers.ParseJWTKeys(*jwtKeys)
+	if err != nil {
+		return UsageError{err}
+	}
+	srv, err := servers.New(servers.Config{
+		Variant:       v,
+		Name:          *name,
+		Addr:          *addr,
+		RedisAddr:     *redisAddr,
+		RedisTimeout:  *redisTimeout,
+		Password:      *password,
+		CookieKeys:    ck,
+		JWTKeys:       jk,
+		JWTActive:     *jwtActive,
+		SessionTTL:    *sessionTTL,
+		TokenTTL:      *tokenTTL,
+		SecureCookies: *secure,
+		FailOpen:      *failOpen,
+		Denylist:      *denylist,
+		Logger:        log,
+	})
+	if err != nil {
+		return UsageError{err}
+	}
+	if err := srv.Open(); err != nil {
+		srv.Close()
+		return StartupError{err}
+	}
+	return serveUntilDone(ctx, srv.Serve, srv.Shutdown, log.Info)
+}
+
+// serveUntilDone runs serve until it fails or ctx is done (SIGINT, SIGTERM),
+// then shuts down gracefully within 5 seconds.
+func serveUntilDone(ctx context.Context, serve func() error, shutdown func(context.Context) error, info func(string, ...any)) error {
+	errc := make(chan error, 1)
+	go func() { errc <- serve() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	info("shutting down: finishing requests in flight")
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return <-errc
+}

@@ -1,0 +1,362 @@
+package servers
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Limits on input. Anything beyond them is a 400 or a 413, never a crash.
+const (
+	MaxBody     = 16 << 10 // bytes of a request body
+	MaxNameLen  = 64       // runes of a user name or an item
+	MaxQty      = 99       // per cart line, per request
+	MaxCartSize = 500      // lines in a cart
+)
+
+// Body is every JSON response of the application. Fields a response does not
+// use are left out.
+type Body struct {
+	Instance string `json:"instance"`
+	Variant  string `json:"variant"`
+	Error    string `json:"error,omitempty"`
+	User     string `json:"user,omitempty"`
+	Cart     []Item `json:"cart,omitzero"`
+	// Token is the jwt variant's credential, after login and every cart change.
+	Token string `json:"token,omitempty"`
+	// Revoked, after logout, says whether the credential the client held is
+	// now refused.
+	Revoked *bool  `json:"revoked,omitempty"`
+	Note    string `json:"note,omitempty"`
+	Status  string `json:"status,omitempty"`
+}
+
+// statusError is an error with the HTTP status it becomes.
+type statusError struct {
+	status int
+	msg    string
+}
+
+func (e *statusError) Error() string { return e.msg }
+
+func badRequest(format string, args ...any) error {
+	return &statusError{http.StatusBadRequest, fmt.Sprintf(format, args...)}
+}
+
+// status maps an error to its HTTP status, in one place.
+func status(err error) int {
+	var se *statusError
+	switch {
+	case errors.As(err, &se):
+		return se.status
+	case errors.Is(err, ErrNoSession):
+		return http.StatusUnauthorized
+	case errors.Is(err, ErrUnavailable):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/{$}", s.methods(byMethod{"GET": s.page}))
+	mux.Handle("/login", s.methods(byMethod{"POST": s.login}))
+	mux.Handle("/me", s.methods(byMethod{"GET": s.me}))
+	mux.Handle("/cart", s.methods(byMethod{"GET": s.cart, "POST": s.addToCart}))
+	mux.Handle("/logout", s.methods(byMethod{"POST": s.logout}))
+	mux.Handle("/healthz", s.methods(byMethod{"GET": s.healthz}))
+	mux.Handle("/stats", s.methods(byMethod{"GET": s.serveStats}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, &statusError{http.StatusNotFound, fmt.Sprintf("no such endpoint: %s", r.URL.Path)})
+	})
+	return s.middleware(mux)
+}
+
+// byMethod maps request methods to handlers.
+type byMethod map[string]http.HandlerFunc
+
+// middleware names the instance on every response, counts requests, turns a
+// panic into a logged 500 and logs each request at debug level.
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(InstanceHeader, s.cfg.Name)
+		w.Header().Set("Cache-Control", "no-store")
+		if r.URL.Path != "/healthz" && r.URL.Path != "/stats" {
+			s.requests.Add(1)
+		}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				s.reply(w, http.StatusInternalServerError, Body{Error: "internal error"})
+			}
+		}()
+		if !s.log.Enabled(r.Context(), -4) { // slog.LevelDebug
+			next.ServeHTTP(w, r)
+			return
+		}
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "took", time.Since(start))
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (s *Server) reply(w http.ResponseWriter, code int, b Body) {
+	b.Instance, b.Variant = s.cfg.Name, string(s.cfg.Variant)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(b)
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := status(err)
+	if code == http.StatusInternalServerError {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	s.reply(w, code, Body{Error: err.Error()})
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		User     string `json:"user"`
+		Password string `json:"password"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := validName("user", req.User); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if subtle.ConstantTimeCompare([]byte(req.Password), []byte(s.cfg.Password)) != 1 {
+		s.fail(w, r, fmt.Errorf("%w: wrong user or password", ErrNoSession))
+		return
+	}
+	st := State{User: req.User, Cart: []Item{}}
+	token, err := s.sessions.Start(w, r, st)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.reply(w, http.StatusOK, Body{User: st.User, Cart: st.Cart, Token: token})
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request) {
+	st, err := s.sessions.Current(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.reply(w, http.StatusOK, Body{User: st.User, Cart: nonNil(st.Cart)})
+}
+
+func (s *Server) cart(w http.ResponseWriter, r *http.Request) {
+	st, err := s.sessions.Current(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.reply(w, http.StatusOK, Body{Cart: nonNil(st.Cart)})
+}
+
+func (s *Server) addToCart(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Item *string `json:"item"`
+		Qty  *int    `json:"qty"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if req.Item == nil || req.Qty == nil {
+		s.fail(w, r, badRequest(`want {"item":"apple","qty":2}: item and qty are required`))
+		return
+	}
+	if err := validName("item", *req.Item); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if *req.Qty < 1 || *req.Qty > MaxQty {
+		s.fail(w, r, badRequest("qty %d out of range: want 1 to %d", *req.Qty, MaxQty))
+		return
+	}
+	st, err := s.sessions.Current(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	cart, err := addItem(st.Cart, *req.Item, *req.Qty)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	st.Cart = cart
+	token, err := s.sessions.Update(w, r, st)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.reply(w, http.StatusOK, Body{User: st.User, Cart: st.Cart, Token: token})
+}
+
+// addItem adds qty of item to cart: to its line if it has one, else as a new
+// line at the end.
+func addItem(cart []Item, item string, qty int) ([]Item, error) {
+	out := make([]Item, len(cart), len(cart)+1)
+	copy(out, cart)
+	for i := range out {
+		if out[i].Item == item {
+			if out[i].Qty+qty > MaxQty*MaxCartSize {
+				return nil, badRequest("too many %s in the cart", item)
+			}
+			out[i].Qty += qty
+			return out, nil
+		}
+	}
+	if len(out) >= MaxCartSize {
+		return nil, badRequest("the cart is full (%d lines)", MaxCartSize)
+	}
+	return append(out, Item{Item: item, Qty: qty}), nil
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	revoked, err := s.sessions.End(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	b := Body{Revoked: &revoked}
+	switch {
+	case s.cfg.Variant == JWT && !revoked:
+		b.Note = "logged out on the client only: this server keeps nothing, so the token stays valid until it expires"
+	case s.cfg.Variant == JWT:
+		b.Note = "the token's login is on the denylist in Redis until its last token expires"
+	default:
+		b.Note = "the session record is deleted: the old cookie now finds nothing"
+	}
+	s.reply(w, http.StatusOK, b)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	s.reply(w, http.StatusOK, Body{Status: "ok"})
+}
+
+func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) {
+	st, err := s.stats(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(st)
+}
+
+func nonNil(c []Item) []Item {
+	if c == nil {
+		return []Item{}
+	}
+	return c
+}
+
+// decode reads one JSON object of at most MaxBody bytes into v, refusing
+// unknown fields and trailing data.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	var (
+		tooBig *http.MaxBytesError
+		syntax *json.SyntaxError
+		typ    *json.UnmarshalTypeError
+	)
+	switch {
+	case err == nil:
+	case errors.As(err, &tooBig):
+		return &statusError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", tooBig.Limit)}
+	case errors.Is(err, io.EOF):
+		return badRequest("empty body: want a JSON object")
+	case errors.As(err, &syntax):
+		return badRequest("malformed JSON at byte %d: %v", syntax.Offset, err)
+	case errors.As(err, &typ):
+		return badRequest("field %q: want a JSON %s, got %s", typ.Field, typ.Type, typ.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field"):
+		return badRequest("%s", strings.TrimPrefix(err.Error(), "json: "))
+	default:
+		return badRequest("malformed JSON: %v", err)
+	}
+	if dec.More() {
+		return badRequest("trailing data after the JSON object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		var tb *http.MaxBytesError
+		if errors.As(err, &tb) {
+			return &statusError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", tb.Limit)}
+		}
+		return badRequest("trailing data after the JSON object")
+	}
+	return nil
+}
+
+// validName checks a user name or an item: 1 to MaxNameLen printable runes.
+func validName(field, v string) error {
+	if v == "" {
+		return badRequest("%s is required", field)
+	}
+	n := 0
+	for _, r := range v {
+		n++
+		if r == unicode.ReplacementChar || !unicode.IsPrint(r) {
+			return badRequest("%s contains a character that is not printable", field)
+		}
+	}
+	if n > MaxNameLen {
+		return badRequest("%s is longer than %d characters", field, MaxNameLen)
+	}
+	return nil
+}
+
+// methods routes by method (HEAD as GET) and answers other methods with a
+// JSON 405 that lists the allowed ones.
+func (s *Server) methods(m byMethod) http.Handler {
+	allowed := make([]string, 0, len(m))
+	for k := range m {
+		allowed = append(allowed, k)
+	}
+	sort.Strings(allowed)
+	allow := strings.Join(allowed, ", ")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, ok := m[r.Method]
+		if !ok && r.Method == http.MethodHead {
+			h, ok = m[http.MethodGet]
+		}
+		if !ok {
+			w.Header().Set("Allow", allow)
+			s.fail(w, r, &statusError{http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s (allowed: %s)", r.Method, r.URL.Path, allow)})
+			return
+		}
+		h(w, r)
+	})
+}

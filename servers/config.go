@@ -1,0 +1,209 @@
+package servers
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// Variant names where a variant keeps its sessions.
+type Variant string
+
+// The three variants.
+const (
+	Memory Variant = "memory" // in this process's memory
+	Redis  Variant = "redis"  // in a Redis every instance shares
+	JWT    Variant = "jwt"    // in a signed token the client holds
+)
+
+// Variants lists every variant, in the order reports show them.
+var Variants = []Variant{Memory, Redis, JWT}
+
+// ParseVariant checks that s names a variant.
+func ParseVariant(s string) (Variant, error) {
+	for _, v := range Variants {
+		if string(v) == s {
+			return v, nil
+		}
+	}
+	return "", fmt.Errorf("unknown variant %q (want memory, redis or jwt)", s)
+}
+
+// Config configures one server instance. Every instance of a variant must
+// share the keys and the password; New fills in the defaults noted below.
+type Config struct {
+	// Variant is where sessions are kept. Required.
+	Variant Variant
+	// Name names the instance in every response. Default: the host name.
+	Name string
+	// Addr is the listen address. Default ":8080".
+	Addr string
+	// RedisAddr is the Redis of the redis variant and of the jwt denylist.
+	// Default "127.0.0.1:6379".
+	RedisAddr string
+	// RedisTimeout bounds every Redis dial, read, write and pool wait, so an
+	// outage costs this much, not seconds. Default 100ms.
+	RedisTimeout time.Duration
+	// Password is the one password every demo user has. Default "statelab".
+	Password string
+	// CookieKeys sign the session id cookie: the first signs, all verify.
+	// Default: the built-in demo key, with a warning.
+	CookieKeys [][]byte
+	// JWTKeys sign and verify tokens by key id. Default: the built-in demo
+	// key "demo", with a warning.
+	JWTKeys []Key
+	// JWTActive is the id of the key that signs new tokens. Default: the
+	// first of JWTKeys.
+	JWTActive string
+	// SessionTTL is how long a cookie session lives after its last change.
+	// Default 30 minutes.
+	SessionTTL time.Duration
+	// TokenTTL is how long a token is valid after it is issued. Default 15
+	// minutes.
+	TokenTTL time.Duration
+	// SecureCookies marks cookies Secure (HTTPS only). Default false: the lab
+	// speaks plain HTTP, and a Secure cookie would silently not come back.
+	SecureCookies bool
+	// FailOpen decides what happens when Redis cannot answer: false (the
+	// default) answers 503; true carries on without it: a redis session is
+	// treated as logged out (401), and a token is accepted unchecked by the
+	// denylist.
+	FailOpen bool
+	// Denylist makes the jwt variant record logged-out tokens in Redis and
+	// refuse them, at the cost of a Redis lookup per request.
+	Denylist bool
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Logger receives the server's logs. Default: discard.
+	Logger *slog.Logger
+}
+
+// Key is a signing key with its id.
+type Key struct {
+	ID     string
+	Secret []byte
+}
+
+// Built-in demo keys: every statelab instance that has no configured key uses
+// these, so instances agree without setup. They are public, hence the warning.
+var (
+	DemoCookieKey = []byte("statelab-demo-cookie-key-NOT-SECRET-set-STATELAB_COOKIE_KEYS")
+	DemoJWTKey    = Key{ID: "demo", Secret: []byte("statelab-demo-jwt-key-NOT-SECRET-set-STATELAB_JWT_KEYS")}
+)
+
+// minKeyLen is the shortest key accepted: HMAC-SHA256 keys shorter than this
+// are guessable, even in a lab.
+const minKeyLen = 16
+
+// ParseCookieKeys parses "key1,key2,...": the first key signs, all verify.
+func ParseCookieKeys(s string) ([][]byte, error) {
+	var keys [][]byte
+	for _, k := range strings.Split(s, ",") {
+		k = strings.TrimSpace(k)
+		if k == "" {
+			continue
+		}
+		if len(k) < minKeyLen {
+			return nil, fmt.Errorf("cookie key %q is shorter than %d bytes", abbreviate(k), minKeyLen)
+		}
+		keys = append(keys, []byte(k))
+	}
+	if len(keys) == 0 && strings.TrimSpace(s) != "" {
+		return nil, fmt.Errorf("no cookie key in %q", s)
+	}
+	return keys, nil
+}
+
+// ParseJWTKeys parses "kid:secret,kid:secret,...".
+func ParseJWTKeys(s string) ([]Key, error) {
+	var keys []Key
+	seen := map[string]bool{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		id, secret, ok := strings.Cut(part, ":")
+		if !ok || id == "" {
+			return nil, fmt.Errorf("jwt key %q is not kid:secret", abbreviate(part))
+		}
+		if len(secret) < minKeyLen {
+			return nil, fmt.Errorf("jwt key %q: secret shorter than %d bytes", id, minKeyLen)
+		}
+		if seen[id] {
+			return nil, fmt.Errorf("jwt key id %q given twice", id)
+		}
+		seen[id] = true
+		keys = append(keys, Key{ID: id, Secret: []byte(secret)})
+	}
+	if len(keys) == 0 && strings.TrimSpace(s) != "" {
+		return nil, fmt.Errorf("no jwt key in %q", s)
+	}
+	return keys, nil
+}
+
+func abbreviate(s string) string {
+	if len(s) > 6 {
+		return s[:3] + "..."
+	}
+	return s
+}
+
+// withDefaults returns c with defaults filled in, and the warnings to log.
+func (c Config) withDefaults() (Config, []string, error) {
+	var warnings []string
+	if _, err := ParseVariant(string(c.Variant)); err != nil {
+		return c, nil, err
+	}
+	if c.Name == "" {
+		c.Name = hostname()
+	}
+	if c.Addr == "" {
+		c.Addr = ":8080"
+	}
+	if c.RedisAddr == "" {
+		c.RedisAddr = "127.0.0.1:6379"
+	}
+	if c.RedisTimeout <= 0 {
+		c.RedisTimeout = 100 * time.Millisecond
+	}
+	if c.Password == "" {
+		c.Password = "statelab"
+	}
+	if c.SessionTTL <= 0 {
+		c.SessionTTL = 30 * time.Minute
+	}
+	if c.TokenTTL <= 0 {
+		c.TokenTTL = 15 * time.Minute
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	switch c.Variant {
+	case Memory, Redis:
+		if len(c.CookieKeys) == 0 {
+			c.CookieKeys = [][]byte{DemoCookieKey}
+			warnings = append(warnings, "USING THE BUILT-IN DEMO COOKIE KEY: it is public, so anyone can sign session cookies for this server. Set STATELAB_COOKIE_KEYS anywhere but a lab.")
+		}
+	case JWT:
+		if len(c.JWTKeys) == 0 {
+			c.JWTKeys = []Key{DemoJWTKey}
+			warnings = append(warnings, "USING THE BUILT-IN DEMO JWT KEY: it is public, so anyone can mint tokens for this server. Set STATELAB_JWT_KEYS anywhere but a lab.")
+		}
+		if c.JWTActive == "" {
+			c.JWTActive = c.JWTKeys[0].ID
+		}
+		found := false
+		for _, k := range c.JWTKeys {
+			found = found || k.ID == c.JWTActive
+		}
+		if !found {
+			return c, nil, fmt.Errorf("active jwt key %q is not among the jwt keys", c.JWTActive)
+		}
+	}
+	return c, warnings, nil
+}

@@ -1,0 +1,112 @@
+package servers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/gorilla/sessions"
+
+	"statelab/servers/store"
+)
+
+// CookieName is the session cookie of the memory and redis variants.
+const CookieName = "statelab_session"
+
+// cookieSessions keeps the session in a store.Backend and a signed id in the
+// cookie: the memory and redis variants.
+type cookieSessions struct {
+	store    *store.CookieStore
+	shared   bool // the backend is shared by every instance (Redis)
+	failOpen bool
+	close    func() error
+}
+
+var _ Sessions = (*cookieSessions)(nil)
+
+// session returns the request's gorilla session and its decoded state.
+func (c *cookieSessions) session(r *http.Request) (*sessions.Session, State, error) {
+	sess, err := c.store.Get(r, CookieName)
+	switch {
+	case errors.Is(err, store.ErrUnavailable):
+		if c.failOpen {
+			return sess, State{}, fmt.Errorf("%w: the session store is unavailable and this server fails open (%v)", ErrNoSession, err)
+		}
+		return sess, State{}, err
+	case err != nil:
+		return sess, State{}, fmt.Errorf("%w: the session cookie was not signed by any key this server has, or was altered", ErrNoSession)
+	case sess.IsNew:
+		if _, cerr := r.Cookie(CookieName); cerr != nil {
+			return sess, State{}, fmt.Errorf("%w: the request carries no %s cookie", ErrNoSession, CookieName)
+		}
+		where := "this instance holds"
+		if c.shared {
+			where = "the shared store holds"
+		}
+		return sess, State{}, fmt.Errorf("%w: %s no session with this id (never created here, expired, or ended)", ErrNoSession, where)
+	}
+	raw, _ := sess.Values["state"].(string)
+	var st State
+	if err := json.Unmarshal([]byte(raw), &st); err != nil || st.User == "" {
+		return sess, State{}, fmt.Errorf("%w: the stored session is unreadable", ErrNoSession)
+	}
+	return sess, st, nil
+}
+
+func (c *cookieSessions) save(w http.ResponseWriter, r *http.Request, sess *sessions.Session, st State) error {
+	raw, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	sess.Values["state"] = string(raw)
+	return c.store.Save(r, w, sess)
+}
+
+func (c *cookieSessions) Start(w http.ResponseWriter, r *http.Request, st State) (string, error) {
+	sess, _ := c.store.Get(r, CookieName) // a bad or lost old session is no obstacle to logging in
+	if err := c.store.Renew(r.Context(), sess); err != nil {
+		return "", err
+	}
+	clear(sess.Values)
+	return "", c.save(w, r, sess, st)
+}
+
+func (c *cookieSessions) Current(r *http.Request) (State, error) {
+	_, st, err := c.session(r)
+	return st, err
+}
+
+func (c *cookieSessions) Update(w http.ResponseWriter, r *http.Request, st State) (string, error) {
+	sess, _, err := c.session(r)
+	if err != nil {
+		return "", err
+	}
+	return "", c.save(w, r, sess, st)
+}
+
+func (c *cookieSessions) End(w http.ResponseWriter, r *http.Request) (bool, error) {
+	sess, _, err := c.session(r)
+	if err != nil {
+		return false, err
+	}
+	sess.Options.MaxAge = -1
+	if err := c.store.Save(r, w, sess); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+func (c *cookieSessions) Stats(ctx context.Context) (store.Stats, *store.Stats, error) {
+	st, err := c.store.Backend.Stats(ctx)
+	if err != nil {
+		return store.Stats{}, nil, err
+	}
+	if c.shared {
+		return store.Stats{}, &st, nil
+	}
+	return st, nil, nil
+}
+
+func (c *cookieSessions) Close() error { return c.close() }

@@ -1,0 +1,188 @@
+// Package servers is the statelab application: one HTTP API (log in, who am I,
+// add to cart, read the cart, log out, health, stats, and a page for people)
+// over three ways of keeping a login session, so that the same virtual users
+// drive all three and only the variant differs.
+//
+// Every response names the instance that served it, in the
+// X-Statelab-Instance header and in every JSON body, so that students see
+// where each request went.
+package servers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"statelab/servers/store"
+	"statelab/servers/store/memstore"
+	"statelab/servers/store/redisstore"
+)
+
+// InstanceHeader names the instance that served a response.
+const InstanceHeader = "X-Statelab-Instance"
+
+// Server is one instance of one variant.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	sessions Sessions
+	handler  http.Handler
+	requests atomic.Int64
+
+	http *http.Server
+	ln   net.Listener
+}
+
+// New builds an instance from cfg. It logs a warning for every default that
+// must not leave a lab (the built-in demo keys). It does not listen yet; see
+// Open.
+func New(cfg Config) (*Server, error) {
+	cfg, warnings, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("variant", string(cfg.Variant), "instance", cfg.Name)}
+	for _, w := range warnings {
+		s.log.Warn(w)
+	}
+	if s.sessions, err = newSessions(cfg); err != nil {
+		return nil, err
+	}
+	s.handler = s.routes()
+	s.http = &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       90 * time.Second,
+		MaxHeaderBytes:    256 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	return s, nil
+}
+
+func newSessions(cfg Config) (Sessions, error) {
+	switch cfg.Variant {
+	case Memory:
+		mem := memstore.New(time.Minute)
+		return &cookieSessions{
+			store: store.NewCookieStore(mem, cfg.SessionTTL, cfg.SecureCookies, cfg.CookieKeys...),
+			close: mem.Close,
+		}, nil
+	case Redis:
+		rdb := redisstore.Client(cfg.RedisAddr, cfg.RedisTimeout)
+		return &cookieSessions{
+			store:    store.NewCookieStore(redisstore.New(rdb, ""), cfg.SessionTTL, cfg.SecureCookies, cfg.CookieKeys...),
+			shared:   true,
+			failOpen: cfg.FailOpen,
+			close:    rdb.Close,
+		}, nil
+	case JWT:
+		if !cfg.Denylist {
+			return newTokenSessions(cfg, nil, func() error { return nil }), nil
+		}
+		rdb := redisstore.Client(cfg.RedisAddr, cfg.RedisTimeout)
+		return newTokenSessions(cfg, redisstore.New(rdb, "statelab:revoked:"), rdb.Close), nil
+	}
+	return nil, fmt.Errorf("unknown variant %q", cfg.Variant)
+}
+
+// Config returns the instance's configuration, defaults filled in.
+func (s *Server) Config() Config { return s.cfg }
+
+// Handler returns the application's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Open listens on the configured address, so that an address in use is
+// reported at once and ":0" picks a free port (see Addr).
+func (s *Server) Open() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.cfg.Name, err)
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr is the address Open listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Serve serves until Shutdown. It returns nil after a shutdown.
+func (s *Server) Serve() error {
+	s.log.Info("serving", "addr", s.ln.Addr().String(), "redis", s.redisAddr(), "fail_open", s.cfg.FailOpen, "denylist", s.cfg.Denylist)
+	if err := s.http.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func (s *Server) redisAddr() string {
+	if s.cfg.Variant == Redis || s.cfg.Denylist {
+		return s.cfg.RedisAddr
+	}
+	return "unused"
+}
+
+// Shutdown stops accepting requests, waits for those in flight until ctx is
+// done, and releases the sessions (memory sessions die here).
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	if cerr := s.sessions.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Close releases the sessions without serving: for a Server used only
+// through Handler.
+func (s *Server) Close() error { return s.sessions.Close() }
+
+// Stats is the body of GET /stats.
+type Stats struct {
+	Instance string `json:"instance"`
+	Variant  string `json:"variant"`
+	// Sessions and Bytes are what this instance holds itself.
+	Sessions int64 `json:"sessions"`
+	Bytes    int64 `json:"bytes"`
+	// Requests counts the application requests this instance served
+	// (not /healthz or /stats).
+	Requests int64 `json:"requests"`
+	// HeapBytes is the Go heap in use: everything this process holds.
+	HeapBytes uint64 `json:"heap_bytes"`
+	// Store is what the shared store holds (Redis sessions, or the jwt
+	// denylist), when the variant uses one.
+	Store *store.Stats `json:"store,omitempty"`
+}
+
+func (s *Server) stats(ctx context.Context) (Stats, error) {
+	local, shared, err := s.sessions.Stats(ctx)
+	if err != nil {
+		return Stats{}, err
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return Stats{
+		Instance:  s.cfg.Name,
+		Variant:   string(s.cfg.Variant),
+		Sessions:  local.Sessions,
+		Bytes:     local.Bytes,
+		Requests:  s.requests.Load(),
+		HeapBytes: ms.HeapAlloc,
+		Store:     shared,
+	}, nil
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "statelab"
+	}
+	return h
+}

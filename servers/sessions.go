@@ -1,0 +1,62 @@
+package servers
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"net/http"
+
+	"statelab/servers/store"
+)
+
+// State is what the application knows of a logged-in user.
+type State struct {
+	User string `json:"user"`
+	Cart []Item `json:"cart"`
+}
+
+// Item is one line of a cart.
+type Item struct {
+	Item string `json:"item"`
+	Qty  int    `json:"qty"`
+}
+
+// Errors that Sessions return, and the status each one becomes.
+var (
+	// ErrNoSession: the request carries no session, or one that is unknown,
+	// expired, tampered with, signed with an unknown key, or revoked. 401.
+	ErrNoSession = errors.New("no session")
+	// ErrUnavailable: the session store could not answer. 503.
+	ErrUnavailable = store.ErrUnavailable
+)
+
+// Sessions is where a variant keeps login sessions: the one seam between the
+// application and the three variants.
+type Sessions interface {
+	// Start begins a new session holding st, replacing any the request
+	// carried. It returns the token the client must send back, or "" when
+	// the session travels in a cookie set on w.
+	Start(w http.ResponseWriter, r *http.Request, st State) (token string, err error)
+	// Current returns the state of the request's session: ErrNoSession when
+	// there is none, ErrUnavailable when the store cannot answer.
+	Current(r *http.Request) (State, error)
+	// Update replaces the state of the request's session (found by Current)
+	// and returns the new token, or "" for cookie sessions.
+	Update(w http.ResponseWriter, r *http.Request, st State) (token string, err error)
+	// End ends the request's session. It reports whether the credential the
+	// client held is now refused (false for a token without a denylist).
+	End(w http.ResponseWriter, r *http.Request) (revoked bool, err error)
+	// Stats reports the sessions this instance holds and, for a shared store,
+	// what that store holds.
+	Stats(ctx context.Context) (local store.Stats, shared *store.Stats, err error)
+	// Close releases what the sessions hold (cleanup goroutines, clients).
+	Close() error
+}
+
+// randomID returns 16 random bytes in URL-safe base64: ids inside tokens.
+func randomID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
