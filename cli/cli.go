@@ -62,6 +62,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"server":      {"run one instance of a variant (memory, redis or jwt)", runServer},
 		"healthcheck": {"exit 0 if a URL answers 200 (for container health checks)", runHealthcheck},
+		"lb":          {"run the load balancer: pools, policies, health checks, admin API", runLB},
 	}
 }
 

@@ -61,6 +61,13 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown active key", []string{"server", "--variant", "jwt", "--jwt-keys", "k1:0123456789abcdef", "--jwt-active", "k2"}, nil, 2, `active jwt key "k2"`},
 		{"stray argument", []string{"server", "--variant", "jwt", "extra"}, nil, 2, `unexpected argument "extra"`},
 		{"port in use", []string{"server", "--variant", "jwt", "--addr", busy.Addr().String()}, nil, 2, "address already in use"},
+		{"lb without pool", []string{"lb"}, nil, 2, "no pool"},
+		{"lb bad pool", []string{"lb", "--pool", "memory=:8081"}, nil, 2, "want NAME=LISTEN=BACKEND"},
+		{"lb bad policy", []string{"lb", "--pool", "p=127.0.0.1:0=a:1", "--policy", "random"}, nil, 2, `unknown policy "random"`},
+		{"lb open admin without token", []string{"lb", "--pool", "p=127.0.0.1:0=a:1", "--admin", ":0"}, nil, 2, "set STATELAB_ADMIN_TOKEN"},
+		{"lb pool port in use", []string{"lb", "--pool", "p=" + busy.Addr().String() + "=a:1", "--admin", ""}, nil, 2, "address already in use"},
+		{"lb admin port in use", []string{"lb", "--pool", "p=127.0.0.1:0=a:1", "--admin", busy.Addr().String()}, nil, 2, "address already in use"},
+		{"lb pools from env", []string{"lb"}, map[string]string{"STATELAB_POOL": "p=127.0.0.1:0=a:1 q=bad"}, 2, `pool "q=bad"`},
 		{"healthcheck refused", []string{"healthcheck", "http://" + busy.Addr().String() + "/nothing"}, nil, 1, "lab healthcheck:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

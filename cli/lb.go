@@ -1,0 +1,105 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"statelab/lb"
+)
+
+// pools is the repeatable --pool flag; one value may also hold several pools
+// separated by spaces or semicolons (that is how STATELAB_POOL holds them).
+type pools []lb.PoolSpec
+
+func (p *pools) String() string {
+	var s []string
+	for _, spec := range *p {
+		s = append(s, spec.Name)
+	}
+	return strings.Join(s, " ")
+}
+
+func (p *pools) Set(v string) error {
+	for _, item := range strings.FieldsFunc(v, func(r rune) bool { return r == ';' || r == ' ' || r == '\n' || r == '\t' }) {
+		spec, err := lb.ParsePool(item)
+		if err != nil {
+			return err
+		}
+		*p = append(*p, spec)
+	}
+	return nil
+}
+
+func runLB(ctx context.Context, args []string, env Env) error {
+	fs := newFlagSet("lb", "lb --pool NAME=LISTEN=BACKEND,BACKEND,... [--pool ...] [flags]")
+	var specs pools
+	fs.Var(&specs, "pool", "a pool: NAME=LISTEN=BACKEND,... where BACKEND is host:port or name@host:port;\nrepeat for more pools (in STATELAB_POOL, separate pools with spaces)")
+	admin := fs.String("admin", "127.0.0.1:9000", "admin API and status page address (empty: none)")
+	token := fs.String("admin-token", "", "bearer token the admin API requires; required when --admin is not loopback")
+	policy := fs.String("policy", lb.RoundRobin, "every pool's policy at start: round-robin, least-conn or sticky")
+	strict := fs.Bool("strict", false, "sticky: answer 503 when a user's backend is gone, instead of re-pinning")
+	interval := fs.Duration("health-interval", 250*time.Millisecond, "time between active health checks")
+	hTimeout := fs.Duration("health-timeout", 200*time.Millisecond, "limit of one health check")
+	rise := fs.Int("rise", 2, "consecutive passing checks that bring a backend up")
+	fall := fs.Int("fall", 2, "consecutive failing checks that take a backend down (a refused connection: at once)")
+	healthPath := fs.String("health-path", "/healthz", "path of the health check")
+	connect := fs.Duration("connect-timeout", 500*time.Millisecond, "limit of a dial to a backend")
+	timeout := fs.Duration("timeout", 10*time.Second, "limit of the wait for a backend's response headers (then 504)")
+	retries := fs.Int("retries", 2, "other backends a request that never reached one may be tried on")
+	noIdem := fs.Bool("no-retry-idempotent", false, "do not retry GET/HEAD/OPTIONS that failed before any response")
+	logger := logFlags(fs, env)
+	if err := parse(fs, args, env); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	log, err := logger()
+	if err != nil {
+		return err
+	}
+	if len(specs) == 0 {
+		return UsageError{errors.New("no pool: give --pool NAME=LISTEN=BACKEND,... (e.g. --pool jwt=:8083=jwt-1:8080,jwt-2:8080)")}
+	}
+	if *admin != "" && !lb.IsLoopback(*admin) && *token == "" {
+		return UsageError{fmt.Errorf("--admin %s is reachable from other hosts: set STATELAB_ADMIN_TOKEN (or --admin-token), or bind it to 127.0.0.1", *admin)}
+	}
+	bl, err := lb.New(lb.Config{
+		Policy: *policy, Strict: *strict,
+		HealthPath: *healthPath, HealthInterval: *interval, HealthTimeout: *hTimeout, Rise: *rise, Fall: *fall,
+		ConnectTimeout: *connect, Timeout: *timeout, Retries: *retries, NoRetryIdempotent: *noIdem,
+		Logger: log,
+	}, specs...)
+	if err != nil {
+		return UsageError{err}
+	}
+	var adminSrv *http.Server
+	var adminLn net.Listener
+	if *admin != "" {
+		if adminLn, err = net.Listen("tcp", *admin); err != nil {
+			return StartupError{fmt.Errorf("admin: %w", err)}
+		}
+		adminSrv = &http.Server{Handler: bl.Admin(*token), ReadHeaderTimeout: 5 * time.Second}
+	}
+	if err := bl.Open(); err != nil {
+		if adminLn != nil {
+			adminLn.Close()
+		}
+		return StartupError{err}
+	}
+	if adminSrv != nil {
+		log.Info("admin API serving", "addr", adminLn.Addr().String(), "token", *token != "")
+		go func() { _ = adminSrv.Serve(adminLn) }()
+	}
+	return serveUntilDone(ctx, bl.Serve, func(ctx context.Context) error {
+		if adminSrv != nil {
+			_ = adminSrv.Close() // event streams never end by themselves
+		}
+		return bl.Shutdown(ctx)
+	}, log.Info)
+}

@@ -1,0 +1,311 @@
+package lb
+
+import (
+	"crypto/subtle"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// AdminError is every error the admin API returns, as JSON.
+type AdminError struct {
+	Status int    `json:"-"`
+	Error  string `json:"error"`
+}
+
+// Admin returns the admin API handler. With a non-empty token every request
+// must carry "Authorization: Bearer TOKEN" (or HTTP Basic auth with the
+// token as password, for a browser).
+func (bl *Balancer) Admin(token string) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/pools", bl.listPools)
+	mux.HandleFunc("GET /api/pools/{pool}", bl.withPool(bl.getPool))
+	mux.HandleFunc("PUT /api/pools/{pool}/policy", bl.withPool(bl.putPolicy))
+	mux.HandleFunc("POST /api/pools/{pool}/backends", bl.withPool(bl.addBackend))
+	mux.HandleFunc("DELETE /api/pools/{pool}/backends/{name}", bl.withPool(bl.removeBackend))
+	mux.HandleFunc("POST /api/pools/{pool}/backends/{name}/{action}", bl.withPool(bl.backendAction))
+	mux.HandleFunc("GET /api/events", bl.streamEvents)
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		bl.writeMetrics(w)
+	})
+	mux.HandleFunc("GET /{$}", bl.statusPage)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such admin endpoint: %s %s", r.Method, r.URL.Path)
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		if token != "" && !authorized(r, token) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="statelab lb admin"`)
+			writeError(w, http.StatusUnauthorized, "the admin API needs Authorization: Bearer <STATELAB_ADMIN_TOKEN>")
+			return
+		}
+		// The mux answers a known path with the wrong method with a plain
+		// text 405; answer it in JSON like everything else.
+		if _, pattern := mux.Handler(r); pattern == "/" && knownPath(r.URL.Path) {
+			writeError(w, http.StatusMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+func knownPath(p string) bool {
+	return p == "/api/pools" || p == "/api/events" || p == "/metrics" || strings.HasPrefix(p, "/api/pools/")
+}
+
+func authorized(r *http.Request, token string) bool {
+	given := ""
+	if scheme, v, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
+		given = strings.TrimSpace(v)
+	} else if _, pw, ok := r.BasicAuth(); ok {
+		given = pw
+	}
+	return subtle.ConstantTimeCompare([]byte(given), []byte(token)) == 1
+}
+
+// IsLoopback reports whether a listen address only accepts local connections.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, format string, args ...any) {
+	writeJSON(w, status, AdminError{Error: fmt.Sprintf(format, args...)})
+}
+
+func (bl *Balancer) withPool(h func(http.ResponseWriter, *http.Request, *Pool)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p := bl.Pool(r.PathValue("pool"))
+		if p == nil {
+			writeError(w, http.StatusNotFound, "no pool %q (pools: %s)", r.PathValue("pool"), strings.Join(bl.poolNames(), ", "))
+			return
+		}
+		h(w, r, p)
+	}
+}
+
+func (bl *Balancer) poolNames() []string {
+	var names []string
+	for _, p := range bl.pools {
+		names = append(names, p.Name)
+	}
+	return names
+}
+
+// Status is the body of GET /api/pools.
+type Status struct {
+	Health HealthSettings `json:"health"`
+	Pools  []PoolStatus   `json:"pools"`
+}
+
+// HealthSettings are the health-check settings, printed so that students can
+// reason about detection times.
+type HealthSettings struct {
+	Path           string  `json:"path"`
+	IntervalSecond float64 `json:"interval_seconds"`
+	TimeoutSeconds float64 `json:"timeout_seconds"`
+	Rise           int     `json:"rise"`
+	Fall           int     `json:"fall"`
+}
+
+// Status returns every pool's status.
+func (bl *Balancer) Status() Status {
+	st := Status{Health: HealthSettings{
+		Path:           bl.cfg.HealthPath,
+		IntervalSecond: bl.cfg.HealthInterval.Seconds(),
+		TimeoutSeconds: bl.cfg.HealthTimeout.Seconds(),
+		Rise:           bl.cfg.Rise,
+		Fall:           bl.cfg.Fall,
+	}}
+	for _, p := range bl.pools {
+		st.Pools = append(st.Pools, p.Status())
+	}
+	return st
+}
+
+func (bl *Balancer) listPools(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, bl.Status())
+}
+
+func (bl *Balancer) getPool(w http.ResponseWriter, _ *http.Request, p *Pool) {
+	writeJSON(w, http.StatusOK, p.Status())
+}
+
+// decodeJSON reads a small JSON object, refusing unknown fields.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = errors.New("empty body")
+		}
+		writeError(w, http.StatusBadRequest, "bad JSON: %v", err)
+		return false
+	}
+	if dec.More() {
+		writeError(w, http.StatusBadRequest, "bad JSON: trailing data")
+		return false
+	}
+	return true
+}
+
+// PolicyRequest is the body of PUT /api/pools/{pool}/policy.
+type PolicyRequest struct {
+	Policy string `json:"policy"`
+	Strict bool   `json:"strict"`
+}
+
+func (bl *Balancer) putPolicy(w http.ResponseWriter, r *http.Request, p *Pool) {
+	var req PolicyRequest
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	if err := p.SetPolicy(req.Policy, req.Strict); err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p.Status())
+}
+
+// BackendRequest is the body of POST /api/pools/{pool}/backends.
+type BackendRequest struct {
+	Name string `json:"name"`
+	Addr string `json:"addr"`
+}
+
+func (bl *Balancer) addBackend(w http.ResponseWriter, r *http.Request, p *Pool) {
+	var req BackendRequest
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	b, err := p.Add(req.Name, req.Addr)
+	switch {
+	case errors.Is(err, ErrExists):
+		writeError(w, http.StatusConflict, "pool %s: %v", p.Name, err)
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "pool %s: %v", p.Name, err)
+	default:
+		writeJSON(w, http.StatusCreated, b.status())
+	}
+}
+
+func (bl *Balancer) removeBackend(w http.ResponseWriter, r *http.Request, p *Pool) {
+	if err := p.Remove(r.PathValue("name")); err != nil {
+		writeError(w, http.StatusNotFound, "pool %s: %v", p.Name, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p.Status())
+}
+
+func (bl *Balancer) backendAction(w http.ResponseWriter, r *http.Request, p *Pool) {
+	b := p.Backend(r.PathValue("name"))
+	if b == nil {
+		writeError(w, http.StatusNotFound, "pool %s has no backend %q", p.Name, r.PathValue("name"))
+		return
+	}
+	switch a := r.PathValue("action"); a {
+	case "drain":
+		b.setAdmin(adminDraining, EventDrain)
+	case "disable":
+		b.setAdmin(adminDisabled, EventDisable)
+	case "enable":
+		b.setAdmin(adminEnabled, EventEnable)
+	default:
+		writeError(w, http.StatusNotFound, "unknown action %q (want drain, disable or enable)", a)
+		return
+	}
+	writeJSON(w, http.StatusOK, b.status())
+}
+
+// streamEvents serves GET /api/events as server-sent events. It first sends
+// the kept events newer than the Last-Event-ID header (or ?since=ID; all kept
+// events with ?since=0), then every new one as it happens.
+func (bl *Balancer) streamEvents(w http.ResponseWriter, r *http.Request) {
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		writeError(w, http.StatusInternalServerError, "streaming unsupported")
+		return
+	}
+	since := int64(-1)
+	for _, v := range []string{r.Header.Get("Last-Event-ID"), r.URL.Query().Get("since")} {
+		if v == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			writeError(w, http.StatusBadRequest, "since %q: want an event id", v)
+			return
+		}
+		since = n
+	}
+	c, cancel := bl.events.subscribe()
+	defer cancel()
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, "retry: 1000\n\n")
+	last := since
+	if since >= 0 {
+		for _, ev := range bl.events.since(since) {
+			writeEvent(w, ev)
+			last = ev.ID
+		}
+	}
+	flusher.Flush()
+	keepalive := time.NewTicker(15 * time.Second)
+	defer keepalive.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case ev, ok := <-c:
+			if !ok {
+				return
+			}
+			if ev.ID <= last {
+				continue // already sent from the kept events
+			}
+			writeEvent(w, ev)
+			flusher.Flush()
+		case <-keepalive.C:
+			fmt.Fprint(w, ": keepalive\n\n")
+			flusher.Flush()
+		}
+	}
+}
+
+func writeEvent(w io.Writer, ev Event) {
+	b, _ := json.Marshal(ev)
+	fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", ev.ID, ev.Type, b)
+}
+
+//go:embed status.html
+var statusHTML []byte
+
+func (bl *Balancer) statusPage(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write(statusHTML)
+}

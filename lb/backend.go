@@ -1,0 +1,164 @@
+package lb
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Admin states of a backend, set through the admin API.
+const (
+	adminEnabled  int32 = iota // takes new users and pinned ones
+	adminDraining              // takes only users already pinned to it
+	adminDisabled              // takes nobody
+)
+
+// Backend is one server behind a pool.
+type Backend struct {
+	// Name identifies the backend in the sticky cookie, the admin API and
+	// metrics. Addr is host:port, resolved again on every dial so that a
+	// restarted container with a new address is found.
+	Name string
+	Addr string
+
+	pool      *Pool
+	transport *http.Transport
+	cookie    []string // the Set-Cookie value pinning a user here
+	header    []string // X-Statelab-Backend value
+
+	healthy  atomic.Bool
+	admin    atomic.Int32
+	inflight atomic.Int64
+	lastOK   atomic.Int64 // unix nanos of the last answer (check or request)
+
+	stats backendStats
+
+	mu         sync.Mutex // guards what follows
+	changedAt  time.Time
+	why        string
+	rise, fall int // consecutive check successes and failures
+
+	stopChecks context.CancelFunc
+	checksDone chan struct{}
+}
+
+func newBackend(p *Pool, name, addr string) *Backend {
+	b := &Backend{Name: name, Addr: addr, pool: p}
+	dialer := &net.Dialer{Timeout: p.cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
+	b.transport = &http.Transport{
+		// Every request goes to this backend, whatever its URL says.
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return dialer.DialContext(ctx, "tcp", b.Addr)
+		},
+		MaxIdleConns:          0,
+		MaxIdleConnsPerHost:   512,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: p.cfg.Timeout,
+		DisableCompression:    true,
+		ForceAttemptHTTP2:     false,
+	}
+	b.cookie = []string{(&http.Cookie{Name: CookieName, Value: name, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}).String()}
+	b.header = []string{name}
+	// Up until a check says otherwise: a request that finds it down is
+	// retried elsewhere, so optimism costs nothing.
+	b.healthy.Store(true)
+	b.changedAt = time.Now()
+	b.why = "added, not checked yet"
+	return b
+}
+
+// State is how a backend is shown: "up", "down", "draining" or "disabled".
+func (b *Backend) State() string {
+	switch b.admin.Load() {
+	case adminDisabled:
+		return "disabled"
+	case adminDraining:
+		return "draining"
+	}
+	if b.healthy.Load() {
+		return "up"
+	}
+	return "down"
+}
+
+// takesNew reports whether the backend may receive a user not pinned to it.
+func (b *Backend) takesNew() bool {
+	return b.healthy.Load() && b.admin.Load() == adminEnabled
+}
+
+// takesPinned reports whether the backend may keep a user pinned to it.
+func (b *Backend) takesPinned() bool {
+	return b.healthy.Load() && b.admin.Load() != adminDisabled
+}
+
+func (b *Backend) answered() { b.lastOK.Store(time.Now().UnixNano()) }
+
+// setHealth records a health change and, if it is one, emits an event.
+func (b *Backend) setHealth(up bool, why string) {
+	if b.healthy.Load() == up {
+		return
+	}
+	b.mu.Lock()
+	if b.healthy.Load() == up { // lost a race with another detector
+		b.mu.Unlock()
+		return
+	}
+	b.healthy.Store(up)
+	now := time.Now()
+	b.changedAt, b.why = now, why
+	b.rise, b.fall = 0, 0
+	b.mu.Unlock()
+	ev := Event{Pool: b.pool.Name, Backend: b.Name, Reason: why}
+	if up {
+		ev.Type = EventUp
+	} else {
+		ev.Type = EventDown
+		if last := b.lastOK.Load(); last > 0 {
+			ev.DetectSeconds = now.Sub(time.Unix(0, last)).Seconds()
+		}
+		b.transport.CloseIdleConnections()
+	}
+	b.pool.emit(ev)
+}
+
+// setAdmin changes the admin state and emits an event.
+func (b *Backend) setAdmin(state int32, typ string) {
+	b.admin.Store(state)
+	b.mu.Lock()
+	b.changedAt, b.why = time.Now(), typ+" by the admin API"
+	b.mu.Unlock()
+	b.pool.emit(Event{Type: typ, Pool: b.pool.Name, Backend: b.Name, Reason: "admin API"})
+}
+
+// BackendStatus is a backend as the admin API shows it.
+type BackendStatus struct {
+	Name     string    `json:"name"`
+	Addr     string    `json:"addr"`
+	State    string    `json:"state"`
+	Healthy  bool      `json:"healthy"`
+	InFlight int64     `json:"in_flight"`
+	Requests int64     `json:"requests"`
+	Errors   int64     `json:"errors"`
+	Changed  time.Time `json:"last_change"`
+	Why      string    `json:"why"`
+}
+
+func (b *Backend) status() BackendStatus {
+	b.mu.Lock()
+	changed, why := b.changedAt, b.why
+	b.mu.Unlock()
+	return BackendStatus{
+		Name:     b.Name,
+		Addr:     b.Addr,
+		State:    b.State(),
+		Healthy:  b.healthy.Load(),
+		InFlight: b.inflight.Load(),
+		Requests: b.stats.requests(),
+		Errors:   b.stats.errorsTotal(),
+		Changed:  changed,
+		Why:      why,
+	}
+}

@@ -1,0 +1,115 @@
+package lb
+
+import (
+	"sync"
+	"time"
+)
+
+// Event types.
+const (
+	EventDown    = "backend_down"
+	EventUp      = "backend_up"
+	EventAdded   = "backend_added"
+	EventRemoved = "backend_removed"
+	EventDrain   = "backend_draining"
+	EventDisable = "backend_disabled"
+	EventEnable  = "backend_enabled"
+	EventPolicy  = "policy_switched"
+)
+
+// Event is a state change, as GET /api/events streams it.
+type Event struct {
+	ID      int64     `json:"id"`
+	Time    time.Time `json:"time"`
+	Type    string    `json:"type"`
+	Pool    string    `json:"pool"`
+	Backend string    `json:"backend,omitempty"`
+	Reason  string    `json:"reason,omitempty"`
+	// DetectSeconds, on backend_down, is the time from the backend's last
+	// answer (a request or a check) to the balancer marking it down: an
+	// upper bound of how long it was dead before the balancer knew.
+	DetectSeconds float64 `json:"detect_seconds,omitempty"`
+	Policy        string  `json:"policy,omitempty"`
+	Strict        bool    `json:"strict,omitempty"`
+}
+
+// hub keeps the latest events and fans new ones out to subscribers. A
+// subscriber that cannot keep up loses events and is told so; it never slows
+// the balancer down.
+type hub struct {
+	mu     sync.Mutex
+	nextID int64
+	recent []Event // ring of the latest events
+	size   int
+	subs   map[chan Event]struct{}
+	closed bool
+}
+
+func newHub(size int) *hub {
+	return &hub{size: size, subs: map[chan Event]struct{}{}}
+}
+
+func (h *hub) publish(ev Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.nextID++
+	ev.ID = h.nextID
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
+	h.recent = append(h.recent, ev)
+	if len(h.recent) > h.size {
+		h.recent = h.recent[len(h.recent)-h.size:]
+	}
+	for c := range h.subs {
+		select {
+		case c <- ev:
+		default:
+			// The subscriber is behind: drop the event rather than wait.
+		}
+	}
+}
+
+// since returns the kept events with an id greater than id.
+func (h *hub) since(id int64) []Event {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []Event
+	for _, ev := range h.recent {
+		if ev.ID > id {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// subscribe returns a channel of new events and a function that ends the
+// subscription. The channel is closed when the hub closes.
+func (h *hub) subscribe() (<-chan Event, func()) {
+	c := make(chan Event, 256)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		close(c)
+		return c, func() {}
+	}
+	h.subs[c] = struct{}{}
+	return c, func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if _, ok := h.subs[c]; ok {
+			delete(h.subs, c)
+			close(c)
+		}
+	}
+}
+
+func (h *hub) close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for c := range h.subs {
+		delete(h.subs, c)
+		close(c)
+	}
+}

@@ -1,0 +1,109 @@
+package lb
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// healthClient makes each check on a new connection, as a new user would,
+// so that a check proves the backend accepts connections now.
+var healthClient = &http.Client{
+	Transport: &http.Transport{DisableKeepAlives: true, DisableCompression: true},
+	CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	},
+}
+
+func (b *Backend) startChecks() {
+	ctx, cancel := context.WithCancel(context.Background())
+	b.stopChecks = cancel
+	b.checksDone = make(chan struct{})
+	go b.checkLoop(ctx)
+}
+
+func (b *Backend) stopChecking() {
+	if b.stopChecks != nil {
+		b.stopChecks()
+		<-b.checksDone
+	}
+}
+
+// checkLoop checks the backend every interval until ctx ends. The first
+// check decides the initial state at once; after that Rise successes bring a
+// backend up and Fall failures take it down, except that a refused
+// connection takes it down at once.
+func (b *Backend) checkLoop(ctx context.Context) {
+	defer close(b.checksDone)
+	cfg := b.pool.cfg
+	first := true
+	t := time.NewTicker(cfg.HealthInterval)
+	defer t.Stop()
+	for {
+		ok, definitive, why := b.check(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		b.record(ok, definitive || first, why)
+		first = false
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// check runs one health check.
+func (b *Backend) check(ctx context.Context) (ok, definitive bool, why string) {
+	cfg := b.pool.cfg
+	ctx, cancel := context.WithTimeout(ctx, cfg.HealthTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+b.Addr+cfg.HealthPath, nil)
+	if err != nil {
+		return false, true, err.Error()
+	}
+	resp, err := healthClient.Do(req)
+	if err != nil {
+		kind := classify(err, context.Background())
+		return false, kind == failConnect && !isTimeout(err), "active: " + shortError(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return false, false, fmt.Sprintf("active: %s answered %s", cfg.HealthPath, resp.Status)
+	}
+	return true, false, "active: " + cfg.HealthPath + " answered 200"
+}
+
+// record applies one check result with rise and fall.
+func (b *Backend) record(ok, now bool, why string) {
+	cfg := b.pool.cfg
+	if ok {
+		b.answered()
+	}
+	b.mu.Lock()
+	if ok {
+		b.rise, b.fall = b.rise+1, 0
+	} else {
+		b.rise, b.fall = 0, b.fall+1
+	}
+	rise, fall := b.rise, b.fall
+	b.mu.Unlock()
+	switch {
+	case ok && !b.healthy.Load() && (now || rise >= cfg.Rise):
+		b.setHealth(true, why)
+	case !ok && b.healthy.Load() && (now || fall >= cfg.Fall):
+		b.setHealth(false, why)
+	case now:
+		b.mu.Lock()
+		b.why = why // the first check confirmed the state: say so
+		b.mu.Unlock()
+	}
+}
+
+func isTimeout(err error) bool {
+	type timeout interface{ Timeout() bool }
+	t, ok := err.(timeout)
+	return ok && t.Timeout()
+}

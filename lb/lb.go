@@ -1,0 +1,251 @@
+// Package lb is statelab's load balancer: pools of backends behind
+// round-robin, least-connections or sticky (cookie affinity) routing, with
+// active and passive health checks, retries of requests that never reached a
+// backend, and an admin API to switch policy, drain, disable, enable, add and
+// remove backends while it runs.
+//
+// It is built on net/http/httputil.ReverseProxy: a Pool picks the backend,
+// and its RoundTrip retries on another backend when the first could not be
+// reached. It is small on purpose, so that a student can read why a user was
+// re-pinned, or why a request got a 503.
+package lb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// CookieName is the sticky policy's cookie; its value names the backend.
+const CookieName = "statelab_backend"
+
+// Response headers the balancer adds.
+const (
+	BackendHeader  = "X-Statelab-Backend"  // the backend that answered
+	RepinnedHeader = "X-Statelab-Repinned" // "from -> to" when a pinned user moved
+)
+
+// Policies.
+const (
+	RoundRobin = "round-robin"
+	LeastConn  = "least-conn"
+	Sticky     = "sticky"
+)
+
+// Policies lists the policies a pool accepts.
+var Policies = []string{RoundRobin, LeastConn, Sticky}
+
+// Config is shared by every pool of a balancer. Zero fields take the defaults
+// noted.
+type Config struct {
+	// Policy is each pool's policy at start. Default round-robin.
+	Policy string
+	// Strict, with the sticky policy, answers 503 when a user's pinned
+	// backend is gone, instead of re-pinning the user (Envoy's strict
+	// stateful sessions versus HAProxy's redispatch). Default false.
+	Strict bool
+	// HealthPath is checked on every backend. Default /healthz.
+	HealthPath string
+	// HealthInterval is the time between active checks. Default 250ms.
+	HealthInterval time.Duration
+	// HealthTimeout bounds one check. Default 200ms.
+	HealthTimeout time.Duration
+	// Rise and Fall are the consecutive check results that bring a backend
+	// up or down. A refused connection or an unknown host is down at once:
+	// nobody is listening there. Defaults 2 and 2.
+	Rise, Fall int
+	// ConnectTimeout bounds a dial to a backend. Default 500ms.
+	ConnectTimeout time.Duration
+	// Timeout bounds the wait for a backend's response headers; past it the
+	// client gets a 504. Default 10s.
+	Timeout time.Duration
+	// Retries is how many other backends a request may be tried on after
+	// the first could not be reached. Default 2.
+	Retries int
+	// RetryIdempotent also retries GET, HEAD and OPTIONS requests (and
+	// those with an Idempotency-Key) that failed after the connection was
+	// made but before any response, as nginx's proxy_next_upstream error
+	// does. A POST that may have reached its backend is never retried.
+	// Default true; set NoRetryIdempotent to turn it off.
+	NoRetryIdempotent bool
+	// Logger receives state changes. Default: discard.
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Policy == "" {
+		c.Policy = RoundRobin
+	}
+	if !validPolicy(c.Policy) {
+		return c, fmt.Errorf("unknown policy %q (want round-robin, least-conn or sticky)", c.Policy)
+	}
+	if c.HealthPath == "" {
+		c.HealthPath = "/healthz"
+	}
+	if c.HealthInterval <= 0 {
+		c.HealthInterval = 250 * time.Millisecond
+	}
+	if c.HealthTimeout <= 0 {
+		c.HealthTimeout = 200 * time.Millisecond
+	}
+	if c.Rise <= 0 {
+		c.Rise = 2
+	}
+	if c.Fall <= 0 {
+		c.Fall = 2
+	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = 500 * time.Millisecond
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 10 * time.Second
+	}
+	if c.Retries < 0 {
+		c.Retries = 0
+	} else if c.Retries == 0 {
+		c.Retries = 2
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
+
+func validPolicy(p string) bool {
+	for _, q := range Policies {
+		if p == q {
+			return true
+		}
+	}
+	return false
+}
+
+// Balancer is a set of pools, each on its own listen address, with one admin
+// API over all of them.
+type Balancer struct {
+	cfg    Config
+	pools  []*Pool
+	byName map[string]*Pool
+	events *hub
+	start  time.Time
+
+	servers []*http.Server
+	lns     []net.Listener
+	wg      sync.WaitGroup
+}
+
+// PoolSpec describes a pool at start: its name, listen address and backends.
+type PoolSpec struct {
+	Name     string
+	Listen   string
+	Backends []BackendSpec
+}
+
+// BackendSpec is a backend's name and host:port.
+type BackendSpec struct {
+	Name string
+	Addr string
+}
+
+// New builds a balancer. Nothing listens or checks until Open.
+func New(cfg Config, specs ...PoolSpec) (*Balancer, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if len(specs) == 0 {
+		return nil, errors.New("no pool: give at least one --pool NAME=LISTEN=BACKEND,...")
+	}
+	bl := &Balancer{cfg: cfg, byName: map[string]*Pool{}, events: newHub(512), start: time.Now()}
+	for _, s := range specs {
+		if _, dup := bl.byName[s.Name]; dup {
+			return nil, fmt.Errorf("pool %q given twice", s.Name)
+		}
+		p := newPool(bl, s.Name, s.Listen)
+		for _, bs := range s.Backends {
+			if _, err := p.add(bs.Name, bs.Addr, false); err != nil {
+				return nil, fmt.Errorf("pool %s: %w", s.Name, err)
+			}
+		}
+		bl.pools = append(bl.pools, p)
+		bl.byName[s.Name] = p
+	}
+	return bl, nil
+}
+
+// Pools returns the pools in the order given.
+func (bl *Balancer) Pools() []*Pool { return bl.pools }
+
+// Pool returns the pool with this name, or nil.
+func (bl *Balancer) Pool(name string) *Pool { return bl.byName[name] }
+
+// Open listens on every pool's address, so that an address in use fails here,
+// and starts the health checks. Serve then serves.
+func (bl *Balancer) Open() error {
+	for _, p := range bl.pools {
+		ln, err := net.Listen("tcp", p.Listen)
+		if err != nil {
+			bl.closeListeners()
+			return fmt.Errorf("pool %s: %w", p.Name, err)
+		}
+		p.addr = ln.Addr().String()
+		bl.lns = append(bl.lns, ln)
+		bl.servers = append(bl.servers, &http.Server{
+			Handler:           p,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       90 * time.Second,
+			ErrorLog:          slog.NewLogLogger(bl.cfg.Logger.Handler(), slog.LevelDebug),
+		})
+	}
+	for _, p := range bl.pools {
+		p.startChecks()
+	}
+	return nil
+}
+
+func (bl *Balancer) closeListeners() {
+	for _, ln := range bl.lns {
+		ln.Close()
+	}
+	bl.lns = nil
+}
+
+// Serve serves every pool until Shutdown.
+func (bl *Balancer) Serve() error {
+	errc := make(chan error, len(bl.pools))
+	for i, p := range bl.pools {
+		srv, ln := bl.servers[i], bl.lns[i]
+		bl.cfg.Logger.Info("pool serving", "pool", p.Name, "addr", ln.Addr().String(), "policy", p.Policy(), "backends", len(p.Backends()))
+		bl.wg.Add(1)
+		go func() {
+			defer bl.wg.Done()
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("pool %s: %w", p.Name, err)
+			}
+		}()
+	}
+	bl.wg.Wait()
+	close(errc)
+	return <-errc
+}
+
+// Shutdown stops the pools gracefully and the health checks.
+func (bl *Balancer) Shutdown(ctx context.Context) error {
+	var err error
+	for _, s := range bl.servers {
+		if e := s.Shutdown(ctx); e != nil && err == nil {
+			err = e
+		}
+	}
+	bl.closeListeners()
+	for _, p := range bl.pools {
+		p.stopChecks()
+	}
+	bl.events.close()
+	return err
+}

@@ -1,0 +1,654 @@
+package lb_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"statelab/lb"
+	"statelab/servers"
+)
+
+// backend is an httptest server that names itself like a statelab instance.
+type backend struct {
+	name string
+	ts   *httptest.Server
+	hits atomic.Int64
+}
+
+func newBackend(t *testing.T, name string, h http.HandlerFunc) *backend {
+	t.Helper()
+	b := &backend{name: name}
+	b.ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Statelab-Instance", name)
+		if r.URL.Path == "/healthz" {
+			return
+		}
+		b.hits.Add(1)
+		if h != nil {
+			h(w, r)
+			return
+		}
+		io.WriteString(w, name)
+	}))
+	t.Cleanup(b.kill)
+	return b
+}
+
+func (b *backend) addr() string { return strings.TrimPrefix(b.ts.URL, "http://") }
+
+// kill ends the backend as SIGKILL would: no new connections, and the open
+// ones cut.
+func (b *backend) kill() {
+	b.ts.Listener.Close()
+	b.ts.CloseClientConnections()
+	b.ts.Close()
+}
+
+func spec(name string, bs ...*backend) lb.PoolSpec {
+	s := lb.PoolSpec{Name: name, Listen: "127.0.0.1:0"}
+	for _, b := range bs {
+		s.Backends = append(s.Backends, lb.BackendSpec{Name: b.name, Addr: b.addr()})
+	}
+	return s
+}
+
+// startLB opens a balancer on loopback ports and serves its admin API.
+func startLB(t *testing.T, cfg lb.Config, specs ...lb.PoolSpec) (*lb.Balancer, *lb.Client) {
+	t.Helper()
+	if cfg.HealthInterval == 0 {
+		cfg.HealthInterval = 50 * time.Millisecond
+	}
+	bl, err := lb.New(cfg, specs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bl.Open(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { bl.Serve(); close(done) }()
+	admin := httptest.NewServer(bl.Admin(""))
+	t.Cleanup(func() {
+		admin.CloseClientConnections()
+		admin.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		bl.Shutdown(ctx)
+		<-done
+	})
+	return bl, &lb.Client{Base: admin.URL}
+}
+
+func url(bl *lb.Balancer, pool string) string { return "http://" + bl.Pool(pool).Addr() }
+
+// client is a user with a cookie jar; it returns who answered each request.
+type client struct {
+	t *testing.T
+	c *http.Client
+}
+
+func newClient(t *testing.T) *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: t, c: &http.Client{Jar: jar, Timeout: 10 * time.Second}}
+}
+
+type answer struct {
+	status   int
+	instance string
+	repinned string
+	body     string
+}
+
+func (c *client) get(u string) answer {
+	c.t.Helper()
+	return c.do("GET", u)
+}
+
+func (c *client) do(method, u string) answer {
+	c.t.Helper()
+	req, _ := http.NewRequest(method, u, nil)
+	resp, err := c.c.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, u, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return answer{resp.StatusCode, resp.Header.Get("X-Statelab-Instance"), resp.Header.Get(lb.RepinnedHeader), string(body)}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestRoundRobinSpreadsEvenly(t *testing.T) {
+	a, b, c := newBackend(t, "a", nil), newBackend(t, "b", nil), newBackend(t, "c", nil)
+	bl, _ := startLB(t, lb.Config{}, spec("p", a, b, c))
+	cl := newClient(t)
+	for i := 0; i < 300; i++ {
+		if r := cl.get(url(bl, "p") + "/x"); r.status != 200 {
+			t.Fatalf("request %d: %+v", i, r)
+		}
+	}
+	for _, be := range []*backend{a, b, c} {
+		if got := be.hits.Load(); got != 100 {
+			t.Errorf("%s got %d of 300 requests, want 100", be.name, got)
+		}
+	}
+}
+
+func TestStickyKeepsAndRepins(t *testing.T) {
+	for _, strict := range []bool{false, true} {
+		t.Run(fmt.Sprintf("strict=%v", strict), func(t *testing.T) {
+			a, b, c := newBackend(t, "a", nil), newBackend(t, "b", nil), newBackend(t, "c", nil)
+			byName := map[string]*backend{"a": a, "b": b, "c": c}
+			bl, _ := startLB(t, lb.Config{Policy: lb.Sticky, Strict: strict}, spec("p", a, b, c))
+			cl := newClient(t)
+			first := cl.get(url(bl, "p") + "/")
+			for i := 0; i < 20; i++ {
+				if r := cl.get(url(bl, "p") + "/"); r.instance != first.instance {
+					t.Fatalf("request %d went to %s, pinned to %s", i, r.instance, first.instance)
+				}
+			}
+			byName[first.instance].kill()
+			r := cl.get(url(bl, "p") + "/")
+			if strict {
+				if r.status != 503 || !strings.Contains(r.body, "strict") {
+					t.Fatalf("strict pool after the pinned backend died: %+v, want a 503 that says why", r)
+				}
+				return
+			}
+			if r.status != 200 || r.instance == first.instance {
+				t.Fatalf("after %s died: %+v, want 200 from another backend", first.instance, r)
+			}
+			if want := first.instance + " -> " + r.instance; r.repinned != want {
+				t.Errorf("re-pinned header %q, want %q", r.repinned, want)
+			}
+			for i := 0; i < 10; i++ {
+				if again := cl.get(url(bl, "p") + "/"); again.instance != r.instance || again.repinned != "" {
+					t.Fatalf("after re-pinning to %s, request went to %+v", r.instance, again)
+				}
+			}
+		})
+	}
+}
+
+func TestLeastConnPrefersIdle(t *testing.T) {
+	release := make(chan struct{})
+	slow := func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			<-release
+		}
+	}
+	a, b := newBackend(t, "a", slow), newBackend(t, "b", slow)
+	bl, _ := startLB(t, lb.Config{Policy: lb.LeastConn}, spec("p", a, b))
+	busy := make(chan answer)
+	go func() { busy <- newClient(t).get(url(bl, "p") + "/slow") }()
+	waitFor(t, "the slow request to reach a backend", func() bool { return a.hits.Load()+b.hits.Load() == 1 })
+	idle := "b"
+	if b.hits.Load() == 1 {
+		idle = "a"
+	}
+	cl := newClient(t)
+	for i := 0; i < 10; i++ {
+		if r := cl.get(url(bl, "p") + "/fast"); r.instance != idle {
+			t.Fatalf("request %d went to %s while %s was idle", i, r.instance, idle)
+		}
+	}
+	close(release)
+	if r := <-busy; r.status != 200 {
+		t.Fatalf("slow request: %+v", r)
+	}
+}
+
+// jwtBackend runs an instance of the jwt variant behind httptest, so that it
+// can be killed like the others.
+func jwtBackend(t *testing.T, name string) *backend {
+	t.Helper()
+	srv, err := servers.New(servers.Config{Variant: servers.JWT, Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	b := &backend{name: name}
+	h := srv.Handler()
+	b.ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/healthz" {
+			b.hits.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(b.kill)
+	return b
+}
+
+// TestKillUnderLoad: 20 users of the jwt variant loop through the balancer
+// while an instance dies; none of their requests fails, and the balancer
+// reports the instance down within one health interval.
+func TestKillUnderLoad(t *testing.T) {
+	a, b, c := jwtBackend(t, "jwt-1"), jwtBackend(t, "jwt-2"), jwtBackend(t, "jwt-3")
+	interval := 200 * time.Millisecond
+	bl, admin := startLB(t, lb.Config{HealthInterval: interval}, spec("jwt", a, b, c))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events, err := admin.Events(ctx, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent, failed atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			hc := &http.Client{Timeout: 5 * time.Second}
+			user := fmt.Sprintf("user%d", i)
+			resp, err := hc.Post(url(bl, "jwt")+"/login", "application/json", strings.NewReader(`{"user":"`+user+`","password":"statelab"}`))
+			if err != nil {
+				t.Errorf("login: %v", err)
+				return
+			}
+			var body servers.Body
+			json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				req, _ := http.NewRequest("GET", url(bl, "jwt")+"/me", nil)
+				req.Header.Set("Authorization", "Bearer "+body.Token)
+				resp, err := hc.Do(req)
+				sent.Add(1)
+				if err != nil {
+					failed.Add(1)
+					t.Logf("request failed: %v", err)
+					continue
+				}
+				var me servers.Body
+				json.NewDecoder(resp.Body).Decode(&me)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || me.User != user {
+					failed.Add(1)
+					t.Logf("request failed: %s, user %q", resp.Status, me.User)
+				}
+			}
+		}()
+	}
+	waitFor(t, "load to flow", func() bool { return b.hits.Load() > 200 })
+	killed := time.Now()
+	b.kill()
+	var down lb.Event
+	select {
+	case down = <-waitEvent(events, lb.EventDown, "jwt-2"):
+	case <-time.After(5 * time.Second):
+		t.Fatal("no backend_down event for jwt-2")
+	}
+	before := sent.Load()
+	waitFor(t, "load to go on after the kill", func() bool { return sent.Load() > before+500 })
+	close(stop)
+	wg.Wait()
+	if got := down.Time.Sub(killed); got > interval {
+		t.Errorf("jwt-2 reported down %s after the kill, want within one health interval (%s)", got, interval)
+	}
+	if failed.Load() != 0 {
+		t.Errorf("%d of %d requests failed during the kill, want 0", failed.Load(), sent.Load())
+	}
+	t.Logf("%d requests, %d failed; jwt-2 down %s after the kill (%s)", sent.Load(), failed.Load(), down.Time.Sub(killed), down.Reason)
+}
+
+func waitEvent(events <-chan lb.Event, typ, backend string) <-chan lb.Event {
+	out := make(chan lb.Event, 1)
+	go func() {
+		for ev := range events {
+			if ev.Type == typ && ev.Backend == backend {
+				out <- ev
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// TestHangAndReset: a backend that hangs gives 504 after the timeout, one that
+// resets gives 502, and neither holds up requests to a healthy pool.
+func TestHangAndReset(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	hang := newBackend(t, "hang", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	reset := newBackend(t, "reset", func(w http.ResponseWriter, r *http.Request) {
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		conn.(*net.TCPConn).SetLinger(0) // close with RST
+		conn.Close()
+	})
+	midway := newBackend(t, "midway", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000")
+		w.WriteHeader(200)
+		io.WriteString(w, "partial")
+		w.(http.Flusher).Flush()
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.(*net.TCPConn).SetLinger(0)
+			conn.Close()
+		}
+	})
+	good := newBackend(t, "good", nil)
+	timeout := 300 * time.Millisecond
+	bl, _ := startLB(t, lb.Config{Timeout: timeout}, spec("hang", hang), spec("reset", reset), spec("midway", midway), spec("good", good))
+
+	var wg sync.WaitGroup
+	type result struct {
+		status int
+		took   time.Duration
+	}
+	results := map[string][]result{}
+	var mu sync.Mutex
+	run := func(pool, method string, n int) {
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				start := time.Now()
+				req, _ := http.NewRequest(method, url(bl, pool)+"/x", nil)
+				resp, err := http.DefaultClient.Do(req)
+				r := result{took: time.Since(start)}
+				if err == nil {
+					r.status = resp.StatusCode
+					resp.Body.Close()
+				}
+				mu.Lock()
+				results[pool+" "+method] = append(results[pool+" "+method], r)
+				mu.Unlock()
+			}()
+		}
+	}
+	run("hang", "GET", 5)
+	run("reset", "GET", 3)
+	run("reset", "POST", 3)
+	time.Sleep(0) // let the hanging requests start first; the check below does not depend on it
+	run("good", "GET", 50)
+	wg.Wait()
+	for key, rs := range results {
+		for _, r := range rs {
+			switch {
+			case strings.HasPrefix(key, "hang"):
+				if r.status != 504 || r.took < timeout || r.took > timeout+time.Second {
+					t.Errorf("%s: status %d after %s, want 504 after about %s", key, r.status, r.took, timeout)
+				}
+			case strings.HasPrefix(key, "reset"):
+				if r.status != 502 || r.took > time.Second {
+					t.Errorf("%s: status %d after %s, want a prompt 502", key, r.status, r.took)
+				}
+			case strings.HasPrefix(key, "good"):
+				if r.status != 200 || r.took > timeout/2 {
+					t.Errorf("%s: status %d after %s, want a prompt 200 while other pools hang", key, r.status, r.took)
+				}
+			}
+		}
+	}
+	// Headers sent, then the connection reset: the client sees a broken body.
+	// Depending on timing the client loses the connection before or after
+	// the headers; either way it must not get a complete-looking response.
+	resp, err := http.Get(url(bl, "midway") + "/x")
+	if err == nil {
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if err == nil {
+		t.Error("a body cut midway was delivered as if complete")
+	}
+}
+
+// TestAdminChangesTakeEffect: policy switch, drain, disable, add and remove
+// act on the next request, without a restart.
+func TestAdminChangesTakeEffect(t *testing.T) {
+	a, b := newBackend(t, "a", nil), newBackend(t, "b", nil)
+	bl, admin := startLB(t, lb.Config{}, spec("p", a, b))
+	ctx := context.Background()
+	u := url(bl, "p") + "/"
+
+	cl := newClient(t)
+	if r1, r2 := cl.get(u), cl.get(u); r1.instance == r2.instance {
+		t.Fatalf("round-robin sent two requests to %s", r1.instance)
+	}
+	if err := admin.SetPolicy(ctx, "p", lb.Sticky, false); err != nil {
+		t.Fatal(err)
+	}
+	pinned := cl.get(u).instance
+	for i := 0; i < 5; i++ {
+		if r := cl.get(u); r.instance != pinned {
+			t.Fatalf("sticky after the switch: went to %s, pinned to %s", r.instance, pinned)
+		}
+	}
+
+	// Drain the pinned backend: the pinned user stays, new users go elsewhere.
+	if err := admin.Backend(ctx, "p", pinned, "drain"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		if r := cl.get(u); r.instance != pinned {
+			t.Fatalf("pinned user moved off a draining backend to %s", r.instance)
+		}
+		if r := newClient(t).get(u); r.instance == pinned {
+			t.Fatalf("a new user landed on draining %s", pinned)
+		}
+	}
+	// Disable it: the pinned user is re-pinned.
+	if err := admin.Backend(ctx, "p", pinned, "disable"); err != nil {
+		t.Fatal(err)
+	}
+	if r := cl.get(u); r.instance == pinned || r.repinned == "" {
+		t.Fatalf("after disable: %+v, want a re-pin away from %s", r, pinned)
+	}
+	if err := admin.Backend(ctx, "p", pinned, "enable"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Add a backend under round-robin: it gets its share at once.
+	if err := admin.SetPolicy(ctx, "p", lb.RoundRobin, false); err != nil {
+		t.Fatal(err)
+	}
+	c := newBackend(t, "c", nil)
+	if err := admin.AddBackend(ctx, "p", "c", c.addr()); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for i := 0; i < 30; i++ {
+		seen[newClient(t).get(u).instance]++
+	}
+	if seen["c"] != 10 {
+		t.Errorf("after adding c, 30 requests went %v; want 10 to c", seen)
+	}
+	if err := admin.RemoveBackend(ctx, "p", "c"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 10; i++ {
+		if r := newClient(t).get(u); r.instance == "c" {
+			t.Fatal("a removed backend still got a request")
+		}
+	}
+}
+
+func TestAdminErrors(t *testing.T) {
+	a := newBackend(t, "a", nil)
+	_, admin := startLB(t, lb.Config{}, spec("p", a))
+	for _, tc := range []struct {
+		method, path, body string
+		status             int
+	}{
+		{"GET", "/api/pools/nope", "", 404},
+		{"PUT", "/api/pools/nope/policy", `{"policy":"sticky"}`, 404},
+		{"PUT", "/api/pools/p/policy", `{"policy":"random"}`, 400},
+		{"PUT", "/api/pools/p/policy", `{"policy":`, 400},
+		{"PUT", "/api/pools/p/policy", `{"policy":"sticky","sticky":true}`, 400},
+		{"PUT", "/api/pools/p/policy", ``, 400},
+		{"POST", "/api/pools/p/backends", `{"name":"a","addr":"127.0.0.1:1"}`, 409},
+		{"POST", "/api/pools/p/backends", `{"name":"x","addr":"nonsense"}`, 400},
+		{"POST", "/api/pools/p/backends", `{"name":"","addr":"h:1"}`, 400},
+		{"DELETE", "/api/pools/p/backends/zzz", "", 404},
+		{"POST", "/api/pools/p/backends/zzz/drain", "", 404},
+		{"POST", "/api/pools/p/backends/a/explode", "", 404},
+		{"DELETE", "/api/pools", "", 405},
+		{"GET", "/nothing", "", 404},
+		{"GET", "/api/events?since=abc", "", 400},
+	} {
+		req, _ := http.NewRequest(tc.method, admin.Base+tc.path, strings.NewReader(tc.body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || !strings.Contains(string(body), `"error"`) {
+			t.Errorf("%s %s %s: %d %s, want %d with a JSON error", tc.method, tc.path, tc.body, resp.StatusCode, body, tc.status)
+		}
+	}
+}
+
+func TestAdminToken(t *testing.T) {
+	bl, err := lb.New(lb.Config{}, lb.PoolSpec{Name: "p", Listen: "127.0.0.1:0", Backends: []lb.BackendSpec{{Name: "a", Addr: "127.0.0.1:1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := httptest.NewServer(bl.Admin("s3cret"))
+	defer admin.Close()
+	ctx := context.Background()
+	if _, err := (&lb.Client{Base: admin.URL}).Status(ctx); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("no token: err %v, want 401", err)
+	}
+	if _, err := (&lb.Client{Base: admin.URL, Token: "wrong"}).Status(ctx); err == nil {
+		t.Error("wrong token accepted")
+	}
+	if _, err := (&lb.Client{Base: admin.URL, Token: "s3cret"}).Status(ctx); err != nil {
+		t.Errorf("right token: %v", err)
+	}
+	req, _ := http.NewRequest("GET", admin.URL+"/", nil)
+	req.SetBasicAuth("admin", "s3cret")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Errorf("status page with basic auth: %v %v", resp, err)
+	}
+}
+
+func TestNoBackendUp(t *testing.T) {
+	a := newBackend(t, "a", nil)
+	a.kill()
+	bl, admin := startLB(t, lb.Config{}, spec("p", a))
+	waitFor(t, "a to be down", func() bool {
+		ps, err := admin.Pool(context.Background(), "p")
+		return err == nil && ps.Backends[0].State == "down"
+	})
+	r := newClient(t).get(url(bl, "p") + "/")
+	if r.status != 503 || !strings.Contains(r.body, "no backend is up") {
+		t.Fatalf("%+v, want 503 saying no backend is up", r)
+	}
+}
+
+func TestEventsReplayAndMetrics(t *testing.T) {
+	a := newBackend(t, "a", nil)
+	bl, admin := startLB(t, lb.Config{}, spec("p", a))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := admin.SetPolicy(ctx, "p", lb.LeastConn, false); err != nil {
+		t.Fatal(err)
+	}
+	events, err := admin.Events(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-events:
+		if ev.Type != lb.EventPolicy || ev.Policy != lb.LeastConn {
+			t.Errorf("first replayed event %+v, want the policy switch", ev)
+		}
+	case <-ctx.Done():
+		t.Fatal("no replayed event")
+	}
+	newClient(t).get(url(bl, "p") + "/")
+	resp, err := http.Get(admin.Base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`statelab_lb_responses_total{pool="p",backend="a",code="2xx"} 1`,
+		`statelab_lb_backend_latency_seconds_count{pool="p",backend="a"} 1`,
+		`statelab_lb_backend_state{pool="p",backend="a",state="up"} 1`,
+		"# TYPE statelab_lb_backend_latency_seconds histogram",
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+func TestParsePool(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string
+		err  string
+	}{
+		{"memory=:8081=memory-1:8080,memory-2:8080", "memory :8081 [memory-1=memory-1:8080 memory-2=memory-2:8080]", ""},
+		{"jwt=127.0.0.1:0=one@127.0.0.1:9,two@127.0.0.1:10", "jwt 127.0.0.1:0 [one=127.0.0.1:9 two=127.0.0.1:10]", ""},
+		{"memory=:8081", "", "want NAME=LISTEN=BACKEND"},
+		{"memory=8081=a:1", "", "listen address"},
+		{"memory=:8081=a", "", "missing port"},
+		{"memory=:8081=", "", "no backend"},
+		{"memory=:8081=a:1,a:2", "", "given twice"},
+		{"memory=:8081=x y@a:1", "", "backend name"},
+	} {
+		got, err := lb.ParsePool(tc.in)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("ParsePool(%q) err = %v, want %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("ParsePool(%q): %v", tc.in, err)
+			continue
+		}
+		var bs []string
+		for _, b := range got.Backends {
+			bs = append(bs, b.Name+"="+b.Addr)
+		}
+		if s := fmt.Sprintf("%s %s %v", got.Name, got.Listen, bs); s != tc.want {
+			t.Errorf("ParsePool(%q) = %s, want %s", tc.in, s, tc.want)
+		}
+	}
+}
+
+func TestIsLoopback(t *testing.T) {
+	for addr, want := range map[string]bool{"127.0.0.1:9000": true, "localhost:9000": true, "[::1]:9000": true, ":9000": false, "0.0.0.0:9000": false, "10.0.0.1:9000": false, "junk": false} {
+		if got := lb.IsLoopback(addr); got != want {
+			t.Errorf("IsLoopback(%q) = %v", addr, got)
+		}
+	}
+}

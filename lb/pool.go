@@ -1,0 +1,325 @@
+package lb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Pool is a set of interchangeable backends behind one listen address.
+type Pool struct {
+	Name   string
+	Listen string
+
+	bl       *Balancer
+	cfg      Config
+	addr     string                     // actual listen address, after Open
+	backends atomic.Pointer[[]*Backend] // copy on write: the hot path never locks
+	policy   atomic.Pointer[policy]
+	next     atomic.Uint64 // round-robin position
+	proxy    *httputil.ReverseProxy
+
+	mu      sync.Mutex // serialises changes to the backend list
+	started bool
+
+	retries atomic.Int64
+	repins  atomic.Int64
+	noneUp  atomic.Int64
+}
+
+type policy struct {
+	name   string
+	strict bool
+}
+
+func newPool(bl *Balancer, name, listen string) *Pool {
+	p := &Pool{Name: name, Listen: listen, bl: bl, cfg: bl.cfg}
+	p.backends.Store(&[]*Backend{})
+	p.policy.Store(&policy{name: bl.cfg.Policy, strict: bl.cfg.Strict})
+	p.proxy = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL.Scheme = "http"
+			pr.Out.URL.Host = name // the backend's transport dials the real address
+			pr.SetXForwarded()
+		},
+		Transport:      p,
+		ModifyResponse: p.modifyResponse,
+		ErrorHandler:   p.proxyError,
+		BufferPool:     bufferPool{},
+		ErrorLog:       slog.NewLogLogger(bl.cfg.Logger.With("pool", name).Handler(), slog.LevelDebug),
+	}
+	return p
+}
+
+// Addr is the address the pool listens on (after Open).
+func (p *Pool) Addr() string { return p.addr }
+
+// Policy returns the pool's policy name.
+func (p *Pool) Policy() string { return p.policy.Load().name }
+
+// Strict reports whether sticky routing is strict.
+func (p *Pool) Strict() bool { return p.policy.Load().strict }
+
+// SetPolicy switches the policy; the next request uses it.
+func (p *Pool) SetPolicy(name string, strict bool) error {
+	if !validPolicy(name) {
+		return fmt.Errorf("unknown policy %q (want round-robin, least-conn or sticky)", name)
+	}
+	old := p.policy.Swap(&policy{name: name, strict: strict})
+	reason := fmt.Sprintf("%s -> %s", old.name, name)
+	if name == Sticky {
+		reason += fmt.Sprintf(" (strict %v)", strict)
+	}
+	p.emit(Event{Type: EventPolicy, Pool: p.Name, Policy: name, Strict: strict, Reason: reason})
+	return nil
+}
+
+// Backends returns the pool's backends.
+func (p *Pool) Backends() []*Backend { return *p.backends.Load() }
+
+// Backend returns the backend with this name, or nil.
+func (p *Pool) Backend(name string) *Backend {
+	for _, b := range p.Backends() {
+		if b.Name == name {
+			return b
+		}
+	}
+	return nil
+}
+
+// Errors of the admin operations.
+var (
+	ErrExists   = errors.New("already exists")
+	ErrNotFound = errors.New("not found")
+)
+
+// Add adds a backend and starts checking it. It takes traffic once a check
+// has found it up.
+func (p *Pool) Add(name, addr string) (*Backend, error) { return p.add(name, addr, true) }
+
+func (p *Pool) add(name, addr string, announce bool) (*Backend, error) {
+	if err := validBackend(name, addr); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	old := p.Backends()
+	for _, b := range old {
+		if b.Name == name {
+			return nil, fmt.Errorf("backend %q: %w", name, ErrExists)
+		}
+	}
+	b := newBackend(p, name, addr)
+	list := append(append(make([]*Backend, 0, len(old)+1), old...), b)
+	p.backends.Store(&list)
+	if p.started {
+		b.startChecks()
+	}
+	if announce {
+		p.emit(Event{Type: EventAdded, Pool: p.Name, Backend: name, Reason: addr})
+	}
+	return b, nil
+}
+
+// Remove removes a backend. Requests in flight to it finish.
+func (p *Pool) Remove(name string) error {
+	p.mu.Lock()
+	old := p.Backends()
+	list := make([]*Backend, 0, len(old))
+	var gone *Backend
+	for _, b := range old {
+		if b.Name == name {
+			gone = b
+			continue
+		}
+		list = append(list, b)
+	}
+	if gone == nil {
+		p.mu.Unlock()
+		return fmt.Errorf("backend %q: %w", name, ErrNotFound)
+	}
+	p.backends.Store(&list)
+	p.mu.Unlock()
+	gone.stopChecking()
+	gone.transport.CloseIdleConnections()
+	p.emit(Event{Type: EventRemoved, Pool: p.Name, Backend: name})
+	return nil
+}
+
+func validBackend(name, addr string) error {
+	if name == "" || strings.ContainsAny(name, " ;,=@/\"\\") {
+		return fmt.Errorf("backend name %q: want letters, digits, dots, dashes or underscores", name)
+	}
+	host, port, ok := strings.Cut(addr, ":")
+	if !ok || host == "" || port == "" || strings.Contains(port, ":") {
+		return fmt.Errorf("backend %s: address %q is not host:port", name, addr)
+	}
+	return nil
+}
+
+func (p *Pool) startChecks() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.started = true
+	for _, b := range p.Backends() {
+		b.startChecks()
+	}
+}
+
+func (p *Pool) stopChecks() {
+	for _, b := range p.Backends() {
+		b.stopChecking()
+	}
+}
+
+func (p *Pool) emit(ev Event) {
+	p.bl.events.publish(ev)
+	log := p.cfg.Logger
+	attrs := []any{"pool", ev.Pool}
+	if ev.Backend != "" {
+		attrs = append(attrs, "backend", ev.Backend)
+	}
+	if ev.Reason != "" {
+		attrs = append(attrs, "why", ev.Reason)
+	}
+	if ev.Type == EventDown {
+		attrs = append(attrs, "detect_seconds", ev.DetectSeconds)
+		log.Warn(ev.Type, attrs...)
+		return
+	}
+	log.Info(ev.Type, attrs...)
+}
+
+// pick chooses a backend for a request: the pinned one under the sticky
+// policy when it can take the user, else one by the policy among those that
+// take new users. It returns nil when none can, and for a strict sticky pool
+// whose pinned backend is gone it returns errPinnedGone.
+func (p *Pool) pick(r *http.Request, st *attempt) (*Backend, error) {
+	pol := p.policy.Load()
+	list := p.Backends()
+	if pol.name == Sticky {
+		if c, err := r.Cookie(CookieName); err == nil {
+			for _, b := range list {
+				if b.Name == c.Value && b.takesPinned() {
+					st.pinned = pol.strict
+					return b, nil
+				}
+			}
+			if pol.strict {
+				return nil, fmt.Errorf("%w: %q is not available and this pool is strict", errPinnedGone, c.Value)
+			}
+			st.repinnedFrom = c.Value
+		}
+		st.setCookie = true
+	}
+	var b *Backend
+	if pol.name == LeastConn {
+		b = p.leastConn(list, nil)
+	} else {
+		b = p.roundRobin(list, nil)
+	}
+	if b == nil {
+		return nil, errNoBackend
+	}
+	return b, nil
+}
+
+var (
+	errNoBackend  = errors.New("no backend is up")
+	errPinnedGone = errors.New("the backend this user is pinned to is gone")
+)
+
+// roundRobin returns the next backend that takes new users and is not
+// excluded.
+func (p *Pool) roundRobin(list []*Backend, exclude *Backend) *Backend {
+	n := len(list)
+	if n == 0 {
+		return nil
+	}
+	start := int(p.next.Add(1) % uint64(n))
+	for i := 0; i < n; i++ {
+		b := list[(start+i)%n]
+		if b != exclude && b.takesNew() {
+			return b
+		}
+	}
+	return nil
+}
+
+// leastConn returns the backend with the fewest requests in flight, ties
+// broken round-robin.
+func (p *Pool) leastConn(list []*Backend, exclude *Backend) *Backend {
+	n := len(list)
+	if n == 0 {
+		return nil
+	}
+	start := int(p.next.Add(1) % uint64(n))
+	var best *Backend
+	var bestN int64
+	for i := 0; i < n; i++ {
+		b := list[(start+i)%n]
+		if b == exclude || !b.takesNew() {
+			continue
+		}
+		if f := b.inflight.Load(); best == nil || f < bestN {
+			best, bestN = b, f
+		}
+	}
+	return best
+}
+
+// PoolStatus is a pool as the admin API shows it.
+type PoolStatus struct {
+	Name     string          `json:"name"`
+	Listen   string          `json:"listen"`
+	Policy   string          `json:"policy"`
+	Strict   bool            `json:"strict"`
+	Retries  int64           `json:"retries"`
+	Repins   int64           `json:"repins"`
+	NoneUp   int64           `json:"no_backend"`
+	Backends []BackendStatus `json:"backends"`
+}
+
+// Status returns the pool's status.
+func (p *Pool) Status() PoolStatus {
+	pol := p.policy.Load()
+	ps := PoolStatus{
+		Name: p.Name, Listen: p.addr, Policy: pol.name, Strict: pol.strict,
+		Retries: p.retries.Load(), Repins: p.repins.Load(), NoneUp: p.noneUp.Load(),
+		Backends: []BackendStatus{},
+	}
+	for _, b := range p.Backends() {
+		ps.Backends = append(ps.Backends, b.status())
+	}
+	return ps
+}
+
+type bufferPool struct{}
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (bufferPool) Get() []byte  { return *buffers.Get().(*[]byte) }
+func (bufferPool) Put(b []byte) { buffers.Put(&b) }
+
+type attemptKey struct{}
+
+// attempt is the state of one client request across its tries.
+type attempt struct {
+	backend      *Backend
+	tries        int
+	pinned       bool   // strict sticky: this user must stay on backend
+	setCookie    bool   // sticky: pin the client to the backend that answers
+	repinnedFrom string // sticky: the backend the client was pinned to
+	start        int64
+}
+
+func attemptFrom(ctx context.Context) *attempt {
+	st, _ := ctx.Value(attemptKey{}).(*attempt)
+	return st
+}
