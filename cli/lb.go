@@ -52,6 +52,7 @@ func runLB(ctx context.Context, args []string, env Env) error {
 	timeout := fs.Duration("timeout", 10*time.Second, "limit of the wait for a backend's response headers (then 504)")
 	retries := fs.Int("retries", 2, "other backends a request that never reached one may be tried on")
 	noIdem := fs.Bool("no-retry-idempotent", false, "do not retry GET/HEAD/OPTIONS that failed before any response")
+	perPool := fs.Bool("cookie-per-pool", false, "name each pool's sticky cookie statelab_backend_POOL: browsers share cookies across\nthe ports of a host, so pools on one host must not share a cookie name")
 	logger := logFlags(fs, env)
 	if err := parse(fs, args, env); err != nil {
 		return err
@@ -73,7 +74,8 @@ func runLB(ctx context.Context, args []string, env Env) error {
 		Policy: *policy, Strict: *strict,
 		HealthPath: *healthPath, HealthInterval: *interval, HealthTimeout: *hTimeout, Rise: *rise, Fall: *fall,
 		ConnectTimeout: *connect, Timeout: *timeout, Retries: *retries, NoRetryIdempotent: *noIdem,
-		Logger: log,
+		CookiePerPool: *perPool,
+		Logger:        log,
 	}, specs...)
 	if err != nil {
 		return UsageError{err}

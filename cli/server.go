@@ -22,6 +22,7 @@ func runServer(ctx context.Context, args []string, env Env) error {
 	jwtActive := fs.String("jwt-active", "", "id of the key that signs new tokens (default: the first of --jwt-keys)")
 	sessionTTL := fs.Duration("session-ttl", 30*time.Minute, "lifetime of a cookie session after its last change")
 	tokenTTL := fs.Duration("token-ttl", 15*time.Minute, "lifetime of a token")
+	cookieName := fs.String("cookie-name", servers.CookieName, "name of the session cookie (memory, redis); variants served on one host\nneed different names to share a browser, which sends a host's cookies to all its ports")
 	secure := fs.Bool("secure-cookies", false, "mark cookies Secure (HTTPS only)")
 	failOpen := fs.Bool("fail-open", false, "when Redis errors, carry on without it (401 for redis sessions, tokens unchecked)\ninstead of answering 503")
 	denylist := fs.Bool("jwt-denylist", false, "jwt: refuse tokens of logged-out logins, kept in Redis")
@@ -63,6 +64,7 @@ func runServer(ctx context.Context, args []string, env Env) error {
 		JWTActive:     *jwtActive,
 		SessionTTL:    *sessionTTL,
 		TokenTTL:      *tokenTTL,
+		CookieName:    *cookieName,
 		SecureCookies: *secure,
 		FailOpen:      *failOpen,
 		Denylist:      *denylist,

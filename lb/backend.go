@@ -29,10 +29,11 @@ type Backend struct {
 	cookie    []string // the Set-Cookie value pinning a user here
 	header    []string // X-Statelab-Backend value
 
-	healthy  atomic.Bool
-	admin    atomic.Int32
-	inflight atomic.Int64
-	lastOK   atomic.Int64 // unix nanos of the last answer (check or request)
+	healthy   atomic.Bool
+	admin     atomic.Int32
+	inflight  atomic.Int64
+	lastOK    atomic.Int64 // unix nanos of the last answer (check or request)
+	lastCheck atomic.Int64 // unix nanos of the end of the last active check
 
 	stats backendStats
 
@@ -60,7 +61,7 @@ func newBackend(p *Pool, name, addr string) *Backend {
 		DisableCompression:    true,
 		ForceAttemptHTTP2:     false,
 	}
-	b.cookie = []string{(&http.Cookie{Name: CookieName, Value: name, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}).String()}
+	b.cookie = []string{(&http.Cookie{Name: p.cookie, Value: name, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}).String()}
 	b.header = []string{name}
 	// Up until a check says otherwise: a request that finds it down is
 	// retried elsewhere, so optimism costs nothing.
@@ -144,6 +145,9 @@ type BackendStatus struct {
 	Errors   int64     `json:"errors"`
 	Changed  time.Time `json:"last_change"`
 	Why      string    `json:"why"`
+	// Checked is when the last active check ended: a state read after a
+	// restart is current only if Checked is later than the restart.
+	Checked time.Time `json:"last_check"`
 }
 
 func (b *Backend) status() BackendStatus {
@@ -160,5 +164,6 @@ func (b *Backend) status() BackendStatus {
 		Errors:   b.stats.errorsTotal(),
 		Changed:  changed,
 		Why:      why,
+		Checked:  time.Unix(0, b.lastCheck.Load()),
 	}
 }

@@ -46,6 +46,7 @@ func (b *Backend) checkLoop(ctx context.Context) {
 			return
 		}
 		b.record(ok, definitive || first, why)
+		b.lastCheck.Store(time.Now().UnixNano())
 		first = false
 		select {
 		case <-ctx.Done():

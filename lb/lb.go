@@ -73,6 +73,11 @@ type Config struct {
 	// does. A POST that may have reached its backend is never retried.
 	// Default true; set NoRetryIdempotent to turn it off.
 	NoRetryIdempotent bool
+	// CookiePerPool names each pool's sticky cookie statelab_backend_POOL
+	// instead of statelab_backend. Browsers send a host's cookies to every
+	// port of it, so pools on one host that share a cookie name would keep
+	// re-pinning one browser's user back and forth. Default false.
+	CookiePerPool bool
 	// Logger receives state changes. Default: discard.
 	Logger *slog.Logger
 }

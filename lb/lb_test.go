@@ -652,3 +652,21 @@ func TestIsLoopback(t *testing.T) {
 		}
 	}
 }
+
+// TestCookiePerPool: with CookiePerPool, two sticky pools on one host keep
+// their own pins in one cookie jar, as a browser would hold them.
+func TestCookiePerPool(t *testing.T) {
+	a1, a2 := newBackend(t, "a1", nil), newBackend(t, "a2", nil)
+	b1, b2 := newBackend(t, "b1", nil), newBackend(t, "b2", nil)
+	bl, _ := startLB(t, lb.Config{Policy: lb.Sticky, CookiePerPool: true}, spec("a", a1, a2), spec("b", b1, b2))
+	if got := bl.Pool("a").Cookie(); got != "statelab_backend_a" {
+		t.Fatalf("cookie name %q", got)
+	}
+	cl := newClient(t)
+	pinA, pinB := cl.get(url(bl, "a")+"/").instance, cl.get(url(bl, "b")+"/").instance
+	for i := 0; i < 10; i++ {
+		if ra, rb := cl.get(url(bl, "a")+"/"), cl.get(url(bl, "b")+"/"); ra.instance != pinA || rb.instance != pinB || ra.repinned != "" || rb.repinned != "" {
+			t.Fatalf("request %d: a went to %s (%s), b to %s (%s); pinned to %s and %s", i, ra.instance, ra.repinned, rb.instance, rb.repinned, pinA, pinB)
+		}
+	}
+}

@@ -20,6 +20,7 @@ type Pool struct {
 	bl       *Balancer
 	cfg      Config
 	addr     string                     // actual listen address, after Open
+	cookie   string                     // name of the sticky cookie
 	backends atomic.Pointer[[]*Backend] // copy on write: the hot path never locks
 	policy   atomic.Pointer[policy]
 	next     atomic.Uint64 // round-robin position
@@ -39,7 +40,10 @@ type policy struct {
 }
 
 func newPool(bl *Balancer, name, listen string) *Pool {
-	p := &Pool{Name: name, Listen: listen, bl: bl, cfg: bl.cfg}
+	p := &Pool{Name: name, Listen: listen, bl: bl, cfg: bl.cfg, cookie: CookieName}
+	if bl.cfg.CookiePerPool {
+		p.cookie = CookieName + "_" + name
+	}
 	p.backends.Store(&[]*Backend{})
 	p.policy.Store(&policy{name: bl.cfg.Policy, strict: bl.cfg.Strict})
 	p.proxy = &httputil.ReverseProxy{
@@ -59,6 +63,9 @@ func newPool(bl *Balancer, name, listen string) *Pool {
 
 // Addr is the address the pool listens on (after Open).
 func (p *Pool) Addr() string { return p.addr }
+
+// Cookie is the name of the pool's sticky cookie.
+func (p *Pool) Cookie() string { return p.cookie }
 
 // Policy returns the pool's policy name.
 func (p *Pool) Policy() string { return p.policy.Load().name }
@@ -204,7 +211,7 @@ func (p *Pool) pick(r *http.Request, st *attempt) (*Backend, error) {
 	pol := p.policy.Load()
 	list := p.Backends()
 	if pol.name == Sticky {
-		if c, err := r.Cookie(CookieName); err == nil {
+		if c, err := r.Cookie(p.cookie); err == nil {
 			for _, b := range list {
 				if b.Name == c.Value && b.takesPinned() {
 					st.pinned = pol.strict
@@ -280,6 +287,7 @@ type PoolStatus struct {
 	Listen   string          `json:"listen"`
 	Policy   string          `json:"policy"`
 	Strict   bool            `json:"strict"`
+	Cookie   string          `json:"cookie"`
 	Retries  int64           `json:"retries"`
 	Repins   int64           `json:"repins"`
 	NoneUp   int64           `json:"no_backend"`
@@ -290,7 +298,7 @@ type PoolStatus struct {
 func (p *Pool) Status() PoolStatus {
 	pol := p.policy.Load()
 	ps := PoolStatus{
-		Name: p.Name, Listen: p.addr, Policy: pol.name, Strict: pol.strict,
+		Name: p.Name, Listen: p.addr, Policy: pol.name, Strict: pol.strict, Cookie: p.cookie,
 		Retries: p.retries.Load(), Repins: p.repins.Load(), NoneUp: p.noneUp.Load(),
 		Backends: []BackendStatus{},
 	}

@@ -62,6 +62,10 @@ type Config struct {
 	// TokenTTL is how long a token is valid after it is issued. Default 15
 	// minutes.
 	TokenTTL time.Duration
+	// CookieName is the session cookie's name. Default "statelab_session".
+	// Browsers send a host's cookies to all its ports: variants served on one
+	// host need different names to be used side by side in one browser.
+	CookieName string
 	// SecureCookies marks cookies Secure (HTTPS only). Default false: the lab
 	// speaks plain HTTP, and a Secure cookie would silently not come back.
 	SecureCookies bool
@@ -143,6 +147,15 @@ func ParseJWTKeys(s string) ([]Key, error) {
 	return keys, nil
 }
 
+func validCookieName(s string) bool {
+	for _, r := range s {
+		if !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return s != ""
+}
+
 func abbreviate(s string) string {
 	if len(s) > 6 {
 		return s[:3] + "..."
@@ -176,6 +189,12 @@ func (c Config) withDefaults() (Config, []string, error) {
 	}
 	if c.TokenTTL <= 0 {
 		c.TokenTTL = 15 * time.Minute
+	}
+	if c.CookieName == "" {
+		c.CookieName = CookieName
+	}
+	if !validCookieName(c.CookieName) {
+		return c, nil, fmt.Errorf("cookie name %q: want letters, digits, dashes or underscores", c.CookieName)
 	}
 	if c.Now == nil {
 		c.Now = time.Now

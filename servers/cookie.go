@@ -12,12 +12,13 @@ import (
 	"statelab/servers/store"
 )
 
-// CookieName is the session cookie of the memory and redis variants.
+// CookieName is the default session cookie of the memory and redis variants.
 const CookieName = "statelab_session"
 
 // cookieSessions keeps the session in a store.Backend and a signed id in the
 // cookie: the memory and redis variants.
 type cookieSessions struct {
+	name     string // the cookie's name
 	store    *store.CookieStore
 	shared   bool // the backend is shared by every instance (Redis)
 	failOpen bool
@@ -28,7 +29,7 @@ var _ Sessions = (*cookieSessions)(nil)
 
 // session returns the request's gorilla session and its decoded state.
 func (c *cookieSessions) session(r *http.Request) (*sessions.Session, State, error) {
-	sess, err := c.store.Get(r, CookieName)
+	sess, err := c.store.Get(r, c.name)
 	switch {
 	case errors.Is(err, store.ErrUnavailable):
 		if c.failOpen {
@@ -38,8 +39,8 @@ func (c *cookieSessions) session(r *http.Request) (*sessions.Session, State, err
 	case err != nil:
 		return sess, State{}, fmt.Errorf("%w: the session cookie was not signed by any key this server has, or was altered", ErrNoSession)
 	case sess.IsNew:
-		if _, cerr := r.Cookie(CookieName); cerr != nil {
-			return sess, State{}, fmt.Errorf("%w: the request carries no %s cookie", ErrNoSession, CookieName)
+		if _, cerr := r.Cookie(c.name); cerr != nil {
+			return sess, State{}, fmt.Errorf("%w: the request carries no %s cookie", ErrNoSession, c.name)
 		}
 		where := "this instance holds"
 		if c.shared {
@@ -65,7 +66,7 @@ func (c *cookieSessions) save(w http.ResponseWriter, r *http.Request, sess *sess
 }
 
 func (c *cookieSessions) Start(w http.ResponseWriter, r *http.Request, st State) (string, error) {
-	sess, _ := c.store.Get(r, CookieName) // a bad or lost old session is no obstacle to logging in
+	sess, _ := c.store.Get(r, c.name) // a bad or lost old session is no obstacle to logging in
 	if err := c.store.Renew(r.Context(), sess); err != nil {
 		return "", err
 	}

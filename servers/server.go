@@ -73,12 +73,14 @@ func newSessions(cfg Config) (Sessions, error) {
 	case Memory:
 		mem := memstore.New(time.Minute)
 		return &cookieSessions{
+			name:  cfg.CookieName,
 			store: store.NewCookieStore(mem, cfg.SessionTTL, cfg.SecureCookies, cfg.CookieKeys...),
 			close: mem.Close,
 		}, nil
 	case Redis:
 		rdb := redisstore.Client(cfg.RedisAddr, cfg.RedisTimeout)
 		return &cookieSessions{
+			name:     cfg.CookieName,
 			store:    store.NewCookieStore(redisstore.New(rdb, ""), cfg.SessionTTL, cfg.SecureCookies, cfg.CookieKeys...),
 			shared:   true,
 			failOpen: cfg.FailOpen,

@@ -513,3 +513,19 @@ func TestPage(t *testing.T) {
 		}
 	}
 }
+
+// TestCookieName: the session cookie's name is configurable, so that two
+// variants on one host can share a browser; a bad name is refused.
+func TestCookieName(t *testing.T) {
+	ts := instance(t, servers.Config{Variant: servers.Memory, CookieName: "statelab_session_memory"})
+	u := newUser(t)
+	want(t, "login", u.login(ts.URL, "jo"), 200)
+	req, _ := http.NewRequest("GET", ts.URL, nil)
+	if cs := u.c.Jar.Cookies(req.URL); len(cs) != 1 || cs[0].Name != "statelab_session_memory" {
+		t.Fatalf("cookies %v, want statelab_session_memory", cs)
+	}
+	want(t, "me", u.do("GET", ts.URL+"/me", nil), 200)
+	if _, err := servers.New(servers.Config{Variant: servers.Memory, CookieName: "bad name;"}); err == nil {
+		t.Fatal("a cookie name with a space and a semicolon was accepted")
+	}
+}
