@@ -63,6 +63,8 @@ func commands() map[string]command {
 		"server":      {"run one instance of a variant (memory, redis or jwt)", runServer},
 		"healthcheck": {"exit 0 if a URL answers 200 (for container health checks)", runHealthcheck},
 		"lb":          {"run the load balancer: pools, policies, health checks, admin API", runLB},
+		"list":        {"list the scenarios", runList},
+		"run":         {"run scenarios: start a lab, break it, and report who was kept and who lost", runRun},
 	}
 }
 

@@ -51,11 +51,7 @@ func (fs *flagSet) printUsage(w io.Writer) {
 // its environment variable. A bad value from either is a UsageError.
 func parse(fs *flagSet, args []string, env Env) error {
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.printUsage(env.Stdout)
-			return errHelp
-		}
-		return UsageError{err}
+		return parseError(fs, err, env)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -74,6 +70,14 @@ func parse(fs *flagSet, args []string, env Env) error {
 		return UsageError{errors.Join(errs...)}
 	}
 	return nil
+}
+
+func parseError(fs *flagSet, err error, env Env) error {
+	if errors.Is(err, flag.ErrHelp) {
+		fs.printUsage(env.Stdout)
+		return errHelp
+	}
+	return UsageError{err}
 }
 
 // logFlags adds --log-level and --log-format and returns a function that

@@ -1,0 +1,222 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"statelab/scenarios"
+	"statelab/scenarios/local"
+)
+
+func runList(_ context.Context, args []string, env Env) error {
+	fs := newFlagSet("list", "list")
+	if err := parse(fs, args, env); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	for _, s := range scenarios.All() {
+		fmt.Fprintf(env.Stdout, "%-16s %s\n", s.Name, s.Summary)
+	}
+	return nil
+}
+
+func runRun(ctx context.Context, args []string, env Env) error {
+	fs := newFlagSet("run", "run [NAME...|all] [flags]")
+	users := fs.Int("users", 30, "virtual users per variant")
+	seed := fs.Uint64("seed", 1, "seed of the plan: the same seed and user count give the same plan")
+	jsonOut := fs.String("json", "", "write the journal (every request, outcome and timing) as JSON to this file (- for stdout)")
+	mdOut := fs.String("markdown", "", "write the report as Markdown to this file (- for stdout)")
+	step := fs.Bool("step", false, "wait for Enter before each step (r restarts the scenario, s skips it, q quits)")
+	dry := fs.Bool("dry-run", false, "print the plan and touch nothing")
+	runtime := fs.String("runtime", "local", "where the lab runs: local (processes of this binary)")
+	redisMode := fs.String("redis", "auto", "local: auto (redis-server if on PATH, else embedded), server or embedded")
+	logs := fs.Bool("logs", false, "local: show every process's log lines on stderr")
+	names, err := parseInterleaved(fs, args, env)
+	if err != nil {
+		return err
+	}
+	if len(names) == 0 {
+		names = []string{"all"}
+	}
+	scs, err := scenarios.Find(names...)
+	if err != nil {
+		return UsageError{err}
+	}
+	if *users < 1 || *users > 100000 {
+		return UsageError{fmt.Errorf("--users %d: want 1 to 100000", *users)}
+	}
+	if *runtime != "local" {
+		return UsageError{fmt.Errorf("--runtime %q: want local", *runtime)}
+	}
+	if *redisMode != "auto" && *redisMode != "server" && *redisMode != "embedded" {
+		return UsageError{fmt.Errorf("--redis %q: want auto, server or embedded", *redisMode)}
+	}
+	// Reports to stdout push the narration to stderr.
+	out := env.Stdout
+	if *jsonOut == "-" || *mdOut == "-" {
+		out = env.Stderr
+	}
+	color := isTerminal(out) && env.Getenv("NO_COLOR") == ""
+	plan := scenarios.NewPlan(*seed, *users)
+	if *dry {
+		return dryRun(out, scs, plan, *redisMode)
+	}
+	for _, f := range []string{*jsonOut, *mdOut} {
+		if f != "" && f != "-" {
+			if err := checkWritable(f); err != nil {
+				return UsageError{err}
+			}
+		}
+	}
+
+	fmt.Fprintf(out, "statelab: starting the lab (%s runtime)...\n", *runtime)
+	var logw io.Writer
+	if *logs {
+		logw = env.Stderr
+	}
+	start := time.Now()
+	rt, err := local.Start(ctx, local.Options{Redis: *redisMode, Logs: logw})
+	if err != nil {
+		if ctx.Err() != nil {
+			return ExitCodeError{130}
+		}
+		return StartupError{err}
+	}
+	defer rt.Close()
+	fmt.Fprintf(out, "lab: %s (up in %.1f s)\n", rt.Describe(), time.Since(start).Seconds())
+	fmt.Fprintf(out, "plan: %s\n", plan.Describe())
+	rn, err := scenarios.NewRunner(ctx, rt, scenarios.Options{
+		Users: *users, Seed: *seed, Step: *step, In: env.Stdin, Out: out, Color: color,
+	})
+	if err != nil {
+		return StartupError{err}
+	}
+	defer rn.Close()
+	j, runErr := rn.Run(ctx, scs)
+	if err := writeReports(j, *jsonOut, *mdOut, env.Stdout); err != nil {
+		return err
+	}
+	switch {
+	case ctx.Err() != nil:
+		rt.Close()
+		fmt.Fprintln(out, "\ninterrupted: every process of the lab has been stopped")
+		return ExitCodeError{130}
+	case errors.Is(runErr, scenarios.ErrQuit):
+		fmt.Fprintln(out, "quit: every process of the lab is being stopped")
+		return ExitCodeError{ExitFailed}
+	case runErr != nil:
+		return runErr
+	case !j.OK:
+		fmt.Fprintln(out, "\nsome expectations do not hold (marked ✗ above)")
+		return ExitCodeError{ExitFailed}
+	}
+	return nil
+}
+
+// parseInterleaved parses flags that may come before, between or after the
+// positional arguments, and returns the positional ones.
+func parseInterleaved(fs *flagSet, args []string, env Env) ([]string, error) {
+	var pos []string
+	rest := args
+	for {
+		if err := fs.Parse(rest); err != nil {
+			return nil, parseError(fs, err, env)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	return pos, parse(fs, nil, env)
+}
+
+func writeReports(j *scenarios.Journal, jsonOut, mdOut string, stdout io.Writer) error {
+	if j == nil {
+		return nil
+	}
+	write := func(name string, f func(io.Writer) error) error {
+		if name == "" {
+			return nil
+		}
+		if name == "-" {
+			return f(stdout)
+		}
+		file, err := os.Create(name)
+		if err != nil {
+			return err
+		}
+		if err := f(file); err != nil {
+			file.Close()
+			return err
+		}
+		return file.Close()
+	}
+	if err := write(jsonOut, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(j)
+	}); err != nil {
+		return fmt.Errorf("write the JSON journal: %w", err)
+	}
+	if err := write(mdOut, func(w io.Writer) error { return scenarios.WriteMarkdown(w, j) }); err != nil {
+		return fmt.Errorf("write the Markdown report: %w", err)
+	}
+	return nil
+}
+
+func checkWritable(name string) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", name, err)
+	}
+	return f.Close()
+}
+
+func dryRun(w io.Writer, scs []*scenarios.Scenario, plan scenarios.Plan, redisMode string) error {
+	redis := "a real redis-server (found on PATH)"
+	if _, err := exec.LookPath("redis-server"); err != nil || redisMode == "embedded" {
+		redis = "an embedded Redis (miniredis), since no redis-server is on PATH"
+		if redisMode == "embedded" {
+			redis = "an embedded Redis (miniredis), as asked"
+		}
+	}
+	fmt.Fprintf(w, "dry run: nothing is started.\nlab: local processes: memory-1..3, redis-1..3, jwt-1..3, a balancer with a pool per variant, and %s\n", redis)
+	fmt.Fprintf(w, "plan: %s\n", plan.Describe())
+	for _, s := range scs {
+		fmt.Fprintf(w, "\n%s  (%s)\n", s.Name, s.Setup)
+		for i, st := range s.Steps {
+			fmt.Fprintf(w, "  step %d/%d  %s\n", i+1, len(s.Steps), st.Title)
+			if st.Why != "" {
+				fmt.Fprintf(w, "             %s\n", st.Why)
+			}
+		}
+		for _, e := range s.Expect {
+			fmt.Fprintf(w, "  expect     %s %s\n", e.Variant, e.Text)
+		}
+		var claims []string
+		for _, c := range s.Claims {
+			claims = append(claims, c.String())
+		}
+		fmt.Fprintf(w, "  tests      %s\n", strings.Join(claims, "; "))
+	}
+	return nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

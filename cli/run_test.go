@@ -1,0 +1,256 @@
+package cli_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"statelab/cli"
+	"statelab/internal/labtest"
+	"statelab/scenarios"
+)
+
+func TestMain(m *testing.M) { labtest.Main(m) }
+
+func TestList(t *testing.T) {
+	e, out, _ := env(nil)
+	if code := cli.Main(context.Background(), []string{"list"}, e); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, s := range scenarios.All() {
+		if !strings.Contains(out.String(), s.Name) || !strings.Contains(out.String(), s.Summary) {
+			t.Errorf("lab list lacks %s", s.Name)
+		}
+	}
+}
+
+func TestRunUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"run", "nope"}, `unknown scenario "nope"`},
+		{[]string{"run", "sticky", "--users", "0"}, "--users 0"},
+		{[]string{"run", "--runtime", "cloud"}, `--runtime "cloud"`},
+		{[]string{"run", "--redis", "maybe"}, `--redis "maybe"`},
+		{[]string{"run", "--json", "/no/such/dir/j.json"}, "cannot write /no/such/dir/j.json"},
+	} {
+		e, _, errb := env(nil)
+		if code := cli.Main(context.Background(), tc.args, e); code != 2 || !strings.Contains(errb.String(), tc.msg) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, errb.String(), tc.msg)
+		}
+	}
+}
+
+// TestDryRun: the plan is printed, is the same for the same seed, and no
+// process is started.
+func TestDryRun(t *testing.T) {
+	run := func(seed string) string {
+		e, out, errb := env(nil)
+		before := children(t, os.Getpid())
+		if code := cli.Main(context.Background(), []string{"run", "kill-instance", "--dry-run", "--seed", seed, "--users", "12"}, e); code != 0 {
+			t.Fatalf("exit %d: %s", code, errb.String())
+		}
+		if after := children(t, os.Getpid()); len(after) > len(before) {
+			t.Errorf("a dry run started processes: %v", after)
+		}
+		return out.String()
+	}
+	a, b, c := run("5"), run("5"), run("6")
+	if a != b {
+		t.Error("the same seed printed two plans")
+	}
+	if a == c {
+		t.Error("two seeds printed the same plan")
+	}
+	for _, want := range []string{"dry run: nothing is started", "12 users per variant", "step 4/5  kill memory-2, redis-2, jwt-2 with SIGKILL", "expect     memory"} {
+		if !strings.Contains(a, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, a)
+		}
+	}
+}
+
+// TestRunReports runs one scenario in step mode, answering the prompts
+// through stdin, and checks the JSON and Markdown it writes.
+func TestRunReports(t *testing.T) {
+	dir := t.TempDir()
+	jsonPath, mdPath := filepath.Join(dir, "j.json"), filepath.Join(dir, "r.md")
+	e, out, errb := env(map[string]string{"NO_COLOR": "1"})
+	steps := len(mustFind(t, "sticky").Steps)
+	e.Stdin = strings.NewReader(strings.Repeat("\n", steps))
+	code := cli.Main(context.Background(), []string{"run", "sticky", "--users", "6", "--step", "--json", jsonPath, "--markdown", mdPath}, e)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	if n := strings.Count(out.String(), "press Enter to run step"); n != steps {
+		t.Errorf("%d prompts, want %d", n, steps)
+	}
+	if strings.Contains(out.String(), "\x1b[") {
+		t.Error("colour codes written with NO_COLOR set and no terminal")
+	}
+	data, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var j struct {
+		OK        bool `json:"ok"`
+		Scenarios []struct {
+			Name         string                       `json:"name"`
+			Variants     map[string]map[string]any    `json:"variants"`
+			Expectations []struct{ Holds bool }       `json:"expectations"`
+			Requests     []map[string]json.RawMessage `json:"requests"`
+		} `json:"scenarios"`
+	}
+	if err := json.Unmarshal(data, &j); err != nil {
+		t.Fatal(err)
+	}
+	if !j.OK || len(j.Scenarios) != 1 || j.Scenarios[0].Name != "sticky" {
+		t.Fatalf("journal %s", data)
+	}
+	s := j.Scenarios[0]
+	for _, v := range []string{"memory", "redis", "jwt"} {
+		for _, k := range []string{"users", "kept", "lost_session", "lost_data", "unavailable", "wrong_user", "detect_seconds"} {
+			if _, ok := s.Variants[v][k]; !ok {
+				t.Errorf("journal: variants.%s lacks %s", v, k)
+			}
+		}
+	}
+	if len(s.Requests) == 0 || s.Requests[0]["instance"] == nil || s.Requests[0]["status"] == nil {
+		t.Errorf("journal requests: %v", s.Requests[:1])
+	}
+	md, err := os.ReadFile(mdPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## sticky", "| variant | users | kept |", "**Lesson.**"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("markdown lacks %q", want)
+		}
+	}
+}
+
+// TestStepQuit: q at a prompt quits, with everything stopped.
+func TestStepQuit(t *testing.T) {
+	e, out, _ := env(nil)
+	e.Stdin = strings.NewReader("\nq\n")
+	code := cli.Main(context.Background(), []string{"run", "sticky", "--users", "3", "--step"}, e)
+	if code != 1 || !strings.Contains(out.String(), "quit") {
+		t.Fatalf("exit %d, want 1 after q\n%s", code, out.String())
+	}
+	if kids := children(t, os.Getpid()); len(kids) > 0 {
+		t.Errorf("processes left after quitting: %v", kids)
+	}
+}
+
+// TestInterruptLeavesNothing interrupts a run as Ctrl-C would, and checks
+// that every process the lab started is gone.
+func TestInterruptLeavesNothing(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	exe, args, envv := labtest.Command("run", "rolling-restart", "--users", "10")
+	cmd := exec.Command(exe, args...)
+	cmd.Env = envv
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	sc := bufio.NewScanner(stdout)
+	reached := false
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "step 4/5") {
+			reached = true
+			break
+		}
+	}
+	if !reached {
+		t.Fatal("the run never reached step 4")
+	}
+	kids := descendants(t, cmd.Process.Pid)
+	if len(kids) < 10 {
+		t.Fatalf("found %d processes under the lab, want its 9 instances and the balancer at least", len(kids))
+	}
+	cmd.Process.Signal(os.Interrupt)
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Errorf("exit after Ctrl-C: %v, want status 130", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for _, pid := range kids {
+		for alive(pid) {
+			if time.Now().After(deadline) {
+				t.Fatalf("process %d of the lab is still running after the interrupt", pid)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+func mustFind(t *testing.T, name string) *scenarios.Scenario {
+	scs, err := scenarios.Find(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return scs[0]
+}
+
+// children lists the processes whose parent is pid (Linux only; none
+// elsewhere).
+func children(t *testing.T, pid int) []int {
+	t.Helper()
+	entries, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range entries {
+		n, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so cut at ')'.
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(fields) > 1 && fields[0] != "Z" && fields[1] == strconv.Itoa(pid) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func descendants(t *testing.T, pid int) []int {
+	var out []int
+	for _, c := range children(t, pid) {
+		out = append(out, c)
+		out = append(out, descendants(t, c)...)
+	}
+	return out
+}
+
+func alive(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	return len(fields) > 0 && fields[0] != "Z" && syscall.Kill(pid, 0) == nil
+}

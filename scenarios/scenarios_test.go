@@ -1,0 +1,157 @@
+package scenarios_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os/exec"
+	"reflect"
+	"strings"
+	"testing"
+
+	"statelab/internal/labtest"
+	"statelab/internal/redistest"
+	"statelab/scenarios"
+	"statelab/scenarios/local"
+	"statelab/servers"
+)
+
+func TestMain(m *testing.M) { labtest.Main(m) }
+
+// runLocal runs the named scenarios in a local lab and returns the journal,
+// decoded from its JSON as a user of --json would read it.
+func runLocal(t *testing.T, redis string, names ...string) *scenarios.Journal {
+	t.Helper()
+	ctx := context.Background()
+	rt, err := local.Start(ctx, local.Options{Redis: redis})
+	if err != nil {
+		t.Fatalf("start the local lab: %v", err)
+	}
+	t.Cleanup(func() { rt.Close() })
+	var out bytes.Buffer
+	rn, err := scenarios.NewRunner(ctx, rt, scenarios.Options{Users: 30, Seed: 7, Out: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rn.Close()
+	scs, err := scenarios.Find(names...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := rn.Run(ctx, scs)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	data, err := json.Marshal(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back scenarios.Journal
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !back.OK {
+		t.Errorf("some expectations do not hold:\n%s", out.String())
+	}
+	for _, s := range back.Scenarios {
+		for _, e := range s.Expectations {
+			if !e.Holds {
+				t.Errorf("%s: %s %s: %s", s.Name, e.Variant, e.Text, e.Observed)
+			}
+		}
+	}
+	return &back
+}
+
+func tally(t *testing.T, j *scenarios.Journal, name, variant string) scenarios.Tally {
+	t.Helper()
+	for _, s := range j.Scenarios {
+		if s.Name == name {
+			return s.Variants[variant]
+		}
+	}
+	t.Fatalf("no scenario %s in the journal", name)
+	return scenarios.Tally{}
+}
+
+// TestFirstScenarios runs the first four scenarios with the Redis the lab
+// would pick itself, and with the embedded one, and checks the figures the
+// catalogue promises.
+func TestFirstScenarios(t *testing.T) {
+	modes := []string{"embedded", "server"}
+	for _, mode := range modes {
+		t.Run(mode, func(t *testing.T) {
+			if _, err := exec.LookPath("redis-server"); err != nil && mode == "server" {
+				redistest.Absent(t, "redis-server is not on PATH")
+			}
+			j := runLocal(t, mode, "round-robin", "sticky", "kill-instance", "rolling-restart")
+			if want := "embedded"; (mode == want) != strings.Contains(j.Runtime, "embedded") {
+				t.Errorf("runtime %q does not say which Redis it used", j.Runtime)
+			}
+			for _, v := range []string{"redis", "jwt"} {
+				for _, name := range []string{"round-robin", "sticky", "kill-instance", "rolling-restart"} {
+					if got := tally(t, j, name, v); got.Kept != 30 || got.Users != 30 {
+						t.Errorf("%s %s: %+v, want 30 of 30 kept", name, v, got)
+					}
+				}
+			}
+			if rr := tally(t, j, "round-robin", "memory"); rr.LostSession < 16 {
+				t.Errorf("round-robin memory: %+v, want most users lost", rr)
+			}
+			if k := tally(t, j, "kill-instance", "memory"); k.LostSession < 5 || k.LostSession > 15 || k.Kept+k.LostSession != 30 {
+				t.Errorf("kill-instance memory: %+v, want about a third lost, the rest kept", k)
+			}
+			if k := tally(t, j, "kill-instance", "jwt"); k.DetectSeconds == nil || *k.DetectSeconds > 1 {
+				t.Errorf("kill-instance jwt detect: %v, want within a second", k.DetectSeconds)
+			}
+			if rr := tally(t, j, "rolling-restart", "memory"); rr.LostSession != 30 {
+				t.Errorf("rolling-restart memory: %+v, want every user lost", rr)
+			}
+			for _, s := range j.Scenarios {
+				if len(s.Requests) == 0 || len(s.Steps) != len(mustFind(t, s.Name).Steps) || s.Lesson == "" {
+					t.Errorf("%s: %d requests, %d steps, lesson %q: the journal is incomplete", s.Name, len(s.Requests), len(s.Steps), s.Lesson)
+				}
+			}
+		})
+	}
+}
+
+func mustFind(t *testing.T, name string) *scenarios.Scenario {
+	scs, err := scenarios.Find(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return scs[0]
+}
+
+func TestPlanIsDeterministic(t *testing.T) {
+	a, b := scenarios.NewPlan(42, 50), scenarios.NewPlan(42, 50)
+	if !reflect.DeepEqual(a, b) {
+		t.Fatal("the same seed and user count gave two plans")
+	}
+	if c := scenarios.NewPlan(43, 50); reflect.DeepEqual(a.Users, c.Users) {
+		t.Fatal("two seeds gave the same plan")
+	}
+	for _, u := range a.Users {
+		if len(u.Items) < 2 || len(u.Items) > 3 {
+			t.Fatalf("%s has %d items", u.Name, len(u.Items))
+		}
+		seen := map[string]bool{}
+		for _, it := range u.Items {
+			if seen[it.Item] || it.Qty < 1 || it.Qty > servers.MaxQty {
+				t.Fatalf("%s: bad item %+v", u.Name, it)
+			}
+			seen[it.Item] = true
+		}
+	}
+}
+
+func TestFind(t *testing.T) {
+	if _, err := scenarios.Find("nope"); err == nil || !strings.Contains(err.Error(), "known:") {
+		t.Errorf("unknown scenario: %v", err)
+	}
+	all, err := scenarios.Find("all")
+	if err != nil || len(all) != len(scenarios.All()) {
+		t.Errorf("all: %d, %v", len(all), err)
+	}
+}

@@ -1,0 +1,243 @@
+package scenarios
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"statelab/lb"
+	"statelab/servers"
+)
+
+// Outcome is what a user experiences when probed after an event.
+type Outcome string
+
+// Outcomes, from best to worst.
+const (
+	Kept        Outcome = "kept"         // same user, same cart
+	LostData    Outcome = "lost_data"    // logged in, but the cart changed
+	LostSession Outcome = "lost_session" // 401: must log in again
+	Unavailable Outcome = "unavailable"  // 5xx or no connection
+	WrongUser   Outcome = "wrong_user"   // someone else's session: never acceptable
+)
+
+// Outcomes lists the outcomes in the order the verdict table shows them.
+var Outcomes = []Outcome{Kept, LostSession, LostData, Unavailable, WrongUser}
+
+func (o Outcome) rank() int {
+	switch o {
+	case Kept:
+		return 0
+	case LostData:
+		return 1
+	case LostSession:
+		return 2
+	case Unavailable:
+		return 3
+	}
+	return 4
+}
+
+// worse returns the worse of two outcomes.
+func worse(a, b Outcome) Outcome {
+	if a == "" || b.rank() > a.rank() {
+		return b
+	}
+	return a
+}
+
+// User is a virtual user of one variant. It holds its cookies and its token
+// as a browser or an app would, and remembers what its cart should hold: the
+// items the servers acknowledged.
+type User struct {
+	Name    string
+	Variant servers.Variant
+	// Plan is the items this user adds, in order.
+	Plan []servers.Item
+
+	base   *url.URL
+	client *http.Client
+	jar    *cookiejar.Jar
+	token  string
+	cart   []servers.Item
+	// Instance answered the user's last request; Pinned is where a sticky
+	// balancer pinned the user, as far as the user can tell.
+	Instance string
+	// saved is the credential held before logout, for replay.
+	savedCookies []*http.Cookie
+	savedToken   string
+	run          *Run
+}
+
+// Response is one answer, as a user sees it.
+type Response struct {
+	Status    int
+	Instance  string
+	Repinned  string
+	Body      servers.Body
+	Err       error
+	Took      time.Duration
+	CredBytes int // bytes of the credential headers the request carried
+}
+
+func newUser(r *Run, v servers.Variant, name string, plan []servers.Item, base string, transport http.RoundTripper) *User {
+	jar, _ := cookiejar.New(nil)
+	u, _ := url.Parse(base)
+	return &User{
+		Name: name, Variant: v, Plan: plan, base: u, jar: jar, run: r,
+		client: &http.Client{Jar: jar, Transport: transport, Timeout: 10 * time.Second},
+	}
+}
+
+// do sends one request and records it in the journal.
+func (u *User) do(ctx context.Context, method, path string, body any) Response {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.base.JoinPath(path).String(), rd)
+	if err != nil {
+		return Response{Err: err}
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if u.token != "" {
+		req.Header.Set("Authorization", "Bearer "+u.token)
+	}
+	start := time.Now()
+	resp, err := u.client.Do(req)
+	r := Response{Took: time.Since(start), Err: err}
+	r.CredBytes = credBytes(req)
+	if err == nil {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		r.Status = resp.StatusCode
+		r.Instance = resp.Header.Get(servers.InstanceHeader)
+		r.Repinned = resp.Header.Get(lb.RepinnedHeader)
+		_ = json.Unmarshal(data, &r.Body)
+		if r.Instance != "" {
+			u.Instance = r.Instance
+		}
+		if r.Body.Token != "" {
+			u.token = r.Body.Token
+		}
+	}
+	return r
+}
+
+func credBytes(req *http.Request) int {
+	n := 0
+	for _, h := range []string{"Cookie", "Authorization"} {
+		if v := req.Header.Get(h); v != "" {
+			n += len(h) + 2 + len(v)
+		}
+	}
+	return n
+}
+
+// Login logs the user in; on success its cart is empty.
+func (u *User) Login(ctx context.Context) Response {
+	r := u.do(ctx, http.MethodPost, "/login", map[string]string{"user": u.Name, "password": "statelab"})
+	if r.Status == http.StatusOK {
+		u.cart = []servers.Item{}
+	}
+	u.run.record(u, "POST", "/login", r, "")
+	return r
+}
+
+// Add adds an item; the user's expected cart changes only if the server
+// acknowledges it.
+func (u *User) Add(ctx context.Context, it servers.Item) Response {
+	r := u.do(ctx, http.MethodPost, "/cart", it)
+	if r.Status == http.StatusOK {
+		u.cart = addItem(u.cart, it)
+	}
+	u.run.record(u, "POST", "/cart", r, "")
+	return r
+}
+
+// Fill logs the user in and adds the planned items. It reports whether
+// every request succeeded.
+func (u *User) Fill(ctx context.Context) bool {
+	ok := u.Login(ctx).Status == http.StatusOK
+	for _, it := range u.Plan {
+		ok = u.Add(ctx, it).Status == http.StatusOK && ok
+	}
+	return ok
+}
+
+// Probe asks who the user is and judges the answer.
+func (u *User) Probe(ctx context.Context) (Outcome, Response) {
+	r := u.do(ctx, http.MethodGet, "/me", nil)
+	o := u.judge(r)
+	u.run.record(u, "GET", "/me", r, o)
+	return o, r
+}
+
+func (u *User) judge(r Response) Outcome {
+	switch {
+	case r.Err != nil || r.Status >= 500 || r.Status == 0:
+		return Unavailable
+	case r.Status == http.StatusUnauthorized:
+		return LostSession
+	case r.Status != http.StatusOK:
+		return Unavailable
+	case r.Body.User != u.Name:
+		return WrongUser
+	case !slices.Equal(r.Body.Cart, u.cart):
+		return LostData
+	}
+	return Kept
+}
+
+// Logout logs out, keeping the credential held before for Replay.
+func (u *User) Logout(ctx context.Context) Response {
+	u.savedCookies = u.jar.Cookies(u.base)
+	u.savedToken = u.token
+	r := u.do(ctx, http.MethodPost, "/logout", nil)
+	u.run.record(u, "POST", "/logout", r, "")
+	return r
+}
+
+// Replay puts back the credential held before logout, as someone who copied
+// it would, and probes: Kept means the old credential still works.
+func (u *User) Replay(ctx context.Context) (Outcome, Response) {
+	u.jar.SetCookies(u.base, u.savedCookies)
+	u.token = u.savedToken
+	return u.Probe(ctx)
+}
+
+// ForgetAffinity drops the balancer's sticky cookie, as when a balancer is
+// replaced or its affinity is reset: the next request is routed afresh.
+func (u *User) ForgetAffinity() {
+	var drop []*http.Cookie
+	for _, c := range u.jar.Cookies(u.base) {
+		if strings.HasPrefix(c.Name, lb.CookieName) {
+			drop = append(drop, &http.Cookie{Name: c.Name, Path: "/", MaxAge: -1})
+		}
+	}
+	u.jar.SetCookies(u.base, drop)
+}
+
+// Cart is what the user expects its cart to hold.
+func (u *User) Cart() []servers.Item { return u.cart }
+
+func addItem(cart []servers.Item, it servers.Item) []servers.Item {
+	out := slices.Clone(cart)
+	for i := range out {
+		if out[i].Item == it.Item {
+			out[i].Qty += it.Qty
+			return out
+		}
+	}
+	return append(out, it)
+}
