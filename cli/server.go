@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"statelab/servers"
@@ -20,6 +23,7 @@ func runServer(ctx context.Context, args []string, env Env) error {
 	cookieKeys := fs.String("cookie-keys", "", "keys that sign session cookies, comma-separated: the first signs, all verify\n(default: the built-in demo key, with a warning)")
 	jwtKeys := fs.String("jwt-keys", "", "token keys as kid:secret, comma-separated (default: the built-in demo key, with a warning)")
 	jwtActive := fs.String("jwt-active", "", "id of the key that signs new tokens (default: the first of --jwt-keys)")
+	keysFile := fs.String("keys-file", "", "file of STATELAB_COOKIE_KEYS=, STATELAB_JWT_KEYS=, STATELAB_JWT_ACTIVE= lines that\noverride the keys; read at start and again on SIGHUP (rotate keys without a restart)")
 	sessionTTL := fs.Duration("session-ttl", 30*time.Minute, "lifetime of a cookie session after its last change")
 	tokenTTL := fs.Duration("token-ttl", 15*time.Minute, "lifetime of a token")
 	cookieName := fs.String("cookie-name", servers.CookieName, "name of the session cookie (memory, redis); variants served on one host\nneed different names to share a browser, which sends a host's cookies to all its ports")
@@ -62,6 +66,7 @@ func runServer(ctx context.Context, args []string, env Env) error {
 		CookieKeys:    ck,
 		JWTKeys:       jk,
 		JWTActive:     *jwtActive,
+		KeysFile:      *keysFile,
 		SessionTTL:    *sessionTTL,
 		TokenTTL:      *tokenTTL,
 		CookieName:    *cookieName,
@@ -77,6 +82,14 @@ func runServer(ctx context.Context, args []string, env Env) error {
 		srv.Close()
 		return StartupError{err}
 	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer func() { signal.Stop(hup); close(hup) }()
+	go func() {
+		for range hup {
+			_ = srv.Reload() // logs what it did
+		}
+	}()
 	return serveUntilDone(ctx, srv.Serve, srv.Shutdown, log.Info)
 }
 

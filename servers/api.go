@@ -37,6 +37,10 @@ type Body struct {
 	Revoked *bool  `json:"revoked,omitempty"`
 	Note    string `json:"note,omitempty"`
 	Status  string `json:"status,omitempty"`
+	// Keys (on /healthz) describes the keys in force, without revealing
+	// them; Reloads counts the reloads since start.
+	Keys    string `json:"keys,omitempty"`
+	Reloads int64  `json:"reloads,omitzero"`
 }
 
 // statusError is an error with the HTTP status it becomes.
@@ -260,7 +264,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
-	s.reply(w, http.StatusOK, Body{Status: "ok"})
+	s.reply(w, http.StatusOK, Body{Status: "ok", Keys: s.Config().KeysSummary(), Reloads: s.reloads.Load()})
 }
 
 func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) {

@@ -1,8 +1,13 @@
 package servers
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 )
@@ -56,6 +61,12 @@ type Config struct {
 	// JWTActive is the id of the key that signs new tokens. Default: the
 	// first of JWTKeys.
 	JWTActive string
+	// KeysFile, when set, names a file of STATELAB_COOKIE_KEYS,
+	// STATELAB_JWT_KEYS and STATELAB_JWT_ACTIVE lines that override the keys
+	// above. It is read at start and again by Reload (on SIGHUP), so keys can
+	// be rotated without a restart. A missing or empty file means the keys
+	// above.
+	KeysFile string
 	// SessionTTL is how long a cookie session lives after its last change.
 	// Default 30 minutes.
 	SessionTTL time.Duration
@@ -202,16 +213,25 @@ func (c Config) withDefaults() (Config, []string, error) {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if err := c.checkKeys(&warnings); err != nil {
+		return c, nil, err
+	}
+	return c, warnings, nil
+}
+
+// checkKeys fills in the demo keys where none are given and checks that the
+// active jwt key is one of the keys.
+func (c *Config) checkKeys(warnings *[]string) error {
 	switch c.Variant {
 	case Memory, Redis:
 		if len(c.CookieKeys) == 0 {
 			c.CookieKeys = [][]byte{DemoCookieKey}
-			warnings = append(warnings, "USING THE BUILT-IN DEMO COOKIE KEY: it is public, so anyone can sign session cookies for this server. Set STATELAB_COOKIE_KEYS anywhere but a lab.")
+			*warnings = append(*warnings, "USING THE BUILT-IN DEMO COOKIE KEY: it is public, so anyone can sign session cookies for this server. Set STATELAB_COOKIE_KEYS anywhere but a lab.")
 		}
 	case JWT:
 		if len(c.JWTKeys) == 0 {
 			c.JWTKeys = []Key{DemoJWTKey}
-			warnings = append(warnings, "USING THE BUILT-IN DEMO JWT KEY: it is public, so anyone can mint tokens for this server. Set STATELAB_JWT_KEYS anywhere but a lab.")
+			*warnings = append(*warnings, "USING THE BUILT-IN DEMO JWT KEY: it is public, so anyone can mint tokens for this server. Set STATELAB_JWT_KEYS anywhere but a lab.")
 		}
 		if c.JWTActive == "" {
 			c.JWTActive = c.JWTKeys[0].ID
@@ -221,8 +241,79 @@ func (c Config) withDefaults() (Config, []string, error) {
 			found = found || k.ID == c.JWTActive
 		}
 		if !found {
-			return c, nil, fmt.Errorf("active jwt key %q is not among the jwt keys", c.JWTActive)
+			return fmt.Errorf("active jwt key %q is not among the jwt keys", c.JWTActive)
 		}
 	}
-	return c, warnings, nil
+	return nil
+}
+
+// readKeysFile returns c with the keys the file gives. Lines are NAME=value,
+// for STATELAB_COOKIE_KEYS, STATELAB_JWT_KEYS and STATELAB_JWT_ACTIVE; blank
+// lines and lines starting with # are skipped. A missing file changes
+// nothing.
+func (c Config) readKeysFile() (Config, error) {
+	data, err := os.ReadFile(c.KeysFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return c, nil
+	}
+	if err != nil {
+		return c, err
+	}
+	for i, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, value, ok := strings.Cut(line, "=")
+		if !ok {
+			return c, fmt.Errorf("%s:%d: want NAME=value", c.KeysFile, i+1)
+		}
+		switch strings.TrimSpace(name) {
+		case "STATELAB_COOKIE_KEYS":
+			c.CookieKeys, err = ParseCookieKeys(value)
+		case "STATELAB_JWT_KEYS":
+			c.JWTKeys, err = ParseJWTKeys(value)
+			if c.JWTActive != "" && !strings.Contains(string(data), "STATELAB_JWT_ACTIVE") {
+				c.JWTActive = "" // the first of the new keys signs
+			}
+		case "STATELAB_JWT_ACTIVE":
+			c.JWTActive = strings.TrimSpace(value)
+		default:
+			return c, fmt.Errorf("%s:%d: %q is not a key setting (want STATELAB_COOKIE_KEYS, STATELAB_JWT_KEYS or STATELAB_JWT_ACTIVE)", c.KeysFile, i+1, name)
+		}
+		if err != nil {
+			return c, fmt.Errorf("%s:%d: %w", c.KeysFile, i+1, err)
+		}
+	}
+	if c.JWTActive == "" && len(c.JWTKeys) > 0 {
+		c.JWTActive = c.JWTKeys[0].ID
+	}
+	var ignored []string
+	return c, c.checkKeys(&ignored)
+}
+
+// KeysSummary describes keys without revealing them: key ids, and for
+// cookie keys the first bytes of their SHA-256.
+func (c Config) KeysSummary() string {
+	if c.Variant == JWT {
+		var ids []string
+		for _, k := range c.JWTKeys {
+			id := k.ID
+			if k.ID == c.JWTActive {
+				id += " (signs)"
+			}
+			ids = append(ids, id)
+		}
+		return "jwt keys " + strings.Join(ids, ", ")
+	}
+	var fps []string
+	for i, k := range c.CookieKeys {
+		sum := sha256.Sum256(k)
+		fp := hex.EncodeToString(sum[:4])
+		if i == 0 {
+			fp += " (signs)"
+		}
+		fps = append(fps, fp)
+	}
+	return "cookie keys " + strings.Join(fps, ", ")
 }

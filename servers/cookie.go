@@ -111,3 +111,5 @@ func (c *cookieSessions) Stats(ctx context.Context) (store.Stats, *store.Stats, 
 }
 
 func (c *cookieSessions) Close() error { return c.close() }
+
+func (c *cookieSessions) SetKeys(cfg Config) { c.store.SetKeys(cfg.CookieKeys...) }

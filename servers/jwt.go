@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -31,8 +32,7 @@ type Claims struct {
 // the jwt variant. The server keeps nothing per user, unless the denylist is
 // on, which is exactly what revocation costs.
 type tokenSessions struct {
-	keys     map[string][]byte
-	active   Key
+	keys     atomic.Pointer[keyring]
 	ttl      time.Duration
 	now      func() time.Time
 	parser   *jwt.Parser
@@ -43,21 +43,32 @@ type tokenSessions struct {
 
 var _ Sessions = (*tokenSessions)(nil)
 
+// keyring is the token keys by id, and the one that signs.
+type keyring struct {
+	keys   map[string][]byte
+	active Key
+}
+
+func newKeyring(keys []Key, active string) *keyring {
+	kr := &keyring{keys: make(map[string][]byte, len(keys))}
+	for _, k := range keys {
+		kr.keys[k.ID] = k.Secret
+		if k.ID == active {
+			kr.active = k
+		}
+	}
+	return kr
+}
+
 func newTokenSessions(cfg Config, denylist store.Backend, closeFn func() error) *tokenSessions {
 	t := &tokenSessions{
-		keys:     make(map[string][]byte, len(cfg.JWTKeys)),
 		ttl:      cfg.TokenTTL,
 		now:      cfg.Now,
 		denylist: denylist,
 		failOpen: cfg.FailOpen,
 		close:    closeFn,
 	}
-	for _, k := range cfg.JWTKeys {
-		t.keys[k.ID] = k.Secret
-		if k.ID == cfg.JWTActive {
-			t.active = k
-		}
-	}
+	t.keys.Store(newKeyring(cfg.JWTKeys, cfg.JWTActive))
 	t.parser = jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithIssuer(Issuer),
@@ -88,8 +99,9 @@ func (t *tokenSessions) issue(sid string, st State) (string, error) {
 		SID:  sid,
 		Cart: cart,
 	})
-	tok.Header["kid"] = t.active.ID
-	return tok.SignedString(t.active.Secret)
+	active := t.keys.Load().active
+	tok.Header["kid"] = active.ID
+	return tok.SignedString(active.Secret)
 }
 
 // BearerToken returns the token of an "Authorization: Bearer" header.
@@ -107,7 +119,7 @@ func (t *tokenSessions) keyFor(tok *jwt.Token) (any, error) {
 	if kid == "" {
 		return nil, errors.New("the token names no key id (kid)")
 	}
-	key, ok := t.keys[kid]
+	key, ok := t.keys.Load().keys[kid]
 	if !ok {
 		return nil, fmt.Errorf("this server has no key %q", kid)
 	}
@@ -191,3 +203,5 @@ func (t *tokenSessions) Stats(ctx context.Context) (store.Stats, *store.Stats, e
 }
 
 func (t *tokenSessions) Close() error { return t.close() }
+
+func (t *tokenSessions) SetKeys(cfg Config) { t.keys.Store(newKeyring(cfg.JWTKeys, cfg.JWTActive)) }

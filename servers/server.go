@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,11 +31,15 @@ const InstanceHeader = "X-Statelab-Instance"
 
 // Server is one instance of one variant.
 type Server struct {
-	cfg      Config
+	cfg      Config // as configured, before any keys file
 	log      *slog.Logger
 	sessions Sessions
 	handler  http.Handler
 	requests atomic.Int64
+
+	keysMu  sync.Mutex
+	keys    Config // cfg with the keys in force
+	reloads atomic.Int64
 
 	http *http.Server
 	ln   net.Listener
@@ -48,11 +53,19 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.With("variant", string(cfg.Variant), "instance", cfg.Name)}
+	s := &Server{cfg: cfg, keys: cfg, log: cfg.Logger.With("variant", string(cfg.Variant), "instance", cfg.Name)}
+	if cfg.KeysFile != "" {
+		if s.keys, err = cfg.readKeysFile(); err != nil {
+			return nil, fmt.Errorf("keys file: %w", err)
+		}
+		if s.keys.KeysSummary() != cfg.KeysSummary() {
+			warnings = nil // the file's keys replace the defaults warned about
+		}
+	}
 	for _, w := range warnings {
 		s.log.Warn(w)
 	}
-	if s.sessions, err = newSessions(cfg); err != nil {
+	if s.sessions, err = newSessions(s.keys); err != nil {
 		return nil, err
 	}
 	s.handler = s.routes()
@@ -96,8 +109,35 @@ func newSessions(cfg Config) (Sessions, error) {
 	return nil, fmt.Errorf("unknown variant %q", cfg.Variant)
 }
 
-// Config returns the instance's configuration, defaults filled in.
-func (s *Server) Config() Config { return s.cfg }
+// Config returns the instance's configuration, defaults filled in, with the
+// keys in force.
+func (s *Server) Config() Config {
+	s.keysMu.Lock()
+	defer s.keysMu.Unlock()
+	return s.keys
+}
+
+// Reload reads the keys file again and puts its keys in force (or, when the
+// file is gone or empty, the configured keys). Sessions and tokens stay;
+// whether they can still be read depends on the new keys. On error the keys
+// in force stay.
+func (s *Server) Reload() error {
+	s.keysMu.Lock()
+	defer s.keysMu.Unlock()
+	keys := s.cfg
+	if s.cfg.KeysFile != "" {
+		var err error
+		if keys, err = s.cfg.readKeysFile(); err != nil {
+			s.log.Error("keys not reloaded", "err", err)
+			return err
+		}
+	}
+	s.sessions.SetKeys(keys)
+	s.keys = keys
+	n := s.reloads.Add(1)
+	s.log.Info("keys reloaded", "keys", keys.KeysSummary(), "reloads", n)
+	return nil
+}
 
 // Handler returns the application's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -118,7 +158,7 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Serve serves until Shutdown. It returns nil after a shutdown.
 func (s *Server) Serve() error {
-	s.log.Info("serving", "addr", s.ln.Addr().String(), "redis", s.redisAddr(), "fail_open", s.cfg.FailOpen, "denylist", s.cfg.Denylist)
+	s.log.Info("serving", "addr", s.ln.Addr().String(), "redis", s.redisAddr(), "fail_open", s.cfg.FailOpen, "denylist", s.cfg.Denylist, "keys", s.Config().KeysSummary())
 	if err := s.http.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

@@ -3,10 +3,13 @@ package servers_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -527,5 +530,59 @@ func TestCookieName(t *testing.T) {
 	want(t, "me", u.do("GET", ts.URL+"/me", nil), 200)
 	if _, err := servers.New(servers.Config{Variant: servers.Memory, CookieName: "bad name;"}); err == nil {
 		t.Fatal("a cookie name with a space and a semicolon was accepted")
+	}
+}
+
+// TestReloadKeys: keys come from a keys file, read again on Reload, so
+// keys rotate without a restart and sessions in memory survive it.
+func TestReloadKeys(t *testing.T) {
+	for _, tc := range []struct {
+		v                  servers.Variant
+		first, both, later string
+	}{
+		{servers.Memory, "STATELAB_COOKIE_KEYS=key-A-0123456789", "STATELAB_COOKIE_KEYS=key-B-0123456789,key-A-0123456789", "STATELAB_COOKIE_KEYS=key-B-0123456789"},
+		{servers.JWT, "STATELAB_JWT_KEYS=a:key-A-0123456789", "STATELAB_JWT_KEYS=b:key-B-0123456789,a:key-A-0123456789", "STATELAB_JWT_KEYS=b:key-B-0123456789"},
+	} {
+		t.Run(string(tc.v), func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "keys.env")
+			write := func(s string) {
+				if err := os.WriteFile(file, []byte("# rotated by the test\n"+s+"\n"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			write(tc.first)
+			srv, err := servers.New(servers.Config{Variant: tc.v, Name: "k", KeysFile: file})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts := httptest.NewServer(srv.Handler())
+			defer func() { ts.Close(); srv.Close() }()
+			u := newUser(t)
+			want(t, "login", u.login(ts.URL, "kim"), 200)
+			for i, step := range []struct {
+				file   string
+				status int
+			}{{tc.both, 200}, {tc.later, 401}, {tc.first, 200}} {
+				write(step.file)
+				if err := srv.Reload(); err != nil {
+					t.Fatal(err)
+				}
+				want(t, fmt.Sprintf("reload %d", i+1), u.do("GET", ts.URL+"/me", nil), step.status)
+			}
+			h := newUser(t).do("GET", ts.URL+"/healthz", nil)
+			if h.body.Reloads != 3 || !strings.Contains(h.body.Keys, "(signs)") {
+				t.Errorf("healthz after 3 reloads: %s", h.raw)
+			}
+			write("STATELAB_COOKIE_KEYS=short")
+			if err := srv.Reload(); err == nil {
+				t.Error("a keys file with a short key was accepted")
+			}
+			want(t, "after a failed reload, the keys in force stay", u.do("GET", ts.URL+"/me", nil), 200)
+			os.Remove(file)
+			if err := srv.Reload(); err != nil {
+				t.Fatal(err)
+			}
+			want(t, "without the file, the configured (demo) keys", u.do("GET", ts.URL+"/me", nil), 401)
+		})
 	}
 }

@@ -50,6 +50,9 @@ type Sessions interface {
 	// Stats reports the sessions this instance holds and, for a shared store,
 	// what that store holds.
 	Stats(ctx context.Context) (local store.Stats, shared *store.Stats, err error)
+	// SetKeys replaces the signing keys for requests from now on; cfg
+	// holds the new keys.
+	SetKeys(cfg Config)
 	// Close releases what the sessions hold (cleanup goroutines, clients).
 	Close() error
 }

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -52,9 +53,9 @@ type Stats struct {
 // CookieStore is a gorilla/sessions Store whose cookie carries only a signed,
 // random session id; the session's values live in the Backend.
 type CookieStore struct {
-	// Codecs sign (and verify) the id in the cookie. The first codec signs;
+	// codecs sign (and verify) the id in the cookie. The first codec signs;
 	// every codec is tried when verifying, which is how keys are rotated.
-	Codecs []securecookie.Codec
+	codecs atomic.Pointer[[]securecookie.Codec]
 	// Options are the cookie attributes of new sessions. MaxAge is also the
 	// session's lifetime in the Backend.
 	Options *sessions.Options
@@ -67,19 +68,8 @@ var _ sessions.Store = (*CookieStore)(nil)
 // NewCookieStore returns a store over b whose cookies are signed with keys:
 // the first key signs, all keys verify. ttl is the session lifetime.
 func NewCookieStore(b Backend, ttl time.Duration, secure bool, keys ...[]byte) *CookieStore {
-	pairs := make([][]byte, 0, 2*len(keys))
-	for _, k := range keys {
-		pairs = append(pairs, k, nil) // sign only: the id is random, not secret
-	}
-	codecs := securecookie.CodecsFromPairs(pairs...)
 	maxAge := int(ttl / time.Second)
-	for _, c := range codecs {
-		if sc, ok := c.(*securecookie.SecureCookie); ok {
-			sc.MaxAge(maxAge)
-		}
-	}
-	return &CookieStore{
-		Codecs:  codecs,
+	s := &CookieStore{
 		Backend: b,
 		Options: &sessions.Options{
 			Path:     "/",
@@ -92,6 +82,25 @@ func NewCookieStore(b Backend, ttl time.Duration, secure bool, keys ...[]byte) *
 			Secure:   secure,
 		},
 	}
+	s.SetKeys(keys...)
+	return s
+}
+
+// SetKeys replaces the keys, for requests from now on: the first key signs,
+// all verify. Keeping the old key after a new one lets cookies signed before
+// the change be read; dropping it ends them.
+func (s *CookieStore) SetKeys(keys ...[]byte) {
+	pairs := make([][]byte, 0, 2*len(keys))
+	for _, k := range keys {
+		pairs = append(pairs, k, nil) // sign only: the id is random, not secret
+	}
+	codecs := securecookie.CodecsFromPairs(pairs...)
+	for _, c := range codecs {
+		if sc, ok := c.(*securecookie.SecureCookie); ok {
+			sc.MaxAge(s.Options.MaxAge)
+		}
+	}
+	s.codecs.Store(&codecs)
 }
 
 // ErrBadCookie is returned, with a new empty session, when the request's
@@ -117,7 +126,7 @@ func (s *CookieStore) New(r *http.Request, name string) (*sessions.Session, erro
 		return sess, nil
 	}
 	var id string
-	if err := securecookie.DecodeMulti(name, c.Value, &id, s.Codecs...); err != nil {
+	if err := securecookie.DecodeMulti(name, c.Value, &id, *s.codecs.Load()...); err != nil {
 		return sess, fmt.Errorf("%w: %v", ErrBadCookie, err)
 	}
 	data, found, err := s.Backend.Find(r.Context(), id)
@@ -162,7 +171,7 @@ func (s *CookieStore) Save(r *http.Request, w http.ResponseWriter, sess *session
 	if err := s.Backend.Commit(r.Context(), sess.ID, buf.Bytes(), expiry); err != nil {
 		return err
 	}
-	encoded, err := securecookie.EncodeMulti(sess.Name(), sess.ID, s.Codecs...)
+	encoded, err := securecookie.EncodeMulti(sess.Name(), sess.ID, *s.codecs.Load()...)
 	if err != nil {
 		return fmt.Errorf("sign session cookie: %w", err)
 	}

@@ -238,6 +238,15 @@ func testCookieStore(t *testing.T, newBackend Factory) {
 		if _, found, err := load(dropped, c); found || !errors.Is(err, store.ErrBadCookie) {
 			t.Errorf("with the old key dropped: found %v, err %v; want ErrBadCookie", found, err)
 		}
+		// The same store, its keys changed while it runs.
+		old.SetKeys(keyB, keyA)
+		if _, found, err := load(old, c); !found || err != nil {
+			t.Errorf("after SetKeys(new, old): found %v, err %v; want found", found, err)
+		}
+		old.SetKeys(keyB)
+		if _, found, err := load(old, c); found || !errors.Is(err, store.ErrBadCookie) {
+			t.Errorf("after SetKeys(new): found %v, err %v; want ErrBadCookie", found, err)
+		}
 	})
 	t.Run("RenewGivesNewID", func(t *testing.T) {
 		b := newBackend(t)
