@@ -29,6 +29,15 @@ type Runtime interface {
 	// plus env (STATELAB_ variables, e.g. keys), and waits until it answers.
 	// A restarted instance is a new process: it remembers nothing.
 	Start(ctx context.Context, name string, env map[string]string) error
+	// SetKeys makes an instance put keys in force without a restart: the
+	// STATELAB_COOKIE_KEYS, STATELAB_JWT_KEYS and STATELAB_JWT_ACTIVE
+	// settings given, read from its keys file on SIGHUP. Empty keys bring
+	// back the instance's configured keys. It returns once the instance
+	// has reloaded.
+	SetKeys(ctx context.Context, name string, keys map[string]string) error
+	// InstanceURL is the base URL at which the runner reaches an instance
+	// directly, bypassing the balancer (for /stats).
+	InstanceURL(name string) string
 	// Add starts a new instance of a variant and returns the address the
 	// balancer reaches it at; Remove ends it for good.
 	Add(ctx context.Context, v servers.Variant, name string, env map[string]string) (addr string, err error)

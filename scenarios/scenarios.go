@@ -267,13 +267,6 @@ func (p Plan) Describe() string {
 		len(p.Users), first.Name, p.Users[len(p.Users)-1].Name, p.Seed, first.Name, strings.Join(items, ", "))
 }
 
-var catalogue []*Scenario
-
-func register(s *Scenario) *Scenario {
-	catalogue = append(catalogue, s)
-	return s
-}
-
 // All returns every scenario, in catalogue order.
 func All() []*Scenario { return slices.Clone(catalogue) }
 

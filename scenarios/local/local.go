@@ -7,6 +7,7 @@ package local
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,6 +50,7 @@ type Options struct {
 type Runtime struct {
 	opts   Options
 	exe    string
+	dir    string // the instances' keys files
 	redis  redis
 	lb     *proc
 	admin  string
@@ -81,6 +84,9 @@ func Start(ctx context.Context, opts Options) (_ *Runtime, err error) {
 			rt.Close()
 		}
 	}()
+	if rt.dir, err = os.MkdirTemp("", "statelab-lab-"); err != nil {
+		return nil, err
+	}
 	if rt.redis, err = startRedis(ctx, opts.Redis); err != nil {
 		return nil, err
 	}
@@ -182,6 +188,51 @@ func (rt *Runtime) Start(ctx context.Context, name string, env map[string]string
 	return rt.startInstance(ctx, p, env, false)
 }
 
+// SetKeys writes the instance's keys file and sends it SIGHUP, then waits
+// until its /healthz counts one more reload.
+func (rt *Runtime) SetKeys(ctx context.Context, name string, keys map[string]string) error {
+	p, err := rt.proc(name)
+	if err != nil {
+		return err
+	}
+	before, err := reloads(ctx, "http://"+p.addr)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if err := writeKeysFile(rt.keysFile(name), keys); err != nil {
+		return err
+	}
+	if err := p.signal(syscall.SIGHUP); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n, err := reloads(ctx, "http://"+p.addr)
+		if err == nil && n > before {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not reload its keys within 5 s (see its log)", name)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+func (rt *Runtime) keysFile(name string) string { return filepath.Join(rt.dir, name+".keys") }
+
+// InstanceURL is the instance's own URL.
+func (rt *Runtime) InstanceURL(name string) string {
+	p, err := rt.proc(name)
+	if err != nil {
+		return ""
+	}
+	return "http://" + p.addr
+}
+
 // Add starts a new instance and returns its address.
 func (rt *Runtime) Add(ctx context.Context, v servers.Variant, name string, env map[string]string) (string, error) {
 	rt.mu.Lock()
@@ -255,6 +306,7 @@ func (rt *Runtime) Reset(ctx context.Context) error {
 				errs <- rt.Remove(ctx, p.name)
 				return
 			}
+			os.Remove(rt.keysFile(p.name))
 			errs <- rt.Start(ctx, p.name, nil)
 		}()
 	}
@@ -290,6 +342,9 @@ func (rt *Runtime) Close() error {
 		go func() { defer wg.Done(); p.end(syscall.SIGKILL) }()
 	}
 	wg.Wait()
+	if rt.dir != "" {
+		os.RemoveAll(rt.dir)
+	}
 	if rt.redis != nil {
 		return rt.redis.close()
 	}
@@ -328,6 +383,7 @@ func (rt *Runtime) startInstance(ctx context.Context, p *proc, env map[string]st
 			"--addr", p.addr,
 			"--redis", rt.redis.addr(),
 			"--cookie-name", servers.CookieName + "_" + string(p.variant),
+			"--keys-file", rt.keysFile(p.name),
 			"--log-level", "warn",
 		}
 		err := p.start(rt.exe, args, childEnv(env), rt.opts.Logs)
@@ -385,6 +441,45 @@ func (rt *Runtime) startLB(ctx context.Context) error {
 		}
 		return fmt.Errorf("start the balancer: %w", err)
 	}
+}
+
+// writeKeysFile writes keys as NAME=value lines; no keys removes the file.
+func writeKeysFile(path string, keys map[string]string) error {
+	if len(keys) == 0 {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	names := make([]string, 0, len(keys))
+	for k := range keys {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, k := range names {
+		fmt.Fprintf(&b, "%s=%s\n", k, keys[k])
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path) // a reload never reads half a file
+}
+
+// reloads reads how many times an instance has reloaded its keys.
+func reloads(ctx context.Context, base string) (int64, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/healthz", nil)
+	resp, err := (&http.Client{Timeout: time.Second}).Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var body servers.Body
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return 0, err
+	}
+	return body.Reloads, nil
 }
 
 // childEnv is the environment of a child: this process's, without any
@@ -472,6 +567,16 @@ func (p *proc) waitHTTP(ctx context.Context, url string) error {
 			return fmt.Errorf("no answer from %s within 10 s: %s", url, out.String())
 		}
 	}
+}
+
+// signal sends sig to the running process.
+func (p *proc) signal(sig syscall.Signal) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return errors.New("not running")
+	}
+	return p.cmd.Process.Signal(sig)
 }
 
 // end signals the process and waits for it to exit (SIGKILL after 5 s).
