@@ -46,6 +46,13 @@ var catalogue = []*Scenario{
 	sticky,
 	killInstance,
 	rollingRestart,
+	scaleOut,
+	switchRouting,
+	redisDown,
+	logoutReplay,
+	keyRotation,
+	configDrift,
+	cost,
 }
 
 func lostOf(res *Result, verdict string, v servers.Variant) (lost, users int) {

@@ -57,5 +57,5 @@ func at(verdict string) string {
 	if verdict == "" {
 		return ""
 	}
-	return " " + verdict
+	return " (" + verdict + ")"
 }

@@ -28,7 +28,8 @@ type ScenarioReport struct {
 	Summary string  `json:"summary"`
 	Claims  []Claim `json:"claims"`
 	Seconds float64 `json:"duration_seconds"`
-	// Variants is the last verdict, per variant.
+	// Variants is the scenario's main verdict (named Verdict), per variant.
+	Verdict  string           `json:"verdict"`
 	Variants map[string]Tally `json:"variants"`
 	// Verdicts are every probe, in order.
 	Verdicts     []VerdictReport     `json:"verdicts"`

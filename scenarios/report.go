@@ -66,7 +66,7 @@ func (p *printer) verdictLine(v *Verdict) {
 			}
 		}
 		if len(bits) == 0 {
-			bits = []string{"no users"}
+			continue // not probed
 		}
 		parts = append(parts, fmt.Sprintf("%s %s", va, strings.Join(bits, ", ")))
 	}
@@ -93,6 +93,7 @@ func VerdictTable(variants map[string]Tally) string {
 
 func (p *printer) report(rep *ScenarioReport, sc *Scenario) {
 	if rep.Variants != nil {
+		fmt.Fprintln(p.w, p.paint("1", "verdict   "+rep.Verdict))
 		fmt.Fprint(p.w, VerdictTable(rep.Variants))
 	}
 	for _, t := range rep.Tables {
@@ -226,6 +227,7 @@ func WriteMarkdown(w io.Writer, j *Journal) error {
 			}
 		}
 		if s.Variants != nil {
+			fmt.Fprintf(&b, "\nVerdict (%s):\n", s.Verdict)
 			b.WriteString("\n| variant | users | kept | lost session | lost data | unavailable | wrong user | detect |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
 			for _, v := range servers.Variants {
 				t := s.Variants[string(v)]

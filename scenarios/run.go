@@ -297,8 +297,12 @@ func (rn *Runner) newRun(ctx context.Context, sc *Scenario) *Run {
 	}
 	r.rep = &ScenarioReport{Name: sc.Name, Title: sc.Name + "  (" + sc.Setup + ")", Summary: sc.Summary, Claims: sc.Claims}
 	ep := rn.rt.Endpoints()
+	plan := rn.plan.Users
+	if sc.MaxUsers > 0 && len(plan) > sc.MaxUsers {
+		plan = plan[:sc.MaxUsers]
+	}
 	for _, v := range servers.Variants {
-		for _, pu := range rn.plan.Users {
+		for _, pu := range plan {
 			r.Users[v] = append(r.Users[v], newUser(r, v, pu.Name, pu.Items, ep.Pools[v], rn.transport))
 		}
 	}
@@ -344,11 +348,14 @@ func (r *Run) record(u *User, method, path string, resp Response, o Outcome) {
 
 // EachUser runs f for every user of every variant, Workers at a time, the
 // variants interleaved so that they progress together.
-func (r *Run) EachUser(f func(u *User)) {
+func (r *Run) EachUser(f func(u *User)) { r.EachUserOf(servers.Variants, f) }
+
+// EachUserOf runs f for every user of the given variants.
+func (r *Run) EachUserOf(variants []servers.Variant, f func(u *User)) {
 	var all []*User
-	n := len(r.rn.plan.Users)
+	n := len(r.Users[servers.Memory])
 	for i := 0; i < n; i++ {
-		for _, v := range servers.Variants {
+		for _, v := range variants {
 			all = append(all, r.Users[v][i])
 		}
 	}
@@ -385,11 +392,14 @@ func (r *Run) SetPolicy(policy string, strict bool) error {
 }
 
 // FillAll logs every user in and adds its planned items.
-func (r *Run) FillAll() error {
+func (r *Run) FillAll() error { return r.FillOf(servers.Variants...) }
+
+// FillOf logs the users of some variants in and adds their planned items.
+func (r *Run) FillOf(variants ...servers.Variant) error {
 	var mu sync.Mutex
 	failed := map[servers.Variant]int{}
 	start := time.Now()
-	r.EachUser(func(u *User) {
+	r.EachUserOf(variants, func(u *User) {
 		if !u.Fill(r.ctx) {
 			mu.Lock()
 			failed[u.Variant]++
@@ -399,14 +409,19 @@ func (r *Run) FillAll() error {
 	if err := r.ctx.Err(); err != nil {
 		return err
 	}
-	users := len(r.rn.plan.Users)
-	var parts []string
-	for _, v := range servers.Variants {
+	users := len(r.Users[servers.Memory])
+	var parts, names []string
+	for _, v := range variants {
+		names = append(names, string(v))
 		if failed[v] > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d of %d users had a request refused", v, failed[v], users))
 		}
 	}
-	msg := fmt.Sprintf("%d users per variant logged in and filled their carts in %.2f s", users, time.Since(start).Seconds())
+	who := "per variant"
+	if len(variants) < len(servers.Variants) {
+		who = "of " + strings.Join(names, " and ")
+	}
+	msg := fmt.Sprintf("%d users %s logged in and filled their carts in %.2f s", users, who, time.Since(start).Seconds())
 	if len(parts) > 0 {
 		msg += "; " + strings.Join(parts, ", ")
 	}
@@ -417,31 +432,45 @@ func (r *Run) FillAll() error {
 // Probe asks every user who it is, times times, and records a verdict: each
 // user's outcome is the worst of its answers.
 func (r *Run) Probe(name string, times int) (*Verdict, error) {
+	return r.probeWith(name, times, (*User).Probe)
+}
+
+// ReplayProbe has every user put back the credential it held before logout
+// and ask who it is: kept means the old credential still works.
+func (r *Run) ReplayProbe(name string) (*Verdict, error) {
+	return r.probeWith(name, 1, (*User).Replay)
+}
+
+func (r *Run) probeWith(name string, times int, ask func(*User, context.Context) (Outcome, Response)) (*Verdict, error) {
+	return r.probeOf(servers.Variants, name, times, ask)
+}
+
+// probeOf probes the users of some variants only; the verdict has no users
+// for the others.
+func (r *Run) probeOf(variants []servers.Variant, name string, times int, ask func(*User, context.Context) (Outcome, Response)) (*Verdict, error) {
 	if times < 1 {
 		times = 1
 	}
 	v := newVerdict(name)
 	var mu sync.Mutex
 	repinned := map[servers.Variant]int{}
-	r.EachUser(func(u *User) {
+	r.EachUserOf(variants, func(u *User) {
 		var worst Outcome
 		var last Response
-		failed, moved := 0, false
+		moved := false
 		for i := 0; i < times; i++ {
-			o, resp := u.Probe(r.ctx)
+			o, resp := ask(u, r.ctx)
 			worst, last = worse(worst, o), resp
-			if o != Kept {
-				failed++
-			}
 			moved = moved || resp.Repinned != ""
+			mu.Lock()
+			v.observe(u.Variant, u.Name, o, resp)
+			mu.Unlock()
 		}
 		mu.Lock()
 		defer mu.Unlock()
 		v.Outcome[u.Variant][u.Name] = worst
 		v.Instance[u.Variant][u.Name] = last.Instance
 		v.Tallies[u.Variant].add(worst)
-		v.Requests[u.Variant] += times
-		v.Failed[u.Variant] += failed
 		if moved {
 			repinned[u.Variant]++
 		}
@@ -483,10 +512,7 @@ func (r *Run) ProbeDuring(name string, action func() error) (*Verdict, error) {
 				probes[u.Variant]++
 				v.Outcome[u.Variant][u.Name] = worse(v.Outcome[u.Variant][u.Name], o)
 				v.Instance[u.Variant][u.Name] = resp.Instance
-				v.Requests[u.Variant]++
-				if o != Kept {
-					v.Failed[u.Variant]++
-				}
+				v.observe(u.Variant, u.Name, o, resp)
 			})
 		}
 	}()
@@ -589,7 +615,8 @@ func (r *Run) finish(ok bool) *ScenarioReport {
 	rep.Events = r.rn.events.after(r.mark)
 	if len(r.res.Verdicts) > 0 {
 		rep.Variants = map[string]Tally{}
-		final := r.res.Verdict("")
+		final := r.res.Verdict(r.sc.Verdict)
+		rep.Verdict = final.Name
 		for _, v := range servers.Variants {
 			t := *final.Tallies[v]
 			if ds := r.res.Detect[v]; len(ds) > 0 {

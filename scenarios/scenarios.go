@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"statelab/servers"
 )
@@ -34,6 +35,12 @@ type Scenario struct {
 	Expect []Expectation
 	// Lesson is printed at the end; it may use the results.
 	Lesson func(res *Result) string
+	// Verdict names the probe the verdict table and the journal's
+	// "variants" show. Default: the last one.
+	Verdict string
+	// MaxUsers, when set, caps the users per variant: a scenario that
+	// measures per session needs no crowd.
+	MaxUsers int
 }
 
 // Claim is a row of the seed articles' comparison table (or a claim made
@@ -127,23 +134,85 @@ type Verdict struct {
 	Instance map[servers.Variant]map[string]string
 	// Requests and Failed count the probe requests and those not kept.
 	Requests, Failed map[servers.Variant]int
+	// Sequence is each user's outcomes, request by request.
+	Sequence map[servers.Variant]map[string][]Outcome
+	// ByInstance counts, per instance that answered, the probe requests
+	// and those not kept.
+	ByInstance map[servers.Variant]map[string]*[2]int
+	// Took and Cred are each probe's latency and credential bytes.
+	Took map[servers.Variant][]time.Duration
+	Cred map[servers.Variant][]int
 }
 
 func newVerdict(name string) *Verdict {
 	v := &Verdict{
-		Name:     name,
-		Tallies:  map[servers.Variant]*Tally{},
-		Outcome:  map[servers.Variant]map[string]Outcome{},
-		Instance: map[servers.Variant]map[string]string{},
-		Requests: map[servers.Variant]int{},
-		Failed:   map[servers.Variant]int{},
+		Name:       name,
+		Tallies:    map[servers.Variant]*Tally{},
+		Outcome:    map[servers.Variant]map[string]Outcome{},
+		Instance:   map[servers.Variant]map[string]string{},
+		Requests:   map[servers.Variant]int{},
+		Failed:     map[servers.Variant]int{},
+		Sequence:   map[servers.Variant]map[string][]Outcome{},
+		ByInstance: map[servers.Variant]map[string]*[2]int{},
+		Took:       map[servers.Variant][]time.Duration{},
+		Cred:       map[servers.Variant][]int{},
 	}
 	for _, va := range servers.Variants {
 		v.Tallies[va] = &Tally{}
 		v.Outcome[va] = map[string]Outcome{}
 		v.Instance[va] = map[string]string{}
+		v.Sequence[va] = map[string][]Outcome{}
+		v.ByInstance[va] = map[string]*[2]int{}
 	}
 	return v
+}
+
+// observe counts one probe answer of a user (not its final outcome).
+func (v *Verdict) observe(va servers.Variant, user string, o Outcome, resp Response) {
+	instance := resp.Instance
+	v.Took[va] = append(v.Took[va], resp.Took)
+	v.Cred[va] = append(v.Cred[va], resp.CredBytes)
+	v.Sequence[va][user] = append(v.Sequence[va][user], o)
+	v.Requests[va]++
+	if o != Kept {
+		v.Failed[va]++
+	}
+	if instance == "" {
+		instance = "none"
+	}
+	c := v.ByInstance[va][instance]
+	if c == nil {
+		c = &[2]int{}
+		v.ByInstance[va][instance] = c
+	}
+	c[0]++
+	if o != Kept {
+		c[1]++
+	}
+}
+
+// Flapped returns the users whose answers went from kept to not kept and
+// back to kept.
+func (v *Verdict) Flapped(va servers.Variant) []string {
+	var out []string
+	for u, seq := range v.Sequence[va] {
+		state := 0 // 0: not yet kept, 1: kept, 2: kept then lost
+		for _, o := range seq {
+			switch {
+			case o == Kept && state == 2:
+				state = 3
+			case o == Kept && state == 0:
+				state = 1
+			case o != Kept && state == 1:
+				state = 2
+			}
+		}
+		if state == 3 {
+			out = append(out, u)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // UsersOn returns the users whose last probe was answered by instance.
@@ -190,6 +259,29 @@ func (v *Verdict) Spread(va servers.Variant) string {
 		parts = append(parts, fmt.Sprintf("%s %d", k, count[k]))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// Median returns the median latency of a variant's probes.
+func (v *Verdict) Median(va servers.Variant) time.Duration {
+	return median(v.Took[va])
+}
+
+// Max returns the longest latency of a variant's probes.
+func (v *Verdict) Max(va servers.Variant) time.Duration {
+	var m time.Duration
+	for _, d := range v.Took[va] {
+		m = max(m, d)
+	}
+	return m
+}
+
+func median[T int | time.Duration](xs []T) T {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 // Result is what a scenario's expectations and lesson look at.

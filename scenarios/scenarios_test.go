@@ -74,17 +74,20 @@ func tally(t *testing.T, j *scenarios.Journal, name, variant string) scenarios.T
 	return scenarios.Tally{}
 }
 
-// TestFirstScenarios runs the first four scenarios with the Redis the lab
-// would pick itself, and with the embedded one, and checks the figures the
-// catalogue promises.
-func TestFirstScenarios(t *testing.T) {
+// TestCatalogue runs every scenario with a real redis-server and with the
+// embedded Redis, checks every expectation from the JSON journal, and the
+// figures the catalogue promises.
+func TestCatalogue(t *testing.T) {
 	modes := []string{"embedded", "server"}
 	for _, mode := range modes {
 		t.Run(mode, func(t *testing.T) {
 			if _, err := exec.LookPath("redis-server"); err != nil && mode == "server" {
 				redistest.Absent(t, "redis-server is not on PATH")
 			}
-			j := runLocal(t, mode, "round-robin", "sticky", "kill-instance", "rolling-restart")
+			j := runLocal(t, mode, "all")
+			if got, want := len(j.Scenarios), len(scenarios.All()); got != want {
+				t.Fatalf("%d scenarios in the journal, want %d", got, want)
+			}
 			if want := "embedded"; (mode == want) != strings.Contains(j.Runtime, "embedded") {
 				t.Errorf("runtime %q does not say which Redis it used", j.Runtime)
 			}
@@ -107,7 +110,22 @@ func TestFirstScenarios(t *testing.T) {
 			if rr := tally(t, j, "rolling-restart", "memory"); rr.LostSession != 30 {
 				t.Errorf("rolling-restart memory: %+v, want every user lost", rr)
 			}
+			if so := tally(t, j, "scale-out", "memory"); so.LostSession == 0 || so.Kept == 0 {
+				t.Errorf("scale-out memory: %+v, want some users moved and lost, some kept", so)
+			}
+			if rd := tally(t, j, "redis-down", "redis"); rd.Unavailable != 30 {
+				t.Errorf("redis-down redis (failing closed): %+v, want 30 unavailable", rd)
+			}
+			if lr := tally(t, j, "logout-replay", "jwt"); lr.Kept != 30 {
+				t.Errorf("logout-replay jwt: %+v, want every old token accepted", lr)
+			}
+			if lr := tally(t, j, "logout-replay", "memory"); lr.LostSession != 30 {
+				t.Errorf("logout-replay memory: %+v, want every old cookie refused", lr)
+			}
 			for _, s := range j.Scenarios {
+				if s.Name == "cost" && (len(s.Tables) != 1 || len(s.Tables[0].Rows) != 9) {
+					t.Errorf("cost: tables %+v, want one with a row per variant and size", s.Tables)
+				}
 				if len(s.Requests) == 0 || len(s.Steps) != len(mustFind(t, s.Name).Steps) || s.Lesson == "" {
 					t.Errorf("%s: %d requests, %d steps, lesson %q: the journal is incomplete", s.Name, len(s.Requests), len(s.Steps), s.Lesson)
 				}

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"bytes"
+	"fmt"
 	"context"
 	"encoding/json"
 	"io"
@@ -87,6 +88,9 @@ type Response struct {
 	CredBytes int // bytes of the credential headers the request carried
 }
 
+// OK reports a complete 200 answer.
+func (r Response) OK() bool { return r.Err == nil && r.Status == http.StatusOK }
+
 func newUser(r *Run, v servers.Variant, name string, plan []servers.Item, base string, transport http.RoundTripper) *User {
 	jar, _ := cookiejar.New(nil)
 	u, _ := url.Parse(base)
@@ -118,12 +122,17 @@ func (u *User) do(ctx context.Context, method, path string, body any) Response {
 	r := Response{Took: time.Since(start), Err: err}
 	r.CredBytes = credBytes(req)
 	if err == nil {
-		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		data, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
 		r.Status = resp.StatusCode
 		r.Instance = resp.Header.Get(servers.InstanceHeader)
 		r.Repinned = resp.Header.Get(lb.RepinnedHeader)
-		_ = json.Unmarshal(data, &r.Body)
+		if rerr != nil {
+			// A response cut short is no answer, whatever its status said.
+			r.Err = fmt.Errorf("reading the response: %w", rerr)
+		} else if jerr := json.Unmarshal(data, &r.Body); jerr != nil && r.Status < 500 {
+			r.Err = fmt.Errorf("malformed response (%s): %w", resp.Status, jerr)
+		}
 		if r.Instance != "" {
 			u.Instance = r.Instance
 		}
@@ -147,7 +156,7 @@ func credBytes(req *http.Request) int {
 // Login logs the user in; on success its cart is empty.
 func (u *User) Login(ctx context.Context) Response {
 	r := u.do(ctx, http.MethodPost, "/login", map[string]string{"user": u.Name, "password": "statelab"})
-	if r.Status == http.StatusOK {
+	if r.OK() {
 		u.cart = []servers.Item{}
 	}
 	u.run.record(u, "POST", "/login", r, "")
@@ -158,7 +167,7 @@ func (u *User) Login(ctx context.Context) Response {
 // acknowledges it.
 func (u *User) Add(ctx context.Context, it servers.Item) Response {
 	r := u.do(ctx, http.MethodPost, "/cart", it)
-	if r.Status == http.StatusOK {
+	if r.OK() {
 		u.cart = addItem(u.cart, it)
 	}
 	u.run.record(u, "POST", "/cart", r, "")
@@ -168,9 +177,9 @@ func (u *User) Add(ctx context.Context, it servers.Item) Response {
 // Fill logs the user in and adds the planned items. It reports whether
 // every request succeeded.
 func (u *User) Fill(ctx context.Context) bool {
-	ok := u.Login(ctx).Status == http.StatusOK
+	ok := u.Login(ctx).OK()
 	for _, it := range u.Plan {
-		ok = u.Add(ctx, it).Status == http.StatusOK && ok
+		ok = u.Add(ctx, it).OK() && ok
 	}
 	return ok
 }
@@ -240,4 +249,43 @@ func addItem(cart []servers.Item, it servers.Item) []servers.Item {
 		}
 	}
 	return append(out, it)
+}
+
+// sessionCookie returns the name of the user's session cookie, as its jar
+// holds it, or of any it held before logging out.
+func (u *User) sessionCookie() string {
+	for _, c := range append(u.jar.Cookies(u.base), u.savedCookies...) {
+		if strings.HasPrefix(c.Name, servers.CookieName) {
+			return c.Name
+		}
+	}
+	return servers.CookieName
+}
+
+// As sends GET /me with a credential someone else made for this user: a
+// cookie (name, value) or a bearer token. It reports whether the server took
+// it for this user.
+func (u *User) As(ctx context.Context, cookieName, cookieValue, token string) (bool, Response) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.base.JoinPath("/me").String(), nil)
+	if err != nil {
+		return false, Response{Err: err}
+	}
+	if cookieValue != "" {
+		req.AddCookie(&http.Cookie{Name: cookieName, Value: cookieValue})
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	start := time.Now()
+	resp, err := (&http.Client{Transport: u.client.Transport, Timeout: 10 * time.Second}).Do(req)
+	r := Response{Took: time.Since(start), Err: err, CredBytes: credBytes(req)}
+	if err != nil {
+		u.run.record(u, "GET", "/me (forged)", r, "")
+		return false, r
+	}
+	defer resp.Body.Close()
+	r.Status, r.Instance = resp.StatusCode, resp.Header.Get(servers.InstanceHeader)
+	_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&r.Body)
+	u.run.record(u, "GET", "/me (forged)", r, "")
+	return r.Status == http.StatusOK && r.Body.User == u.Name, r
 }
