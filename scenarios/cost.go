@@ -33,7 +33,7 @@ var cost = &Scenario{
 	Summary:  "carts grow to 1, 10 and 100 items: bytes sent per request against bytes held per session",
 	Setup:    "sticky routing; every user's cart grows to 1, then 10, then 100 lines",
 	Claims:   []Claim{claimRequestSize, claimResources},
-	MaxUsers: 30,
+	MaxUsers: 10,
 	Steps: []Step{
 		stickyStep(),
 		{

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"statelab/internal/labtest"
-	"statelab/internal/redistest"
 	"statelab/scenarios"
 	"statelab/scenarios/local"
 	"statelab/servers"
@@ -23,7 +22,7 @@ func TestMain(m *testing.M) { labtest.Main(m) }
 func runLocal(t *testing.T, redis string, names ...string) *scenarios.Journal {
 	t.Helper()
 	ctx := context.Background()
-	rt, err := local.Start(ctx, local.Options{Redis: redis})
+	rt, err := local.Start(ctx, local.Options{Redis: redis, Exe: labtest.Binary(t)})
 	if err != nil {
 		t.Fatalf("start the local lab: %v", err)
 	}
@@ -41,6 +40,11 @@ func runLocal(t *testing.T, redis string, names ...string) *scenarios.Journal {
 	j, err := rn.Run(ctx, scs)
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	for _, s := range j.Scenarios {
+		if s.Error != "" {
+			t.Errorf("%s failed: %s", s.Name, s.Error)
+		}
 	}
 	data, err := json.Marshal(j)
 	if err != nil {
@@ -74,63 +78,67 @@ func tally(t *testing.T, j *scenarios.Journal, name, variant string) scenarios.T
 	return scenarios.Tally{}
 }
 
-// TestCatalogue runs every scenario with a real redis-server and with the
-// embedded Redis, checks every expectation from the JSON journal, and the
-// figures the catalogue promises.
+// TestCatalogue runs every scenario in a local lab with the Redis it picks
+// (redis-server when on PATH, as in CI), checks every expectation from the
+// JSON journal, and the figures the catalogue promises.
 func TestCatalogue(t *testing.T) {
-	modes := []string{"embedded", "server"}
-	for _, mode := range modes {
-		t.Run(mode, func(t *testing.T) {
-			if _, err := exec.LookPath("redis-server"); err != nil && mode == "server" {
-				redistest.Absent(t, "redis-server is not on PATH")
+	j := runLocal(t, "auto", "all")
+	if got, want := len(j.Scenarios), len(scenarios.All()); got != want {
+		t.Fatalf("%d scenarios in the journal, want %d", got, want)
+	}
+	if _, err := exec.LookPath("redis-server"); err == nil && strings.Contains(j.Runtime, "embedded") {
+		t.Errorf("runtime %q: redis-server is on PATH, yet the lab did not use it", j.Runtime)
+	}
+	for _, v := range []string{"redis", "jwt"} {
+		for _, name := range []string{"round-robin", "sticky", "kill-instance", "rolling-restart", "scale-out", "switch-routing"} {
+			if got := tally(t, j, name, v); got.Kept != 30 || got.Users != 30 {
+				t.Errorf("%s %s: %+v, want 30 of 30 kept", name, v, got)
 			}
-			j := runLocal(t, mode, "all")
-			if got, want := len(j.Scenarios), len(scenarios.All()); got != want {
-				t.Fatalf("%d scenarios in the journal, want %d", got, want)
-			}
-			if want := "embedded"; (mode == want) != strings.Contains(j.Runtime, "embedded") {
-				t.Errorf("runtime %q does not say which Redis it used", j.Runtime)
-			}
-			for _, v := range []string{"redis", "jwt"} {
-				for _, name := range []string{"round-robin", "sticky", "kill-instance", "rolling-restart"} {
-					if got := tally(t, j, name, v); got.Kept != 30 || got.Users != 30 {
-						t.Errorf("%s %s: %+v, want 30 of 30 kept", name, v, got)
-					}
-				}
-			}
-			if rr := tally(t, j, "round-robin", "memory"); rr.LostSession < 16 {
-				t.Errorf("round-robin memory: %+v, want most users lost", rr)
-			}
-			if k := tally(t, j, "kill-instance", "memory"); k.LostSession < 5 || k.LostSession > 15 || k.Kept+k.LostSession != 30 {
-				t.Errorf("kill-instance memory: %+v, want about a third lost, the rest kept", k)
-			}
-			if k := tally(t, j, "kill-instance", "jwt"); k.DetectSeconds == nil || *k.DetectSeconds > 1 {
-				t.Errorf("kill-instance jwt detect: %v, want within a second", k.DetectSeconds)
-			}
-			if rr := tally(t, j, "rolling-restart", "memory"); rr.LostSession != 30 {
-				t.Errorf("rolling-restart memory: %+v, want every user lost", rr)
-			}
-			if so := tally(t, j, "scale-out", "memory"); so.LostSession == 0 || so.Kept == 0 {
-				t.Errorf("scale-out memory: %+v, want some users moved and lost, some kept", so)
-			}
-			if rd := tally(t, j, "redis-down", "redis"); rd.Unavailable != 30 {
-				t.Errorf("redis-down redis (failing closed): %+v, want 30 unavailable", rd)
-			}
-			if lr := tally(t, j, "logout-replay", "jwt"); lr.Kept != 30 {
-				t.Errorf("logout-replay jwt: %+v, want every old token accepted", lr)
-			}
-			if lr := tally(t, j, "logout-replay", "memory"); lr.LostSession != 30 {
-				t.Errorf("logout-replay memory: %+v, want every old cookie refused", lr)
-			}
-			for _, s := range j.Scenarios {
-				if s.Name == "cost" && (len(s.Tables) != 1 || len(s.Tables[0].Rows) != 9) {
-					t.Errorf("cost: tables %+v, want one with a row per variant and size", s.Tables)
-				}
-				if len(s.Requests) == 0 || len(s.Steps) != len(mustFind(t, s.Name).Steps) || s.Lesson == "" {
-					t.Errorf("%s: %d requests, %d steps, lesson %q: the journal is incomplete", s.Name, len(s.Requests), len(s.Steps), s.Lesson)
-				}
-			}
-		})
+		}
+	}
+	if rr := tally(t, j, "round-robin", "memory"); rr.LostSession < 16 {
+		t.Errorf("round-robin memory: %+v, want most users lost", rr)
+	}
+	if k := tally(t, j, "kill-instance", "memory"); k.LostSession < 5 || k.LostSession > 15 || k.Kept+k.LostSession != 30 {
+		t.Errorf("kill-instance memory: %+v, want about a third lost, the rest kept", k)
+	}
+	if k := tally(t, j, "kill-instance", "jwt"); k.DetectSeconds == nil || *k.DetectSeconds > 1 {
+		t.Errorf("kill-instance jwt detect: %v, want within a second", k.DetectSeconds)
+	}
+	if rr := tally(t, j, "rolling-restart", "memory"); rr.LostSession != 30 {
+		t.Errorf("rolling-restart memory: %+v, want every user lost", rr)
+	}
+	if so := tally(t, j, "scale-out", "memory"); so.LostSession == 0 || so.Kept == 0 {
+		t.Errorf("scale-out memory: %+v, want some users moved and lost, some kept", so)
+	}
+	if rd := tally(t, j, "redis-down", "redis"); rd.Unavailable != 30 {
+		t.Errorf("redis-down redis (failing closed): %+v, want 30 unavailable", rd)
+	}
+	if lr := tally(t, j, "logout-replay", "jwt"); lr.Kept != 30 {
+		t.Errorf("logout-replay jwt: %+v, want every old token accepted", lr)
+	}
+	if lr := tally(t, j, "logout-replay", "memory"); lr.LostSession != 30 {
+		t.Errorf("logout-replay memory: %+v, want every old cookie refused", lr)
+	}
+	for _, s := range j.Scenarios {
+		if s.Name == "cost" && (len(s.Tables) != 1 || len(s.Tables[0].Rows) != 9) {
+			t.Errorf("cost: tables %+v, want one with a row per variant and size", s.Tables)
+		}
+		if len(s.Requests) == 0 || len(s.Steps) != len(mustFind(t, s.Name).Steps) || s.Lesson == "" || s.Verdict == "" {
+			t.Errorf("%s: %d requests, %d steps, verdict %q, lesson %q: the journal is incomplete", s.Name, len(s.Requests), len(s.Steps), s.Verdict, s.Lesson)
+		}
+	}
+}
+
+// TestEmbeddedRedis runs the scenarios that depend on Redis's behaviour with
+// the embedded Redis, the one a machine without redis-server gets.
+func TestEmbeddedRedis(t *testing.T) {
+	j := runLocal(t, "embedded", "redis-down", "logout-replay", "key-rotation")
+	if !strings.Contains(j.Runtime, "embedded") {
+		t.Errorf("runtime %q does not say the Redis is embedded", j.Runtime)
+	}
+	if rd := tally(t, j, "redis-down", "redis"); rd.Unavailable != 30 {
+		t.Errorf("redis-down redis: %+v, want 30 unavailable", rd)
 	}
 }
 

@@ -5,8 +5,12 @@ package labtest
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
+	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -26,7 +30,41 @@ func Main(m *testing.M) {
 		os.Exit(code)
 	}
 	os.Setenv(envVar, "1") // inherited by the children the tests start
-	os.Exit(m.Run())
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+var (
+	binOnce sync.Once
+	binDir  string
+	binPath string
+	binErr  error
+)
+
+// Binary builds the lab binary once per test process, without the race
+// detector, and returns its path. Tests that start a whole lab use it: the
+// race detector checks the test's own process, and each package's tests
+// check its code; a lab of eleven race-instrumented processes on two cores
+// would test patience instead.
+func Binary(tb testing.TB) string {
+	tb.Helper()
+	binOnce.Do(func() {
+		if binDir, binErr = os.MkdirTemp("", "statelab-bin-"); binErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "lab")
+		cmd := exec.Command("go", "build", "-o", binPath, "statelab/cmd/lab")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		tb.Fatal(binErr)
+	}
+	return binPath
 }
 
 // Command returns the argv and environment that run the lab command from
