@@ -12,6 +12,7 @@ import (
 func runHealthcheck(ctx context.Context, args []string, env Env) error {
 	fs := newFlagSet("healthcheck", "healthcheck [--timeout 2s] URL")
 	timeout := fs.Duration("timeout", 2*time.Second, "give up after this long")
+	token := fs.String("admin-token", "", "bearer token to send, for the balancer's admin API")
 	if err := parse(fs, args, env); err != nil {
 		return err
 	}
@@ -23,6 +24,9 @@ func runHealthcheck(ctx context.Context, args []string, env Env) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fs.Arg(0), nil)
 	if err != nil {
 		return UsageError{err}
+	}
+	if *token != "" {
+		req.Header.Set("Authorization", "Bearer "+*token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
