@@ -44,7 +44,7 @@ func runLB(ctx context.Context, args []string, env Env) error {
 	policy := fs.String("policy", lb.RoundRobin, "every pool's policy at start: round-robin, least-conn or sticky")
 	strict := fs.Bool("strict", false, "sticky: answer 503 when a user's backend is gone, instead of re-pinning")
 	interval := fs.Duration("health-interval", 250*time.Millisecond, "time between active health checks")
-	hTimeout := fs.Duration("health-timeout", 200*time.Millisecond, "limit of one health check")
+	hTimeout := fs.Duration("health-timeout", time.Second, "limit of one health check (a dead backend refuses at once; only a hung one\nwaits this long)")
 	rise := fs.Int("rise", 2, "consecutive passing checks that bring a backend up")
 	fall := fs.Int("fall", 2, "consecutive failing checks that take a backend down (a refused connection: at once)")
 	healthPath := fs.String("health-path", "/healthz", "path of the health check")

@@ -41,9 +41,22 @@ func (b *Backend) checkLoop(ctx context.Context) {
 	t := time.NewTicker(cfg.HealthInterval)
 	defer t.Stop()
 	for {
+		started := time.Now().UnixNano()
 		ok, definitive, why := b.check(ctx)
 		if ctx.Err() != nil {
 			return
+		}
+		if !ok && !definitive && b.lastOK.Load() > started {
+			// The check timed out or failed while real requests were being
+			// answered: a busy backend, not a dead one. It does not count.
+			b.lastCheck.Store(time.Now().UnixNano())
+			first = false
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			continue
 		}
 		b.record(ok, definitive || first, why)
 		b.lastCheck.Store(time.Now().UnixNano())

@@ -53,7 +53,9 @@ type Config struct {
 	HealthPath string
 	// HealthInterval is the time between active checks. Default 250ms.
 	HealthInterval time.Duration
-	// HealthTimeout bounds one check. Default 200ms.
+	// HealthTimeout bounds one check. Default 1s: a dead backend refuses at
+	// once; only a hung one waits for the timeout, and a short timeout takes
+	// busy backends for dead ones.
 	HealthTimeout time.Duration
 	// Rise and Fall are the consecutive check results that bring a backend
 	// up or down. A refused connection or an unknown host is down at once:
@@ -96,7 +98,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.HealthInterval = 250 * time.Millisecond
 	}
 	if c.HealthTimeout <= 0 {
-		c.HealthTimeout = 200 * time.Millisecond
+		c.HealthTimeout = time.Second
 	}
 	if c.Rise <= 0 {
 		c.Rise = 2

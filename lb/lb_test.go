@@ -696,3 +696,39 @@ func TestCookiePerPool(t *testing.T) {
 		}
 	}
 }
+
+// TestBusyBackendStaysUp: health checks that time out while the backend is
+// answering real requests do not take it down; without traffic, the same
+// timeouts do.
+func TestBusyBackendStaysUp(t *testing.T) {
+	slow := newBackend(t, "slow", nil)
+	// Health checks hang; the backend's other answers come at once.
+	slowHealth := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" {
+			<-r.Context().Done()
+			return
+		}
+		slow.ts.Config.Handler.ServeHTTP(w, r)
+	}))
+	defer slowHealth.Close()
+	bl, admin := startLB(t, lb.Config{HealthInterval: 30 * time.Millisecond, HealthTimeout: 60 * time.Millisecond, Fall: 2},
+		lb.PoolSpec{Name: "p", Listen: "127.0.0.1:0", Backends: []lb.BackendSpec{{Name: "slow", Addr: strings.TrimPrefix(slowHealth.URL, "http://")}}})
+	ctx := context.Background()
+	state := func() string {
+		ps, err := admin.Pool(ctx, "p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ps.Backends[0].State
+	}
+	cl := newClient(t)
+	for deadline := time.Now().Add(600 * time.Millisecond); time.Now().Before(deadline); {
+		if r := cl.get(url(bl, "p") + "/x"); r.status != 200 {
+			t.Fatalf("under traffic: %+v", r)
+		}
+		if s := state(); s != "up" {
+			t.Fatalf("a backend answering requests was marked %s because its checks timed out", s)
+		}
+	}
+	waitFor(t, "the idle backend with hanging checks to go down", func() bool { return state() == "down" })
+}
