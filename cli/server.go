@@ -18,7 +18,7 @@ func runServer(ctx context.Context, args []string, env Env) error {
 	name := fs.String("name", "", "instance name shown in every response (default: the host name)")
 	addr := fs.String("addr", ":8080", "listen address")
 	redisAddr := fs.String("redis", "127.0.0.1:6379", "Redis address: sessions of the redis variant, the jwt denylist")
-	redisTimeout := fs.Duration("redis-timeout", 100*time.Millisecond, "give up on Redis after this long (dial, read, write)")
+	redisTimeout := fs.Duration("redis-timeout", 250*time.Millisecond, "give up on Redis after this long (dial, read, write); a stopped Redis\nrefuses at once, a hanging one costs this")
 	password := fs.String("password", "statelab", "the password every demo user has")
 	cookieKeys := fs.String("cookie-keys", "", "keys that sign session cookies, comma-separated: the first signs, all verify\n(default: the built-in demo key, with a warning)")
 	jwtKeys := fs.String("jwt-keys", "", "token keys as kid:secret, comma-separated (default: the built-in demo key, with a warning)")

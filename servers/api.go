@@ -135,8 +135,11 @@ func (s *Server) reply(w http.ResponseWriter, code int, b Body) {
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code := status(err)
-	if code == http.StatusInternalServerError {
+	switch code {
+	case http.StatusInternalServerError:
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	case http.StatusServiceUnavailable:
+		s.log.Warn("session store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	s.reply(w, code, Body{Error: err.Error()})
 }

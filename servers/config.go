@@ -48,7 +48,7 @@ type Config struct {
 	// Default "127.0.0.1:6379".
 	RedisAddr string
 	// RedisTimeout bounds every Redis dial, read, write and pool wait, so an
-	// outage costs this much, not seconds. Default 100ms.
+	// outage costs this much, not seconds. Default 250ms.
 	RedisTimeout time.Duration
 	// Password is the one password every demo user has. Default "statelab".
 	Password string
@@ -190,7 +190,7 @@ func (c Config) withDefaults() (Config, []string, error) {
 		c.RedisAddr = "127.0.0.1:6379"
 	}
 	if c.RedisTimeout <= 0 {
-		c.RedisTimeout = 100 * time.Millisecond
+		c.RedisTimeout = 250 * time.Millisecond
 	}
 	if c.Password == "" {
 		c.Password = "statelab"
