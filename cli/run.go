@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"statelab/scenarios"
+	"statelab/scenarios/compose"
 	"statelab/scenarios/local"
 )
 
@@ -37,7 +38,8 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	mdOut := fs.String("markdown", "", "write the report as Markdown to this file (- for stdout)")
 	step := fs.Bool("step", false, "wait for Enter before each step (r restarts the scenario, s skips it, q quits)")
 	dry := fs.Bool("dry-run", false, "print the plan and touch nothing")
-	runtime := fs.String("runtime", "local", "where the lab runs: local (processes of this binary)")
+	runtime := fs.String("runtime", "local", "where the lab runs: local (processes of this binary) or docker (the compose stack's\ncontainers; from inside it: docker compose run --rm lab run NAME)")
+	token := fs.String("admin-token", "", "docker: the balancer's admin token")
 	redisMode := fs.String("redis", "auto", "local: auto (redis-server if on PATH, else embedded), server or embedded")
 	logs := fs.Bool("logs", false, "local: show every process's log lines on stderr")
 	names, err := parseInterleaved(fs, args, env)
@@ -54,8 +56,8 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	if *users < 1 || *users > 100000 {
 		return UsageError{fmt.Errorf("--users %d: want 1 to 100000", *users)}
 	}
-	if *runtime != "local" {
-		return UsageError{fmt.Errorf("--runtime %q: want local", *runtime)}
+	if *runtime != "local" && *runtime != "docker" {
+		return UsageError{fmt.Errorf("--runtime %q: want local or docker", *runtime)}
 	}
 	if *redisMode != "auto" && *redisMode != "server" && *redisMode != "embedded" {
 		return UsageError{fmt.Errorf("--redis %q: want auto, server or embedded", *redisMode)}
@@ -84,7 +86,12 @@ func runRun(ctx context.Context, args []string, env Env) error {
 		logw = env.Stderr
 	}
 	start := time.Now()
-	rt, err := local.Start(ctx, local.Options{Redis: *redisMode, Logs: logw})
+	var rt scenarios.Runtime
+	if *runtime == "docker" {
+		rt, err = compose.Start(ctx, compose.Options{AdminToken: *token})
+	} else {
+		rt, err = local.Start(ctx, local.Options{Redis: *redisMode, Logs: logw})
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return ExitCodeError{130}

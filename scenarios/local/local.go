@@ -7,7 +7,6 @@ package local
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -195,7 +194,7 @@ func (rt *Runtime) SetKeys(ctx context.Context, name string, keys map[string]str
 	if err != nil {
 		return err
 	}
-	before, err := reloads(ctx, "http://"+p.addr)
+	before, err := scenarios.Reloads(ctx, "http://"+p.addr)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
@@ -205,21 +204,7 @@ func (rt *Runtime) SetKeys(ctx context.Context, name string, keys map[string]str
 	if err := p.signal(syscall.SIGHUP); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		n, err := reloads(ctx, "http://"+p.addr)
-		if err == nil && n > before {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s did not reload its keys within 5 s (see its log)", name)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+	return scenarios.AwaitReload(ctx, name, "http://"+p.addr, before)
 }
 
 func (rt *Runtime) keysFile(name string) string { return filepath.Join(rt.dir, name+".keys") }
@@ -451,35 +436,11 @@ func writeKeysFile(path string, keys map[string]string) error {
 		}
 		return nil
 	}
-	names := make([]string, 0, len(keys))
-	for k := range keys {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	var b strings.Builder
-	for _, k := range names {
-		fmt.Fprintf(&b, "%s=%s\n", k, keys[k])
-	}
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
+	if err := os.WriteFile(tmp, scenarios.KeysFile(keys), 0o600); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path) // a reload never reads half a file
-}
-
-// reloads reads how many times an instance has reloaded its keys.
-func reloads(ctx context.Context, base string) (int64, error) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/healthz", nil)
-	resp, err := (&http.Client{Timeout: time.Second}).Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var body servers.Body
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return 0, err
-	}
-	return body.Reloads, nil
 }
 
 // childEnv is the environment of a child: this process's, without any
