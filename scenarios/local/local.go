@@ -11,9 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -22,7 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"statelab/internal/procattr"
+	"statelab/internal/child"
 	"statelab/internal/redisserver"
 	"statelab/scenarios"
 	"statelab/servers"
@@ -51,12 +49,12 @@ type Runtime struct {
 	exe    string
 	dir    string // the instances' keys files
 	redis  redis
-	lb     *proc
+	lb     *child.Process
 	admin  string
 	pools  map[servers.Variant]string
 	mu     sync.Mutex
-	procs  map[string]*proc // instances by name
-	base   map[string]bool  // the instances of the base lab
+	procs  map[string]*instance // instances by name
+	base   map[string]bool      // the instances of the base lab
 	closed bool
 }
 
@@ -77,7 +75,7 @@ func Start(ctx context.Context, opts Options) (_ *Runtime, err error) {
 			return nil, fmt.Errorf("find the lab binary: %w", err)
 		}
 	}
-	rt := &Runtime{opts: opts, exe: exe, procs: map[string]*proc{}, base: map[string]bool{}, pools: map[servers.Variant]string{}}
+	rt := &Runtime{opts: opts, exe: exe, procs: map[string]*instance{}, base: map[string]bool{}, pools: map[servers.Variant]string{}}
 	defer func() {
 		if err != nil {
 			rt.Close()
@@ -94,7 +92,7 @@ func Start(ctx context.Context, opts Options) (_ *Runtime, err error) {
 	for _, v := range servers.Variants {
 		for i := 1; i <= opts.Instances; i++ {
 			name := fmt.Sprintf("%s-%d", v, i)
-			p := &proc{name: name, variant: v}
+			p := &instance{Process: child.Process{Name: name}, name: name, variant: v}
 			rt.procs[name] = p
 			rt.base[name] = true
 			wg.Add(1)
@@ -160,7 +158,7 @@ func (rt *Runtime) Kill(_ context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	return p.end(syscall.SIGKILL)
+	return p.End(syscall.SIGKILL)
 }
 
 // Stop sends SIGTERM to an instance and waits for it to exit.
@@ -169,7 +167,7 @@ func (rt *Runtime) Stop(_ context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	return p.end(syscall.SIGTERM)
+	return p.End(syscall.SIGTERM)
 }
 
 // Start starts an instance again, on its port, with env on top of its base
@@ -179,8 +177,8 @@ func (rt *Runtime) Start(ctx context.Context, name string, env map[string]string
 	if err != nil {
 		return err
 	}
-	if p.running() {
-		if err := p.end(syscall.SIGKILL); err != nil {
+	if p.Running() {
+		if err := p.End(syscall.SIGKILL); err != nil {
 			return err
 		}
 	}
@@ -201,7 +199,7 @@ func (rt *Runtime) SetKeys(ctx context.Context, name string, keys map[string]str
 	if err := writeKeysFile(rt.keysFile(name), keys); err != nil {
 		return err
 	}
-	if err := p.signal(syscall.SIGHUP); err != nil {
+	if err := p.Signal(syscall.SIGHUP); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return scenarios.AwaitReload(ctx, name, "http://"+p.addr, before)
@@ -225,7 +223,7 @@ func (rt *Runtime) Add(ctx context.Context, v servers.Variant, name string, env 
 		rt.mu.Unlock()
 		return "", fmt.Errorf("instance %s already exists", name)
 	}
-	p := &proc{name: name, variant: v}
+	p := &instance{Process: child.Process{Name: name}, name: name, variant: v}
 	rt.procs[name] = p
 	rt.mu.Unlock()
 	if err := rt.startInstance(ctx, p, env, true); err != nil {
@@ -243,7 +241,7 @@ func (rt *Runtime) Remove(_ context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	err = p.end(syscall.SIGTERM)
+	err = p.End(syscall.SIGTERM)
 	rt.mu.Lock()
 	delete(rt.procs, name)
 	rt.mu.Unlock()
@@ -267,7 +265,7 @@ func (rt *Runtime) RedisStats(ctx context.Context) (int64, int64, error) {
 // added ones, and leaves Redis running, without persistence, and empty.
 func (rt *Runtime) Reset(ctx context.Context) error {
 	rt.mu.Lock()
-	var all []*proc
+	var all []*instance
 	for _, p := range rt.procs {
 		all = append(all, p)
 	}
@@ -313,9 +311,9 @@ func (rt *Runtime) Close() error {
 		return nil
 	}
 	rt.closed = true
-	all := []*proc{}
+	all := []*child.Process{}
 	for _, p := range rt.procs {
-		all = append(all, p)
+		all = append(all, &p.Process)
 	}
 	if rt.lb != nil {
 		all = append(all, rt.lb)
@@ -324,7 +322,7 @@ func (rt *Runtime) Close() error {
 	var wg sync.WaitGroup
 	for _, p := range all {
 		wg.Add(1)
-		go func() { defer wg.Done(); p.end(syscall.SIGKILL) }()
+		go func() { defer wg.Done(); p.End(syscall.SIGKILL) }()
 	}
 	wg.Wait()
 	if rt.dir != "" {
@@ -336,7 +334,7 @@ func (rt *Runtime) Close() error {
 	return nil
 }
 
-func (rt *Runtime) proc(name string) (*proc, error) {
+func (rt *Runtime) proc(name string) (*instance, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	p, ok := rt.procs[name]
@@ -353,7 +351,7 @@ func (rt *Runtime) proc(name string) (*proc, error) {
 
 // startInstance starts p on its port (a new free one when fresh) and waits
 // until it answers /healthz.
-func (rt *Runtime) startInstance(ctx context.Context, p *proc, env map[string]string, fresh bool) error {
+func (rt *Runtime) startInstance(ctx context.Context, p *instance, env map[string]string, fresh bool) error {
 	for attempt := 0; ; attempt++ {
 		if fresh {
 			port, err := redisserver.FreePort()
@@ -371,14 +369,14 @@ func (rt *Runtime) startInstance(ctx context.Context, p *proc, env map[string]st
 			"--keys-file", rt.keysFile(p.name),
 			"--log-level", "warn",
 		}
-		err := p.start(rt.exe, args, childEnv(env), rt.opts.Logs)
+		err := p.Start(rt.exe, args, childEnv(env), rt.opts.Logs)
 		if err == nil {
-			err = p.waitHTTP(ctx, "http://"+p.addr+"/healthz")
+			err = p.WaitHTTP(ctx, "http://"+p.addr+"/healthz", 10*time.Second)
 		}
 		if err == nil {
 			return nil
 		}
-		p.end(syscall.SIGKILL)
+		p.End(syscall.SIGKILL)
 		if fresh && attempt < 3 && strings.Contains(err.Error(), "address already in use") {
 			continue // the free port was taken in between: pick another
 		}
@@ -412,15 +410,15 @@ func (rt *Runtime) startLB(ctx context.Context) error {
 		}
 		rt.admin = "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[3]))
 		a = append(a, "--admin", rt.admin[len("http://"):])
-		rt.lb = &proc{name: "lb"}
-		err := rt.lb.start(rt.exe, a, childEnv(nil), rt.opts.Logs)
+		rt.lb = &child.Process{Name: "lb"}
+		err := rt.lb.Start(rt.exe, a, childEnv(nil), rt.opts.Logs)
 		if err == nil {
-			err = rt.lb.waitHTTP(ctx, rt.admin+"/api/pools")
+			err = rt.lb.WaitHTTP(ctx, rt.admin+"/api/pools", 10*time.Second)
 		}
 		if err == nil {
 			return nil
 		}
-		rt.lb.end(syscall.SIGKILL)
+		rt.lb.End(syscall.SIGKILL)
 		if attempt < 3 && strings.Contains(err.Error(), "address already in use") {
 			continue
 		}
@@ -463,142 +461,10 @@ func childEnv(env map[string]string) []string {
 	return out
 }
 
-// proc is a child process of the lab.
-type proc struct {
+// instance is a server instance of the lab.
+type instance struct {
+	child.Process
 	name    string
 	variant servers.Variant
 	addr    string
-
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{}
-	out    *tail
-}
-
-func (p *proc) running() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.cmd != nil
-}
-
-func (p *proc) start(exe string, args, env []string, logs io.Writer) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	cmd := exec.Command(exe, args...)
-	cmd.Env = env
-	p.out = &tail{}
-	var w io.Writer = p.out
-	if logs != nil {
-		w = io.MultiWriter(p.out, &prefixed{w: logs, prefix: "[" + p.name + "] "})
-	}
-	cmd.Stdout, cmd.Stderr = w, w
-	cmd.SysProcAttr = procattr.Child()
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	p.cmd, p.exited = cmd, exited
-	return nil
-}
-
-// waitHTTP polls url until it answers 200, the process exits, or 10 s pass.
-func (p *proc) waitHTTP(ctx context.Context, url string) error {
-	p.mu.Lock()
-	exited, out := p.exited, p.out
-	p.mu.Unlock()
-	client := &http.Client{Timeout: 500 * time.Millisecond}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if resp, err := client.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-exited:
-			return fmt.Errorf("exited: %s", out.String())
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(10 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("no answer from %s within 10 s: %s", url, out.String())
-		}
-	}
-}
-
-// signal sends sig to the running process.
-func (p *proc) signal(sig syscall.Signal) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cmd == nil {
-		return errors.New("not running")
-	}
-	return p.cmd.Process.Signal(sig)
-}
-
-// end signals the process and waits for it to exit (SIGKILL after 5 s).
-func (p *proc) end(sig syscall.Signal) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cmd == nil {
-		return nil
-	}
-	_ = p.cmd.Process.Signal(sig)
-	select {
-	case <-p.exited:
-	case <-time.After(5 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.exited
-	}
-	p.cmd = nil
-	return nil
-}
-
-// tail keeps the last few KiB a process wrote.
-type tail struct {
-	mu sync.Mutex
-	b  []byte
-}
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if len(t.b) > 4096 {
-		t.b = t.b[len(t.b)-4096:]
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return strings.TrimSpace(string(t.b))
-}
-
-// prefixed writes each line with a prefix.
-type prefixed struct {
-	mu     sync.Mutex
-	w      io.Writer
-	prefix string
-	buf    []byte
-}
-
-func (p *prefixed) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.buf = append(p.buf, b...)
-	for {
-		i := strings.IndexByte(string(p.buf), '\n')
-		if i < 0 {
-			break
-		}
-		fmt.Fprintf(p.w, "%s%s\n", p.prefix, p.buf[:i])
-		p.buf = p.buf[i+1:]
-	}
-	return len(b), nil
 }

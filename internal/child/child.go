@@ -1,0 +1,174 @@
+// Package child runs the lab's child processes (instances, the balancer,
+// and the peers the benchmarks compare it with): started with attributes that
+// make sure none outlives the lab, their output kept for error messages, and
+// ended by the signal the caller chooses, by the id that started them.
+package child
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"statelab/internal/procattr"
+)
+
+// Process is a child process. The zero value is ready to Start; a Process
+// can be started again after it ended.
+type Process struct {
+	// Name prefixes its log lines.
+	Name string
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
+	out    *tail
+}
+
+// Running reports whether the process is running.
+func (p *Process) Running() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cmd != nil
+}
+
+// Start starts exe with args and env. Its output is kept (the last few KiB)
+// and, when logs is set, copied there line by line, prefixed with the name.
+func (p *Process) Start(exe string, args, env []string, logs io.Writer) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	cmd := exec.Command(exe, args...)
+	cmd.Env = env
+	p.out = &tail{}
+	var w io.Writer = p.out
+	if logs != nil {
+		w = io.MultiWriter(p.out, &prefixed{w: logs, prefix: "[" + p.Name + "] "})
+	}
+	cmd.Stdout, cmd.Stderr = w, w
+	cmd.SysProcAttr = procattr.Child()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	p.cmd, p.exited = cmd, exited
+	return nil
+}
+
+// Output is the end of what the process wrote.
+func (p *Process) Output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.out == nil {
+		return ""
+	}
+	return p.out.String()
+}
+
+// WaitHTTP polls url until it answers 200, the process exits, or limit
+// passes.
+func (p *Process) WaitHTTP(ctx context.Context, url string, limit time.Duration) error {
+	p.mu.Lock()
+	exited, out := p.exited, p.out
+	p.mu.Unlock()
+	client := &http.Client{Timeout: 500 * time.Millisecond}
+	deadline := time.Now().Add(limit)
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if resp, err := client.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-exited:
+			return fmt.Errorf("exited: %s", out.String())
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no answer from %s within %s: %s", url, limit, out.String())
+		}
+	}
+}
+
+// Signal sends sig to the running process.
+func (p *Process) Signal(sig syscall.Signal) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return errors.New("not running")
+	}
+	return p.cmd.Process.Signal(sig)
+}
+
+// End sends sig and waits for the process to exit (SIGKILL after 5 s).
+func (p *Process) End(sig syscall.Signal) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return nil
+	}
+	_ = p.cmd.Process.Signal(sig)
+	select {
+	case <-p.exited:
+	case <-time.After(5 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	}
+	p.cmd = nil
+	return nil
+}
+
+// tail keeps the last few KiB a process wrote.
+type tail struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if len(t.b) > 4096 {
+		t.b = t.b[len(t.b)-4096:]
+	}
+	return len(p), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return strings.TrimSpace(string(t.b))
+}
+
+// prefixed writes each line with a prefix.
+type prefixed struct {
+	mu     sync.Mutex
+	w      io.Writer
+	prefix string
+	buf    []byte
+}
+
+func (p *prefixed) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.buf = append(p.buf, b...)
+	for {
+		i := strings.IndexByte(string(p.buf), '\n')
+		if i < 0 {
+			break
+		}
+		fmt.Fprintf(p.w, "%s%s\n", p.prefix, p.buf[:i])
+		p.buf = p.buf[i+1:]
+	}
+	return len(b), nil
+}
