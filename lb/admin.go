@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +38,10 @@ func (bl *Balancer) Admin(token string) http.Handler {
 		bl.writeMetrics(w)
 	})
 	mux.HandleFunc("GET /{$}", bl.statusPage)
+	// Profiles of the balancer itself, behind the same token.
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such admin endpoint: %s %s", r.Method, r.URL.Path)
 	})
@@ -58,7 +63,7 @@ func (bl *Balancer) Admin(token string) http.Handler {
 }
 
 func knownPath(p string) bool {
-	return p == "/api/pools" || p == "/api/events" || p == "/metrics" || strings.HasPrefix(p, "/api/pools/")
+	return p == "/api/pools" || p == "/api/events" || p == "/metrics" || strings.HasPrefix(p, "/api/pools/") || strings.HasPrefix(p, "/debug/pprof/")
 }
 
 func authorized(r *http.Request, token string) bool {

@@ -24,10 +24,10 @@ type Backend struct {
 	Name string
 	Addr string
 
-	pool      *Pool
-	transport *http.Transport
-	cookie    []string // the Set-Cookie value pinning a user here
-	header    []string // X-Statelab-Backend value
+	pool     *Pool
+	upstream *upstream
+	cookie   []string // the Set-Cookie value pinning a user here
+	header   []string // X-Statelab-Backend value
 
 	healthy   atomic.Bool
 	admin     atomic.Int32
@@ -48,18 +48,9 @@ type Backend struct {
 
 func newBackend(p *Pool, name, addr string) *Backend {
 	b := &Backend{Name: name, Addr: addr, pool: p}
-	dialer := &net.Dialer{Timeout: p.cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
-	b.transport = &http.Transport{
-		// Every request goes to this backend, whatever its URL says.
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return dialer.DialContext(ctx, "tcp", b.Addr)
-		},
-		MaxIdleConns:          0,
-		MaxIdleConnsPerHost:   512,
-		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: p.cfg.Timeout,
-		DisableCompression:    true,
-		ForceAttemptHTTP2:     false,
+	b.upstream = &upstream{
+		addr:   func() string { return b.Addr },
+		dialer: &net.Dialer{Timeout: p.cfg.ConnectTimeout, KeepAlive: 30 * time.Second},
 	}
 	b.cookie = []string{(&http.Cookie{Name: p.cookie, Value: name, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}).String()}
 	b.header = []string{name}
@@ -120,7 +111,7 @@ func (b *Backend) setHealth(up bool, why string) {
 		if last := b.lastOK.Load(); last > 0 {
 			ev.DetectSeconds = now.Sub(time.Unix(0, last)).Seconds()
 		}
-		b.transport.CloseIdleConnections()
+		b.upstream.closeIdle()
 	}
 	b.pool.emit(ev)
 }

@@ -1,12 +1,9 @@
 package lb
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"net/http/httputil"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,7 +21,6 @@ type Pool struct {
 	backends atomic.Pointer[[]*Backend] // copy on write: the hot path never locks
 	policy   atomic.Pointer[policy]
 	next     atomic.Uint64 // round-robin position
-	proxy    *httputil.ReverseProxy
 
 	mu      sync.Mutex // serialises changes to the backend list
 	started bool
@@ -46,18 +42,6 @@ func newPool(bl *Balancer, name, listen string) *Pool {
 	}
 	p.backends.Store(&[]*Backend{})
 	p.policy.Store(&policy{name: bl.cfg.Policy, strict: bl.cfg.Strict})
-	p.proxy = &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.Out.URL.Scheme = "http"
-			pr.Out.URL.Host = name // the backend's transport dials the real address
-			pr.SetXForwarded()
-		},
-		Transport:      p,
-		ModifyResponse: p.modifyResponse,
-		ErrorHandler:   p.proxyError,
-		BufferPool:     bufferPool{},
-		ErrorLog:       slog.NewLogLogger(bl.cfg.Logger.With("pool", name).Handler(), slog.LevelDebug),
-	}
 	return p
 }
 
@@ -154,7 +138,7 @@ func (p *Pool) Remove(name string) error {
 	p.backends.Store(&list)
 	p.mu.Unlock()
 	gone.stopChecking()
-	gone.transport.CloseIdleConnections()
+	gone.upstream.closeIdle()
 	p.emit(Event{Type: EventRemoved, Pool: p.Name, Backend: name})
 	return nil
 }
@@ -308,14 +292,7 @@ func (p *Pool) Status() PoolStatus {
 	return ps
 }
 
-type bufferPool struct{}
-
 var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
-
-func (bufferPool) Get() []byte  { return *buffers.Get().(*[]byte) }
-func (bufferPool) Put(b []byte) { buffers.Put(&b) }
-
-type attemptKey struct{}
 
 // attempt is the state of one client request across its tries.
 type attempt struct {
@@ -324,10 +301,4 @@ type attempt struct {
 	pinned       bool   // strict sticky: this user must stay on backend
 	setCookie    bool   // sticky: pin the client to the backend that answers
 	repinnedFrom string // sticky: the backend the client was pinned to
-	start        int64
-}
-
-func attemptFrom(ctx context.Context) *attempt {
-	st, _ := ctx.Value(attemptKey{}).(*attempt)
-	return st
 }

@@ -8,77 +8,230 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 )
 
-// ServeHTTP routes one client request: pick a backend, proxy, and on a
-// connect failure try another.
+// ServeHTTP routes one client request: pick a backend, forward, and when a
+// backend cannot be reached, try another.
 func (p *Pool) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	st := &attempt{start: time.Now().UnixNano()}
-	b, err := p.pick(r, st)
+	var st attempt
+	b, err := p.pick(r, &st)
 	if err != nil {
 		p.noneUp.Add(1)
-		p.reject(w, err)
+		p.reject(w, http.StatusServiceUnavailable, err)
+		return
+	}
+	if r.Header.Get("Upgrade") != "" {
+		p.reject(w, http.StatusNotImplemented, errors.New("protocol upgrades (websockets) are not supported"))
 		return
 	}
 	st.backend = b
 	b.inflight.Add(1)
-	p.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), attemptKey{}, st)))
+	p.forward(w, r, &st)
 	st.backend.inflight.Add(-1)
 }
 
-// reject answers a request no backend can take.
-func (p *Pool) reject(w http.ResponseWriter, err error) {
+// reject answers a request the pool cannot forward.
+func (p *Pool) reject(w http.ResponseWriter, code int, err error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusServiceUnavailable)
+	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": fmt.Sprintf("pool %s: %v", p.Name, err), "pool": p.Name})
 }
 
-// RoundTrip sends the request to the attempt's backend; when that backend
-// cannot be reached (or, for a request that is safe to repeat, fails before
-// any response) it marks what it learned and tries another one.
-func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
-	st := attemptFrom(req.Context())
-	if st == nil {
-		return nil, errors.New("lb: request without routing state")
+// forward sends the request to the attempt's backend and copies the answer
+// back. It writes the request and reads the answer on a kept-alive
+// connection from the request's own goroutine, with the standard library's
+// HTTP/1.1 framing (Request.Write, ReadResponse).
+func (p *Pool) forward(w http.ResponseWriter, r *http.Request, st *attempt) {
+	ctx := r.Context()
+	prepareHeaders(r)
+	out := &http.Request{
+		Method:        r.Method,
+		URL:           r.URL,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        r.Header,
+		ContentLength: r.ContentLength,
+		Host:          r.Host,
 	}
 	var guard *readGuard
-	if req.Body != nil && req.Body != http.NoBody {
-		guard = &readGuard{r: req.Body, left: req.ContentLength}
-		req.Body = guard
+	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+		guard = &readGuard{r: r.Body, left: r.ContentLength}
+		out.Body = guard
+		if r.ContentLength < 0 {
+			out.TransferEncoding = []string{"chunked"}
+		}
 	}
 	for {
 		b := st.backend
 		st.tries++
 		start := time.Now()
-		resp, err := b.transport.RoundTrip(req)
+		resp, c, reused, err := p.exchange(ctx, b, out)
 		if err == nil {
 			b.answered()
 			b.stats.observe(resp.StatusCode, time.Since(start))
-			return resp, nil
+			p.respond(w, resp, c, b, st, out)
+			return
 		}
-		kind := classify(err, req.Context())
+		kind := classify(err, ctx)
+		if kind == failCanceled {
+			return // the client went away; nobody is listening for an answer
+		}
+		if reused && kind == failReset && p.retryable(kind, out, guard) || reused && kind == failReset && errors.Is(err, errNotWritten) && (guard == nil || guard.n.Load() == 0) {
+			// A kept-alive connection the backend had closed: the request
+			// is sent again, to the same backend, on a new connection.
+			// Like http.Transport, only when that is safe.
+			st.tries--
+			continue
+		}
 		b.stats.fail(kind)
 		if kind == failConnect {
 			b.setHealth(false, "passive: "+shortError(err))
 		}
-		if !p.retryable(kind, req, guard) || st.tries > p.cfg.Retries {
-			return nil, err
+		if !p.retryable(kind, out, guard) || st.tries > p.cfg.Retries {
+			p.fail(w, b, err)
+			return
 		}
 		if st.pinned {
-			return nil, fmt.Errorf("%w: %q cannot be reached and this pool is strict (%v)", errPinnedGone, b.Name, shortError(err))
+			p.fail(w, b, fmt.Errorf("%w: %q cannot be reached and this pool is strict (%v)", errPinnedGone, b.Name, shortError(err)))
+			return
 		}
 		next := p.another(st, b)
 		if next == nil {
-			return nil, err
+			p.fail(w, b, err)
+			return
 		}
 		p.retries.Add(1)
 		b.inflight.Add(-1)
 		next.inflight.Add(1)
 		st.backend = next
 	}
+}
+
+// errNotWritten marks a failure to write the request: the backend cannot
+// have acted on it.
+var errNotWritten = errors.New("request not written")
+
+// exchange writes the request on a connection to b and reads the response
+// headers, within the pool's timeout. On success the caller owns c and must
+// release it after the body.
+func (p *Pool) exchange(ctx context.Context, b *Backend, out *http.Request) (*http.Response, *upConn, bool, error) {
+	c, reused, err := b.upstream.get(ctx)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	_ = c.conn.SetDeadline(time.Now().Add(p.cfg.Timeout))
+	stop := context.AfterFunc(ctx, func() { _ = c.conn.SetDeadline(time.Now()) })
+	werr := out.Write(c.bw)
+	if werr == nil {
+		werr = c.bw.Flush()
+	}
+	if werr != nil {
+		stop()
+		c.conn.Close()
+		return nil, nil, reused, fmt.Errorf("%w: %w", errNotWritten, werr)
+	}
+	resp, err := http.ReadResponse(c.br, out)
+	for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 {
+		resp, err = http.ReadResponse(c.br, out) // informational: the final answer follows
+	}
+	if err != nil {
+		stop()
+		c.conn.Close()
+		return nil, nil, reused, err
+	}
+	if !stop() {
+		c.conn.Close() // the client went away while the headers came
+		resp.Body.Close()
+		return nil, nil, reused, context.Canceled
+	}
+	return resp, c, reused, nil
+}
+
+// respond copies the backend's answer to the client, naming the backend
+// and pinning a sticky user to it, and keeps the connection when the
+// exchange ended cleanly.
+func (p *Pool) respond(w http.ResponseWriter, resp *http.Response, c *upConn, b *Backend, st *attempt, out *http.Request) {
+	h := w.Header()
+	for k, vv := range resp.Header {
+		h[k] = vv
+	}
+	removeHopHeaders(h)
+	h[BackendHeader] = b.header
+	if st.setCookie {
+		h["Set-Cookie"] = append(h["Set-Cookie"], b.cookie[0])
+		if st.repinnedFrom != "" && st.repinnedFrom != b.Name {
+			p.repins.Add(1)
+			h.Set(RepinnedHeader, st.repinnedFrom+" -> "+b.Name)
+		}
+	}
+	w.WriteHeader(resp.StatusCode)
+
+	flush := resp.ContentLength < 0 // streamed: pass each piece on at once
+	rc := http.NewResponseController(w)
+	bufp := buffers.Get().(*[]byte)
+	defer buffers.Put(bufp)
+	buf := *bufp
+	var readErr, writeErr error
+	for {
+		_ = c.conn.SetReadDeadline(time.Now().Add(p.cfg.Timeout))
+		n, err := resp.Body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				writeErr = werr
+				break
+			}
+			if flush {
+				_ = rc.Flush()
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			readErr = err
+			break
+		}
+	}
+	resp.Body.Close()
+	if readErr == nil && writeErr == nil && !resp.Close && !out.Close {
+		_ = c.conn.SetDeadline(time.Time{})
+		b.upstream.put(c)
+	} else {
+		c.conn.Close()
+	}
+	if readErr != nil {
+		b.stats.fail(failReset)
+		// The status line is out: all that is left is to cut the client
+		// off, so that it cannot take a partial body for a whole one.
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// fail answers a request that got no response: 504 when the backend took
+// too long, 503 when a strict pool's pinned backend is gone, 502 when it
+// could not be reached or broke the connection.
+func (p *Pool) fail(w http.ResponseWriter, b *Backend, err error) {
+	code := http.StatusBadGateway
+	switch {
+	case errors.Is(err, errPinnedGone):
+		code = http.StatusServiceUnavailable
+	case classify(err, context.Background()) == failTimeout:
+		code = http.StatusGatewayTimeout
+	}
+	w.Header()[BackendHeader] = b.header
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]string{
+		"error":   fmt.Sprintf("pool %s: backend %s: %s", p.Name, b.Name, errorText(err)),
+		"pool":    p.Name,
+		"backend": b.Name,
+	})
 }
 
 // another picks a different backend for a retry, by the pool's policy. A
@@ -121,51 +274,46 @@ func idempotent(r *http.Request) bool {
 	return r.Header.Get("Idempotency-Key") != ""
 }
 
-// modifyResponse pins a sticky user to the backend that answered and names
-// that backend.
-func (p *Pool) modifyResponse(resp *http.Response) error {
-	st := attemptFrom(resp.Request.Context())
-	if st == nil {
-		return nil
-	}
-	b := st.backend
-	resp.Header[BackendHeader] = b.header
-	if st.setCookie {
-		resp.Header["Set-Cookie"] = append(resp.Header["Set-Cookie"], b.cookie[0])
-		if st.repinnedFrom != "" && st.repinnedFrom != b.Name {
-			p.repins.Add(1)
-			resp.Header.Set(RepinnedHeader, st.repinnedFrom+" -> "+b.Name)
+// hopHeaders apply to one connection only and are not forwarded (RFC 9110,
+// section 7.6.1).
+var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+func removeHopHeaders(h http.Header) {
+	for _, v := range h["Connection"] {
+		for _, name := range strings.Split(v, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				h.Del(name)
+			}
 		}
 	}
-	return nil
+	for _, k := range hopHeaders {
+		delete(h, k)
+	}
 }
 
-// proxyError answers a request that got no response: 504 when the backend
-// took too long, 502 when it could not be reached or broke the connection.
-func (p *Pool) proxyError(w http.ResponseWriter, r *http.Request, err error) {
-	if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
-		return // the client went away; nobody is listening for an answer
+// prepareHeaders turns the client's request headers, in place, into the
+// backend's: hop-by-hop headers out, X-Forwarded-* from this hop only (a
+// client's own X-Forwarded-For is not to be trusted), no Expect (the server
+// has answered it already) and no default Go User-Agent added.
+func prepareHeaders(r *http.Request) {
+	h := r.Header
+	removeHopHeaders(h)
+	delete(h, "Expect")
+	delete(h, "Forwarded")
+	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		h["X-Forwarded-For"] = []string{ip}
+	} else {
+		delete(h, "X-Forwarded-For")
 	}
-	code := http.StatusBadGateway
-	switch {
-	case errors.Is(err, errPinnedGone):
-		code = http.StatusServiceUnavailable
-	case classify(err, r.Context()) == failTimeout:
-		code = http.StatusGatewayTimeout
+	h["X-Forwarded-Host"] = []string{r.Host}
+	if r.TLS != nil {
+		h["X-Forwarded-Proto"] = []string{"https"}
+	} else {
+		h["X-Forwarded-Proto"] = []string{"http"}
 	}
-	name := ""
-	if st := attemptFrom(r.Context()); st != nil {
-		name = st.backend.Name
-		w.Header()[BackendHeader] = st.backend.header
+	if _, ok := h["User-Agent"]; !ok {
+		h["User-Agent"] = []string{""}
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(map[string]string{
-		"error":   fmt.Sprintf("pool %s: backend %s: %s", p.Name, name, errorText(err)),
-		"pool":    p.Name,
-		"backend": name,
-	})
 }
 
 type failure int

@@ -172,3 +172,13 @@ func (p *prefixed) Write(b []byte) (int, error) {
 	}
 	return len(b), nil
 }
+
+// Pid is the running process's id, or 0.
+func (p *Process) Pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
