@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
+	"encoding/binary"
 	"encoding/gob"
 	"errors"
 	"fmt"
@@ -98,6 +99,8 @@ func (s *CookieStore) SetKeys(keys ...[]byte) {
 	for _, c := range codecs {
 		if sc, ok := c.(*securecookie.SecureCookie); ok {
 			sc.MaxAge(s.Options.MaxAge)
+			// The cookie carries only the id's bytes: no gob for them.
+			sc.SetSerializer(securecookie.NopEncoder{})
 		}
 	}
 	s.codecs.Store(&codecs)
@@ -125,10 +128,11 @@ func (s *CookieStore) New(r *http.Request, name string) (*sessions.Session, erro
 	if err != nil {
 		return sess, nil
 	}
-	var id string
-	if err := securecookie.DecodeMulti(name, c.Value, &id, *s.codecs.Load()...); err != nil {
+	var raw []byte
+	if err := securecookie.DecodeMulti(name, c.Value, &raw, *s.codecs.Load()...); err != nil {
 		return sess, fmt.Errorf("%w: %v", ErrBadCookie, err)
 	}
+	id := string(raw)
 	data, found, err := s.Backend.Find(r.Context(), id)
 	if err != nil {
 		return sess, err
@@ -136,7 +140,7 @@ func (s *CookieStore) New(r *http.Request, name string) (*sessions.Session, erro
 	if !found {
 		return sess, nil
 	}
-	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&sess.Values); err != nil {
+	if err := decodeValues(data, sess.Values); err != nil {
 		// Data we wrote ourselves and cannot read back: treat as no session
 		// rather than fail every request of this user forever.
 		return sess, nil
@@ -163,15 +167,15 @@ func (s *CookieStore) Save(r *http.Request, w http.ResponseWriter, sess *session
 	if sess.ID == "" {
 		sess.ID = NewID()
 	}
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(sess.Values); err != nil {
+	data, err := encodeValues(sess.Values)
+	if err != nil {
 		return fmt.Errorf("encode session: %w", err)
 	}
 	expiry := time.Now().Add(time.Duration(sess.Options.MaxAge) * time.Second)
-	if err := s.Backend.Commit(r.Context(), sess.ID, buf.Bytes(), expiry); err != nil {
+	if err := s.Backend.Commit(r.Context(), sess.ID, data, expiry); err != nil {
 		return err
 	}
-	encoded, err := securecookie.EncodeMulti(sess.Name(), sess.ID, *s.codecs.Load()...)
+	encoded, err := securecookie.EncodeMulti(sess.Name(), []byte(sess.ID), *s.codecs.Load()...)
 	if err != nil {
 		return fmt.Errorf("sign session cookie: %w", err)
 	}
@@ -198,4 +202,72 @@ func NewID() string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b) // never fails, see crypto/rand.Read
 	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)
+}
+
+// Session values are stored as a small binary map when every key and value
+// is a string (all the lab stores), and as gob otherwise. The first byte
+// says which: gob, with its type descriptions, costs ten times as much to
+// read back, on every request.
+const (
+	formatStrings byte = 's'
+	formatGob     byte = 'g'
+)
+
+func encodeValues(values map[any]any) ([]byte, error) {
+	size := 1
+	for k, v := range values {
+		ks, ok1 := k.(string)
+		vs, ok2 := v.(string)
+		if !ok1 || !ok2 {
+			var buf bytes.Buffer
+			buf.WriteByte(formatGob)
+			if err := gob.NewEncoder(&buf).Encode(values); err != nil {
+				return nil, err
+			}
+			return buf.Bytes(), nil
+		}
+		size += 2*binary.MaxVarintLen64 + len(ks) + len(vs)
+	}
+	out := make([]byte, 1, size)
+	out[0] = formatStrings
+	for k, v := range values {
+		ks, vs := k.(string), v.(string)
+		out = binary.AppendUvarint(out, uint64(len(ks)))
+		out = append(out, ks...)
+		out = binary.AppendUvarint(out, uint64(len(vs)))
+		out = append(out, vs...)
+	}
+	return out, nil
+}
+
+func decodeValues(data []byte, values map[any]any) error {
+	if len(data) == 0 {
+		return errors.New("empty session data")
+	}
+	switch data[0] {
+	case formatGob:
+		return gob.NewDecoder(bytes.NewReader(data[1:])).Decode(&values)
+	case formatStrings:
+	default:
+		return errors.New("unknown session data format")
+	}
+	rest := data[1:]
+	next := func() (string, bool) {
+		n, used := binary.Uvarint(rest)
+		if used <= 0 || uint64(len(rest)-used) < n {
+			return "", false
+		}
+		s := string(rest[used : used+int(n)])
+		rest = rest[used+int(n):]
+		return s, true
+	}
+	for len(rest) > 0 {
+		k, ok1 := next()
+		v, ok2 := next()
+		if !ok1 || !ok2 {
+			return errors.New("truncated session data")
+		}
+		values[k] = v
+	}
+	return nil
 }

@@ -211,6 +211,14 @@ func testCookieStore(t *testing.T, newBackend Factory) {
 			t.Fatalf("load = %v, %v, %v; want alice", values, found, err)
 		}
 	})
+	t.Run("ValuesOfOtherTypes", func(t *testing.T) {
+		s := store.NewCookieStore(newBackend(t), time.Hour, false, keyA)
+		c := save(t, s, nil, map[any]any{"user": "alice", "visits": 3, 7: true}, false)
+		values, found, err := load(s, c)
+		if err != nil || !found || values["user"] != "alice" || values["visits"] != 3 || values[7] != true {
+			t.Fatalf("load = %v, %v, %v; want the values saved", values, found, err)
+		}
+	})
 	t.Run("NoCookie", func(t *testing.T) {
 		s := store.NewCookieStore(newBackend(t), time.Hour, false, keyA)
 		if _, found, err := load(s, nil); found || err != nil {
