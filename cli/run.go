@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -42,6 +43,7 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	token := fs.String("admin-token", "", "docker: the balancer's admin token")
 	redisMode := fs.String("redis", "auto", "local: auto (redis-server if on PATH, else embedded), server or embedded")
 	logs := fs.Bool("logs", false, "local: show every process's log lines on stderr")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the runner (this process) to this file, for go tool pprof")
 	names, err := parseInterleaved(fs, args, env)
 	if err != nil {
 		return err
@@ -80,6 +82,17 @@ func runRun(ctx context.Context, args []string, env Env) error {
 		}
 	}
 
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return UsageError{err}
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return StartupError{err}
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	fmt.Fprintf(out, "statelab: starting the lab (%s runtime)...\n", *runtime)
 	var logw io.Writer
 	if *logs {

@@ -171,8 +171,10 @@ func (p *Pool) respond(w http.ResponseWriter, resp *http.Response, c *upConn, b 
 	}
 	w.WriteHeader(resp.StatusCode)
 
-	flush := resp.ContentLength < 0 // streamed: pass each piece on at once
-	rc := http.NewResponseController(w)
+	var rc *http.ResponseController
+	if resp.ContentLength < 0 { // streamed: pass each piece on at once
+		rc = http.NewResponseController(w)
+	}
 	bufp := buffers.Get().(*[]byte)
 	defer buffers.Put(bufp)
 	buf := *bufp
@@ -185,7 +187,7 @@ func (p *Pool) respond(w http.ResponseWriter, resp *http.Response, c *upConn, b 
 				writeErr = werr
 				break
 			}
-			if flush {
+			if rc != nil {
 				_ = rc.Flush()
 			}
 		}

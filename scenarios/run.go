@@ -87,6 +87,9 @@ func NewRunner(ctx context.Context, rt Runtime, opts Options) (*Runner, error) {
 			MaxIdleConns:        4096,
 			MaxIdleConnsPerHost: 1024,
 			IdleConnTimeout:     30 * time.Second,
+			// The balancer answers within its own timeout (504); this one
+			// only guards against a balancer that hangs itself.
+			ResponseHeaderTimeout: 30 * time.Second,
 		},
 	}
 	stream, err := client.Events(ctx, -1)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"slices"
 	"strings"
@@ -63,16 +62,19 @@ type User struct {
 	// Plan is the items this user adds, in order.
 	Plan []servers.Item
 
-	base   *url.URL
-	client *http.Client
-	jar    *cookiejar.Jar
-	token  string
-	cart   []servers.Item
+	base      *url.URL
+	transport http.RoundTripper
+	// cookies is the user's cookie jar: a browser's, for the one host it
+	// talks to (name and value; the lab sets no other attributes that
+	// matter to a client on one host).
+	cookies []cookie
+	token   string
+	cart    []servers.Item
 	// Instance answered the user's last request; Pinned is where a sticky
 	// balancer pinned the user, as far as the user can tell.
 	Instance string
 	// saved is the credential held before logout, for replay.
-	savedCookies []*http.Cookie
+	savedCookies []cookie
 	savedToken   string
 	run          *Run
 }
@@ -91,12 +93,43 @@ type Response struct {
 // OK reports a complete 200 answer.
 func (r Response) OK() bool { return r.Err == nil && r.Status == http.StatusOK }
 
+type cookie struct{ name, value string }
+
 func newUser(r *Run, v servers.Variant, name string, plan []servers.Item, base string, transport http.RoundTripper) *User {
-	jar, _ := cookiejar.New(nil)
 	u, _ := url.Parse(base)
-	return &User{
-		Name: name, Variant: v, Plan: plan, base: u, jar: jar, run: r,
-		client: &http.Client{Jar: jar, Transport: transport, Timeout: 10 * time.Second},
+	return &User{Name: name, Variant: v, Plan: plan, base: u, transport: transport, run: r}
+}
+
+// cookieHeader is what the user's browser would send in Cookie.
+func cookieHeader(cs []cookie) string {
+	var b strings.Builder
+	for i, c := range cs {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(c.name)
+		b.WriteByte('=')
+		b.WriteString(c.value)
+	}
+	return b.String()
+}
+
+// setCookies applies a response's Set-Cookie headers, as a browser does: a
+// cookie replaces the one of the same name, and one that has expired (the
+// way servers delete cookies) is dropped.
+func (u *User) setCookies(resp *http.Response) {
+	for _, c := range resp.Cookies() {
+		i := slices.IndexFunc(u.cookies, func(have cookie) bool { return have.name == c.Name })
+		gone := c.MaxAge < 0 || (!c.Expires.IsZero() && c.Expires.Before(time.Now()))
+		switch {
+		case gone && i >= 0:
+			u.cookies = slices.Delete(u.cookies, i, i+1)
+		case gone:
+		case i >= 0:
+			u.cookies[i].value = c.Value
+		default:
+			u.cookies = append(u.cookies, cookie{c.Name, c.Value})
+		}
 	}
 }
 
@@ -117,11 +150,15 @@ func (u *User) do(ctx context.Context, method, path string, body any) Response {
 	if u.token != "" {
 		req.Header.Set("Authorization", "Bearer "+u.token)
 	}
+	if len(u.cookies) > 0 {
+		req.Header.Set("Cookie", cookieHeader(u.cookies))
+	}
 	start := time.Now()
-	resp, err := u.client.Do(req)
+	resp, err := u.transport.RoundTrip(req)
 	r := Response{Took: time.Since(start), Err: err}
 	r.CredBytes = credBytes(req)
 	if err == nil {
+		u.setCookies(resp)
 		data, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
 		r.Status = resp.StatusCode
@@ -210,7 +247,7 @@ func (u *User) judge(r Response) Outcome {
 
 // Logout logs out, keeping the credential held before for Replay.
 func (u *User) Logout(ctx context.Context) Response {
-	u.savedCookies = u.jar.Cookies(u.base)
+	u.savedCookies = slices.Clone(u.cookies)
 	u.savedToken = u.token
 	r := u.do(ctx, http.MethodPost, "/logout", nil)
 	u.run.record(u, "POST", "/logout", r, "")
@@ -220,7 +257,7 @@ func (u *User) Logout(ctx context.Context) Response {
 // Replay puts back the credential held before logout, as someone who copied
 // it would, and probes: Kept means the old credential still works.
 func (u *User) Replay(ctx context.Context) (Outcome, Response) {
-	u.jar.SetCookies(u.base, u.savedCookies)
+	u.cookies = slices.Clone(u.savedCookies)
 	u.token = u.savedToken
 	return u.Probe(ctx)
 }
@@ -228,13 +265,7 @@ func (u *User) Replay(ctx context.Context) (Outcome, Response) {
 // ForgetAffinity drops the balancer's sticky cookie, as when a balancer is
 // replaced or its affinity is reset: the next request is routed afresh.
 func (u *User) ForgetAffinity() {
-	var drop []*http.Cookie
-	for _, c := range u.jar.Cookies(u.base) {
-		if strings.HasPrefix(c.Name, lb.CookieName) {
-			drop = append(drop, &http.Cookie{Name: c.Name, Path: "/", MaxAge: -1})
-		}
-	}
-	u.jar.SetCookies(u.base, drop)
+	u.cookies = slices.DeleteFunc(u.cookies, func(c cookie) bool { return strings.HasPrefix(c.name, lb.CookieName) })
 }
 
 // Cart is what the user expects its cart to hold.
@@ -254,9 +285,9 @@ func addItem(cart []servers.Item, it servers.Item) []servers.Item {
 // sessionCookie returns the name of the user's session cookie, as its jar
 // holds it, or of any it held before logging out.
 func (u *User) sessionCookie() string {
-	for _, c := range append(u.jar.Cookies(u.base), u.savedCookies...) {
-		if strings.HasPrefix(c.Name, servers.CookieName) {
-			return c.Name
+	for _, c := range append(slices.Clone(u.cookies), u.savedCookies...) {
+		if strings.HasPrefix(c.name, servers.CookieName) {
+			return c.name
 		}
 	}
 	return servers.CookieName
@@ -277,7 +308,7 @@ func (u *User) As(ctx context.Context, cookieName, cookieValue, token string) (b
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	start := time.Now()
-	resp, err := (&http.Client{Transport: u.client.Transport, Timeout: 10 * time.Second}).Do(req)
+	resp, err := u.transport.RoundTrip(req)
 	r := Response{Took: time.Since(start), Err: err, CredBytes: credBytes(req)}
 	if err != nil {
 		u.run.record(u, "GET", "/me (forged)", r, "")

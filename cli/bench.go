@@ -1,0 +1,112 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"statelab/bench"
+)
+
+func runBench(ctx context.Context, args []string, env Env) error {
+	fs := newFlagSet("bench", "bench [--tables balancer,variants,failover,scale] [flags]")
+	tables := fs.String("tables", "balancer,variants,failover,scale", "which tables to measure, comma-separated")
+	duration := fs.Duration("duration", 3*time.Second, "balancer: how long each target is measured, per round")
+	rounds := fs.Int("rounds", 3, "balancer: rounds, the targets taking turns in each")
+	conc := fs.Int("concurrency", 32, "balancer and failover: concurrent connections of the load generator")
+	users := fs.Int("users", 10000, "scale: virtual users per variant")
+	quiet := fs.Bool("quiet", false, "print the tables only, not each measurement")
+	if err := parse(fs, args, env); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	want := map[string]bool{}
+	for _, t := range strings.Split(*tables, ",") {
+		t = strings.TrimSpace(t)
+		switch t {
+		case "balancer", "variants", "failover", "scale":
+			want[t] = true
+		case "":
+		default:
+			return UsageError{fmt.Errorf("--tables: unknown table %q (want balancer, variants, failover, scale)", t)}
+		}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return StartupError{err}
+	}
+	o := bench.Options{Exe: exe, Duration: *duration, Rounds: *rounds, Concurrency: *conc, Users: *users}.WithDefaults()
+	if !*quiet {
+		o.Progress = env.Stderr
+	}
+	out := env.Stdout
+	fmt.Fprintf(out, "statelab bench: %s, %d cores, %s/%s\n", runtime.Version(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+	if want["balancer"] {
+		rows, notes, err := bench.Balancer(ctx, o)
+		if err != nil {
+			return err
+		}
+		printBalancer(out, o, rows, notes)
+	}
+	if want["variants"] {
+		rows, sizes, redis, err := bench.Variants(ctx, 2000)
+		if err != nil {
+			return err
+		}
+		printVariants(out, rows, sizes, redis)
+	}
+	return nil
+}
+
+func printVariants(w io.Writer, rows []bench.VariantRow, sizes []bench.SizeRow, redis string) {
+	fmt.Fprintf(w, "\n2. variants: one request, served in process (no network but Redis: %s), 2000 in a row\n", redis)
+	fmt.Fprintf(w, "%-7s %-11s %9s %9s %12s\n", "variant", "request", "p50", "p99", "allocs/req")
+	for _, r := range rows {
+		fmt.Fprintf(w, "%-7s %-11s %9s %9s %12.0f\n", r.Variant, r.Request, us(r.P50), us(r.P99), r.Allocs)
+	}
+	fmt.Fprintf(w, "\n   bytes per request and per session as the cart grows\n")
+	fmt.Fprintf(w, "%-7s %6s %22s %22s  %s\n", "variant", "items", "credential bytes/req", "bytes held/session", "held in")
+	for _, s := range sizes {
+		fmt.Fprintf(w, "%-7s %6d %22d %22d  %s\n", s.Variant, s.Items, s.Credential, s.Held, s.Where)
+	}
+}
+
+func printBalancer(w io.Writer, o bench.Options, rows []bench.BalancerRow, notes []string) {
+	fmt.Fprintf(w, "\n1. balancer: GET /healthz of three jwt instances, %d connections, %s per target per round, %d rounds (medians)\n", o.Concurrency, o.Duration, o.Rounds)
+	var direct, nginx bench.BalancerRow
+	for _, r := range rows {
+		switch r.Target {
+		case "direct":
+			direct = r
+		case "nginx":
+			nginx = r
+		}
+	}
+	fmt.Fprintf(w, "%-8s %10s %9s %9s %10s %10s %10s %10s %7s\n", "target", "req/s", "p50", "p99", "vs direct", "vs nginx", "p50 added", "CPU/req", "errors")
+	for _, r := range rows {
+		if r.Skipped != "" {
+			fmt.Fprintf(w, "%-8s skipped: %s\n", r.Target, r.Skipped)
+			continue
+		}
+		vsNginx := "-"
+		if nginx.RPS > 0 {
+			vsNginx = fmt.Sprintf("%.2f", r.RPS/nginx.RPS)
+		}
+		cpu := "-"
+		if r.CPU > 0 {
+			cpu = us(r.CPU)
+		}
+		fmt.Fprintf(w, "%-8s %10.0f %9s %9s %10.2f %10s %10s %10s %7d\n", r.Target, r.RPS, us(r.P50), us(r.P99), r.RPS/direct.RPS, vsNginx, us(r.P50-direct.P50), cpu, r.Errors)
+	}
+	for _, n := range notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+}
+
+func us(d time.Duration) string { return fmt.Sprintf("%d µs", d.Microseconds()) }
