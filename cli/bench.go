@@ -61,8 +61,48 @@ func runBench(ctx context.Context, args []string, env Env) error {
 		}
 		printVariants(out, rows, sizes, redis)
 	}
+	if want["failover"] {
+		rows, err := bench.Failover(ctx, o)
+		if err != nil {
+			return err
+		}
+		printFailover(out, o, rows)
+	}
+	if want["scale"] {
+		var rows []bench.ScaleRow
+		for _, n := range []int{(o.Users + 2) / 3, o.Users} {
+			row, err := bench.Scale(ctx, o, n)
+			if err != nil {
+				return err
+			}
+			if o.Progress != nil {
+				fmt.Fprintf(o.Progress, "scale: %d users per variant: %s\n", n, row.Wall.Round(100*time.Millisecond))
+			}
+			rows = append(rows, row)
+		}
+		printScale(out, rows)
+	}
 	return nil
 }
+
+func printFailover(w io.Writer, o bench.Options, rows []bench.FailoverRow) {
+	fmt.Fprintf(w, "\n3. failover: SIGKILL of instance 2 of each variant (local processes, sticky routing)\n")
+	fmt.Fprintf(w, "   busy: %d users per variant asking who they are in a loop, for 2 s after the kill; idle: nobody\n", o.Concurrency)
+	fmt.Fprintf(w, "%-7s %20s %20s %10s %8s %14s\n", "variant", "detected when busy", "detected when idle", "requests", "failed", "lost session")
+	for _, r := range rows {
+		fmt.Fprintf(w, "%-7s %11s (%-7s) %11s (%-6s) %10d %8d %14d\n", r.Variant, ms(r.Passive), r.PassiveWhy, ms(r.Active), r.ActiveWhy, r.Requests, r.Failed, r.Lost)
+	}
+}
+
+func printScale(w io.Writer, rows []bench.ScaleRow) {
+	fmt.Fprintf(w, "\n4. scale: kill-instance in a local lab; the runner, the balancer, nine instances and Redis share the machine\n")
+	fmt.Fprintf(w, "%-14s %16s %14s %10s %10s %20s %6s\n", "scenario", "users/variant", "users in all", "requests", "wall", "runner peak memory", "holds")
+	for _, r := range rows {
+		fmt.Fprintf(w, "%-14s %16d %14d %10d %10s %17d MB %6v\n", r.Scenario, r.Users, 3*r.Users, r.Requests, r.Wall.Round(100*time.Millisecond), r.PeakMemory>>20, r.OK)
+	}
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d.Microseconds())/1000) }
 
 func printVariants(w io.Writer, rows []bench.VariantRow, sizes []bench.SizeRow, redis string) {
 	fmt.Fprintf(w, "\n2. variants: one request, served in process (no network but Redis: %s), 2000 in a row\n", redis)

@@ -1,0 +1,301 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"statelab/internal/child"
+	"statelab/internal/redisserver"
+)
+
+// target is one way of reaching the pool of three backends.
+type target struct {
+	name string
+	urls []string
+	note string // why it was skipped, when it was
+	pid  int    // the proxy's process, for its CPU time
+}
+
+// BalancerRow is one target's figures: medians over the rounds.
+type BalancerRow struct {
+	Target string
+	RPS    float64
+	P50    time.Duration
+	P99    time.Duration
+	// CPU is the proxy process's own CPU time per request (0 for direct,
+	// or when it cannot be read).
+	CPU     time.Duration
+	Errors  int
+	Skipped string
+}
+
+// Balancer measures the pool served directly, through lab lb, nginx and
+// HAProxy, with the same load, in alternation, for several rounds.
+func Balancer(ctx context.Context, o Options) ([]BalancerRow, []string, error) {
+	dir, err := os.MkdirTemp("", "statelab-bench-")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer os.RemoveAll(dir)
+
+	var backends []string
+	var procs []*child.Process
+	defer func() {
+		for _, p := range procs {
+			p.End(syscall.SIGTERM)
+		}
+	}()
+	start := func(name, exe string, args []string, ready string) (*child.Process, error) {
+		p := &child.Process{Name: name}
+		if err := p.Start(exe, args, append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(runtime.NumCPU())), nil); err != nil {
+			return nil, fmt.Errorf("start %s: %w", name, err)
+		}
+		procs = append(procs, p)
+		if err := p.WaitHTTP(ctx, ready, 10*time.Second); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		return p, nil
+	}
+	for i := 1; i <= 3; i++ {
+		addr, err := freeAddr()
+		if err != nil {
+			return nil, nil, err
+		}
+		name := fmt.Sprintf("backend-%d", i)
+		if _, err := start(name, o.Exe, []string{"server", "--variant", "jwt", "--name", name, "--addr", addr, "--log-level", "error"}, "http://"+addr+"/healthz"); err != nil {
+			return nil, nil, err
+		}
+		backends = append(backends, addr)
+	}
+	path := "/healthz"
+	direct := target{name: "direct", note: "the load generator spreads requests over the three backends itself"}
+	for _, b := range backends {
+		direct.urls = append(direct.urls, "http://"+b+path)
+	}
+	targets := []*target{&direct}
+	var notes []string
+
+	// lab lb
+	labAddr, err := freeAddr()
+	if err != nil {
+		return nil, nil, err
+	}
+	var pool []string
+	for i, b := range backends {
+		pool = append(pool, fmt.Sprintf("b%d@%s", i+1, b))
+	}
+	lbProc, err := start("lab lb", o.Exe, []string{"lb", "--pool", "bench=" + labAddr + "=" + strings.Join(pool, ","), "--admin", "", "--log-level", "error"}, "http://"+labAddr+path)
+	if err != nil {
+		return nil, nil, err
+	}
+	targets = append(targets, &target{name: "lab lb", urls: []string{"http://" + labAddr + path}, pid: lbProc.Pid()})
+
+	// nginx
+	if t, err := startNginx(ctx, dir, backends, start); err != nil {
+		notes = append(notes, "nginx skipped: "+err.Error())
+		targets = append(targets, &target{name: "nginx", note: err.Error()})
+	} else {
+		targets = append(targets, t)
+	}
+	// HAProxy
+	if t, err := startHAProxy(ctx, dir, backends, start); err != nil {
+		notes = append(notes, "HAProxy skipped: "+err.Error())
+		targets = append(targets, &target{name: "haproxy", note: err.Error()})
+	} else {
+		targets = append(targets, t)
+	}
+
+	results := map[string][]LoadResult{}
+	cpus := map[string][]time.Duration{}
+	for round := 0; round < o.Rounds; round++ {
+		// Rotate the order every round, so that no target always runs
+		// first (or after the same neighbour).
+		order := slices.Clone(targets)
+		for i := 0; i < round%len(order); i++ {
+			order = append(order[1:], order[0])
+		}
+		for _, t := range order {
+			if t.urls == nil {
+				continue
+			}
+			if ctx.Err() != nil {
+				return nil, nil, ctx.Err()
+			}
+			Load(ctx, t.urls, o.Concurrency, o.Warmup) // connections up, caches warm
+			before, ok1 := cpuTime(t.pid)
+			r := Load(ctx, t.urls, o.Concurrency, o.Duration)
+			after, ok2 := cpuTime(t.pid)
+			results[t.name] = append(results[t.name], r)
+			if ok1 && ok2 && r.Requests > 0 {
+				cpus[t.name] = append(cpus[t.name], (after-before)/time.Duration(r.Requests))
+			}
+			o.progress("round %d/%d  %-8s %8.0f req/s  p50 %s  p99 %s  errors %d", round+1, o.Rounds, t.name, r.RPS(), us(r.P50), us(r.P99), r.Errors)
+		}
+	}
+	var rows []BalancerRow
+	for _, t := range targets {
+		row := BalancerRow{Target: t.name, Skipped: ""}
+		rs := results[t.name]
+		if len(rs) == 0 {
+			row.Skipped = t.note
+			rows = append(rows, row)
+			continue
+		}
+		var rps []float64
+		var p50, p99 []time.Duration
+		for _, r := range rs {
+			rps = append(rps, r.RPS())
+			p50 = append(p50, r.P50)
+			p99 = append(p99, r.P99)
+			row.Errors += r.Errors
+		}
+		row.RPS, row.P50, row.P99 = medianF(rps), medianD(p50), medianD(p99)
+		if c := cpus[t.name]; len(c) > 0 {
+			row.CPU = medianD(c)
+		}
+		rows = append(rows, row)
+	}
+	return rows, notes, nil
+}
+
+type starter func(name, exe string, args []string, ready string) (*child.Process, error)
+
+func startNginx(ctx context.Context, dir string, backends []string, start starter) (*target, error) {
+	exe, err := lookPath("nginx")
+	if err != nil {
+		return nil, err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	prefix := filepath.Join(dir, "nginx")
+	if err := os.MkdirAll(filepath.Join(prefix, "logs"), 0o755); err != nil {
+		return nil, err
+	}
+	var servers strings.Builder
+	for _, b := range backends {
+		fmt.Fprintf(&servers, "    server %s;\n", b)
+	}
+	// One worker per core, keep-alive to the backends, no access log.
+	conf := fmt.Sprintf(`worker_processes %d;
+pid %[2]s/nginx.pid;
+error_log %[2]s/logs/error.log error;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path %[2]s/body;
+  proxy_temp_path %[2]s/proxy;
+  fastcgi_temp_path %[2]s/fastcgi;
+  uwsgi_temp_path %[2]s/uwsgi;
+  scgi_temp_path %[2]s/scgi;
+  upstream pool {
+%[3]s    keepalive 64;
+  }
+  server {
+    listen %[4]s;
+    location / {
+      proxy_pass http://pool;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+`, runtime.NumCPU(), prefix, servers.String(), addr)
+	file := filepath.Join(prefix, "nginx.conf")
+	if err := os.WriteFile(file, []byte(conf), 0o644); err != nil {
+		return nil, err
+	}
+	p, err := start("nginx", exe, []string{"-p", prefix, "-c", file, "-g", "daemon off;"}, "http://"+addr+"/healthz")
+	if err != nil {
+		return nil, err
+	}
+	return &target{name: "nginx", urls: []string{"http://" + addr + "/healthz"}, pid: p.Pid()}, nil
+}
+
+func startHAProxy(ctx context.Context, dir string, backends []string, start starter) (*target, error) {
+	exe, err := lookPath("haproxy")
+	if err != nil {
+		return nil, err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	var servers strings.Builder
+	for i, b := range backends {
+		fmt.Fprintf(&servers, "  server b%d %s\n", i+1, b)
+	}
+	// One thread per core, connections to the backends reused, no logging.
+	conf := fmt.Sprintf(`global
+  nbthread %d
+  maxconn 8192
+defaults
+  mode http
+  timeout connect 1s
+  timeout client 30s
+  timeout server 30s
+  option http-keep-alive
+  http-reuse always
+frontend fe
+  bind %s
+  default_backend pool
+backend pool
+  balance roundrobin
+%s`, runtime.NumCPU(), addr, servers.String())
+	file := filepath.Join(dir, "haproxy.cfg")
+	if err := os.WriteFile(file, []byte(conf), 0o644); err != nil {
+		return nil, err
+	}
+	p, err := start("haproxy", exe, []string{"-f", file, "-db"}, "http://"+addr+"/healthz")
+	if err != nil {
+		return nil, err
+	}
+	return &target{name: "haproxy", urls: []string{"http://" + addr + "/healthz"}, pid: p.Pid()}, nil
+}
+
+func lookPath(name string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	for _, dir := range []string{"/usr/sbin", "/usr/local/sbin", "/sbin"} {
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p, nil
+		}
+	}
+	return "", errors.New(name + " is not installed (scripts/bench.sh --install installs nginx and HAProxy from Debian's packages)")
+}
+
+func freeAddr() (string, error) {
+	port, err := redisserver.FreePort()
+	if err != nil {
+		return "", err
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), nil
+}
+
+func medianF(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func medianD(xs []time.Duration) time.Duration {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func us(d time.Duration) string { return fmt.Sprintf("%d µs", d.Microseconds()) }
