@@ -35,7 +35,10 @@ type BalancerRow struct {
 	P99    time.Duration
 	// CPU is the proxy process's own CPU time per request (0 for direct,
 	// or when it cannot be read).
-	CPU     time.Duration
+	CPU time.Duration
+	// Alone is the median latency with one connection: what the hop adds
+	// when nothing waits in a queue.
+	Alone   time.Duration
 	Errors  int
 	Skipped string
 }
@@ -118,6 +121,7 @@ func Balancer(ctx context.Context, o Options) ([]BalancerRow, []string, error) {
 
 	results := map[string][]LoadResult{}
 	cpus := map[string][]time.Duration{}
+	alone := map[string][]time.Duration{}
 	for round := 0; round < o.Rounds; round++ {
 		// Rotate the order every round, so that no target always runs
 		// first (or after the same neighbour).
@@ -137,6 +141,8 @@ func Balancer(ctx context.Context, o Options) ([]BalancerRow, []string, error) {
 			r := Load(ctx, t.urls, o.Concurrency, o.Duration)
 			after, ok2 := cpuTime(t.pid)
 			results[t.name] = append(results[t.name], r)
+			one := Load(ctx, t.urls, 1, o.Duration/3)
+			alone[t.name] = append(alone[t.name], one.P50)
 			if ok1 && ok2 && r.Requests > 0 {
 				cpus[t.name] = append(cpus[t.name], (after-before)/time.Duration(r.Requests))
 			}
@@ -164,6 +170,7 @@ func Balancer(ctx context.Context, o Options) ([]BalancerRow, []string, error) {
 		if c := cpus[t.name]; len(c) > 0 {
 			row.CPU = medianD(c)
 		}
+		row.Alone = medianD(alone[t.name])
 		rows = append(rows, row)
 	}
 	return rows, notes, nil

@@ -90,7 +90,7 @@ func printFailover(w io.Writer, o bench.Options, rows []bench.FailoverRow) {
 	fmt.Fprintf(w, "   busy: %d users per variant asking who they are in a loop, for 2 s after the kill; idle: nobody\n", o.Concurrency)
 	fmt.Fprintf(w, "%-7s %20s %20s %10s %8s %14s\n", "variant", "detected when busy", "detected when idle", "requests", "failed", "lost session")
 	for _, r := range rows {
-		fmt.Fprintf(w, "%-7s %11s (%-7s) %11s (%-6s) %10d %8d %14d\n", r.Variant, ms(r.Passive), r.PassiveWhy, ms(r.Active), r.ActiveWhy, r.Requests, r.Failed, r.Lost)
+		fmt.Fprintf(w, "%-7s %20s %20s %10d %8d %14d\n", r.Variant, ms(r.Passive)+" ("+r.PassiveWhy+")", ms(r.Active)+" ("+r.ActiveWhy+")", r.Requests, r.Failed, r.Lost)
 	}
 }
 
@@ -118,7 +118,7 @@ func printVariants(w io.Writer, rows []bench.VariantRow, sizes []bench.SizeRow, 
 }
 
 func printBalancer(w io.Writer, o bench.Options, rows []bench.BalancerRow, notes []string) {
-	fmt.Fprintf(w, "\n1. balancer: GET /healthz of three jwt instances, %d connections, %s per target per round, %d rounds (medians)\n", o.Concurrency, o.Duration, o.Rounds)
+	fmt.Fprintf(w, "\n1. balancer: GET /healthz of three jwt instances, %d connections, %s per target per round, %d rounds (medians);\n   alone: one connection, %s per round\n", o.Concurrency, o.Duration, o.Rounds, o.Duration/3)
 	var direct, nginx bench.BalancerRow
 	for _, r := range rows {
 		switch r.Target {
@@ -128,7 +128,7 @@ func printBalancer(w io.Writer, o bench.Options, rows []bench.BalancerRow, notes
 			nginx = r
 		}
 	}
-	fmt.Fprintf(w, "%-8s %10s %9s %9s %10s %10s %10s %10s %7s\n", "target", "req/s", "p50", "p99", "vs direct", "vs nginx", "p50 added", "CPU/req", "errors")
+	fmt.Fprintf(w, "%-8s %9s %9s %9s %9s %9s %9s %9s %11s %7s\n", "target", "req/s", "p50", "p99", "vs direct", "vs nginx", "CPU/req", "alone p50", "alone added", "errors")
 	for _, r := range rows {
 		if r.Skipped != "" {
 			fmt.Fprintf(w, "%-8s skipped: %s\n", r.Target, r.Skipped)
@@ -142,7 +142,7 @@ func printBalancer(w io.Writer, o bench.Options, rows []bench.BalancerRow, notes
 		if r.CPU > 0 {
 			cpu = us(r.CPU)
 		}
-		fmt.Fprintf(w, "%-8s %10.0f %9s %9s %10.2f %10s %10s %10s %7d\n", r.Target, r.RPS, us(r.P50), us(r.P99), r.RPS/direct.RPS, vsNginx, us(r.P50-direct.P50), cpu, r.Errors)
+		fmt.Fprintf(w, "%-8s %9.0f %9s %9s %9.2f %9s %9s %9s %11s %7d\n", r.Target, r.RPS, us(r.P50), us(r.P99), r.RPS/direct.RPS, vsNginx, cpu, us(r.Alone), us(r.Alone-direct.Alone), r.Errors)
 	}
 	for _, n := range notes {
 		fmt.Fprintf(w, "note: %s\n", n)
