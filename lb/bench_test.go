@@ -17,8 +17,7 @@ import (
 // the balancer.
 func BenchmarkProxy(b *testing.B) {
 	bs := benchBackends(b)
-	bl, _ := startLB(&testing.T{}, lb.Config{}, lb.PoolSpec{Name: "p", Listen: "127.0.0.1:0", Backends: bs})
-	defer bl.Shutdown(b.Context())
+	bl, _ := startLB(b, lb.Config{}, lb.PoolSpec{Name: "p", Listen: "127.0.0.1:0", Backends: bs})
 	benchGet(b, []string{"http://" + bl.Pool("p").Addr() + "/x"})
 }
 

@@ -64,7 +64,7 @@ func spec(name string, bs ...*backend) lb.PoolSpec {
 }
 
 // startLB opens a balancer on loopback ports and serves its admin API.
-func startLB(t *testing.T, cfg lb.Config, specs ...lb.PoolSpec) (*lb.Balancer, *lb.Client) {
+func startLB(t testing.TB, cfg lb.Config, specs ...lb.PoolSpec) (*lb.Balancer, *lb.Client) {
 	t.Helper()
 	if cfg.HealthInterval == 0 {
 		cfg.HealthInterval = 50 * time.Millisecond
