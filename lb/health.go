@@ -46,19 +46,12 @@ func (b *Backend) checkLoop(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if !ok && !definitive && b.lastOK.Load() > started {
-			// The check timed out or failed while real requests were being
-			// answered: a busy backend, not a dead one. It does not count.
-			b.lastCheck.Store(time.Now().UnixNano())
-			first = false
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			continue
+		// A check that timed out or failed while real requests were being
+		// answered found a busy backend, not a dead one: it does not count.
+		busy := !ok && !definitive && b.lastOK.Load() > started
+		if !busy {
+			b.record(ok, definitive || first, why)
 		}
-		b.record(ok, definitive || first, why)
 		b.lastCheck.Store(time.Now().UnixNano())
 		first = false
 		select {

@@ -58,8 +58,20 @@ func (p *Pool) forward(w http.ResponseWriter, r *http.Request, st *attempt) {
 		ContentLength: r.ContentLength,
 		Host:          r.Host,
 	}
+	// A small body is read in full first, as nginx does, so that it can be
+	// sent again when a connection turns out to be dead; a large or
+	// unbounded one streams through a guard that says whether any of it left.
 	var guard *readGuard
-	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+	var body []byte
+	switch {
+	case r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0:
+	case r.ContentLength > 0 && r.ContentLength <= maxBufferedBody:
+		body = make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			p.reject(w, http.StatusBadRequest, fmt.Errorf("reading the request body: %v", err))
+			return
+		}
+	default:
 		guard = &readGuard{r: r.Body, left: r.ContentLength}
 		out.Body = guard
 		if r.ContentLength < 0 {
@@ -69,6 +81,9 @@ func (p *Pool) forward(w http.ResponseWriter, r *http.Request, st *attempt) {
 	for {
 		b := st.backend
 		st.tries++
+		if body != nil {
+			out.Body = &replay{b: body}
+		}
 		start := time.Now()
 		resp, c, reused, err := p.exchange(ctx, b, out)
 		if err == nil {
@@ -81,12 +96,18 @@ func (p *Pool) forward(w http.ResponseWriter, r *http.Request, st *attempt) {
 		if kind == failCanceled {
 			return // the client went away; nobody is listening for an answer
 		}
-		if reused && kind == failReset && p.retryable(kind, out, guard) || reused && kind == failReset && errors.Is(err, errNotWritten) && (guard == nil || guard.n.Load() == 0) {
+		// Did the whole request never reach the backend? Then it cannot
+		// have acted on it, and it can be sent again if its body can.
+		unsent := kind == failReset && errors.Is(err, errNotWritten) && (guard == nil || guard.n.Load() == 0)
+		if reused && (unsent || kind == failReset && p.retryable(kind, out, guard)) {
 			// A kept-alive connection the backend had closed: the request
 			// is sent again, to the same backend, on a new connection.
 			// Like http.Transport, only when that is safe.
 			st.tries--
 			continue
+		}
+		if unsent {
+			kind = failConnect // as good as never connected: another backend may take it
 		}
 		b.stats.fail(kind)
 		if kind == failConnect {
@@ -112,6 +133,27 @@ func (p *Pool) forward(w http.ResponseWriter, r *http.Request, st *attempt) {
 	}
 }
 
+// maxBufferedBody is the largest request body read in full before it is
+// sent, so that it can be sent again.
+const maxBufferedBody = 64 << 10
+
+// replay is a buffered request body, read anew for every try.
+type replay struct {
+	b   []byte
+	off int
+}
+
+func (r *replay) Read(p []byte) (int, error) {
+	if r.off >= len(r.b) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b[r.off:])
+	r.off += n
+	return n, nil
+}
+
+func (r *replay) Close() error { return nil }
+
 // errNotWritten marks a failure to write the request: the backend cannot
 // have acted on it.
 var errNotWritten = errors.New("request not written")
@@ -124,6 +166,7 @@ func (p *Pool) exchange(ctx context.Context, b *Backend, out *http.Request) (*ht
 	if err != nil {
 		return nil, nil, false, err
 	}
+	since := c.lastUsed
 	_ = c.conn.SetDeadline(time.Now().Add(p.cfg.Timeout))
 	stop := context.AfterFunc(ctx, func() { _ = c.conn.SetDeadline(time.Now()) })
 	werr := out.Write(c.bw)
@@ -133,7 +176,7 @@ func (p *Pool) exchange(ctx context.Context, b *Backend, out *http.Request) (*ht
 	if werr != nil {
 		stop()
 		c.conn.Close()
-		return nil, nil, reused, fmt.Errorf("%w: %w", errNotWritten, werr)
+		return nil, nil, reused, fmt.Errorf("%w%s: %w", errNotWritten, connAge(reused, since), werr)
 	}
 	resp, err := http.ReadResponse(c.br, out)
 	for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 {
@@ -142,7 +185,7 @@ func (p *Pool) exchange(ctx context.Context, b *Backend, out *http.Request) (*ht
 	if err != nil {
 		stop()
 		c.conn.Close()
-		return nil, nil, reused, err
+		return nil, nil, reused, fmt.Errorf("no answer%s: %w", connAge(reused, since), err)
 	}
 	if !stop() {
 		c.conn.Close() // the client went away while the headers came
@@ -150,6 +193,14 @@ func (p *Pool) exchange(ctx context.Context, b *Backend, out *http.Request) (*ht
 		return nil, nil, reused, context.Canceled
 	}
 	return resp, c, reused, nil
+}
+
+// connAge says, for error messages, which connection a failure was on.
+func connAge(reused bool, since time.Time) string {
+	if !reused {
+		return " on a new connection"
+	}
+	return fmt.Sprintf(" on a kept-alive connection idle for %s", time.Since(since).Round(time.Millisecond))
 }
 
 // respond copies the backend's answer to the client, naming the backend

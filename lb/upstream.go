@@ -32,8 +32,10 @@ const (
 	maxIdle     = 512
 	idleTimeout = 90 * time.Second
 	// Connections idle longer than this are checked for an end the backend
-	// sent (a graceful shutdown closes them) before they are used again.
-	checkAfter = 100 * time.Millisecond
+	// sent (a restart or a graceful shutdown closes them) before they are
+	// used again: a backend cannot be restarted faster than this. Under
+	// load, connections come back sooner and skip the check.
+	checkAfter = 5 * time.Millisecond
 )
 
 // get returns an idle connection, or dials a new one. reused reports which.
