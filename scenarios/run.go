@@ -343,6 +343,8 @@ func (r *Run) record(u *User, method, path string, resp Response, o Outcome) {
 	}
 	if resp.Err != nil {
 		rq.Error = resp.Err.Error()
+	} else if resp.Body.Error != "" {
+		rq.Error = resp.Body.Error // why the server refused, in its words
 	}
 	r.mu.Lock()
 	r.rep.Requests = append(r.rep.Requests, rq)

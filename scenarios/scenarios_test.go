@@ -56,6 +56,15 @@ func runLocal(t *testing.T, redis string, names ...string) *scenarios.Journal {
 	}
 	if !back.OK {
 		t.Errorf("some expectations do not hold:\n%s", out.String())
+		for _, s := range back.Scenarios {
+			n := 0
+			for _, r := range s.Requests {
+				if r.Error != "" && n < 10 {
+					t.Logf("%s: %s %s %s %s -> %d %s: %s", s.Name, r.Variant, r.User, r.Method, r.Path, r.Status, r.Instance, r.Error)
+					n++
+				}
+			}
+		}
 	}
 	for _, s := range back.Scenarios {
 		for _, e := range s.Expectations {

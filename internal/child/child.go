@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -24,11 +25,16 @@ import (
 type Process struct {
 	// Name prefixes its log lines.
 	Name string
+	// Unexpected, when set, is called when the process ends without
+	// having been told to (by End).
+	Unexpected func(name, state string)
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{}
 	out    *tail
+	state  atomic.Pointer[string] // how the last run ended, once it has
+	ending atomic.Bool            // End is ending it
 }
 
 // Running reports whether the process is running.
@@ -56,7 +62,19 @@ func (p *Process) Start(exe string, args, env []string, logs io.Writer) error {
 		return err
 	}
 	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
+	p.state.Store(nil)
+	p.ending.Store(false)
+	go func() {
+		state := "exited"
+		if err := cmd.Wait(); err != nil {
+			state = err.Error()
+		}
+		p.state.Store(&state)
+		if !p.ending.Load() && p.Unexpected != nil {
+			p.Unexpected(p.Name, state)
+		}
+		close(exited)
+	}()
 	p.cmd, p.exited = cmd, exited
 	return nil
 }
@@ -89,7 +107,11 @@ func (p *Process) WaitHTTP(ctx context.Context, url string, limit time.Duration)
 		}
 		select {
 		case <-exited:
-			return fmt.Errorf("exited: %s", out.String())
+			state := "exited"
+			if s := p.state.Load(); s != nil {
+				state = *s
+			}
+			return fmt.Errorf("it ended (%s): %s", state, out.String())
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(10 * time.Millisecond):
@@ -100,12 +122,16 @@ func (p *Process) WaitHTTP(ctx context.Context, url string, limit time.Duration)
 	}
 }
 
-// Signal sends sig to the running process.
+// Signal sends sig to the running process. A process that has ended on
+// its own is reported with how it ended and what it last wrote.
 func (p *Process) Signal(sig syscall.Signal) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.cmd == nil {
 		return errors.New("not running")
+	}
+	if state := p.state.Load(); state != nil {
+		return fmt.Errorf("it has ended (%s): %s", *state, p.out.String())
 	}
 	return p.cmd.Process.Signal(sig)
 }
@@ -117,6 +143,7 @@ func (p *Process) End(sig syscall.Signal) error {
 	if p.cmd == nil {
 		return nil
 	}
+	p.ending.Store(true)
 	_ = p.cmd.Process.Signal(sig)
 	select {
 	case <-p.exited:

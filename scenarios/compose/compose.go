@@ -441,16 +441,7 @@ func (rt *Runtime) StartRedis(ctx context.Context, persist bool) error {
 func (rt *Runtime) RedisStats(ctx context.Context) (keys, bytes int64, err error) {
 	rdb := redisstore.Client("redis:6379", 2*time.Second)
 	defer rdb.Close()
-	iter := rdb.Scan(ctx, 0, "*", 1000).Iterator()
-	for iter.Next(ctx) {
-		n, err := rdb.StrLen(ctx, iter.Val()).Result()
-		if err != nil {
-			return 0, 0, err
-		}
-		keys++
-		bytes += int64(len(iter.Val())) + n
-	}
-	return keys, bytes, iter.Err()
+	return redisstore.Sizes(ctx, rdb, "*")
 }
 
 // Reset puts the stack back as compose made it: added containers removed,

@@ -92,7 +92,7 @@ func Start(ctx context.Context, opts Options) (_ *Runtime, err error) {
 	for _, v := range servers.Variants {
 		for i := 1; i <= opts.Instances; i++ {
 			name := fmt.Sprintf("%s-%d", v, i)
-			p := &instance{Process: child.Process{Name: name}, name: name, variant: v}
+			p := &instance{Process: child.Process{Name: name, Unexpected: rt.unexpected}, name: name, variant: v}
 			rt.procs[name] = p
 			rt.base[name] = true
 			wg.Add(1)
@@ -207,6 +207,16 @@ func (rt *Runtime) SetKeys(ctx context.Context, name string, keys map[string]str
 
 func (rt *Runtime) keysFile(name string) string { return filepath.Join(rt.dir, name+".keys") }
 
+// unexpected reports a child that ended without the lab ending it: what
+// the scenarios measure afterwards is not what they meant to.
+func (rt *Runtime) unexpected(name, state string) {
+	w := rt.opts.Logs
+	if w == nil {
+		w = os.Stderr
+	}
+	fmt.Fprintf(w, "lab: warning: %s ended on its own (%s); run with --logs to see why\n", name, state)
+}
+
 // InstanceURL is the instance's own URL.
 func (rt *Runtime) InstanceURL(name string) string {
 	p, err := rt.proc(name)
@@ -223,7 +233,7 @@ func (rt *Runtime) Add(ctx context.Context, v servers.Variant, name string, env 
 		rt.mu.Unlock()
 		return "", fmt.Errorf("instance %s already exists", name)
 	}
-	p := &instance{Process: child.Process{Name: name}, name: name, variant: v}
+	p := &instance{Process: child.Process{Name: name, Unexpected: rt.unexpected}, name: name, variant: v}
 	rt.procs[name] = p
 	rt.mu.Unlock()
 	if err := rt.startInstance(ctx, p, env, true); err != nil {
@@ -410,7 +420,7 @@ func (rt *Runtime) startLB(ctx context.Context) error {
 		}
 		rt.admin = "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[3]))
 		a = append(a, "--admin", rt.admin[len("http://"):])
-		rt.lb = &child.Process{Name: "lb"}
+		rt.lb = &child.Process{Name: "lb", Unexpected: rt.unexpected}
 		err := rt.lb.Start(rt.exe, a, childEnv(nil), rt.opts.Logs)
 		if err == nil {
 			err = rt.lb.WaitHTTP(ctx, rt.admin+"/api/pools", 10*time.Second)

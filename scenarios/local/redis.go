@@ -109,14 +109,5 @@ func flush(ctx context.Context, addr string) error {
 func stats(ctx context.Context, addr string) (keys, bytes int64, err error) {
 	rdb := redisstore.Client(addr, 2*time.Second)
 	defer rdb.Close()
-	iter := rdb.Scan(ctx, 0, "*", 1000).Iterator()
-	for iter.Next(ctx) {
-		n, err := rdb.StrLen(ctx, iter.Val()).Result()
-		if err != nil {
-			return 0, 0, err
-		}
-		keys++
-		bytes += int64(len(iter.Val())) + n
-	}
-	return keys, bytes, iter.Err()
+	return redisstore.Sizes(ctx, rdb, "*")
 }
