@@ -66,6 +66,7 @@ func commands() map[string]command {
 		"lb":          {"run the load balancer: pools, policies, health checks, admin API", runLB},
 		"list":        {"list the scenarios", runList},
 		"run":         {"run scenarios: start a lab, break it, and report who was kept and who lost", runRun},
+		"watch":       {"watch the balancer live in a terminal: pools, backends, states, events", runWatch},
 	}
 }
 

@@ -134,8 +134,8 @@ func startRedis(ctx context.Context, mode string) (redis, error) {
 
 // Describe says what the lab runs on.
 func (rt *Runtime) Describe() string {
-	return fmt.Sprintf("local processes (%d instances per variant, balancer on %s); Redis: %s",
-		rt.opts.Instances, rt.pools[servers.Memory][len("http://"):], rt.redis.describe())
+	return fmt.Sprintf("local processes (%d instances per variant, balancer on %s, its status page on %s); Redis: %s",
+		rt.opts.Instances, rt.pools[servers.Memory][len("http://"):], rt.admin, rt.redis.describe())
 }
 
 // Endpoints are the pools' and the admin API's URLs.
