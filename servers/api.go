@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"sort"
@@ -105,7 +106,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				s.reply(w, http.StatusInternalServerError, Body{Error: "internal error"})
 			}
 		}()
-		if !s.log.Enabled(r.Context(), -4) { // slog.LevelDebug
+		if !s.log.Enabled(r.Context(), slog.LevelDebug) {
 			next.ServeHTTP(w, r)
 			return
 		}
