@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"runtime/pprof"
@@ -44,6 +46,7 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	redisMode := fs.String("redis", "auto", "local: auto (redis-server if on PATH, else embedded), server or embedded")
 	logs := fs.Bool("logs", false, "local: show every process's log lines on stderr")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the runner (this process) to this file, for go tool pprof")
+	liveAddr := fs.String("live", "", "serve a live page of every user's state at this address while the run goes on (e.g. 127.0.0.1:8090)")
 	names, err := parseInterleaved(fs, args, env)
 	if err != nil {
 		return err
@@ -114,8 +117,20 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	defer rt.Close()
 	fmt.Fprintf(out, "lab: %s (up in %.1f s)\n", rt.Describe(), time.Since(start).Seconds())
 	fmt.Fprintf(out, "plan: %s\n", plan.Describe())
+	var live *scenarios.Live
+	if *liveAddr != "" {
+		ln, err := net.Listen("tcp", *liveAddr)
+		if err != nil {
+			return StartupError{fmt.Errorf("--live: %w", err)}
+		}
+		live = scenarios.NewLive()
+		srv := &http.Server{Handler: live.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		defer srv.Close()
+		fmt.Fprintf(out, "live: http://%s\n", ln.Addr())
+	}
 	rn, err := scenarios.NewRunner(ctx, rt, scenarios.Options{
-		Users: *users, Seed: *seed, Step: *step, In: env.Stdin, Out: out, Color: color,
+		Users: *users, Seed: *seed, Step: *step, In: env.Stdin, Out: out, Color: color, Live: live,
 	})
 	if err != nil {
 		return StartupError{err}

@@ -32,6 +32,8 @@ type Options struct {
 	Color bool
 	// Workers is how many users act at once. Default 32.
 	Workers int
+	// Live, when set, is kept up to date with the run, for the live page.
+	Live *Live
 }
 
 func (o Options) withDefaults() Options {
@@ -139,9 +141,15 @@ restart:
 	}
 	r := rn.newRun(ctx, sc)
 	rn.p.title(sc, n, total)
+	if rn.opts.Live != nil {
+		rn.opts.Live.scenario(rn.rt.Describe(), sc, r.Users)
+	}
 	for i, st := range sc.Steps {
 		r.step = i + 1
 		rn.p.step(i+1, len(sc.Steps), st)
+		if rn.opts.Live != nil {
+			rn.opts.Live.step(i+1, st)
+		}
 		if rn.opts.Step {
 			switch rn.prompt(i+1, len(sc.Steps)) {
 			case 'q':
@@ -320,6 +328,9 @@ func (r *Run) Note(format string, args ...any) {
 	s := fmt.Sprintf(format, args...)
 	r.notes = append(r.notes, s)
 	r.rn.p.note(s)
+	if r.rn.opts.Live != nil {
+		r.rn.opts.Live.note(s)
+	}
 }
 
 // Fact records a figure for the expectations and the lesson.
@@ -349,6 +360,9 @@ func (r *Run) record(u *User, method, path string, resp Response, o Outcome) {
 	r.mu.Lock()
 	r.rep.Requests = append(r.rep.Requests, rq)
 	r.mu.Unlock()
+	if r.rn.opts.Live != nil {
+		r.rn.opts.Live.answer(u.Variant, u.Name, resp, o)
+	}
 }
 
 // EachUser runs f for every user of every variant, Workers at a time, the
@@ -650,6 +664,9 @@ func (r *Run) finish(ok bool) *ScenarioReport {
 	}
 	sort.SliceStable(rep.Requests, func(i, j int) bool { return rep.Requests[i].T < rep.Requests[j].T })
 	r.rn.p.report(rep, r.sc)
+	if r.rn.opts.Live != nil {
+		r.rn.opts.Live.finished(rep)
+	}
 	return rep
 }
 
