@@ -205,6 +205,9 @@ func (bl *Balancer) Open() error {
 		bl.servers = append(bl.servers, &http.Server{
 			Handler:           p,
 			ReadHeaderTimeout: 10 * time.Second,
+			// A client that promises a body and stalls holds a goroutine;
+			// not forever.
+			ReadTimeout: time.Minute,
 			IdleTimeout:       90 * time.Second,
 			ErrorLog:          slog.NewLogLogger(bl.cfg.Logger.Handler(), slog.LevelDebug),
 		})
