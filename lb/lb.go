@@ -208,8 +208,8 @@ func (bl *Balancer) Open() error {
 			// A client that promises a body and stalls holds a goroutine;
 			// not forever.
 			ReadTimeout: time.Minute,
-			IdleTimeout:       90 * time.Second,
-			ErrorLog:          slog.NewLogLogger(bl.cfg.Logger.Handler(), slog.LevelDebug),
+			IdleTimeout: 90 * time.Second,
+			ErrorLog:    slog.NewLogLogger(bl.cfg.Logger.Handler(), slog.LevelDebug),
 		})
 	}
 	for _, p := range bl.pools {
