@@ -5,12 +5,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"statelab"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"statelab/bench"
-	"statelab/servers"
 )
 
 // TestLoad: the load generator spreads requests over its URLs, counts them
@@ -51,14 +51,14 @@ func TestVariants(t *testing.T) {
 	if len(rows) != 6 || redis == "" {
 		t.Fatalf("%d rows, redis %q", len(rows), redis)
 	}
-	cred := map[servers.Variant][]int{}
+	cred := map[statelab.Variant][]int{}
 	for _, s := range sizes {
 		cred[s.Variant] = append(cred[s.Variant], s.Credential)
 	}
-	if c := cred[servers.JWT]; len(c) != 3 || c[2] <= c[0] {
+	if c := cred[statelab.JWT]; len(c) != 3 || c[2] <= c[0] {
 		t.Errorf("jwt credential sizes %v: want growth with the cart", c)
 	}
-	if c := cred[servers.Memory]; len(c) != 3 || c[2] != c[0] {
+	if c := cred[statelab.Memory]; len(c) != 3 || c[2] != c[0] {
 		t.Errorf("memory credential sizes %v: want the same cookie", c)
 	}
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"os"
+	"statelab/internal/child"
 	"strconv"
 	"strings"
 	"time"
@@ -18,7 +19,7 @@ func cpuTime(pid int) (time.Duration, bool) {
 	if !ok {
 		return 0, false
 	}
-	for _, c := range childPids(pid) {
+	for _, c := range child.Children(pid) {
 		if t, ok := procCPU(c); ok {
 			total += t
 		}
@@ -44,26 +45,4 @@ func procCPU(pid int) (time.Duration, bool) {
 	}
 	const tick = 10 * time.Millisecond // USER_HZ is 100 on Linux
 	return time.Duration(utime+stime) * tick, true
-}
-
-func childPids(pid int) []int {
-	entries, _ := os.ReadDir("/proc")
-	var out []int
-	want := strconv.Itoa(pid)
-	for _, e := range entries {
-		n, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(data)
-		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-		if len(fields) > 1 && fields[1] == want {
-			out = append(out, n)
-		}
-	}
-	return out
 }

@@ -2,14 +2,14 @@ package bench
 
 import (
 	"context"
-	"io"
 	"runtime"
 	"runtime/metrics"
 	"sync/atomic"
 	"time"
 
+	"statelab/lab/local"
 	"statelab/scenarios"
-	"statelab/scenarios/local"
+	"statelab/scenarios/catalog"
 )
 
 // ScaleRow is one run of a scenario with many users.
@@ -53,12 +53,12 @@ func Scale(ctx context.Context, o Options, users int) (ScaleRow, error) {
 		return ScaleRow{}, err
 	}
 	defer rt.Close()
-	rn, err := scenarios.NewRunner(ctx, rt, scenarios.Options{Users: users, Out: io.Discard})
+	rn, err := scenarios.NewRunner(ctx, rt, scenarios.Options{Users: users})
 	if err != nil {
 		return ScaleRow{}, err
 	}
 	defer rn.Close()
-	scs, err := scenarios.Find("kill-instance")
+	scs, err := catalog.Find("kill-instance")
 	if err != nil {
 		return ScaleRow{}, err
 	}

@@ -3,25 +3,22 @@ package bench
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"statelab"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
-
-	"statelab/internal/redisserver"
+	"statelab/internal/labredis"
 	"statelab/servers"
-	"statelab/servers/store/redisstore"
 )
 
 // VariantRow is the cost of one request of one variant, served in process.
 type VariantRow struct {
-	Variant  servers.Variant
+	Variant  statelab.Variant
 	Request  string
 	P50, P99 time.Duration
 	Allocs   float64 // allocations per request
@@ -29,7 +26,7 @@ type VariantRow struct {
 
 // SizeRow is what a session costs as its cart grows.
 type SizeRow struct {
-	Variant    servers.Variant
+	Variant    statelab.Variant
 	Items      int
 	Credential int   // bytes of the Cookie or Authorization header a request carries
 	Held       int64 // bytes the server side holds for the session
@@ -40,12 +37,13 @@ type SizeRow struct {
 // redis variant: latency of n requests one after the other, and
 // allocations per request. redisKind says which Redis it used.
 func Variants(ctx context.Context, n int) (rows []VariantRow, sizes []SizeRow, redisKind string, err error) {
-	redisAddr, kind, stop, err := someRedis(ctx)
+	redis, err := labredis.Start(ctx, labredis.Auto)
 	if err != nil {
 		return nil, nil, "", err
 	}
-	defer stop()
-	for _, v := range servers.Variants {
+	defer redis.Close()
+	redisAddr, kind := redis.Addr(), redis.Describe()
+	for _, v := range statelab.Variants {
 		srv, err := servers.New(servers.Config{Variant: v, Name: string(v) + "-1", RedisAddr: redisAddr})
 		if err != nil {
 			return nil, nil, "", err
@@ -81,7 +79,7 @@ func Variants(ctx context.Context, n int) (rows []VariantRow, sizes []SizeRow, r
 			rows = append(rows, VariantRow{Variant: v, Request: op.name, P50: lat[len(lat)/2], P99: lat[len(lat)*99/100], Allocs: allocs})
 		}
 		srv.Close()
-		if err := flushRedis(ctx, redisAddr); err != nil {
+		if err := labredis.Flush(ctx, redisAddr); err != nil {
 			return nil, nil, "", err
 		}
 
@@ -118,28 +116,11 @@ func Variants(ctx context.Context, n int) (rows []VariantRow, sizes []SizeRow, r
 			sizes = append(sizes, row)
 		}
 		srv.Close()
-		if err := flushRedis(ctx, redisAddr); err != nil {
+		if err := labredis.Flush(ctx, redisAddr); err != nil {
 			return nil, nil, "", err
 		}
 	}
 	return rows, sizes, kind, nil
-}
-
-// someRedis starts redis-server when one is on PATH, else miniredis.
-func someRedis(ctx context.Context) (addr, kind string, stop func(), err error) {
-	srv, err := redisserver.Start(ctx, redisserver.Options{})
-	if err == nil {
-		return srv.Addr, "redis-server " + srv.Version, func() { srv.Close() }, nil
-	}
-	if !errors.Is(err, redisserver.ErrNotFound) {
-		return "", "", nil, err
-	}
-	m := miniredis.NewMiniRedis()
-	m.ClockTTL(true)
-	if err := m.StartAddr("127.0.0.1:0"); err != nil {
-		return "", "", nil, err
-	}
-	return m.Addr(), "embedded Redis (miniredis)", m.Close, nil
 }
 
 // client is one user calling a handler in process, holding its cookie or
@@ -170,7 +151,7 @@ func (c *client) call(method, path, body string) error {
 		return fmt.Errorf("%s %s: %d %s", method, path, rec.Code, rec.Body)
 	}
 	for _, ck := range rec.Result().Cookies() {
-		if strings.HasPrefix(ck.Name, servers.CookieName) {
+		if strings.HasPrefix(ck.Name, statelab.SessionCookie) {
 			c.cookie = ck.Name + "=" + ck.Value
 		}
 	}
@@ -188,18 +169,12 @@ func (c *client) credential() int {
 	return len("Cookie: ") + len(c.cookie)
 }
 
-func stats(h http.Handler) (servers.Stats, error) {
+func stats(h http.Handler) (statelab.Stats, error) {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/stats", nil))
-	var st servers.Stats
+	var st statelab.Stats
 	if rec.Code != http.StatusOK {
 		return st, fmt.Errorf("/stats: %d %s", rec.Code, rec.Body)
 	}
 	return st, json.Unmarshal(rec.Body.Bytes(), &st)
-}
-
-func flushRedis(ctx context.Context, addr string) error {
-	rdb := redisstore.Client(addr, 2*time.Second)
-	defer rdb.Close()
-	return rdb.FlushAll(ctx).Err()
 }

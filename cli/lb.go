@@ -41,7 +41,7 @@ func runLB(ctx context.Context, args []string, env Env) error {
 	fs.Var(&specs, "pool", "a pool: NAME=LISTEN=BACKEND,... where BACKEND is host:port or name@host:port;\nrepeat for more pools (in STATELAB_POOL, separate pools with spaces)")
 	admin := fs.String("admin", "127.0.0.1:9000", "admin API and status page address (empty: none)")
 	token := fs.String("admin-token", "", "bearer token the admin API requires; required when --admin is not loopback")
-	policy := fs.String("policy", lb.RoundRobin, "every pool's policy at start: round-robin, least-conn or sticky")
+	policy := fs.String("policy", string(lb.RoundRobin), "every pool's policy at start: round-robin, least-conn or sticky")
 	strict := fs.Bool("strict", false, "sticky: answer 503 when a user's backend is gone, instead of re-pinning")
 	interval := fs.Duration("health-interval", 250*time.Millisecond, "time between active health checks")
 	hTimeout := fs.Duration("health-timeout", time.Second, "limit of one health check (a dead backend refuses at once; only a hung one\nwaits this long)")
@@ -71,7 +71,7 @@ func runLB(ctx context.Context, args []string, env Env) error {
 		return UsageError{fmt.Errorf("--admin %s is reachable from other hosts: set STATELAB_ADMIN_TOKEN (or --admin-token), or bind it to 127.0.0.1", *admin)}
 	}
 	bl, err := lb.New(lb.Config{
-		Policy: *policy, Strict: *strict,
+		Policy: lb.Policy(*policy), Strict: *strict,
 		HealthPath: *healthPath, HealthInterval: *interval, HealthTimeout: *hTimeout, Rise: *rise, Fall: *fall,
 		ConnectTimeout: *connect, Timeout: *timeout, Retries: *retries, NoRetryIdempotent: *noIdem,
 		CookiePerPool: *perPool,

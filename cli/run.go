@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,9 +15,12 @@ import (
 	"strings"
 	"time"
 
+	"statelab/lab"
+	"statelab/lab/compose"
+	"statelab/lab/local"
 	"statelab/scenarios"
-	"statelab/scenarios/compose"
-	"statelab/scenarios/local"
+	"statelab/scenarios/catalog"
+	"statelab/scenarios/report"
 )
 
 func runList(_ context.Context, args []string, env Env) error {
@@ -27,7 +31,7 @@ func runList(_ context.Context, args []string, env Env) error {
 	if err := noArgs(fs); err != nil {
 		return err
 	}
-	for _, s := range scenarios.All() {
+	for _, s := range catalog.All() {
 		fmt.Fprintf(env.Stdout, "%-16s %s\n", s.Name, s.Summary)
 	}
 	return nil
@@ -54,7 +58,7 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	if len(names) == 0 {
 		names = []string{"all"}
 	}
-	scs, err := scenarios.Find(names...)
+	scs, err := catalog.Find(names...)
 	if err != nil {
 		return UsageError{err}
 	}
@@ -102,7 +106,7 @@ func runRun(ctx context.Context, args []string, env Env) error {
 		logw = env.Stderr
 	}
 	start := time.Now()
-	var rt scenarios.Runtime
+	var rt lab.Runtime
 	if *runtime == "docker" {
 		rt, err = compose.Start(ctx, compose.Options{AdminToken: *token})
 	} else {
@@ -116,22 +120,24 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	}
 	defer rt.Close()
 	fmt.Fprintf(out, "lab: %s (up in %.1f s)\n", rt.Describe(), time.Since(start).Seconds())
-	fmt.Fprintf(out, "plan: %s\n", plan.Describe())
-	var live *scenarios.Live
+	text := report.NewText(out, color)
+	opts := scenarios.Options{Users: *users, Seed: *seed, Observers: []scenarios.Observer{text}}
 	if *liveAddr != "" {
 		ln, err := net.Listen("tcp", *liveAddr)
 		if err != nil {
 			return StartupError{fmt.Errorf("--live: %w", err)}
 		}
-		live = scenarios.NewLive()
+		live := report.NewLive()
 		srv := &http.Server{Handler: live.Handler(), ReadHeaderTimeout: 5 * time.Second}
 		go func() { _ = srv.Serve(ln) }()
 		defer srv.Close()
 		fmt.Fprintf(out, "live: http://%s\n", ln.Addr())
+		opts.Observers = append(opts.Observers, live)
 	}
-	rn, err := scenarios.NewRunner(ctx, rt, scenarios.Options{
-		Users: *users, Seed: *seed, Step: *step, In: env.Stdin, Out: out, Color: color, Live: live,
-	})
+	if *step {
+		opts.Pacer = &report.Prompter{Text: text, In: bufio.NewReader(env.Stdin)}
+	}
+	rn, err := scenarios.NewRunner(ctx, rt, opts)
 	if err != nil {
 		return StartupError{err}
 	}
@@ -203,7 +209,7 @@ func writeReports(j *scenarios.Journal, jsonOut, mdOut string, stdout io.Writer)
 	}); err != nil {
 		return fmt.Errorf("write the JSON journal: %w", err)
 	}
-	if err := write(mdOut, func(w io.Writer) error { return scenarios.WriteMarkdown(w, j) }); err != nil {
+	if err := write(mdOut, func(w io.Writer) error { return report.WriteMarkdown(w, j) }); err != nil {
 		return fmt.Errorf("write the Markdown report: %w", err)
 	}
 	return nil

@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"statelab/cli"
+	"statelab/internal/child"
 	"statelab/internal/labtest"
 	"statelab/scenarios"
+	"statelab/scenarios/catalog"
 )
 
 func TestMain(m *testing.M) { labtest.Main(m) }
@@ -27,7 +29,7 @@ func TestList(t *testing.T) {
 	if code := cli.Main(context.Background(), []string{"list"}, e); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	for _, s := range scenarios.All() {
+	for _, s := range catalog.All() {
 		if !strings.Contains(out.String(), s.Name) || !strings.Contains(out.String(), s.Summary) {
 			t.Errorf("lab list lacks %s", s.Name)
 		}
@@ -57,11 +59,11 @@ func TestRunUsage(t *testing.T) {
 func TestDryRun(t *testing.T) {
 	run := func(seed string) string {
 		e, out, errb := env(nil)
-		before := children(t, os.Getpid())
+		before := child.Children(os.Getpid())
 		if code := cli.Main(context.Background(), []string{"run", "kill-instance", "--dry-run", "--seed", seed, "--users", "12"}, e); code != 0 {
 			t.Fatalf("exit %d: %s", code, errb.String())
 		}
-		if after := children(t, os.Getpid()); len(after) > len(before) {
+		if after := child.Children(os.Getpid()); len(after) > len(before) {
 			t.Errorf("a dry run started processes: %v", after)
 		}
 		return out.String()
@@ -147,7 +149,7 @@ func TestStepQuit(t *testing.T) {
 	if code != 1 || !strings.Contains(out.String(), "quit") {
 		t.Fatalf("exit %d, want 1 after q\n%s", code, out.String())
 	}
-	if kids := children(t, os.Getpid()); len(kids) > 0 {
+	if kids := child.Children(os.Getpid()); len(kids) > 0 {
 		t.Errorf("processes left after quitting: %v", kids)
 	}
 }
@@ -226,40 +228,16 @@ func running(t *testing.T, exe string) []int {
 }
 
 func mustFind(t *testing.T, name string) *scenarios.Scenario {
-	scs, err := scenarios.Find(name)
+	scs, err := catalog.Find(name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return scs[0]
 }
 
-// children lists the processes whose parent is pid (Linux only; none
-// elsewhere).
-func children(t *testing.T, pid int) []int {
-	t.Helper()
-	entries, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range entries {
-		n, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...: comm may hold spaces, so cut at ')'.
-		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-		if len(fields) > 1 && fields[0] != "Z" && fields[1] == strconv.Itoa(pid) {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
 func descendants(t *testing.T, pid int) []int {
 	var out []int
-	for _, c := range children(t, pid) {
+	for _, c := range child.Children(pid) {
 		out = append(out, c)
 		out = append(out, descendants(t, c)...)
 	}

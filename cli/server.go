@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"statelab"
 	"syscall"
 	"time"
 
@@ -26,7 +27,7 @@ func runServer(ctx context.Context, args []string, env Env) error {
 	keysFile := fs.String("keys-file", "", "file of STATELAB_COOKIE_KEYS=, STATELAB_JWT_KEYS=, STATELAB_JWT_ACTIVE= lines that\noverride the keys; read at start and again on SIGHUP (rotate keys without a restart)")
 	sessionTTL := fs.Duration("session-ttl", 30*time.Minute, "lifetime of a cookie session after its last change")
 	tokenTTL := fs.Duration("token-ttl", 15*time.Minute, "lifetime of a token")
-	cookieName := fs.String("cookie-name", servers.CookieName, "name of the session cookie (memory, redis); variants served on one host\nneed different names to share a browser, which sends a host's cookies to all its ports")
+	cookieName := fs.String("cookie-name", statelab.SessionCookie, "name of the session cookie (memory, redis); variants served on one host\nneed different names to share a browser, which sends a host's cookies to all its ports")
 	secure := fs.Bool("secure-cookies", false, "mark cookies Secure (HTTPS only)")
 	failOpen := fs.Bool("fail-open", false, "when Redis errors, carry on without it (401 for redis sessions, tokens unchecked)\ninstead of answering 503")
 	denylist := fs.Bool("jwt-denylist", false, "jwt: refuse tokens of logged-out logins, kept in Redis")
@@ -41,18 +42,18 @@ func runServer(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	v, err := servers.ParseVariant(*variant)
+	v, err := statelab.ParseVariant(*variant)
 	if *variant == "" {
 		err = errors.New("--variant is required (memory, redis or jwt)")
 	}
 	if err != nil {
 		return UsageError{err}
 	}
-	ck, err := servers.ParseCookieKeys(*cookieKeys)
+	ck, err := statelab.ParseCookieKeys(*cookieKeys)
 	if err != nil {
 		return UsageError{err}
 	}
-	jk, err := servers.ParseJWTKeys(*jwtKeys)
+	jk, err := statelab.ParseJWTKeys(*jwtKeys)
 	if err != nil {
 		return UsageError{err}
 	}
@@ -63,9 +64,7 @@ func runServer(ctx context.Context, args []string, env Env) error {
 		RedisAddr:     *redisAddr,
 		RedisTimeout:  *redisTimeout,
 		Password:      *password,
-		CookieKeys:    ck,
-		JWTKeys:       jk,
-		JWTActive:     *jwtActive,
+		Keys:          statelab.Keys{Cookie: ck, JWT: jk, JWTActive: *jwtActive},
 		KeysFile:      *keysFile,
 		SessionTTL:    *sessionTTL,
 		TokenTTL:      *tokenTTL,

@@ -92,16 +92,19 @@ func renderWatch(base string, st lb.Status, events []lb.Event, color bool, now t
 		}
 		return "\x1b[" + code + "m" + s + "\x1b[0m"
 	}
-	stateColor := map[string]string{"up": "32", "down": "1;31", "draining": "33", "disabled": "2"}
+	stateColor := map[lb.State]string{lb.Up: "32", lb.Down: "1;31", lb.Draining: "33", lb.Disabled: "2"}
 	var b strings.Builder
 	h := st.Health
 	fmt.Fprintf(&b, "%s  %s\nhealth checks: GET %s every %s, timeout %s, rise %d, fall %d\n",
 		paint("1", "statelab balancer at "+base), now.Format("15:04:05"),
 		h.Path, time.Duration(h.IntervalSecond*float64(time.Second)), time.Duration(h.TimeoutSeconds*float64(time.Second)), h.Rise, h.Fall)
 	for _, p := range st.Pools {
-		policy := p.Policy
-		if p.Policy == lb.Sticky {
-			policy += map[bool]string{true: " (strict: 503 when the pinned backend is gone)", false: " (re-pin when the pinned backend is gone)"}[p.Strict]
+		policy := string(p.Policy)
+		switch {
+		case p.Policy == lb.Sticky && p.Strict:
+			policy += " (strict: 503 when the pinned backend is gone)"
+		case p.Policy == lb.Sticky:
+			policy += " (re-pin when the pinned backend is gone)"
 		}
 		fmt.Fprintf(&b, "\n%s on %s: %s   retries %d, re-pinned %d, no backend %d\n", paint("1", p.Name), p.Listen, policy, p.Retries, p.Repins, p.NoneUp)
 		for _, be := range p.Backends {

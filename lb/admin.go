@@ -179,7 +179,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 
 // PolicyRequest is the body of PUT /api/pools/{pool}/policy.
 type PolicyRequest struct {
-	Policy string `json:"policy"`
+	Policy Policy `json:"policy"`
 	Strict bool   `json:"strict"`
 }
 
@@ -231,15 +231,8 @@ func (bl *Balancer) backendAction(w http.ResponseWriter, r *http.Request, p *Poo
 		writeError(w, http.StatusNotFound, "pool %s has no backend %q", p.Name, r.PathValue("name"))
 		return
 	}
-	switch a := r.PathValue("action"); a {
-	case "drain":
-		b.setAdmin(adminDraining, EventDrain)
-	case "disable":
-		b.setAdmin(adminDisabled, EventDisable)
-	case "enable":
-		b.setAdmin(adminEnabled, EventEnable)
-	default:
-		writeError(w, http.StatusNotFound, "unknown action %q (want drain, disable or enable)", a)
+	if err := b.Do(Action(r.PathValue("action"))); err != nil {
+		writeError(w, http.StatusNotFound, "%v", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, b.status())

@@ -2,6 +2,7 @@ package lb
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"sync"
@@ -9,7 +10,35 @@ import (
 	"time"
 )
 
-// Admin states of a backend, set through the admin API.
+// State is how a backend is, as the admin API shows it: its health, unless
+// an action of the admin API says otherwise.
+type State string
+
+// The states.
+const (
+	Up       State = "up"       // passes its health checks; takes new users and pinned ones
+	Down     State = "down"     // fails them; takes nobody
+	Draining State = "draining" // takes only users already pinned to it (Drain)
+	Disabled State = "disabled" // takes nobody (Disable)
+)
+
+// States lists the states, in the order the metrics give them.
+var States = []State{Up, Down, Draining, Disabled}
+
+// Action changes a backend's admin state through the admin API.
+type Action string
+
+// The actions.
+const (
+	Drain   Action = "drain"   // take no new users, keep those pinned
+	Disable Action = "disable" // take nobody
+	Enable  Action = "enable"  // back to normal: its health decides
+)
+
+// Actions lists the actions.
+var Actions = []Action{Drain, Disable, Enable}
+
+// Admin states of a backend, set by actions.
 const (
 	adminEnabled  int32 = iota // takes new users and pinned ones
 	adminDraining              // takes only users already pinned to it
@@ -62,18 +91,18 @@ func newBackend(p *Pool, name, addr string) *Backend {
 	return b
 }
 
-// State is how a backend is shown: "up", "down", "draining" or "disabled".
-func (b *Backend) State() string {
+// State is how the backend is now.
+func (b *Backend) State() State {
 	switch b.admin.Load() {
 	case adminDisabled:
-		return "disabled"
+		return Disabled
 	case adminDraining:
-		return "draining"
+		return Draining
 	}
 	if b.healthy.Load() {
-		return "up"
+		return Up
 	}
-	return "down"
+	return Down
 }
 
 // takesNew reports whether the backend may receive a user not pinned to it.
@@ -116,20 +145,33 @@ func (b *Backend) setHealth(up bool, why string) {
 	b.pool.emit(ev)
 }
 
-// setAdmin changes the admin state and emits an event.
-func (b *Backend) setAdmin(state int32, typ string) {
+// Do applies an action and emits an event.
+func (b *Backend) Do(a Action) error {
+	var state int32
+	var typ EventType
+	switch a {
+	case Drain:
+		state, typ = adminDraining, EventDrain
+	case Disable:
+		state, typ = adminDisabled, EventDisable
+	case Enable:
+		state, typ = adminEnabled, EventEnable
+	default:
+		return fmt.Errorf("unknown action %q (want drain, disable or enable)", a)
+	}
 	b.admin.Store(state)
 	b.mu.Lock()
-	b.changedAt, b.why = time.Now(), typ+" by the admin API"
+	b.changedAt, b.why = time.Now(), string(typ)+" by the admin API"
 	b.mu.Unlock()
 	b.pool.emit(Event{Type: typ, Pool: b.pool.Name, Backend: b.Name, Reason: "admin API"})
+	return nil
 }
 
 // BackendStatus is a backend as the admin API shows it.
 type BackendStatus struct {
 	Name     string    `json:"name"`
 	Addr     string    `json:"addr"`
-	State    string    `json:"state"`
+	State    State     `json:"state"`
 	Healthy  bool      `json:"healthy"`
 	InFlight int64     `json:"in_flight"`
 	Requests int64     `json:"requests"`

@@ -5,12 +5,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
+
+	"statelab/internal/poll"
 )
 
 // Client calls a balancer's admin API.
@@ -83,7 +87,7 @@ func (c *Client) Pool(ctx context.Context, pool string) (PoolStatus, error) {
 }
 
 // SetPolicy switches a pool's policy.
-func (c *Client) SetPolicy(ctx context.Context, pool, policy string, strict bool) error {
+func (c *Client) SetPolicy(ctx context.Context, pool string, policy Policy, strict bool) error {
 	return c.do(ctx, http.MethodPut, "/api/pools/"+url.PathEscape(pool)+"/policy", PolicyRequest{Policy: policy, Strict: strict}, nil)
 }
 
@@ -97,34 +101,98 @@ func (c *Client) RemoveBackend(ctx context.Context, pool, name string) error {
 	return c.do(ctx, http.MethodDelete, "/api/pools/"+url.PathEscape(pool)+"/backends/"+url.PathEscape(name), nil, nil)
 }
 
-// Backend applies "drain", "disable" or "enable" to a backend.
-func (c *Client) Backend(ctx context.Context, pool, name, action string) error {
-	return c.do(ctx, http.MethodPost, "/api/pools/"+url.PathEscape(pool)+"/backends/"+url.PathEscape(name)+"/"+url.PathEscape(action), nil, nil)
+// Backend applies an action to a backend.
+func (c *Client) Backend(ctx context.Context, pool, name string, a Action) error {
+	return c.do(ctx, http.MethodPost, "/api/pools/"+url.PathEscape(pool)+"/backends/"+url.PathEscape(name)+"/"+url.PathEscape(string(a)), nil, nil)
 }
 
-// WaitState polls until the backend is in state (up, down, draining,
-// disabled) or ctx ends.
-func (c *Client) WaitState(ctx context.Context, pool, backend, state string) error {
-	var last string
-	for {
+// WaitState polls until the backend is in state, for up to limit.
+func (c *Client) WaitState(ctx context.Context, pool, backend string, state State, limit time.Duration) error {
+	return poll.Until(ctx, limit, 20*time.Millisecond, func(ctx context.Context) error {
 		ps, err := c.Pool(ctx, pool)
-		if err == nil {
-			last = "absent"
+		if err != nil {
+			return err
+		}
+		for _, b := range ps.Backends {
+			if b.Name == backend {
+				if b.State == state {
+					return nil
+				}
+				return fmt.Errorf("%s/%s is %s, not %s (%s)", pool, backend, b.State, state, b.Why)
+			}
+		}
+		return fmt.Errorf("%s has no backend %s", pool, backend)
+	})
+}
+
+// WaitAllUp polls until the balancer has checked every backend of every
+// pool after since and found it up, for up to limit: only then is a state
+// read after a restart current.
+func (c *Client) WaitAllUp(ctx context.Context, since time.Time, limit time.Duration) error {
+	err := poll.Until(ctx, limit, 20*time.Millisecond, func(ctx context.Context) error {
+		st, err := c.Status(ctx)
+		if err != nil {
+			return err
+		}
+		var not []string
+		for _, ps := range st.Pools {
 			for _, b := range ps.Backends {
-				if b.Name == backend {
-					last = b.State
+				if b.State != Up || !b.Checked.After(since) {
+					not = append(not, fmt.Sprintf("%s/%s is %s (%s)", ps.Name, b.Name, b.State, b.Why))
 				}
 			}
-			if last == state {
-				return nil
+		}
+		if len(not) > 0 {
+			return errors.New(strings.Join(not, "; "))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("the balancer does not see every backend up: %w", err)
+	}
+	return nil
+}
+
+// Want is how Restore leaves a pool: these backends only, every one
+// enabled, and this policy.
+type Want struct {
+	Backends []string
+	Policy   Policy
+	Strict   bool
+}
+
+// Restore puts pools back as want says: backends not named removed,
+// draining and disabled ones enabled, and the policy set where it differs.
+// Pools want does not name are left alone; backends it names that are
+// missing are not added (a runtime adds its own).
+func (c *Client) Restore(ctx context.Context, want map[string]Want) error {
+	st, err := c.Status(ctx)
+	if err != nil {
+		return err
+	}
+	for _, ps := range st.Pools {
+		w, ok := want[ps.Name]
+		if !ok {
+			continue
+		}
+		for _, b := range ps.Backends {
+			switch {
+			case !slices.Contains(w.Backends, b.Name):
+				err = c.RemoveBackend(ctx, ps.Name, b.Name)
+			case b.State == Draining || b.State == Disabled:
+				err = c.Backend(ctx, ps.Name, b.Name, Enable)
+			}
+			if err != nil {
+				return err
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s/%s still %s, not %s: %w", pool, backend, last, state, ctx.Err())
-		case <-time.After(20 * time.Millisecond):
+		if ps.Policy != w.Policy || ps.Strict != w.Strict {
+			if err := c.SetPolicy(ctx, ps.Name, w.Policy, w.Strict); err != nil {
+				return err
+			}
 		}
 	}
+	return nil
 }
 
 // Events streams the balancer's events until ctx ends: with since >= 0 it

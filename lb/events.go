@@ -5,23 +5,26 @@ import (
 	"time"
 )
 
-// Event types.
+// EventType says what changed.
+type EventType string
+
+// The event types.
 const (
-	EventDown    = "backend_down"
-	EventUp      = "backend_up"
-	EventAdded   = "backend_added"
-	EventRemoved = "backend_removed"
-	EventDrain   = "backend_draining"
-	EventDisable = "backend_disabled"
-	EventEnable  = "backend_enabled"
-	EventPolicy  = "policy_switched"
+	EventDown    EventType = "backend_down"
+	EventUp      EventType = "backend_up"
+	EventAdded   EventType = "backend_added"
+	EventRemoved EventType = "backend_removed"
+	EventDrain   EventType = "backend_draining"
+	EventDisable EventType = "backend_disabled"
+	EventEnable  EventType = "backend_enabled"
+	EventPolicy  EventType = "policy_switched"
 )
 
 // Event is a state change, as GET /api/events streams it.
 type Event struct {
 	ID      int64     `json:"id"`
 	Time    time.Time `json:"time"`
-	Type    string    `json:"type"`
+	Type    EventType `json:"type"`
 	Pool    string    `json:"pool"`
 	Backend string    `json:"backend,omitempty"`
 	Reason  string    `json:"reason,omitempty"`
@@ -29,13 +32,14 @@ type Event struct {
 	// answer (a request or a check) to the balancer marking it down: an
 	// upper bound of how long it was dead before the balancer knew.
 	DetectSeconds float64 `json:"detect_seconds,omitempty"`
-	Policy        string  `json:"policy,omitempty"`
+	Policy        Policy  `json:"policy,omitempty"`
 	Strict        bool    `json:"strict,omitempty"`
 }
 
 // hub keeps the latest events and fans new ones out to subscribers. A
-// subscriber that cannot keep up loses events and is told so; it never slows
-// the balancer down.
+// subscriber that cannot keep up is dropped: its stream ends, and a client
+// that reconnects with Last-Event-ID (as browsers do) gets what it missed
+// from the kept events. It never slows the balancer down.
 type hub struct {
 	mu     sync.Mutex
 	nextID int64
@@ -65,7 +69,9 @@ func (h *hub) publish(ev Event) {
 		select {
 		case c <- ev:
 		default:
-			// The subscriber is behind: drop the event rather than wait.
+			// The subscriber is behind: end its stream rather than wait.
+			delete(h.subs, c)
+			close(c)
 		}
 	}
 }

@@ -4,10 +4,12 @@
 // backend, and an admin API to switch policy, drain, disable, enable, add and
 // remove backends while it runs.
 //
-// It is built on net/http/httputil.ReverseProxy: a Pool picks the backend,
-// and its RoundTrip retries on another backend when the first could not be
-// reached. It is small on purpose, so that a student can read why a user was
-// re-pinned, or why a request got a 503.
+// A Pool picks a backend by its policy (one small type per policy, in
+// roundrobin.go, leastconn.go and sticky.go), writes the client's request on
+// a kept-alive connection to it and copies the answer back (proxy.go); a
+// backend that cannot be reached is marked down at once and the request
+// tried on another. It is small on purpose, so that a student can read why
+// a user was re-pinned, or why a request got a 503.
 package lb
 
 import (
@@ -21,30 +23,11 @@ import (
 	"time"
 )
 
-// CookieName is the sticky policy's cookie; its value names the backend.
-const CookieName = "statelab_backend"
-
-// Response headers the balancer adds.
-const (
-	BackendHeader  = "X-Statelab-Backend"  // the backend that answered
-	RepinnedHeader = "X-Statelab-Repinned" // "from -> to" when a pinned user moved
-)
-
-// Policies.
-const (
-	RoundRobin = "round-robin"
-	LeastConn  = "least-conn"
-	Sticky     = "sticky"
-)
-
-// Policies lists the policies a pool accepts.
-var Policies = []string{RoundRobin, LeastConn, Sticky}
-
 // Config is shared by every pool of a balancer. Zero fields take the defaults
 // noted.
 type Config struct {
 	// Policy is each pool's policy at start. Default round-robin.
-	Policy string
+	Policy Policy
 	// Strict, with the sticky policy, answers 503 when a user's pinned
 	// backend is gone, instead of re-pinning the user (Envoy's strict
 	// stateful sessions versus HAProxy's redispatch). Default false.
@@ -88,8 +71,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Policy == "" {
 		c.Policy = RoundRobin
 	}
-	if !validPolicy(c.Policy) {
-		return c, fmt.Errorf("unknown policy %q (want round-robin, least-conn or sticky)", c.Policy)
+	if _, err := ParsePolicy(string(c.Policy)); err != nil {
+		return c, err
 	}
 	if c.HealthPath == "" {
 		c.HealthPath = "/healthz"
@@ -121,15 +104,6 @@ func (c Config) withDefaults() (Config, error) {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return c, nil
-}
-
-func validPolicy(p string) bool {
-	for _, q := range Policies {
-		if p == q {
-			return true
-		}
-	}
-	return false
 }
 
 // Balancer is a set of pools, each on its own listen address, with one admin

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"statelab"
+
 	"statelab/lb"
 	"statelab/servers"
 )
@@ -124,7 +126,7 @@ func (c *client) do(method, u string) answer {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	return answer{resp.StatusCode, resp.Header.Get("X-Statelab-Instance"), resp.Header.Get(lb.RepinnedHeader), string(body)}
+	return answer{resp.StatusCode, resp.Header.Get("X-Statelab-Instance"), resp.Header.Get(statelab.RepinnedHeader), string(body)}
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -222,7 +224,7 @@ func TestLeastConnPrefersIdle(t *testing.T) {
 // can be killed like the others.
 func jwtBackend(t *testing.T, name string) *backend {
 	t.Helper()
-	srv, err := servers.New(servers.Config{Variant: servers.JWT, Name: name})
+	srv, err := servers.New(servers.Config{Variant: statelab.JWT, Name: name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +268,7 @@ func TestKillUnderLoad(t *testing.T) {
 				t.Errorf("login: %v", err)
 				return
 			}
-			var body servers.Body
+			var body statelab.Body
 			json.NewDecoder(resp.Body).Decode(&body)
 			resp.Body.Close()
 			for {
@@ -284,7 +286,7 @@ func TestKillUnderLoad(t *testing.T) {
 					t.Logf("request failed: %v", err)
 					continue
 				}
-				var me servers.Body
+				var me statelab.Body
 				json.NewDecoder(resp.Body).Decode(&me)
 				resp.Body.Close()
 				if resp.StatusCode != 200 || me.User != user {
@@ -316,7 +318,7 @@ func TestKillUnderLoad(t *testing.T) {
 	t.Logf("%d requests, %d failed; jwt-2 down %s after the kill (%s)", sent.Load(), failed.Load(), down.Time.Sub(killed), down.Reason)
 }
 
-func waitEvent(events <-chan lb.Event, typ, backend string) <-chan lb.Event {
+func waitEvent(events <-chan lb.Event, typ lb.EventType, backend string) <-chan lb.Event {
 	out := make(chan lb.Event, 1)
 	go func() {
 		for ev := range events {
@@ -475,7 +477,7 @@ func TestAdminChangesTakeEffect(t *testing.T) {
 	}
 
 	// Drain the pinned backend: the pinned user stays, new users go elsewhere.
-	if err := admin.Backend(ctx, "p", pinned, "drain"); err != nil {
+	if err := admin.Backend(ctx, "p", pinned, lb.Drain); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 5; i++ {
@@ -487,13 +489,13 @@ func TestAdminChangesTakeEffect(t *testing.T) {
 		}
 	}
 	// Disable it: the pinned user is re-pinned.
-	if err := admin.Backend(ctx, "p", pinned, "disable"); err != nil {
+	if err := admin.Backend(ctx, "p", pinned, lb.Disable); err != nil {
 		t.Fatal(err)
 	}
 	if r := cl.get(u); r.instance == pinned || r.repinned == "" {
 		t.Fatalf("after disable: %+v, want a re-pin away from %s", r, pinned)
 	}
-	if err := admin.Backend(ctx, "p", pinned, "enable"); err != nil {
+	if err := admin.Backend(ctx, "p", pinned, lb.Enable); err != nil {
 		t.Fatal(err)
 	}
 
@@ -588,7 +590,7 @@ func TestNoBackendUp(t *testing.T) {
 	bl, admin := startLB(t, lb.Config{}, spec("p", a))
 	waitFor(t, "a to be down", func() bool {
 		ps, err := admin.Pool(context.Background(), "p")
-		return err == nil && ps.Backends[0].State == "down"
+		return err == nil && ps.Backends[0].State == lb.Down
 	})
 	r := newClient(t).get(url(bl, "p") + "/")
 	if r.status != 503 || !strings.Contains(r.body, "no backend is up") {
@@ -719,7 +721,7 @@ func TestBusyBackendStaysUp(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return ps.Backends[0].State
+		return string(ps.Backends[0].State)
 	}
 	cl := newClient(t)
 	for deadline := time.Now().Add(600 * time.Millisecond); time.Now().Before(deadline); {

@@ -101,7 +101,7 @@ func (bl *Balancer) writeMetrics(w io.Writer) {
 			inflight.lines = append(inflight.lines, fmt.Sprintf("{%s} %d", l, b.inflight.Load()))
 			up.lines = append(up.lines, fmt.Sprintf("{%s} %d", l, boolInt(b.healthy.Load())))
 			cur := b.State()
-			for _, s := range []string{"up", "down", "draining", "disabled"} {
+			for _, s := range States {
 				state.lines = append(state.lines, fmt.Sprintf(`{%s,state=%q} %d`, l, s, boolInt(cur == s)))
 			}
 		}

@@ -3,10 +3,11 @@ package lb
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"statelab"
 )
 
 // Pool is a set of interchangeable backends behind one listen address.
@@ -19,8 +20,8 @@ type Pool struct {
 	addr     string                     // actual listen address, after Open
 	cookie   string                     // name of the sticky cookie
 	backends atomic.Pointer[[]*Backend] // copy on write: the hot path never locks
-	policy   atomic.Pointer[policy]
-	next     atomic.Uint64 // round-robin position
+	policy   atomic.Pointer[setting]
+	next     atomic.Uint64 // the position of policies that go in turn
 
 	mu      sync.Mutex // serialises changes to the backend list
 	started bool
@@ -30,18 +31,14 @@ type Pool struct {
 	noneUp  atomic.Int64
 }
 
-type policy struct {
-	name   string
-	strict bool
-}
-
 func newPool(bl *Balancer, name, listen string) *Pool {
-	p := &Pool{Name: name, Listen: listen, bl: bl, cfg: bl.cfg, cookie: CookieName}
+	p := &Pool{Name: name, Listen: listen, bl: bl, cfg: bl.cfg, cookie: statelab.AffinityCookie}
 	if bl.cfg.CookiePerPool {
-		p.cookie = CookieName + "_" + name
+		p.cookie = statelab.AffinityCookie + "_" + name
 	}
 	p.backends.Store(&[]*Backend{})
-	p.policy.Store(&policy{name: bl.cfg.Policy, strict: bl.cfg.Strict})
+	set, _ := newSetting(bl.cfg.Policy, bl.cfg.Strict) // checked by Config.withDefaults
+	p.policy.Store(set)
 	return p
 }
 
@@ -51,23 +48,24 @@ func (p *Pool) Addr() string { return p.addr }
 // Cookie is the name of the pool's sticky cookie.
 func (p *Pool) Cookie() string { return p.cookie }
 
-// Policy returns the pool's policy name.
-func (p *Pool) Policy() string { return p.policy.Load().name }
+// Policy returns the pool's policy.
+func (p *Pool) Policy() Policy { return p.policy.Load().name }
 
 // Strict reports whether sticky routing is strict.
 func (p *Pool) Strict() bool { return p.policy.Load().strict }
 
 // SetPolicy switches the policy; the next request uses it.
-func (p *Pool) SetPolicy(name string, strict bool) error {
-	if !validPolicy(name) {
-		return fmt.Errorf("unknown policy %q (want round-robin, least-conn or sticky)", name)
+func (p *Pool) SetPolicy(name Policy, strict bool) error {
+	set, err := newSetting(name, strict)
+	if err != nil {
+		return err
 	}
-	old := p.policy.Swap(&policy{name: name, strict: strict})
+	old := p.policy.Swap(set)
 	reason := fmt.Sprintf("%s -> %s", old.name, name)
 	if name == Sticky {
-		reason += fmt.Sprintf(" (strict %v)", strict)
+		reason += fmt.Sprintf(" (strict %v)", set.strict)
 	}
-	p.emit(Event{Type: EventPolicy, Pool: p.Name, Policy: name, Strict: strict, Reason: reason})
+	p.emit(Event{Type: EventPolicy, Pool: p.Name, Policy: name, Strict: set.strict, Reason: reason})
 	return nil
 }
 
@@ -181,44 +179,24 @@ func (p *Pool) emit(ev Event) {
 	}
 	if ev.Type == EventDown {
 		attrs = append(attrs, "detect_seconds", ev.DetectSeconds)
-		log.Warn(ev.Type, attrs...)
+		log.Warn(string(ev.Type), attrs...)
 		return
 	}
-	log.Info(ev.Type, attrs...)
+	log.Info(string(ev.Type), attrs...)
 }
 
-// pick chooses a backend for a request: the pinned one under the sticky
-// policy when it can take the user, else one by the policy among those that
-// take new users. It returns nil when none can, and for a strict sticky pool
-// whose pinned backend is gone it returns errPinnedGone.
-func (p *Pool) pick(r *http.Request, st *attempt) (*Backend, error) {
-	pol := p.policy.Load()
-	list := p.Backends()
-	if pol.name == Sticky {
-		if c, err := r.Cookie(p.cookie); err == nil {
-			for _, b := range list {
-				if b.Name == c.Value && b.takesPinned() {
-					st.pinned = pol.strict
-					return b, nil
-				}
-			}
-			if pol.strict {
-				return nil, fmt.Errorf("%w: %q is not available and this pool is strict", errPinnedGone, c.Value)
-			}
-			st.repinnedFrom = c.Value
-		}
-		st.setCookie = true
-	}
-	var b *Backend
-	if pol.name == LeastConn {
-		b = p.leastConn(list, nil)
-	} else {
-		b = p.roundRobin(list, nil)
-	}
-	if b == nil {
-		return nil, errNoBackend
-	}
-	return b, nil
+// pick chooses a backend for a request by the pool's policy, given the
+// backend its sticky cookie names ("" when none). It returns errNoBackend
+// when none can take it, and for a strict sticky pool whose pinned backend
+// is gone an error wrapping errPinnedGone.
+func (p *Pool) pick(pinned string, st *attempt) (*Backend, error) {
+	return p.policy.Load().impl.pick(p, p.Backends(), pinned, st)
+}
+
+// another picks a backend other than failed for a retry, by the pool's
+// policy.
+func (p *Pool) another(st *attempt, failed *Backend) *Backend {
+	return p.policy.Load().impl.retry(p, p.Backends(), st, failed)
 }
 
 var (
@@ -226,50 +204,11 @@ var (
 	errPinnedGone = errors.New("the backend this user is pinned to is gone")
 )
 
-// roundRobin returns the next backend that takes new users and is not
-// excluded.
-func (p *Pool) roundRobin(list []*Backend, exclude *Backend) *Backend {
-	n := len(list)
-	if n == 0 {
-		return nil
-	}
-	start := int(p.next.Add(1) % uint64(n))
-	for i := 0; i < n; i++ {
-		b := list[(start+i)%n]
-		if b != exclude && b.takesNew() {
-			return b
-		}
-	}
-	return nil
-}
-
-// leastConn returns the backend with the fewest requests in flight, ties
-// broken round-robin.
-func (p *Pool) leastConn(list []*Backend, exclude *Backend) *Backend {
-	n := len(list)
-	if n == 0 {
-		return nil
-	}
-	start := int(p.next.Add(1) % uint64(n))
-	var best *Backend
-	var bestN int64
-	for i := 0; i < n; i++ {
-		b := list[(start+i)%n]
-		if b == exclude || !b.takesNew() {
-			continue
-		}
-		if f := b.inflight.Load(); best == nil || f < bestN {
-			best, bestN = b, f
-		}
-	}
-	return best
-}
-
 // PoolStatus is a pool as the admin API shows it.
 type PoolStatus struct {
 	Name     string          `json:"name"`
 	Listen   string          `json:"listen"`
-	Policy   string          `json:"policy"`
+	Policy   Policy          `json:"policy"`
 	Strict   bool            `json:"strict"`
 	Cookie   string          `json:"cookie"`
 	Retries  int64           `json:"retries"`

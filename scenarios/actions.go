@@ -5,18 +5,35 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
-	"statelab/servers"
+	"statelab"
+	"statelab/internal/parallel"
+	"statelab/lab"
+	"statelab/lb"
 )
 
-// Actions on the lab that the later scenarios share.
+// What the steps of the catalogue do to the lab, each written once.
+
+// SetPolicy switches every pool's policy.
+func (r *Run) SetPolicy(policy lb.Policy, strict bool) error {
+	for _, v := range statelab.Variants {
+		if err := r.LB.SetPolicy(r.ctx, string(v), policy, strict); err != nil {
+			return err
+		}
+	}
+	suffix := ""
+	if strict && policy == lb.Sticky {
+		suffix = " (strict)"
+	}
+	r.Note("lb: every pool now %s%s", policy, suffix)
+	return nil
+}
 
 // SetPolicyFor switches one pool's policy.
-func (r *Run) SetPolicyFor(v servers.Variant, policy string) error {
+func (r *Run) SetPolicyFor(v statelab.Variant, policy lb.Policy) error {
 	if err := r.LB.SetPolicy(r.ctx, string(v), policy, false); err != nil {
 		return err
 	}
@@ -24,11 +41,49 @@ func (r *Run) SetPolicyFor(v servers.Variant, policy string) error {
 	return nil
 }
 
+// FillAll logs every user in and adds its planned items.
+func (r *Run) FillAll() error { return r.FillOf(statelab.Variants...) }
+
+// FillOf logs the users of some variants in and adds their planned items.
+func (r *Run) FillOf(variants ...statelab.Variant) error {
+	var mu sync.Mutex
+	failed := map[statelab.Variant]int{}
+	start := time.Now()
+	r.EachUserOf(variants, func(u *User) {
+		if !u.Fill(r.ctx) {
+			mu.Lock()
+			failed[u.Variant]++
+			mu.Unlock()
+		}
+	})
+	if err := r.ctx.Err(); err != nil {
+		return err
+	}
+	users := len(r.Users[variants[0]])
+	var parts, names []string
+	for _, v := range variants {
+		names = append(names, string(v))
+		if failed[v] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d of %d users had a request refused", v, failed[v], users))
+		}
+	}
+	who := "per variant"
+	if len(variants) < len(statelab.Variants) {
+		who = "of " + strings.Join(names, " and ")
+	}
+	msg := fmt.Sprintf("%d users %s logged in and filled their carts in %.2f s", users, who, time.Since(start).Seconds())
+	if len(parts) > 0 {
+		msg += "; " + strings.Join(parts, ", ")
+	}
+	r.Note("%s", msg)
+	return nil
+}
+
 // LogoutAll logs the users of the variants out; each keeps a copy of the
 // credential it held, for ReplayProbe.
-func (r *Run) LogoutAll(variants ...servers.Variant) error {
+func (r *Run) LogoutAll(variants ...statelab.Variant) error {
 	var mu sync.Mutex
-	revoked, failed := map[servers.Variant]int{}, map[servers.Variant]int{}
+	revoked, failed := map[statelab.Variant]int{}, map[statelab.Variant]int{}
 	r.EachUserOf(variants, func(u *User) {
 		resp := u.Logout(r.ctx)
 		mu.Lock()
@@ -45,7 +100,11 @@ func (r *Run) LogoutAll(variants ...servers.Variant) error {
 	}
 	for _, v := range variants {
 		n := len(r.Users[v])
-		r.Note("%s: %d of %d logouts say the old credential is now refused%s", v, revoked[v], n, map[bool]string{true: fmt.Sprintf(" (%d logouts failed)", failed[v]), false: ""}[failed[v] > 0])
+		msg := fmt.Sprintf("%s: %d of %d logouts say the old credential is now refused", v, revoked[v], n)
+		if failed[v] > 0 {
+			msg += fmt.Sprintf(" (%d logouts failed)", failed[v])
+		}
+		r.Note("%s", msg)
 	}
 	return nil
 }
@@ -53,16 +112,80 @@ func (r *Run) LogoutAll(variants ...servers.Variant) error {
 // ForgetAffinity has every user drop the balancer's sticky cookie.
 func (r *Run) ForgetAffinity() {
 	r.EachUser(func(u *User) { u.ForgetAffinity() })
-	r.Note("every user dropped its %s cookie", "statelab_backend")
+	r.Note("every user dropped its %s cookie", statelab.AffinityCookie)
+}
+
+// each returns instance n (1-based) of every variant.
+func (r *Run) each(n int) []instance {
+	var out []instance
+	for _, v := range statelab.Variants {
+		out = append(out, instance{v, r.RT.Instances(v)[n-1]})
+	}
+	return out
+}
+
+type instance struct {
+	variant statelab.Variant
+	name    string
+}
+
+// End ends instance number n of every variant (memory-n, redis-n, jwt-n),
+// with SIGKILL or, when graceful, SIGTERM, and measures how long the
+// balancer takes to notice.
+func (r *Run) End(n int, graceful bool) error {
+	targets := r.each(n)
+	mark := r.rn.events.lastID()
+	t0 := time.Now()
+	err := parallel.Do(targets, func(in instance) error {
+		if graceful {
+			return r.RT.Stop(r.ctx, in.name)
+		}
+		return r.RT.Kill(r.ctx, in.name)
+	})
+	if err != nil {
+		return err
+	}
+	return r.awaitDown(targets, mark, t0)
+}
+
+// awaitDown waits for the balancer to report each instance down and notes
+// how long it took.
+func (r *Run) awaitDown(targets []instance, mark int64, t0 time.Time) error {
+	for _, in := range targets {
+		ev, err := r.rn.events.wait(r.ctx, mark, 5*time.Second, func(ev lb.Event) bool {
+			return ev.Type == lb.EventDown && ev.Backend == in.name
+		})
+		if err != nil {
+			return fmt.Errorf("the balancer did not report %s down: %w", in.name, err)
+		}
+		d := max(ev.Time.Sub(t0).Seconds(), 0)
+		r.res.Detect[in.variant] = append(r.res.Detect[in.variant], d)
+		how := "an active health check found it gone"
+		if strings.HasPrefix(ev.Reason, "passive") {
+			how = "passive: a request found it gone"
+		}
+		r.Note("lb: %s down after %.2f s (%s)", in.name, d, how)
+	}
+	return nil
+}
+
+// Restart starts instance number n of every variant again and waits until
+// the balancer has checked it up.
+func (r *Run) Restart(n int) error {
+	since := time.Now()
+	if err := parallel.Do(r.each(n), func(in instance) error { return r.RT.Start(r.ctx, in.name, lab.Settings{}) }); err != nil {
+		return err
+	}
+	return r.LB.WaitAllUp(r.ctx, since, 20*time.Second)
 }
 
 // AddInstances starts instance n of every variant, adds it to its pool and
 // waits until the balancer has checked it up.
 func (r *Run) AddInstances(n int) error {
 	since := time.Now()
-	for _, v := range servers.Variants {
+	for _, v := range statelab.Variants {
 		name := fmt.Sprintf("%s-%d", v, n)
-		addr, err := r.RT.Add(r.ctx, v, name, nil)
+		addr, err := r.RT.Add(r.ctx, v, name, lab.Settings{})
 		if err != nil {
 			return err
 		}
@@ -71,60 +194,40 @@ func (r *Run) AddInstances(n int) error {
 		}
 		r.Note("lb: %s added to pool %s (%s)", name, v, addr)
 	}
-	return r.rn.waitAllUp(r.ctx, since)
+	return r.LB.WaitAllUp(r.ctx, since, 20*time.Second)
 }
 
-// RestartVariant restarts every instance of a variant with env on top of its
-// configuration (all at once: nobody is using the lab meanwhile), and waits
-// until the balancer has checked them up.
-func (r *Run) RestartVariant(v servers.Variant, env map[string]string) error {
+// RestartVariant restarts every instance of a variant with settings s (all
+// at once: nobody is using the lab meanwhile), and waits until the
+// balancer has checked them up.
+func (r *Run) RestartVariant(v statelab.Variant, s lab.Settings) error {
 	since := time.Now()
 	names := r.RT.Instances(v)
-	errs := make(chan error, len(names))
-	for _, name := range names {
-		go func() {
-			if err := r.RT.Stop(r.ctx, name); err != nil {
-				errs <- err
-				return
-			}
-			errs <- r.RT.Start(r.ctx, name, env)
-		}()
-	}
-	for range names {
-		if err := <-errs; err != nil {
+	err := parallel.Do(names, func(name string) error {
+		if err := r.RT.Stop(r.ctx, name); err != nil {
 			return err
 		}
-	}
-	if err := r.rn.waitAllUp(r.ctx, since); err != nil {
+		return r.RT.Start(r.ctx, name, s)
+	})
+	if err != nil {
 		return err
 	}
-	var settings []string
-	for k, val := range env {
-		settings = append(settings, k+"="+val)
+	if err := r.LB.WaitAllUp(r.ctx, since, 20*time.Second); err != nil {
+		return err
 	}
-	sort.Strings(settings)
-	r.Note("%s restarted with %s", strings.Join(names, ", "), strings.Join(settings, " "))
+	r.Note("%s restarted with %s", strings.Join(names, ", "), s)
 	return nil
 }
 
 // SetKeys puts keys in force on the named instances, without a restart.
-func (r *Run) SetKeys(keys map[string]string, names ...string) error {
-	errs := make(chan error, len(names))
-	for _, name := range names {
-		go func() { errs <- r.RT.SetKeys(r.ctx, name, keys) }()
-	}
-	for range names {
-		if err := <-errs; err != nil {
-			return err
-		}
-	}
-	return nil
+func (r *Run) SetKeys(keys statelab.Keys, names ...string) error {
+	return parallel.Do(names, func(name string) error { return r.RT.SetKeys(r.ctx, name, keys) })
 }
 
 // AllInstances lists every base instance of every variant.
 func (r *Run) AllInstances() []string {
 	var out []string
-	for _, v := range servers.Variants {
+	for _, v := range statelab.Variants {
 		out = append(out, r.RT.Instances(v)...)
 	}
 	return out
@@ -154,9 +257,9 @@ func (r *Run) InstanceGet(name, path string, v any) error {
 }
 
 // Held sums what the instances of a variant hold, from their /stats.
-func (r *Run) Held(v servers.Variant) (sessions, bytes int64, err error) {
+func (r *Run) Held(v statelab.Variant) (sessions, bytes int64, err error) {
 	for _, name := range r.RT.Instances(v) {
-		var st servers.Stats
+		var st statelab.Stats
 		if err := r.InstanceGet(name, "/stats", &st); err != nil {
 			return 0, 0, err
 		}
@@ -169,12 +272,12 @@ func (r *Run) Held(v servers.Variant) (sessions, bytes int64, err error) {
 // SampleLatency has the first user of a variant ask who it is n times, one
 // request after the other with nothing else going on, and returns the
 // median: what one request costs, not what a crowd waits.
-func (r *Run) SampleLatency(v servers.Variant, n int) time.Duration {
+func (r *Run) SampleLatency(v statelab.Variant, n int) time.Duration {
 	u := r.Users[v][0]
 	ds := make([]time.Duration, 0, n)
 	for i := 0; i < n && r.ctx.Err() == nil; i++ {
 		_, resp := u.Probe(r.ctx)
 		ds = append(ds, resp.Took)
 	}
-	return median(ds)
+	return Median(ds)
 }

@@ -1,9 +1,6 @@
 package scenarios
 
 import (
-	"context"
-	"fmt"
-	"sync"
 	"time"
 
 	"statelab/lb"
@@ -88,79 +85,4 @@ type Request struct {
 	Error     string  `json:"error,omitempty"`
 	Millis    float64 `json:"ms"`
 	CredBytes int     `json:"credential_bytes"`
-}
-
-// eventLog keeps the balancer's events as they stream in.
-type eventLog struct {
-	mu     sync.Mutex
-	events []lb.Event
-	notify chan struct{} // closed and replaced on every event
-	ended  bool
-}
-
-func newEventLog() *eventLog { return &eventLog{notify: make(chan struct{})} }
-
-func (l *eventLog) follow(stream <-chan lb.Event) {
-	for ev := range stream {
-		l.mu.Lock()
-		l.events = append(l.events, ev)
-		close(l.notify)
-		l.notify = make(chan struct{})
-		l.mu.Unlock()
-	}
-	l.mu.Lock()
-	l.ended = true
-	close(l.notify)
-	l.notify = make(chan struct{})
-	l.mu.Unlock()
-}
-
-func (l *eventLog) lastID() int64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.events) == 0 {
-		return 0
-	}
-	return l.events[len(l.events)-1].ID
-}
-
-func (l *eventLog) after(id int64) []lb.Event {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := []lb.Event{}
-	for _, ev := range l.events {
-		if ev.ID > id {
-			out = append(out, ev)
-		}
-	}
-	return out
-}
-
-// wait returns the first event that matches, waiting up to limit.
-func (l *eventLog) wait(ctx context.Context, limit time.Duration, match func(lb.Event) bool) (lb.Event, error) {
-	deadline := time.NewTimer(limit)
-	defer deadline.Stop()
-	seen := 0
-	for {
-		l.mu.Lock()
-		for ; seen < len(l.events); seen++ {
-			if match(l.events[seen]) {
-				ev := l.events[seen]
-				l.mu.Unlock()
-				return ev, nil
-			}
-		}
-		notify, ended := l.notify, l.ended
-		l.mu.Unlock()
-		if ended {
-			return lb.Event{}, fmt.Errorf("the balancer's event stream ended")
-		}
-		select {
-		case <-notify:
-		case <-deadline.C:
-			return lb.Event{}, fmt.Errorf("no such event within %s", limit)
-		case <-ctx.Done():
-			return lb.Event{}, ctx.Err()
-		}
-	}
 }

@@ -13,36 +13,9 @@ import (
 	"strings"
 	"time"
 	"unicode"
-)
 
-// Limits on input. Anything beyond them is a 400 or a 413, never a crash.
-const (
-	MaxBody     = 16 << 10 // bytes of a request body
-	MaxNameLen  = 64       // runes of a user name or an item
-	MaxQty      = 99       // per cart line, per request
-	MaxCartSize = 500      // lines in a cart
+	"statelab"
 )
-
-// Body is every JSON response of the application. Fields a response does not
-// use are left out.
-type Body struct {
-	Instance string `json:"instance"`
-	Variant  string `json:"variant"`
-	Error    string `json:"error,omitempty"`
-	User     string `json:"user,omitempty"`
-	Cart     []Item `json:"cart,omitzero"`
-	// Token is the jwt variant's credential, after login and every cart change.
-	Token string `json:"token,omitempty"`
-	// Revoked, after logout, says whether the credential the client held is
-	// now refused.
-	Revoked *bool  `json:"revoked,omitempty"`
-	Note    string `json:"note,omitempty"`
-	Status  string `json:"status,omitempty"`
-	// Keys (on /healthz) describes the keys in force, without revealing
-	// them; Reloads counts the reloads since start.
-	Keys    string `json:"keys,omitempty"`
-	Reloads int64  `json:"reloads,omitzero"`
-}
 
 // statusError is an error with the HTTP status it becomes.
 type statusError struct {
@@ -92,7 +65,7 @@ type byMethod map[string]http.HandlerFunc
 // panic into a logged 500 and logs each request at debug level.
 func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set(InstanceHeader, s.cfg.Name)
+		w.Header().Set(statelab.InstanceHeader, s.cfg.Name)
 		w.Header().Set("Cache-Control", "no-store")
 		if r.URL.Path != "/healthz" && r.URL.Path != "/stats" {
 			s.requests.Add(1)
@@ -103,7 +76,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 					panic(v)
 				}
 				s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
-				s.reply(w, http.StatusInternalServerError, Body{Error: "internal error"})
+				s.reply(w, http.StatusInternalServerError, statelab.Body{Error: "internal error"})
 			}
 		}()
 		if !s.log.Enabled(r.Context(), slog.LevelDebug) {
@@ -127,7 +100,7 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
-func (s *Server) reply(w http.ResponseWriter, code int, b Body) {
+func (s *Server) reply(w http.ResponseWriter, code int, b statelab.Body) {
 	b.Instance, b.Variant = s.cfg.Name, string(s.cfg.Variant)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
@@ -142,14 +115,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case http.StatusServiceUnavailable:
 		s.log.Warn("session store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	s.reply(w, code, Body{Error: err.Error()})
+	s.reply(w, code, statelab.Body{Error: err.Error()})
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		User     string `json:"user"`
-		Password string `json:"password"`
-	}
+	var req statelab.Login
 	if err := decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
@@ -162,13 +132,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fmt.Errorf("%w: wrong user or password", ErrNoSession))
 		return
 	}
-	st := State{User: req.User, Cart: []Item{}}
+	st := State{User: req.User, Cart: []statelab.Item{}}
 	token, err := s.sessions.Start(w, r, st)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.reply(w, http.StatusOK, Body{User: st.User, Cart: st.Cart, Token: token})
+	s.reply(w, http.StatusOK, statelab.Body{User: st.User, Cart: st.Cart, Token: token})
 }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
@@ -177,7 +147,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.reply(w, http.StatusOK, Body{User: st.User, Cart: nonNil(st.Cart)})
+	s.reply(w, http.StatusOK, statelab.Body{User: st.User, Cart: nonNil(st.Cart)})
 }
 
 func (s *Server) cart(w http.ResponseWriter, r *http.Request) {
@@ -186,7 +156,7 @@ func (s *Server) cart(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.reply(w, http.StatusOK, Body{Cart: nonNil(st.Cart)})
+	s.reply(w, http.StatusOK, statelab.Body{Cart: nonNil(st.Cart)})
 }
 
 func (s *Server) addToCart(w http.ResponseWriter, r *http.Request) {
@@ -206,8 +176,8 @@ func (s *Server) addToCart(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if *req.Qty < 1 || *req.Qty > MaxQty {
-		s.fail(w, r, badRequest("qty %d out of range: want 1 to %d", *req.Qty, MaxQty))
+	if *req.Qty < 1 || *req.Qty > statelab.MaxQty {
+		s.fail(w, r, badRequest("qty %d out of range: want 1 to %d", *req.Qty, statelab.MaxQty))
 		return
 	}
 	st, err := s.sessions.Current(r)
@@ -226,27 +196,27 @@ func (s *Server) addToCart(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.reply(w, http.StatusOK, Body{User: st.User, Cart: st.Cart, Token: token})
+	s.reply(w, http.StatusOK, statelab.Body{User: st.User, Cart: st.Cart, Token: token})
 }
 
 // addItem adds qty of item to cart: to its line if it has one, else as a new
 // line at the end.
-func addItem(cart []Item, item string, qty int) ([]Item, error) {
-	out := make([]Item, len(cart), len(cart)+1)
+func addItem(cart []statelab.Item, item string, qty int) ([]statelab.Item, error) {
+	out := make([]statelab.Item, len(cart), len(cart)+1)
 	copy(out, cart)
 	for i := range out {
 		if out[i].Item == item {
-			if out[i].Qty+qty > MaxQty*MaxCartSize {
+			if out[i].Qty+qty > statelab.MaxQty*statelab.MaxCartSize {
 				return nil, badRequest("too many %s in the cart", item)
 			}
 			out[i].Qty += qty
 			return out, nil
 		}
 	}
-	if len(out) >= MaxCartSize {
-		return nil, badRequest("the cart is full (%d lines)", MaxCartSize)
+	if len(out) >= statelab.MaxCartSize {
+		return nil, badRequest("the cart is full (%d lines)", statelab.MaxCartSize)
 	}
-	return append(out, Item{Item: item, Qty: qty}), nil
+	return append(out, statelab.Item{Item: item, Qty: qty}), nil
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
@@ -255,11 +225,11 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	b := Body{Revoked: &revoked}
+	b := statelab.Body{Revoked: &revoked}
 	switch {
-	case s.cfg.Variant == JWT && !revoked:
+	case s.cfg.Variant == statelab.JWT && !revoked:
 		b.Note = "logged out on the client only: this server keeps nothing, so the token stays valid until it expires"
-	case s.cfg.Variant == JWT:
+	case s.cfg.Variant == statelab.JWT:
 		b.Note = "the token's login is on the denylist in Redis until its last token expires"
 	default:
 		b.Note = "the session record is deleted: the old cookie now finds nothing"
@@ -268,7 +238,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
-	s.reply(w, http.StatusOK, Body{Status: "ok", Keys: s.Config().KeysSummary(), Reloads: s.reloads.Load()})
+	s.reply(w, http.StatusOK, statelab.Body{Status: "ok", Keys: s.Config().KeysSummary(), SigningKey: s.Config().SigningKey(), Reloads: s.reloads.Load()})
 }
 
 func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) {
@@ -281,17 +251,17 @@ func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(st)
 }
 
-func nonNil(c []Item) []Item {
+func nonNil(c []statelab.Item) []statelab.Item {
 	if c == nil {
-		return []Item{}
+		return []statelab.Item{}
 	}
 	return c
 }
 
-// decode reads one JSON object of at most MaxBody bytes into v, refusing
+// decode reads one JSON object of at most statelab.MaxBody bytes into v, refusing
 // unknown fields and trailing data.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+	r.Body = http.MaxBytesReader(w, r.Body, statelab.MaxBody)
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
@@ -328,7 +298,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
-// validName checks a user name or an item: 1 to MaxNameLen printable runes.
+// validName checks a user name or an item: 1 to statelab.MaxNameLen printable runes.
 func validName(field, v string) error {
 	if v == "" {
 		return badRequest("%s is required", field)
@@ -340,8 +310,8 @@ func validName(field, v string) error {
 			return badRequest("%s contains a character that is not printable", field)
 		}
 	}
-	if n > MaxNameLen {
-		return badRequest("%s is longer than %d characters", field, MaxNameLen)
+	if n > statelab.MaxNameLen {
+		return badRequest("%s is longer than %d characters", field, statelab.MaxNameLen)
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"statelab"
+
 	"statelab/internal/redisserver"
 	"statelab/internal/redistest"
 	"statelab/servers"
@@ -16,7 +18,7 @@ import (
 // The redis variant needs a redis-server on PATH.
 func BenchmarkVariant(b *testing.B) {
 	rs := redistest.Start(b, redisserver.Options{})
-	for _, v := range servers.Variants {
+	for _, v := range statelab.Variants {
 		srv, err := servers.New(servers.Config{Variant: v, RedisAddr: rs.Addr})
 		if err != nil {
 			b.Fatal(err)

@@ -10,36 +10,15 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"statelab"
 )
-
-// Variant names where a variant keeps its sessions.
-type Variant string
-
-// The three variants.
-const (
-	Memory Variant = "memory" // in this process's memory
-	Redis  Variant = "redis"  // in a Redis every instance shares
-	JWT    Variant = "jwt"    // in a signed token the client holds
-)
-
-// Variants lists every variant, in the order reports show them.
-var Variants = []Variant{Memory, Redis, JWT}
-
-// ParseVariant checks that s names a variant.
-func ParseVariant(s string) (Variant, error) {
-	for _, v := range Variants {
-		if string(v) == s {
-			return v, nil
-		}
-	}
-	return "", fmt.Errorf("unknown variant %q (want memory, redis or jwt)", s)
-}
 
 // Config configures one server instance. Every instance of a variant must
 // share the keys and the password; New fills in the defaults noted below.
 type Config struct {
 	// Variant is where sessions are kept. Required.
-	Variant Variant
+	Variant statelab.Variant
 	// Name names the instance in every response. Default: the host name.
 	Name string
 	// Addr is the listen address. Default ":8080".
@@ -52,20 +31,14 @@ type Config struct {
 	RedisTimeout time.Duration
 	// Password is the one password every demo user has. Default "statelab".
 	Password string
-	// CookieKeys sign the session id cookie: the first signs, all verify.
-	// Default: the built-in demo key, with a warning.
-	CookieKeys [][]byte
-	// JWTKeys sign and verify tokens by key id. Default: the built-in demo
-	// key "demo", with a warning.
-	JWTKeys []Key
-	// JWTActive is the id of the key that signs new tokens. Default: the
-	// first of JWTKeys.
-	JWTActive string
-	// KeysFile, when set, names a file of STATELAB_COOKIE_KEYS,
-	// STATELAB_JWT_KEYS and STATELAB_JWT_ACTIVE lines that override the keys
-	// above. It is read at start and again by Reload (on SIGHUP), so keys can
-	// be rotated without a restart. A missing or empty file means the keys
-	// above.
+	// Keys sign session cookies (Keys.Cookie: the first signs, all verify)
+	// and tokens (Keys.JWT, by key id; Keys.JWTActive signs, default the
+	// first). Default: the built-in demo keys, with a warning.
+	Keys statelab.Keys
+	// KeysFile, when set, names a keys file (see statelab.ParseKeys) whose
+	// settings override Keys. It is read at start and again by Reload (on
+	// SIGHUP), so keys can be rotated without a restart. A missing or empty
+	// file means Keys.
 	KeysFile string
 	// SessionTTL is how long a cookie session lives after its last change.
 	// Default 30 minutes.
@@ -94,69 +67,12 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Key is a signing key with its id.
-type Key struct {
-	ID     string
-	Secret []byte
-}
-
 // Built-in demo keys: every statelab instance that has no configured key uses
 // these, so instances agree without setup. They are public, hence the warning.
 var (
 	DemoCookieKey = []byte("statelab-demo-cookie-key-NOT-SECRET-set-STATELAB_COOKIE_KEYS")
-	DemoJWTKey    = Key{ID: "demo", Secret: []byte("statelab-demo-jwt-key-NOT-SECRET-set-STATELAB_JWT_KEYS")}
+	DemoJWTKey    = statelab.Key{ID: "demo", Secret: []byte("statelab-demo-jwt-key-NOT-SECRET-set-STATELAB_JWT_KEYS")}
 )
-
-// minKeyLen is the shortest key accepted: HMAC-SHA256 keys shorter than this
-// are guessable, even in a lab.
-const minKeyLen = 16
-
-// ParseCookieKeys parses "key1,key2,...": the first key signs, all verify.
-func ParseCookieKeys(s string) ([][]byte, error) {
-	var keys [][]byte
-	for _, k := range strings.Split(s, ",") {
-		k = strings.TrimSpace(k)
-		if k == "" {
-			continue
-		}
-		if len(k) < minKeyLen {
-			return nil, fmt.Errorf("cookie key %q is shorter than %d bytes", abbreviate(k), minKeyLen)
-		}
-		keys = append(keys, []byte(k))
-	}
-	if len(keys) == 0 && strings.TrimSpace(s) != "" {
-		return nil, fmt.Errorf("no cookie key in %q", s)
-	}
-	return keys, nil
-}
-
-// ParseJWTKeys parses "kid:secret,kid:secret,...".
-func ParseJWTKeys(s string) ([]Key, error) {
-	var keys []Key
-	seen := map[string]bool{}
-	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		id, secret, ok := strings.Cut(part, ":")
-		if !ok || id == "" {
-			return nil, fmt.Errorf("jwt key %q is not kid:secret", abbreviate(part))
-		}
-		if len(secret) < minKeyLen {
-			return nil, fmt.Errorf("jwt key %q: secret shorter than %d bytes", id, minKeyLen)
-		}
-		if seen[id] {
-			return nil, fmt.Errorf("jwt key id %q given twice", id)
-		}
-		seen[id] = true
-		keys = append(keys, Key{ID: id, Secret: []byte(secret)})
-	}
-	if len(keys) == 0 && strings.TrimSpace(s) != "" {
-		return nil, fmt.Errorf("no jwt key in %q", s)
-	}
-	return keys, nil
-}
 
 func validCookieName(s string) bool {
 	for _, r := range s {
@@ -167,17 +83,10 @@ func validCookieName(s string) bool {
 	return s != ""
 }
 
-func abbreviate(s string) string {
-	if len(s) > 6 {
-		return s[:3] + "..."
-	}
-	return s
-}
-
 // withDefaults returns c with defaults filled in, and the warnings to log.
 func (c Config) withDefaults() (Config, []string, error) {
 	var warnings []string
-	if _, err := ParseVariant(string(c.Variant)); err != nil {
+	if _, err := statelab.ParseVariant(string(c.Variant)); err != nil {
 		return c, nil, err
 	}
 	if c.Name == "" {
@@ -193,7 +102,7 @@ func (c Config) withDefaults() (Config, []string, error) {
 		c.RedisTimeout = 250 * time.Millisecond
 	}
 	if c.Password == "" {
-		c.Password = "statelab"
+		c.Password = statelab.DemoPassword
 	}
 	if c.SessionTTL <= 0 {
 		c.SessionTTL = 30 * time.Minute
@@ -202,7 +111,7 @@ func (c Config) withDefaults() (Config, []string, error) {
 		c.TokenTTL = 15 * time.Minute
 	}
 	if c.CookieName == "" {
-		c.CookieName = CookieName
+		c.CookieName = statelab.SessionCookie
 	}
 	if !validCookieName(c.CookieName) {
 		return c, nil, fmt.Errorf("cookie name %q: want letters, digits, dashes or underscores", c.CookieName)
@@ -222,35 +131,34 @@ func (c Config) withDefaults() (Config, []string, error) {
 // checkKeys fills in the demo keys where none are given and checks that the
 // active jwt key is one of the keys.
 func (c *Config) checkKeys(warnings *[]string) error {
+	k := &c.Keys
 	switch c.Variant {
-	case Memory, Redis:
-		if len(c.CookieKeys) == 0 {
-			c.CookieKeys = [][]byte{DemoCookieKey}
+	case statelab.Memory, statelab.Redis:
+		if len(k.Cookie) == 0 {
+			k.Cookie = [][]byte{DemoCookieKey}
 			*warnings = append(*warnings, "USING THE BUILT-IN DEMO COOKIE KEY: it is public, so anyone can sign session cookies for this server. Set STATELAB_COOKIE_KEYS anywhere but a lab.")
 		}
-	case JWT:
-		if len(c.JWTKeys) == 0 {
-			c.JWTKeys = []Key{DemoJWTKey}
+	case statelab.JWT:
+		if len(k.JWT) == 0 {
+			k.JWT = []statelab.Key{DemoJWTKey}
 			*warnings = append(*warnings, "USING THE BUILT-IN DEMO JWT KEY: it is public, so anyone can mint tokens for this server. Set STATELAB_JWT_KEYS anywhere but a lab.")
 		}
-		if c.JWTActive == "" {
-			c.JWTActive = c.JWTKeys[0].ID
+		if k.JWTActive == "" {
+			k.JWTActive = k.JWT[0].ID
 		}
 		found := false
-		for _, k := range c.JWTKeys {
-			found = found || k.ID == c.JWTActive
+		for _, key := range k.JWT {
+			found = found || key.ID == k.JWTActive
 		}
 		if !found {
-			return fmt.Errorf("active jwt key %q is not among the jwt keys", c.JWTActive)
+			return fmt.Errorf("active jwt key %q is not among the jwt keys", k.JWTActive)
 		}
 	}
 	return nil
 }
 
-// readKeysFile returns c with the keys the file gives. Lines are NAME=value,
-// for STATELAB_COOKIE_KEYS, STATELAB_JWT_KEYS and STATELAB_JWT_ACTIVE; blank
-// lines and lines starting with # are skipped. A missing file changes
-// nothing.
+// readKeysFile returns c with the keys the file sets put over c.Keys. A
+// missing file changes nothing.
 func (c Config) readKeysFile() (Config, error) {
 	data, err := os.ReadFile(c.KeysFile)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -259,35 +167,11 @@ func (c Config) readKeysFile() (Config, error) {
 	if err != nil {
 		return c, err
 	}
-	for i, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		name, value, ok := strings.Cut(line, "=")
-		if !ok {
-			return c, fmt.Errorf("%s:%d: want NAME=value", c.KeysFile, i+1)
-		}
-		switch strings.TrimSpace(name) {
-		case "STATELAB_COOKIE_KEYS":
-			c.CookieKeys, err = ParseCookieKeys(value)
-		case "STATELAB_JWT_KEYS":
-			c.JWTKeys, err = ParseJWTKeys(value)
-			if c.JWTActive != "" && !strings.Contains(string(data), "STATELAB_JWT_ACTIVE") {
-				c.JWTActive = "" // the first of the new keys signs
-			}
-		case "STATELAB_JWT_ACTIVE":
-			c.JWTActive = strings.TrimSpace(value)
-		default:
-			return c, fmt.Errorf("%s:%d: %q is not a key setting (want STATELAB_COOKIE_KEYS, STATELAB_JWT_KEYS or STATELAB_JWT_ACTIVE)", c.KeysFile, i+1, name)
-		}
-		if err != nil {
-			return c, fmt.Errorf("%s:%d: %w", c.KeysFile, i+1, err)
-		}
+	k, err := statelab.ParseKeys(data)
+	if err != nil {
+		return c, fmt.Errorf("%s: %w", c.KeysFile, err)
 	}
-	if c.JWTActive == "" && len(c.JWTKeys) > 0 {
-		c.JWTActive = c.JWTKeys[0].ID
-	}
+	c.Keys = k.Over(c.Keys)
 	var ignored []string
 	return c, c.checkKeys(&ignored)
 }
@@ -295,11 +179,11 @@ func (c Config) readKeysFile() (Config, error) {
 // KeysSummary describes keys without revealing them: key ids, and for
 // cookie keys the first bytes of their SHA-256.
 func (c Config) KeysSummary() string {
-	if c.Variant == JWT {
+	if c.Variant == statelab.JWT {
 		var ids []string
-		for _, k := range c.JWTKeys {
+		for _, k := range c.Keys.JWT {
 			id := k.ID
-			if k.ID == c.JWTActive {
+			if k.ID == c.Keys.JWTActive {
 				id += " (signs)"
 			}
 			ids = append(ids, id)
@@ -307,13 +191,31 @@ func (c Config) KeysSummary() string {
 		return "jwt keys " + strings.Join(ids, ", ")
 	}
 	var fps []string
-	for i, k := range c.CookieKeys {
-		sum := sha256.Sum256(k)
-		fp := hex.EncodeToString(sum[:4])
+	for i, k := range c.Keys.Cookie {
+		fp := fingerprint(k)
 		if i == 0 {
 			fp += " (signs)"
 		}
 		fps = append(fps, fp)
 	}
 	return "cookie keys " + strings.Join(fps, ", ")
+}
+
+// SigningKey names the key that signs: its id for tokens, its fingerprint
+// for cookies.
+func (c Config) SigningKey() string {
+	if c.Variant == statelab.JWT {
+		return c.Keys.JWTActive
+	}
+	if len(c.Keys.Cookie) == 0 {
+		return ""
+	}
+	return fingerprint(c.Keys.Cookie[0])
+}
+
+// fingerprint is the first bytes of a key's SHA-256, in hex: enough to tell
+// keys apart, nothing to sign with.
+func fingerprint(k []byte) string {
+	sum := sha256.Sum256(k)
+	return hex.EncodeToString(sum[:4])
 }

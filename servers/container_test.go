@@ -4,8 +4,9 @@ import (
 	"context"
 	"testing"
 
+	"statelab"
+
 	"statelab/internal/containertest"
-	"statelab/servers"
 )
 
 // TestKillContainer runs an instance of each variant as a container of the
@@ -16,12 +17,12 @@ func TestKillContainer(t *testing.T) {
 	nw := containertest.Network(t)
 	containertest.Redis(t, nw)
 	for _, tc := range []struct {
-		v     servers.Variant
+		v     statelab.Variant
 		after int
 	}{
-		{servers.Memory, 401},
-		{servers.Redis, 200},
-		{servers.JWT, 200},
+		{statelab.Memory, 401},
+		{statelab.Redis, 200},
+		{statelab.JWT, 200},
 	} {
 		t.Run(string(tc.v), func(t *testing.T) {
 			name := string(tc.v) + "-1"

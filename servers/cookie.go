@@ -9,11 +9,9 @@ import (
 
 	"github.com/gorilla/sessions"
 
+	"statelab"
 	"statelab/servers/store"
 )
-
-// CookieName is the default session cookie of the memory and redis variants.
-const CookieName = "statelab_session"
 
 // cookieSessions keeps the session in a store.Backend and a signed id in the
 // cookie: the memory and redis variants.
@@ -112,4 +110,4 @@ func (c *cookieSessions) Stats(ctx context.Context) (store.Stats, *store.Stats, 
 
 func (c *cookieSessions) Close() error { return c.close() }
 
-func (c *cookieSessions) SetKeys(cfg Config) { c.store.SetKeys(cfg.CookieKeys...) }
+func (c *cookieSessions) SetKeys(k statelab.Keys) { c.store.SetKeys(k.Cookie...) }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"statelab"
+
 	"statelab/servers"
 )
 
@@ -15,11 +17,11 @@ import (
 //
 //	go test -run '^$' -fuzz FuzzCredentials -fuzztime 60s ./servers/
 func FuzzCredentials(f *testing.F) {
-	mem, err := servers.New(servers.Config{Variant: servers.Memory, Name: "m"})
+	mem, err := servers.New(servers.Config{Variant: statelab.Memory, Name: "m"})
 	if err != nil {
 		f.Fatal(err)
 	}
-	tok, err := servers.New(servers.Config{Variant: servers.JWT, Name: "j"})
+	tok, err := servers.New(servers.Config{Variant: statelab.JWT, Name: "j"})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -48,7 +50,7 @@ func FuzzCredentials(f *testing.F) {
 			for _, target := range []string{"GET /me", "POST /cart", "POST /login", "POST /logout"} {
 				method, path, _ := strings.Cut(target, " ")
 				req := httptest.NewRequest(method, path, strings.NewReader(body))
-				req.Header.Set("Cookie", servers.CookieName+"="+cookie)
+				req.Header.Set("Cookie", statelab.SessionCookie+"="+cookie)
 				req.Header.Set("Authorization", auth)
 				rec := httptest.NewRecorder()
 				h.ServeHTTP(rec, req)

@@ -11,21 +11,16 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"statelab"
 	"statelab/servers/store"
-)
-
-// Issuer and Audience of every token; verification demands both.
-const (
-	Issuer   = "statelab"
-	Audience = "statelab"
 )
 
 // Claims are what a statelab token carries: identity, the cart, and SID, the
 // id of the login the token descends from (what the denylist revokes).
 type Claims struct {
 	jwt.RegisteredClaims
-	SID  string `json:"sid"`
-	Cart []Item `json:"cart"`
+	SID  string          `json:"sid"`
+	Cart []statelab.Item `json:"cart"`
 }
 
 // tokenSessions keeps the whole session in a signed token the client holds:
@@ -46,10 +41,10 @@ var _ Sessions = (*tokenSessions)(nil)
 // keyring is the token keys by id, and the one that signs.
 type keyring struct {
 	keys   map[string][]byte
-	active Key
+	active statelab.Key
 }
 
-func newKeyring(keys []Key, active string) *keyring {
+func newKeyring(keys []statelab.Key, active string) *keyring {
 	kr := &keyring{keys: make(map[string][]byte, len(keys))}
 	for _, k := range keys {
 		kr.keys[k.ID] = k.Secret
@@ -68,11 +63,11 @@ func newTokenSessions(cfg Config, denylist store.Backend, closeFn func() error) 
 		failOpen: cfg.FailOpen,
 		close:    closeFn,
 	}
-	t.keys.Store(newKeyring(cfg.JWTKeys, cfg.JWTActive))
+	t.keys.Store(newKeyring(cfg.Keys.JWT, cfg.Keys.JWTActive))
 	t.parser = jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-		jwt.WithIssuer(Issuer),
-		jwt.WithAudience(Audience),
+		jwt.WithIssuer(statelab.Issuer),
+		jwt.WithAudience(statelab.Audience),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithTimeFunc(cfg.Now),
@@ -85,12 +80,12 @@ func (t *tokenSessions) issue(sid string, st State) (string, error) {
 	now := t.now()
 	cart := st.Cart
 	if cart == nil {
-		cart = []Item{}
+		cart = []statelab.Item{}
 	}
 	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    Issuer,
-			Audience:  jwt.ClaimStrings{Audience},
+			Issuer:    statelab.Issuer,
+			Audience:  jwt.ClaimStrings{statelab.Audience},
 			Subject:   st.User,
 			IssuedAt:  jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(now.Add(t.ttl)),
@@ -204,4 +199,4 @@ func (t *tokenSessions) Stats(ctx context.Context) (store.Stats, *store.Stats, e
 
 func (t *tokenSessions) Close() error { return t.close() }
 
-func (t *tokenSessions) SetKeys(cfg Config) { t.keys.Store(newKeyring(cfg.JWTKeys, cfg.JWTActive)) }
+func (t *tokenSessions) SetKeys(k statelab.Keys) { t.keys.Store(newKeyring(k.JWT, k.JWTActive)) }

@@ -4,6 +4,8 @@ import (
 	_ "embed"
 	"html/template"
 	"net/http"
+
+	"statelab"
 )
 
 //go:embed page.html
@@ -18,6 +20,6 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	_ = pageTemplate.Execute(w, map[string]any{
 		"Variant":  string(s.cfg.Variant),
 		"Instance": s.cfg.Name,
-		"Token":    s.cfg.Variant == JWT,
+		"Token":    s.cfg.Variant == statelab.JWT,
 	})
 }

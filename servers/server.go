@@ -21,13 +21,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"statelab"
 	"statelab/servers/store"
 	"statelab/servers/store/memstore"
 	"statelab/servers/store/redisstore"
 )
-
-// InstanceHeader names the instance that served a response.
-const InstanceHeader = "X-Statelab-Instance"
 
 // Server is one instance of one variant.
 type Server struct {
@@ -83,23 +81,23 @@ func New(cfg Config) (*Server, error) {
 
 func newSessions(cfg Config) (Sessions, error) {
 	switch cfg.Variant {
-	case Memory:
+	case statelab.Memory:
 		mem := memstore.New(time.Minute)
 		return &cookieSessions{
 			name:  cfg.CookieName,
-			store: store.NewCookieStore(mem, cfg.SessionTTL, cfg.SecureCookies, cfg.CookieKeys...),
+			store: store.NewCookieStore(mem, cfg.SessionTTL, cfg.SecureCookies, cfg.Keys.Cookie...),
 			close: mem.Close,
 		}, nil
-	case Redis:
+	case statelab.Redis:
 		rdb := redisstore.Client(cfg.RedisAddr, cfg.RedisTimeout)
 		return &cookieSessions{
 			name:     cfg.CookieName,
-			store:    store.NewCookieStore(redisstore.New(rdb, ""), cfg.SessionTTL, cfg.SecureCookies, cfg.CookieKeys...),
+			store:    store.NewCookieStore(redisstore.New(rdb, ""), cfg.SessionTTL, cfg.SecureCookies, cfg.Keys.Cookie...),
 			shared:   true,
 			failOpen: cfg.FailOpen,
 			close:    rdb.Close,
 		}, nil
-	case JWT:
+	case statelab.JWT:
 		if !cfg.Denylist {
 			return newTokenSessions(cfg, nil, func() error { return nil }), nil
 		}
@@ -132,7 +130,7 @@ func (s *Server) Reload() error {
 			return err
 		}
 	}
-	s.sessions.SetKeys(keys)
+	s.sessions.SetKeys(keys.Keys)
 	s.keys = keys
 	n := s.reloads.Add(1)
 	s.log.Info("keys reloaded", "keys", keys.KeysSummary(), "reloads", n)
@@ -166,7 +164,7 @@ func (s *Server) Serve() error {
 }
 
 func (s *Server) redisAddr() string {
-	if s.cfg.Variant == Redis || s.cfg.Denylist {
+	if s.cfg.Variant == statelab.Redis || s.cfg.Denylist {
 		return s.cfg.RedisAddr
 	}
 	return "unused"
@@ -182,42 +180,40 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
+// Kill stops serving at once, as SIGKILL would: the listener and every
+// connection closed, requests in flight cut, the sessions released. For
+// runtimes that run instances inside one process.
+func (s *Server) Kill() error {
+	err := s.http.Close()
+	if cerr := s.sessions.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // Close releases the sessions without serving: for a Server used only
 // through Handler.
 func (s *Server) Close() error { return s.sessions.Close() }
 
-// Stats is the body of GET /stats.
-type Stats struct {
-	Instance string `json:"instance"`
-	Variant  string `json:"variant"`
-	// Sessions and Bytes are what this instance holds itself.
-	Sessions int64 `json:"sessions"`
-	Bytes    int64 `json:"bytes"`
-	// Requests counts the application requests this instance served
-	// (not /healthz or /stats).
-	Requests int64 `json:"requests"`
-	// HeapBytes is the Go heap in use: everything this process holds.
-	HeapBytes uint64 `json:"heap_bytes"`
-	// Store is what the shared store holds (Redis sessions, or the jwt
-	// denylist), when the variant uses one.
-	Store *store.Stats `json:"store,omitempty"`
-}
-
-func (s *Server) stats(ctx context.Context) (Stats, error) {
+func (s *Server) stats(ctx context.Context) (statelab.Stats, error) {
 	local, shared, err := s.sessions.Stats(ctx)
 	if err != nil {
-		return Stats{}, err
+		return statelab.Stats{}, err
+	}
+	var held *statelab.Held
+	if shared != nil {
+		held = &statelab.Held{Sessions: shared.Sessions, Bytes: shared.Bytes}
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return Stats{
+	return statelab.Stats{
 		Instance:  s.cfg.Name,
 		Variant:   string(s.cfg.Variant),
 		Sessions:  local.Sessions,
 		Bytes:     local.Bytes,
 		Requests:  s.requests.Load(),
 		HeapBytes: ms.HeapAlloc,
-		Store:     shared,
+		Store:     held,
 	}, nil
 }
 

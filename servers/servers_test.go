@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"statelab"
+
 	"github.com/golang-jwt/jwt/v5"
 
 	"statelab/internal/redisserver"
@@ -51,7 +53,7 @@ func newUser(t *testing.T) *user {
 type result struct {
 	status   int
 	instance string
-	body     servers.Body
+	body     statelab.Body
 	raw      string
 }
 
@@ -77,7 +79,7 @@ func (u *user) do(method, url string, body any) result {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	r := result{status: resp.StatusCode, instance: resp.Header.Get(servers.InstanceHeader), raw: string(raw)}
+	r := result{status: resp.StatusCode, instance: resp.Header.Get(statelab.InstanceHeader), raw: string(raw)}
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 		if err := json.Unmarshal(raw, &r.body); err != nil {
 			u.t.Fatalf("%s %s: body %q: %v", method, url, raw, err)
@@ -102,12 +104,12 @@ func want(t *testing.T, what string, r result, status int) {
 }
 
 // configs returns a config per variant; the redis one needs a real Redis.
-func configs(t *testing.T) map[servers.Variant]servers.Config {
+func configs(t *testing.T) map[statelab.Variant]servers.Config {
 	rs := redistest.Start(t, redisserver.Options{})
-	return map[servers.Variant]servers.Config{
-		servers.Memory: {Variant: servers.Memory},
-		servers.Redis:  {Variant: servers.Redis, RedisAddr: rs.Addr},
-		servers.JWT:    {Variant: servers.JWT},
+	return map[statelab.Variant]servers.Config{
+		statelab.Memory: {Variant: statelab.Memory},
+		statelab.Redis:  {Variant: statelab.Redis, RedisAddr: rs.Addr},
+		statelab.JWT:    {Variant: statelab.JWT},
 	}
 }
 
@@ -116,7 +118,7 @@ func configs(t *testing.T) map[servers.Variant]servers.Config {
 // while jwt, by design, still accepts it (200).
 func TestUserJourney(t *testing.T) {
 	cfgs := configs(t)
-	for _, v := range servers.Variants {
+	for _, v := range statelab.Variants {
 		t.Run(string(v), func(t *testing.T) {
 			base := instance(t, cfgs[v]).URL
 			u := newUser(t)
@@ -125,13 +127,13 @@ func TestUserJourney(t *testing.T) {
 			if r.body.User != "alice" || r.body.Instance != string(v)+"-1" || r.body.Variant != string(v) || r.instance != string(v)+"-1" {
 				t.Fatalf("login body = %+v, header instance %q", r.body, r.instance)
 			}
-			if (v == servers.JWT) != (r.body.Token != "") {
+			if (v == statelab.JWT) != (r.body.Token != "") {
 				t.Fatalf("login token = %q; want a token only for jwt", r.body.Token)
 			}
 			want(t, "add apple", u.do("POST", base+"/cart", map[string]any{"item": "apple", "qty": 2}), 200)
 			r = u.do("POST", base+"/cart", map[string]any{"item": "pear", "qty": 1})
 			want(t, "add pear", r, 200)
-			wantCart := []servers.Item{{Item: "apple", Qty: 2}, {Item: "pear", Qty: 1}}
+			wantCart := []statelab.Item{{Item: "apple", Qty: 2}, {Item: "pear", Qty: 1}}
 			for _, path := range []string{"/me", "/cart"} {
 				r = u.do("GET", base+path, nil)
 				want(t, path, r, 200)
@@ -147,7 +149,7 @@ func TestUserJourney(t *testing.T) {
 			want(t, "logout", r, 200)
 			u.token = old // replay what the client held before logging out
 			after := 401
-			if v == servers.JWT {
+			if v == statelab.JWT {
 				after = 200
 			}
 			want(t, "/me after logout", u.do("GET", base+"/me", nil), after)
@@ -155,7 +157,7 @@ func TestUserJourney(t *testing.T) {
 	}
 }
 
-func equalCart(a, b []servers.Item) bool {
+func equalCart(a, b []statelab.Item) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -172,12 +174,12 @@ func equalCart(a, b []servers.Item) bool {
 func TestTwoInstances(t *testing.T) {
 	cfgs := configs(t)
 	for _, tc := range []struct {
-		v      servers.Variant
+		v      statelab.Variant
 		second int
 	}{
-		{servers.Memory, 401},
-		{servers.Redis, 200},
-		{servers.JWT, 200},
+		{statelab.Memory, 401},
+		{statelab.Redis, 200},
+		{statelab.JWT, 200},
 	} {
 		t.Run(string(tc.v), func(t *testing.T) {
 			c1, c2 := cfgs[tc.v], cfgs[tc.v]
@@ -194,7 +196,7 @@ func TestTwoInstances(t *testing.T) {
 			if r.instance != c2.Name {
 				t.Errorf("answered by %q, want %q", r.instance, c2.Name)
 			}
-			if tc.second == 200 && !equalCart(r.body.Cart, []servers.Item{{Item: "fig", Qty: 3}}) {
+			if tc.second == 200 && !equalCart(r.body.Cart, []statelab.Item{{Item: "fig", Qty: 3}}) {
 				t.Errorf("cart on 2 = %v", r.body.Cart)
 			}
 		})
@@ -213,7 +215,7 @@ func moveCookies(t *testing.T, u *user, from, to string) {
 func TestForgedCredentials(t *testing.T) {
 	now := time.Now()
 	clock := func() time.Time { return now }
-	jwtCfg := servers.Config{Variant: servers.JWT, JWTKeys: []servers.Key{{ID: "k1", Secret: []byte("0123456789abcdef0123")}}, Now: clock, TokenTTL: time.Minute}
+	jwtCfg := servers.Config{Variant: statelab.JWT, Keys: statelab.Keys{JWT: []statelab.Key{{ID: "k1", Secret: []byte("0123456789abcdef0123")}}}, Now: clock, TokenTTL: time.Minute}
 	ts := instance(t, jwtCfg)
 	u := newUser(t)
 	want(t, "login", u.login(ts.URL, "carol"), 200)
@@ -270,12 +272,12 @@ func TestForgedCredentials(t *testing.T) {
 		want(t, "expired by the clock", u.do("GET", ts.URL+"/me", nil), 401)
 	})
 
-	mem := instance(t, servers.Config{Variant: servers.Memory})
+	mem := instance(t, servers.Config{Variant: statelab.Memory})
 	v := newUser(t)
 	want(t, "login", v.login(mem.URL, "dave"), 200)
 	memURL, _ := http.NewRequest("GET", mem.URL, nil)
 	cookie := v.c.Jar.Cookies(memURL.URL)[0].Value
-	otherKey := instance(t, servers.Config{Variant: servers.Memory, CookieKeys: [][]byte{[]byte("a-different-cookie-key")}})
+	otherKey := instance(t, servers.Config{Variant: statelab.Memory, Keys: statelab.Keys{Cookie: [][]byte{[]byte("a-different-cookie-key")}}})
 	o := newUser(t)
 	want(t, "login elsewhere", o.login(otherKey.URL, "dave"), 200)
 	otherURL, _ := http.NewRequest("GET", otherKey.URL, nil)
@@ -289,7 +291,7 @@ func TestForgedCredentials(t *testing.T) {
 	} {
 		t.Run("cookie/"+tc.name, func(t *testing.T) {
 			req, _ := http.NewRequest("GET", mem.URL+"/me", nil)
-			req.AddCookie(&http.Cookie{Name: servers.CookieName, Value: tc.cookie})
+			req.AddCookie(&http.Cookie{Name: statelab.SessionCookie, Value: tc.cookie})
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -304,7 +306,7 @@ func TestForgedCredentials(t *testing.T) {
 
 // TestBadInput: malformed or invalid input is a 4xx with a JSON error.
 func TestBadInput(t *testing.T) {
-	ts := instance(t, servers.Config{Variant: servers.Memory})
+	ts := instance(t, servers.Config{Variant: statelab.Memory})
 	u := newUser(t)
 	want(t, "login", u.login(ts.URL, "erin"), 200)
 	for _, tc := range []struct {
@@ -330,7 +332,7 @@ func TestBadInput(t *testing.T) {
 		{"item missing", "POST", "/cart", `{"qty":1}`, 400},
 		{"item empty", "POST", "/cart", `{"item":"","qty":1}`, 400},
 		{"item null", "POST", "/cart", `{"item":null,"qty":1}`, 400},
-		{"body too large", "POST", "/cart", `{"item":"` + strings.Repeat("x", servers.MaxBody) + `","qty":1}`, 413},
+		{"body too large", "POST", "/cart", `{"item":"` + strings.Repeat("x", statelab.MaxBody) + `","qty":1}`, 413},
 		{"wrong method", "DELETE", "/cart", ``, 405},
 		{"GET login", "GET", "/login", ``, 405},
 		{"unknown path", "GET", "/admin", ``, 404},
@@ -351,7 +353,7 @@ func TestBadInput(t *testing.T) {
 // TestLoginIssuesNewID: logging in replaces the session id, and the old id
 // finds nothing afterwards (no session fixation).
 func TestLoginIssuesNewID(t *testing.T) {
-	ts := instance(t, servers.Config{Variant: servers.Memory})
+	ts := instance(t, servers.Config{Variant: statelab.Memory})
 	u := newUser(t)
 	want(t, "login", u.login(ts.URL, "frank"), 200)
 	req, _ := http.NewRequest("GET", ts.URL, nil)
@@ -362,7 +364,7 @@ func TestLoginIssuesNewID(t *testing.T) {
 		t.Fatal("second login kept the session id")
 	}
 	stale := newUser(t)
-	stale.c.Jar.SetCookies(req.URL, []*http.Cookie{{Name: servers.CookieName, Value: first}})
+	stale.c.Jar.SetCookies(req.URL, []*http.Cookie{{Name: statelab.SessionCookie, Value: first}})
 	want(t, "old id", stale.do("GET", ts.URL+"/me", nil), 401)
 }
 
@@ -371,8 +373,8 @@ func TestLoginIssuesNewID(t *testing.T) {
 // The memory and jwt variants do not care.
 func TestRedisDown(t *testing.T) {
 	rs := redistest.Start(t, redisserver.Options{})
-	closed := instance(t, servers.Config{Variant: servers.Redis, RedisAddr: rs.Addr})
-	open := instance(t, servers.Config{Variant: servers.Redis, RedisAddr: rs.Addr, FailOpen: true, Name: "redis-open"})
+	closed := instance(t, servers.Config{Variant: statelab.Redis, RedisAddr: rs.Addr})
+	open := instance(t, servers.Config{Variant: statelab.Redis, RedisAddr: rs.Addr, FailOpen: true, Name: "redis-open"})
 	u := newUser(t)
 	want(t, "login", u.login(closed.URL, "gina"), 200)
 	moveCookies(t, u, closed.URL, open.URL)
@@ -421,13 +423,13 @@ func TestKeyRotation(t *testing.T) {
 		before, kept, lost servers.Config
 	}{
 		{"cookie",
-			servers.Config{Variant: servers.Redis, RedisAddr: rs.Addr, CookieKeys: [][]byte{oldK}},
-			servers.Config{Variant: servers.Redis, RedisAddr: rs.Addr, CookieKeys: [][]byte{newK, oldK}},
-			servers.Config{Variant: servers.Redis, RedisAddr: rs.Addr, CookieKeys: [][]byte{newK}}},
+			servers.Config{Variant: statelab.Redis, RedisAddr: rs.Addr, Keys: statelab.Keys{Cookie: [][]byte{oldK}}},
+			servers.Config{Variant: statelab.Redis, RedisAddr: rs.Addr, Keys: statelab.Keys{Cookie: [][]byte{newK, oldK}}},
+			servers.Config{Variant: statelab.Redis, RedisAddr: rs.Addr, Keys: statelab.Keys{Cookie: [][]byte{newK}}}},
 		{"jwt",
-			servers.Config{Variant: servers.JWT, JWTKeys: []servers.Key{{ID: "k1", Secret: oldK}}},
-			servers.Config{Variant: servers.JWT, JWTKeys: []servers.Key{{ID: "k2", Secret: newK}, {ID: "k1", Secret: oldK}}},
-			servers.Config{Variant: servers.JWT, JWTKeys: []servers.Key{{ID: "k2", Secret: newK}}}},
+			servers.Config{Variant: statelab.JWT, Keys: statelab.Keys{JWT: []statelab.Key{{ID: "k1", Secret: oldK}}}},
+			servers.Config{Variant: statelab.JWT, Keys: statelab.Keys{JWT: []statelab.Key{{ID: "k2", Secret: newK}, {ID: "k1", Secret: oldK}}}},
+			servers.Config{Variant: statelab.JWT, Keys: statelab.Keys{JWT: []statelab.Key{{ID: "k2", Secret: newK}}}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before, kept, lost := instance(t, tc.before), instance(t, tc.kept), instance(t, tc.lost)
@@ -449,7 +451,7 @@ func TestKeyRotation(t *testing.T) {
 // instance, including tokens issued earlier in the same login.
 func TestDenylist(t *testing.T) {
 	rs := redistest.Start(t, redisserver.Options{})
-	cfg := servers.Config{Variant: servers.JWT, Denylist: true, RedisAddr: rs.Addr}
+	cfg := servers.Config{Variant: statelab.JWT, Denylist: true, RedisAddr: rs.Addr}
 	a, b := instance(t, cfg), instance(t, cfg)
 	u := newUser(t)
 	want(t, "login", u.login(a.URL, "ivy"), 200)
@@ -464,7 +466,7 @@ func TestDenylist(t *testing.T) {
 		u.token = tok
 		want(t, "replay on the other instance", u.do("GET", b.URL+"/me", nil), 401)
 	}
-	var st servers.Stats
+	var st statelab.Stats
 	if err := json.Unmarshal([]byte(newUser(t).do("GET", a.URL+"/stats", nil).raw), &st); err != nil {
 		t.Fatal(err)
 	}
@@ -478,15 +480,15 @@ func TestDenylist(t *testing.T) {
 func TestStats(t *testing.T) {
 	cfgs := configs(t)
 	for _, tc := range []struct {
-		v             servers.Variant
+		v             statelab.Variant
 		local, shared int64
-	}{{servers.Memory, 3, -1}, {servers.Redis, 0, 3}, {servers.JWT, 0, -1}} {
+	}{{statelab.Memory, 3, -1}, {statelab.Redis, 0, 3}, {statelab.JWT, 0, -1}} {
 		t.Run(string(tc.v), func(t *testing.T) {
 			ts := instance(t, cfgs[tc.v])
 			for _, name := range []string{"a", "b", "c"} {
 				want(t, "login", newUser(t).login(ts.URL, name), 200)
 			}
-			var st servers.Stats
+			var st statelab.Stats
 			if err := json.Unmarshal([]byte(newUser(t).do("GET", ts.URL+"/stats", nil).raw), &st); err != nil {
 				t.Fatal(err)
 			}
@@ -502,7 +504,7 @@ func TestStats(t *testing.T) {
 
 // TestPage: the page for people names the variant and instance, for each variant.
 func TestPage(t *testing.T) {
-	for _, v := range []servers.Variant{servers.Memory, servers.JWT} {
+	for _, v := range []statelab.Variant{statelab.Memory, statelab.JWT} {
 		ts := instance(t, servers.Config{Variant: v, Name: "inst-7"})
 		r := newUser(t).do("GET", ts.URL+"/", nil)
 		want(t, "page", r, 200)
@@ -511,7 +513,7 @@ func TestPage(t *testing.T) {
 				t.Errorf("%s page lacks %q", v, s)
 			}
 		}
-		if got := strings.Contains(r.raw, "the servers keep nothing"); got != (v == servers.JWT) {
+		if got := strings.Contains(r.raw, "the servers keep nothing"); got != (v == statelab.JWT) {
 			t.Errorf("%s page: says the servers keep nothing = %v", v, got)
 		}
 	}
@@ -520,7 +522,7 @@ func TestPage(t *testing.T) {
 // TestCookieName: the session cookie's name is configurable, so that two
 // variants on one host can share a browser; a bad name is refused.
 func TestCookieName(t *testing.T) {
-	ts := instance(t, servers.Config{Variant: servers.Memory, CookieName: "statelab_session_memory"})
+	ts := instance(t, servers.Config{Variant: statelab.Memory, CookieName: "statelab_session_memory"})
 	u := newUser(t)
 	want(t, "login", u.login(ts.URL, "jo"), 200)
 	req, _ := http.NewRequest("GET", ts.URL, nil)
@@ -528,7 +530,7 @@ func TestCookieName(t *testing.T) {
 		t.Fatalf("cookies %v, want statelab_session_memory", cs)
 	}
 	want(t, "me", u.do("GET", ts.URL+"/me", nil), 200)
-	if _, err := servers.New(servers.Config{Variant: servers.Memory, CookieName: "bad name;"}); err == nil {
+	if _, err := servers.New(servers.Config{Variant: statelab.Memory, CookieName: "bad name;"}); err == nil {
 		t.Fatal("a cookie name with a space and a semicolon was accepted")
 	}
 }
@@ -537,11 +539,11 @@ func TestCookieName(t *testing.T) {
 // keys rotate without a restart and sessions in memory survive it.
 func TestReloadKeys(t *testing.T) {
 	for _, tc := range []struct {
-		v                  servers.Variant
+		v                  statelab.Variant
 		first, both, later string
 	}{
-		{servers.Memory, "STATELAB_COOKIE_KEYS=key-A-0123456789", "STATELAB_COOKIE_KEYS=key-B-0123456789,key-A-0123456789", "STATELAB_COOKIE_KEYS=key-B-0123456789"},
-		{servers.JWT, "STATELAB_JWT_KEYS=a:key-A-0123456789", "STATELAB_JWT_KEYS=b:key-B-0123456789,a:key-A-0123456789", "STATELAB_JWT_KEYS=b:key-B-0123456789"},
+		{statelab.Memory, "STATELAB_COOKIE_KEYS=key-A-0123456789", "STATELAB_COOKIE_KEYS=key-B-0123456789,key-A-0123456789", "STATELAB_COOKIE_KEYS=key-B-0123456789"},
+		{statelab.JWT, "STATELAB_JWT_KEYS=a:key-A-0123456789", "STATELAB_JWT_KEYS=b:key-B-0123456789,a:key-A-0123456789", "STATELAB_JWT_KEYS=b:key-B-0123456789"},
 	} {
 		t.Run(string(tc.v), func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "keys.env")

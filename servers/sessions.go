@@ -7,19 +7,14 @@ import (
 	"errors"
 	"net/http"
 
+	"statelab"
 	"statelab/servers/store"
 )
 
 // State is what the application knows of a logged-in user.
 type State struct {
-	User string `json:"user"`
-	Cart []Item `json:"cart"`
-}
-
-// Item is one line of a cart.
-type Item struct {
-	Item string `json:"item"`
-	Qty  int    `json:"qty"`
+	User string          `json:"user"`
+	Cart []statelab.Item `json:"cart"`
 }
 
 // Errors that Sessions return, and the status each one becomes.
@@ -50,9 +45,8 @@ type Sessions interface {
 	// Stats reports the sessions this instance holds and, for a shared store,
 	// what that store holds.
 	Stats(ctx context.Context) (local store.Stats, shared *store.Stats, err error)
-	// SetKeys replaces the signing keys for requests from now on; cfg
-	// holds the new keys.
-	SetKeys(cfg Config)
+	// SetKeys replaces the signing keys for requests from now on.
+	SetKeys(keys statelab.Keys)
 	// Close releases what the sessions hold (cleanup goroutines, clients).
 	Close() error
 }

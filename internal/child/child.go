@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"statelab/internal/poll"
 	"statelab/internal/procattr"
 )
 
@@ -89,37 +90,57 @@ func (p *Process) Output() string {
 	return p.out.String()
 }
 
-// WaitHTTP polls url until it answers 200, the process exits, or limit
-// passes.
-func (p *Process) WaitHTTP(ctx context.Context, url string, limit time.Duration) error {
+// WaitReady calls check until it succeeds, the process exits, or limit
+// passes (see poll.Until). A process that exits first is reported with how
+// it ended and what it last wrote.
+func (p *Process) WaitReady(ctx context.Context, limit time.Duration, check func(context.Context) error) error {
 	p.mu.Lock()
 	exited, out := p.exited, p.out
 	p.mu.Unlock()
-	client := &http.Client{Timeout: 500 * time.Millisecond}
-	deadline := time.Now().Add(limit)
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if resp, err := client.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
+	err := poll.Until(ctx, limit, 10*time.Millisecond, func(ctx context.Context) error {
 		select {
 		case <-exited:
 			state := "exited"
 			if s := p.state.Load(); s != nil {
 				state = *s
 			}
-			return fmt.Errorf("it ended (%s): %s", state, out.String())
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(10 * time.Millisecond):
+			return poll.Stop(&exitedError{state: state, output: out.String()})
+		default:
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("no answer from %s within %s: %s", url, limit, out.String())
-		}
+		return check(ctx)
+	})
+	var ee *exitedError
+	if err != nil && !errors.As(err, &ee) && ctx.Err() == nil {
+		// Not ready in time: what it wrote may say why.
+		return fmt.Errorf("%w: %s", err, out.String())
 	}
+	return err
+}
+
+// exitedError is a process that ended while it was waited for.
+type exitedError struct{ state, output string }
+
+func (e *exitedError) Error() string { return fmt.Sprintf("it ended (%s): %s", e.state, e.output) }
+
+// WaitHTTP polls url until it answers 200, the process exits, or limit
+// passes.
+func (p *Process) WaitHTTP(ctx context.Context, url string, limit time.Duration) error {
+	client := &http.Client{Timeout: 500 * time.Millisecond}
+	return p.WaitReady(ctx, limit, func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return poll.Stop(err)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s answered %s", url, resp.Status)
+		}
+		return nil
+	})
 }
 
 // Signal sends sig to the running process. A process that has ended on

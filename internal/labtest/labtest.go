@@ -1,10 +1,14 @@
-// Package labtest lets a test binary stand in for the lab binary: the local
-// runtime starts its instances and balancer from its own executable, which
-// in a test is the test binary. Main turns such a child into `lab`.
+// Package labtest helps the lab's tests. A test binary can stand in for the
+// lab binary (Main, Binary, Command): the local runtime starts its instances
+// and balancer from its own executable, which in a test is the test binary,
+// and Main turns such a child into `lab`. Scenarios runs scenarios of the
+// catalogue on any runtime and checks their expectations; Children lists a
+// process's children.
 package labtest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,6 +19,9 @@ import (
 	"testing"
 
 	"statelab/cli"
+	"statelab/lab"
+	"statelab/scenarios"
+	"statelab/scenarios/catalog"
 )
 
 // envVar marks a child that must act as the lab binary. It is not a
@@ -72,4 +79,47 @@ func Binary(tb testing.TB) string {
 func Command(args ...string) (exe string, argv []string, env []string) {
 	exe, _ = os.Executable()
 	return exe, args, append(os.Environ(), envVar+"=1")
+}
+
+// Scenarios runs the named scenarios of the catalogue on rt and returns the
+// journal, decoded from its JSON as a user of --json would read it. Every
+// expectation must hold, or the test fails.
+func Scenarios(t *testing.T, rt lab.Runtime, users int, names ...string) *scenarios.Journal {
+	t.Helper()
+	ctx := context.Background()
+	rn, err := scenarios.NewRunner(ctx, rt, scenarios.Options{Users: users, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rn.Close()
+	scs, err := catalog.Find(names...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := rn.Run(ctx, scs)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	data, err := json.Marshal(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back scenarios.Journal
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range back.Scenarios {
+		if s.Error != "" {
+			t.Errorf("%s failed: %s", s.Name, s.Error)
+		}
+		for _, e := range s.Expectations {
+			if !e.Holds {
+				t.Errorf("%s: %s %s: %s", s.Name, e.Variant, e.Text, e.Observed)
+			}
+		}
+	}
+	if !back.OK && !t.Failed() {
+		t.Error("the journal says some expectation does not hold")
+	}
+	return &back
 }

@@ -1,7 +1,8 @@
-// Package redisserver runs a real redis-server as a child process on a free
-// loopback port, for the local lab and for tests: start it, stop it (SIGTERM,
-// so Redis saves what its persistence settings say), kill it, and start it
-// again on the same port with or without persistence.
+// Package redisserver runs a real redis-server as a child process (see
+// internal/child) on a free loopback port, for the local lab and for tests:
+// start it, stop it (SIGTERM, so Redis saves what its persistence settings
+// say), kill it, and start it again on the same port with or without
+// persistence.
 package redisserver
 
 import (
@@ -19,7 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"statelab/internal/procattr"
+	"statelab/internal/child"
 )
 
 // ErrNotFound is returned by Start when no redis-server is on PATH.
@@ -36,11 +37,9 @@ type Server struct {
 	bin  string
 	dir  string
 	port int
+	proc child.Process
 
-	mu      sync.Mutex
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	output  *syncBuffer
+	mu      sync.Mutex // serialises starts and stops
 	persist bool
 }
 
@@ -77,7 +76,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	s := &Server{bin: bin, dir: dir, Version: version}
+	s := &Server{bin: bin, dir: dir, Version: version, proc: child.Process{Name: "redis"}}
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
 		port, err := FreePort()
@@ -104,14 +103,14 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 func (s *Server) Restart(ctx context.Context, persist bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cmd != nil {
+	if s.proc.Running() {
 		return fmt.Errorf("redis-server on %s is already running", s.Addr)
 	}
 	appendonly := "no"
 	if persist {
 		appendonly = "yes"
 	}
-	cmd := exec.Command(s.bin,
+	args := []string{
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",
 		"--dir", s.dir,
@@ -120,31 +119,20 @@ func (s *Server) Restart(ctx context.Context, persist bool) error {
 		"--appendfsync", "always",
 		"--daemonize", "no",
 		"--loglevel", "warning",
-	)
-	s.output = &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = s.output, s.output
-	cmd.SysProcAttr = procattr.Child()
-	if err := cmd.Start(); err != nil {
+	}
+	if err := s.proc.Start(s.bin, args, nil, nil); err != nil {
 		return fmt.Errorf("start redis-server: %w", err)
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	s.cmd, s.exited, s.persist = cmd, exited, persist
-	if err := waitPing(ctx, s.Addr, exited, 10*time.Second); err != nil {
-		_ = cmd.Process.Kill()
-		<-exited
-		s.cmd = nil
-		return fmt.Errorf("redis-server on %s: %w: %s", s.Addr, err, strings.TrimSpace(s.output.String()))
+	s.persist = persist
+	if err := s.proc.WaitReady(ctx, 10*time.Second, func(context.Context) error { return ping(s.Addr) }); err != nil {
+		_ = s.proc.End(syscall.SIGKILL)
+		return fmt.Errorf("redis-server on %s: %w", s.Addr, err)
 	}
 	return nil
 }
 
 // Running reports whether the process is up.
-func (s *Server) Running() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.cmd != nil
-}
+func (s *Server) Running() bool { return s.proc.Running() }
 
 // Persistent reports whether the running server keeps an append-only file.
 func (s *Server) Persistent() bool {
@@ -163,18 +151,7 @@ func (s *Server) Kill() error { return s.end(syscall.SIGKILL) }
 func (s *Server) end(sig syscall.Signal) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cmd == nil {
-		return nil
-	}
-	_ = s.cmd.Process.Signal(sig)
-	select {
-	case <-s.exited:
-	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.exited
-	}
-	s.cmd = nil
-	return nil
+	return s.proc.End(sig)
 }
 
 // Close kills the server and removes its directory if Start made it.
@@ -197,27 +174,6 @@ func FreePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// waitPing polls addr with PING until it answers +PONG, the process exits,
-// or the deadline passes.
-func waitPing(ctx context.Context, addr string, exited <-chan struct{}, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for {
-		if err := ping(addr); err == nil {
-			return nil
-		}
-		select {
-		case <-exited:
-			return errors.New("exited before it answered")
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(10 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("no answer to PING within %s", limit)
-		}
-	}
-}
-
 // Ping sends one PING to addr and expects +PONG.
 func ping(addr string) error {
 	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
@@ -238,24 +194,4 @@ func ping(addr string) error {
 		return fmt.Errorf("unexpected answer %q", buf[:n])
 	}
 	return nil
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.b.Len() > 64<<10 {
-		return len(p), nil
-	}
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

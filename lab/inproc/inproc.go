@@ -1,0 +1,385 @@
+// Package inproc runs a whole lab inside one process: an embedded Redis,
+// three instances of each variant (servers.Server) and the balancer
+// (lb.Balancer, with its admin API), each on a free loopback port. Killing
+// an instance closes its listener and every connection at once and drops
+// what it held, as SIGKILL does to a process; stopping it shuts it down
+// gracefully. No child process is started, so the engine and every
+// scenario's expectations run in seconds under `go test`.
+package inproc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"statelab"
+	"statelab/internal/labredis"
+	"statelab/internal/parallel"
+	"statelab/lab"
+	"statelab/lb"
+	"statelab/servers"
+)
+
+// Options configure the lab. Zero fields take the defaults noted.
+type Options struct {
+	// Instances per variant. Default 3.
+	Instances int
+	// HealthInterval of the balancer. Default 50ms: nothing here is slow.
+	HealthInterval time.Duration
+	// Logger receives the instances' and the balancer's logs. Default:
+	// discard.
+	Logger *slog.Logger
+}
+
+// Runtime is a lab inside this process.
+type Runtime struct {
+	opts     Options
+	dir      string // the instances' keys files
+	redis    labredis.Redis
+	bl       *lb.Balancer
+	blDone   chan struct{}
+	admin    *http.Server
+	adminURL string
+	pools    map[statelab.Variant]string
+
+	mu     sync.Mutex
+	insts  map[string]*instance
+	base   map[string]bool
+	closed bool
+}
+
+var _ lab.Runtime = (*Runtime)(nil)
+
+// instance is one server instance; srv is nil while it is not running.
+type instance struct {
+	name    string
+	variant statelab.Variant
+	addr    string // kept across restarts
+	srv     *servers.Server
+	done    chan struct{}
+}
+
+// Start starts the lab and waits until the balancer sees every instance up.
+// On error, what was started is ended.
+func Start(ctx context.Context, opts Options) (_ *Runtime, err error) {
+	if opts.Instances <= 0 {
+		opts.Instances = 3
+	}
+	if opts.HealthInterval <= 0 {
+		opts.HealthInterval = 50 * time.Millisecond
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	rt := &Runtime{opts: opts, insts: map[string]*instance{}, base: map[string]bool{}, pools: map[statelab.Variant]string{}}
+	defer func() {
+		if err != nil {
+			rt.Close()
+		}
+	}()
+	if rt.dir, err = os.MkdirTemp("", "statelab-inproc-"); err != nil {
+		return nil, err
+	}
+	if rt.redis, err = labredis.Start(ctx, labredis.Embedded); err != nil {
+		return nil, err
+	}
+	var specs []lb.PoolSpec
+	for _, v := range statelab.Variants {
+		spec := lb.PoolSpec{Name: string(v), Listen: "127.0.0.1:0"}
+		for _, name := range rt.Instances(v) {
+			in := &instance{name: name, variant: v, addr: "127.0.0.1:0"}
+			if err := rt.start(in, lab.Settings{}); err != nil {
+				return nil, err
+			}
+			rt.insts[name], rt.base[name] = in, true
+			spec.Backends = append(spec.Backends, lb.BackendSpec{Name: name, Addr: in.addr})
+		}
+		specs = append(specs, spec)
+	}
+	if err := rt.startLB(specs); err != nil {
+		return nil, err
+	}
+	client := &lb.Client{Base: rt.adminURL}
+	if err := client.WaitAllUp(ctx, time.Time{}, 10*time.Second); err != nil {
+		return nil, err
+	}
+	return rt, nil
+}
+
+func (rt *Runtime) startLB(specs []lb.PoolSpec) error {
+	bl, err := lb.New(lb.Config{HealthInterval: rt.opts.HealthInterval, CookiePerPool: true, Logger: rt.opts.Logger}, specs...)
+	if err != nil {
+		return err
+	}
+	if err := bl.Open(); err != nil {
+		return err
+	}
+	rt.bl, rt.blDone = bl, make(chan struct{})
+	go func() { _ = bl.Serve(); close(rt.blDone) }()
+	for _, p := range bl.Pools() {
+		rt.pools[statelab.Variant(p.Name)] = "http://" + p.Addr()
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	rt.admin = &http.Server{Handler: bl.Admin(""), ReadHeaderTimeout: 5 * time.Second}
+	rt.adminURL = "http://" + ln.Addr().String()
+	go func() { _ = rt.admin.Serve(ln) }()
+	return nil
+}
+
+// start starts an instance on its address with s on top of its base
+// configuration.
+func (rt *Runtime) start(in *instance, s lab.Settings) error {
+	srv, err := servers.New(servers.Config{
+		Variant:    in.variant,
+		Name:       in.name,
+		Addr:       in.addr,
+		RedisAddr:  rt.redis.Addr(),
+		CookieName: statelab.SessionCookie + "_" + string(in.variant),
+		KeysFile:   rt.keysFile(in.name),
+		FailOpen:   s.FailOpen,
+		Denylist:   s.Denylist,
+		Logger:     rt.opts.Logger,
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", in.name, err)
+	}
+	if err := srv.Open(); err != nil {
+		srv.Close()
+		return err
+	}
+	in.addr = srv.Addr().String()
+	in.srv, in.done = srv, make(chan struct{})
+	done := in.done
+	go func() { _ = srv.Serve(); close(done) }()
+	return nil
+}
+
+// end ends a running instance: at once (kill) or gracefully.
+func (rt *Runtime) end(ctx context.Context, in *instance, kill bool) error {
+	if in.srv == nil {
+		return nil
+	}
+	var err error
+	if kill {
+		err = in.srv.Kill()
+	} else {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err = in.srv.Shutdown(sctx)
+		cancel()
+	}
+	<-in.done
+	in.srv = nil
+	return err
+}
+
+func (rt *Runtime) inst(name string) (*instance, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	in, ok := rt.insts[name]
+	if !ok {
+		names := make([]string, 0, len(rt.insts))
+		for n := range rt.insts {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return nil, fmt.Errorf("no instance %q (instances: %s)", name, strings.Join(names, ", "))
+	}
+	return in, nil
+}
+
+func (rt *Runtime) keysFile(name string) string { return filepath.Join(rt.dir, name+".keys") }
+
+// Describe says what the lab runs on.
+func (rt *Runtime) Describe() string {
+	return fmt.Sprintf("one process (%d instances per variant and the balancer on loopback ports); Redis: %s", rt.opts.Instances, rt.redis.Describe())
+}
+
+// Endpoints are the pools' and the admin API's URLs.
+func (rt *Runtime) Endpoints() lab.Endpoints {
+	return lab.Endpoints{Pools: rt.pools, Admin: rt.adminURL}
+}
+
+// Instances lists the base instances of a variant.
+func (rt *Runtime) Instances(v statelab.Variant) []string {
+	out := make([]string, rt.opts.Instances)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s-%d", v, i+1)
+	}
+	return out
+}
+
+// Kill ends an instance at once.
+func (rt *Runtime) Kill(ctx context.Context, name string) error {
+	in, err := rt.inst(name)
+	if err != nil {
+		return err
+	}
+	return rt.end(ctx, in, true)
+}
+
+// Stop ends an instance gracefully.
+func (rt *Runtime) Stop(ctx context.Context, name string) error {
+	in, err := rt.inst(name)
+	if err != nil {
+		return err
+	}
+	return rt.end(ctx, in, false)
+}
+
+// Start starts an instance again, on its address, as a new server that
+// remembers nothing.
+func (rt *Runtime) Start(ctx context.Context, name string, s lab.Settings) error {
+	in, err := rt.inst(name)
+	if err != nil {
+		return err
+	}
+	if err := rt.end(ctx, in, true); err != nil {
+		return err
+	}
+	return rt.start(in, s)
+}
+
+// SetKeys writes the instance's keys file and reloads it.
+func (rt *Runtime) SetKeys(_ context.Context, name string, keys statelab.Keys) error {
+	in, err := rt.inst(name)
+	if err != nil {
+		return err
+	}
+	if in.srv == nil {
+		return fmt.Errorf("%s is not running", name)
+	}
+	path := rt.keysFile(name)
+	if keys.Empty() {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	} else if err := os.WriteFile(path, keys.Format(), 0o600); err != nil {
+		return err
+	}
+	return in.srv.Reload()
+}
+
+// InstanceURL is the instance's own URL.
+func (rt *Runtime) InstanceURL(name string) string {
+	in, err := rt.inst(name)
+	if err != nil {
+		return ""
+	}
+	return "http://" + in.addr
+}
+
+// Add starts a new instance and returns its address.
+func (rt *Runtime) Add(_ context.Context, v statelab.Variant, name string, s lab.Settings) (string, error) {
+	rt.mu.Lock()
+	if _, dup := rt.insts[name]; dup {
+		rt.mu.Unlock()
+		return "", fmt.Errorf("instance %s already exists", name)
+	}
+	in := &instance{name: name, variant: v, addr: "127.0.0.1:0"}
+	rt.insts[name] = in
+	rt.mu.Unlock()
+	if err := rt.start(in, s); err != nil {
+		rt.mu.Lock()
+		delete(rt.insts, name)
+		rt.mu.Unlock()
+		return "", err
+	}
+	return in.addr, nil
+}
+
+// Remove ends an added instance for good.
+func (rt *Runtime) Remove(ctx context.Context, name string) error {
+	in, err := rt.inst(name)
+	if err != nil {
+		return err
+	}
+	err = rt.end(ctx, in, false)
+	rt.mu.Lock()
+	delete(rt.insts, name)
+	rt.mu.Unlock()
+	return err
+}
+
+// StopRedis stops the embedded Redis: without persistence it forgets.
+func (rt *Runtime) StopRedis(context.Context) error { return rt.redis.Stop() }
+
+// StartRedis starts the embedded Redis again.
+func (rt *Runtime) StartRedis(ctx context.Context, persist bool) error {
+	return rt.redis.Start(ctx, persist)
+}
+
+// RedisStats counts Redis's keys and value bytes.
+func (rt *Runtime) RedisStats(ctx context.Context) (int64, int64, error) {
+	return labredis.Stats(ctx, rt.redis.Addr())
+}
+
+// Reset starts every base instance anew with its base configuration, ends
+// added ones, and leaves Redis running, without persistence, and empty.
+func (rt *Runtime) Reset(ctx context.Context) error {
+	if err := rt.redis.Stop(); err != nil {
+		return err
+	}
+	if err := rt.redis.Start(ctx, false); err != nil {
+		return err
+	}
+	if err := labredis.Flush(ctx, rt.redis.Addr()); err != nil {
+		return fmt.Errorf("flush redis: %w", err)
+	}
+	rt.mu.Lock()
+	all := make([]*instance, 0, len(rt.insts))
+	for _, in := range rt.insts {
+		all = append(all, in)
+	}
+	rt.mu.Unlock()
+	return parallel.Do(all, func(in *instance) error {
+		if !rt.base[in.name] {
+			return rt.Remove(ctx, in.name)
+		}
+		os.Remove(rt.keysFile(in.name))
+		return rt.Start(ctx, in.name, lab.Settings{})
+	})
+}
+
+// Close ends the balancer, every instance and Redis.
+func (rt *Runtime) Close() error {
+	rt.mu.Lock()
+	if rt.closed {
+		rt.mu.Unlock()
+		return nil
+	}
+	rt.closed = true
+	all := make([]*instance, 0, len(rt.insts))
+	for _, in := range rt.insts {
+		all = append(all, in)
+	}
+	rt.mu.Unlock()
+	if rt.admin != nil {
+		rt.admin.Close() // event streams never end by themselves
+	}
+	if rt.bl != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = rt.bl.Shutdown(ctx)
+		cancel()
+		<-rt.blDone
+	}
+	_ = parallel.Do(all, func(in *instance) error { return rt.end(context.Background(), in, true) })
+	if rt.redis != nil {
+		rt.redis.Close()
+	}
+	if rt.dir != "" {
+		os.RemoveAll(rt.dir)
+	}
+	return nil
+}

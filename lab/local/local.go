@@ -1,0 +1,312 @@
+// Package local runs the lab as local processes of the lab binary itself:
+// three `lab server` instances per variant, a `lab lb` with one pool per
+// variant, and Redis (a real redis-server when one is on PATH, else an
+// embedded one), all on free loopback ports. Killing an instance is a real
+// SIGKILL of its process; every process it starts ends when the lab ends.
+package local
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"statelab"
+	"statelab/internal/child"
+	"statelab/internal/labredis"
+	"statelab/internal/parallel"
+	"statelab/lab"
+)
+
+// Options configure the local lab. Zero fields take the defaults noted.
+type Options struct {
+	// Exe is the lab binary to start children from. Default: this process's
+	// own executable.
+	Exe string
+	// Redis is "auto" (redis-server when on PATH, else embedded), "server"
+	// or "embedded". Default auto.
+	Redis string
+	// Instances per variant. Default 3.
+	Instances int
+	// HealthInterval of the balancer. Default: the balancer's own default.
+	HealthInterval time.Duration
+	// Logs, when set, receives every child's output, each line prefixed
+	// with its name.
+	Logs io.Writer
+}
+
+// Runtime is a lab of local processes.
+type Runtime struct {
+	opts   Options
+	exe    string
+	dir    string // the instances' keys files
+	redis  labredis.Redis
+	lb     *child.Process
+	admin  string
+	pools  map[statelab.Variant]string
+	mu     sync.Mutex
+	procs  map[string]*instance // instances by name
+	base   map[string]bool      // the instances of the base lab
+	closed bool
+}
+
+var _ lab.Runtime = (*Runtime)(nil)
+
+// Start starts the whole lab and waits until the balancer sees every
+// instance up. On error, everything already started is ended.
+func Start(ctx context.Context, opts Options) (_ *Runtime, err error) {
+	if opts.Instances <= 0 {
+		opts.Instances = 3
+	}
+	if opts.Redis == "" {
+		opts.Redis = "auto"
+	}
+	exe := opts.Exe
+	if exe == "" {
+		if exe, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("find the lab binary: %w", err)
+		}
+	}
+	rt := &Runtime{opts: opts, exe: exe, procs: map[string]*instance{}, base: map[string]bool{}, pools: map[statelab.Variant]string{}}
+	defer func() {
+		if err != nil {
+			rt.Close()
+		}
+	}()
+	if rt.dir, err = os.MkdirTemp("", "statelab-lab-"); err != nil {
+		return nil, err
+	}
+	if rt.redis, err = labredis.Start(ctx, opts.Redis); err != nil {
+		return nil, err
+	}
+	var all []*instance
+	for _, v := range statelab.Variants {
+		for i := 1; i <= opts.Instances; i++ {
+			name := fmt.Sprintf("%s-%d", v, i)
+			p := &instance{Process: child.Process{Name: name, Unexpected: rt.unexpected}, name: name, variant: v}
+			rt.procs[name] = p
+			rt.base[name] = true
+			all = append(all, p)
+		}
+	}
+	if err := parallel.Do(all, func(p *instance) error { return rt.startInstance(ctx, p, lab.Settings{}, true) }); err != nil {
+		return nil, err
+	}
+	if err := rt.startLB(ctx); err != nil {
+		return nil, err
+	}
+	return rt, nil
+}
+
+// Describe says what the lab runs on.
+func (rt *Runtime) Describe() string {
+	return fmt.Sprintf("local processes (%d instances per variant, balancer on %s, its status page on %s); Redis: %s",
+		rt.opts.Instances, strings.TrimPrefix(rt.pools[statelab.Memory], "http://"), rt.admin, rt.redis.Describe())
+}
+
+// Endpoints are the pools' and the admin API's URLs.
+func (rt *Runtime) Endpoints() lab.Endpoints {
+	return lab.Endpoints{Pools: rt.pools, Admin: rt.admin}
+}
+
+// Instances lists the base instances of a variant.
+func (rt *Runtime) Instances(v statelab.Variant) []string {
+	var out []string
+	for i := 1; i <= rt.opts.Instances; i++ {
+		out = append(out, fmt.Sprintf("%s-%d", v, i))
+	}
+	return out
+}
+
+// Kill sends SIGKILL to an instance and waits for it to be gone.
+func (rt *Runtime) Kill(_ context.Context, name string) error {
+	p, err := rt.proc(name)
+	if err != nil {
+		return err
+	}
+	return p.End(syscall.SIGKILL)
+}
+
+// Stop sends SIGTERM to an instance and waits for it to exit.
+func (rt *Runtime) Stop(_ context.Context, name string) error {
+	p, err := rt.proc(name)
+	if err != nil {
+		return err
+	}
+	return p.End(syscall.SIGTERM)
+}
+
+// Start starts an instance again, on its port, with s on top of its base
+// configuration.
+func (rt *Runtime) Start(ctx context.Context, name string, s lab.Settings) error {
+	p, err := rt.proc(name)
+	if err != nil {
+		return err
+	}
+	if p.Running() {
+		if err := p.End(syscall.SIGKILL); err != nil {
+			return err
+		}
+	}
+	return rt.startInstance(ctx, p, s, false)
+}
+
+// SetKeys writes the instance's keys file and sends it SIGHUP, then waits
+// until its /healthz counts one more reload.
+func (rt *Runtime) SetKeys(ctx context.Context, name string, keys statelab.Keys) error {
+	p, err := rt.proc(name)
+	if err != nil {
+		return err
+	}
+	h, err := lab.Health(ctx, "http://"+p.addr)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if err := writeKeysFile(rt.keysFile(name), keys); err != nil {
+		return err
+	}
+	if err := p.Signal(syscall.SIGHUP); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return lab.AwaitReload(ctx, name, "http://"+p.addr, h.Reloads)
+}
+
+func (rt *Runtime) keysFile(name string) string { return filepath.Join(rt.dir, name+".keys") }
+
+// unexpected reports a child that ended without the lab ending it: what
+// the scenarios measure afterwards is not what they meant to.
+func (rt *Runtime) unexpected(name, state string) {
+	w := rt.opts.Logs
+	if w == nil {
+		w = os.Stderr
+	}
+	fmt.Fprintf(w, "lab: warning: %s ended on its own (%s); run with --logs to see why\n", name, state)
+}
+
+// InstanceURL is the instance's own URL.
+func (rt *Runtime) InstanceURL(name string) string {
+	p, err := rt.proc(name)
+	if err != nil {
+		return ""
+	}
+	return "http://" + p.addr
+}
+
+// Add starts a new instance and returns its address.
+func (rt *Runtime) Add(ctx context.Context, v statelab.Variant, name string, s lab.Settings) (string, error) {
+	rt.mu.Lock()
+	if _, dup := rt.procs[name]; dup {
+		rt.mu.Unlock()
+		return "", fmt.Errorf("instance %s already exists", name)
+	}
+	p := &instance{Process: child.Process{Name: name, Unexpected: rt.unexpected}, name: name, variant: v}
+	rt.procs[name] = p
+	rt.mu.Unlock()
+	if err := rt.startInstance(ctx, p, s, true); err != nil {
+		rt.mu.Lock()
+		delete(rt.procs, name)
+		rt.mu.Unlock()
+		return "", err
+	}
+	return p.addr, nil
+}
+
+// Remove ends an added instance for good.
+func (rt *Runtime) Remove(_ context.Context, name string) error {
+	p, err := rt.proc(name)
+	if err != nil {
+		return err
+	}
+	err = p.End(syscall.SIGTERM)
+	rt.mu.Lock()
+	delete(rt.procs, name)
+	rt.mu.Unlock()
+	return err
+}
+
+// StopRedis stops Redis with SIGTERM (the embedded one: closes it).
+func (rt *Runtime) StopRedis(context.Context) error { return rt.redis.Stop() }
+
+// StartRedis starts Redis again on its port.
+func (rt *Runtime) StartRedis(ctx context.Context, persist bool) error {
+	return rt.redis.Start(ctx, persist)
+}
+
+// RedisStats counts Redis's keys and value bytes.
+func (rt *Runtime) RedisStats(ctx context.Context) (int64, int64, error) {
+	return labredis.Stats(ctx, rt.redis.Addr())
+}
+
+// Reset restarts every base instance with its base configuration, ends
+// added ones, and leaves Redis running, without persistence, and empty.
+func (rt *Runtime) Reset(ctx context.Context) error {
+	rt.mu.Lock()
+	var all []*instance
+	for _, p := range rt.procs {
+		all = append(all, p)
+	}
+	rt.mu.Unlock()
+	if err := rt.redis.Stop(); err != nil {
+		return err
+	}
+	if err := rt.redis.Start(ctx, false); err != nil {
+		return err
+	}
+	if err := labredis.Flush(ctx, rt.redis.Addr()); err != nil {
+		return fmt.Errorf("flush redis: %w", err)
+	}
+	return parallel.Do(all, func(p *instance) error {
+		if !rt.base[p.name] {
+			return rt.Remove(ctx, p.name)
+		}
+		os.Remove(rt.keysFile(p.name))
+		return rt.Start(ctx, p.name, lab.Settings{})
+	})
+}
+
+// Close ends every process the lab started, and Redis.
+func (rt *Runtime) Close() error {
+	rt.mu.Lock()
+	if rt.closed {
+		rt.mu.Unlock()
+		return nil
+	}
+	rt.closed = true
+	all := []*child.Process{}
+	for _, p := range rt.procs {
+		all = append(all, &p.Process)
+	}
+	if rt.lb != nil {
+		all = append(all, rt.lb)
+	}
+	rt.mu.Unlock()
+	_ = parallel.Do(all, func(p *child.Process) error { return p.End(syscall.SIGKILL) })
+	if rt.dir != "" {
+		os.RemoveAll(rt.dir)
+	}
+	if rt.redis != nil {
+		return rt.redis.Close()
+	}
+	return nil
+}
+
+func (rt *Runtime) proc(name string) (*instance, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	p, ok := rt.procs[name]
+	if !ok {
+		var names []string
+		for n := range rt.procs {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return nil, fmt.Errorf("no instance %q (instances: %s)", name, strings.Join(names, ", "))
+	}
+	return p, nil
+}

@@ -1,0 +1,53 @@
+package local_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"statelab/internal/labredis"
+	"statelab/internal/labtest"
+	"statelab/internal/redistest"
+	"statelab/lab/local"
+)
+
+func TestMain(m *testing.M) { labtest.Main(m) }
+
+// TestProcesses runs the scenarios that kill, stop and restart instances
+// and Redis on real processes, with redis-server: the signals are real
+// signals, the memory that dies is a process's.
+func TestProcesses(t *testing.T) {
+	if !labredis.ServerOnPath() {
+		redistest.Absent(t, "redis-server is not on PATH (apt-get install redis-server)")
+	}
+	rt, err := local.Start(context.Background(), local.Options{Redis: labredis.Server, Exe: labtest.Binary(t)})
+	if err != nil {
+		t.Fatalf("start the local lab: %v", err)
+	}
+	t.Cleanup(func() { rt.Close() })
+	j := labtest.Scenarios(t, rt, 30, "kill-instance", "rolling-restart", "redis-down", "config-drift")
+	if !strings.Contains(j.Runtime, "redis-server") {
+		t.Errorf("runtime %q does not name redis-server", j.Runtime)
+	}
+	for _, s := range j.Scenarios {
+		if s.Name == "kill-instance" {
+			if d := s.Variants["jwt"].DetectSeconds; d == nil || *d > 1 {
+				t.Errorf("kill-instance jwt detect: %v, want within a second", d)
+			}
+		}
+	}
+}
+
+// TestEmbeddedRedis runs the scenarios that depend on Redis's behaviour with
+// the embedded Redis, the one a machine without redis-server gets.
+func TestEmbeddedRedis(t *testing.T) {
+	rt, err := local.Start(context.Background(), local.Options{Redis: labredis.Embedded, Exe: labtest.Binary(t)})
+	if err != nil {
+		t.Fatalf("start the local lab: %v", err)
+	}
+	t.Cleanup(func() { rt.Close() })
+	j := labtest.Scenarios(t, rt, 30, "redis-down", "logout-replay", "key-rotation")
+	if !strings.Contains(j.Runtime, "embedded") {
+		t.Errorf("runtime %q does not say the Redis is embedded", j.Runtime)
+	}
+}

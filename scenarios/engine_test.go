@@ -1,0 +1,133 @@
+package scenarios_test
+
+import (
+	"context"
+	"reflect"
+	"strings"
+	"testing"
+
+	"statelab"
+	"statelab/lab/inproc"
+	"statelab/scenarios"
+)
+
+func TestPlanIsDeterministic(t *testing.T) {
+	a, b := scenarios.NewPlan(42, 50), scenarios.NewPlan(42, 50)
+	if !reflect.DeepEqual(a, b) {
+		t.Fatal("the same seed and user count gave two plans")
+	}
+	if c := scenarios.NewPlan(43, 50); reflect.DeepEqual(a.Users, c.Users) {
+		t.Fatal("two seeds gave the same plan")
+	}
+	for _, u := range a.Users {
+		if len(u.Items) < 2 || len(u.Items) > 3 {
+			t.Fatalf("%s has %d items", u.Name, len(u.Items))
+		}
+		seen := map[string]bool{}
+		for _, it := range u.Items {
+			if seen[it.Item] || it.Qty < 1 || it.Qty > statelab.MaxQty {
+				t.Fatalf("%s: bad item %+v", u.Name, it)
+			}
+			seen[it.Item] = true
+		}
+	}
+}
+
+// pacer answers the step prompts from a script.
+type pacer struct{ answers []scenarios.Decision }
+
+func (p *pacer) Before(context.Context, *scenarios.Scenario, int, int) scenarios.Decision {
+	if len(p.answers) == 0 {
+		return scenarios.Go
+	}
+	d := p.answers[0]
+	p.answers = p.answers[1:]
+	return d
+}
+
+// recorder is an observer that keeps the notes and the finished reports.
+type recorder struct {
+	scenarios.Base
+	notes    []string
+	finished []string
+}
+
+func (r *recorder) Noted(s string) { r.notes = append(r.notes, s) }
+func (r *recorder) ScenarioFinished(sc *scenarios.Scenario, _ *scenarios.ScenarioReport) {
+	r.finished = append(r.finished, sc.Name)
+}
+
+// probeOnce is a one-step scenario: log users in, probe once.
+func probeOnce(name, verdict string) *scenarios.Scenario {
+	return &scenarios.Scenario{
+		Name: name, Summary: "a test", Setup: "nothing fails",
+		Steps: []scenarios.Step{
+			{Title: "log in", Why: "a baseline", Run: func(r *scenarios.Run) error { return r.FillAll() }},
+			{Title: "probe", Why: "who are you", Run: func(r *scenarios.Run) error {
+				_, err := r.Probe("probed", 1)
+				return err
+			}},
+		},
+		Expect: []scenarios.Expectation{{Variant: statelab.JWT, Text: "keeps every user", Check: func(res *scenarios.Result) (bool, string) {
+			t := res.Verdict(verdict).Tallies[statelab.JWT]
+			return t.Users > 0 && t.Kept == t.Users, ""
+		}}},
+	}
+}
+
+// TestEngine runs made-up scenarios on a lab inside this process: a typo
+// in a verdict name fails the scenario instead of passing for an outcome,
+// and the pacer's decisions are followed.
+func TestEngine(t *testing.T) {
+	ctx := context.Background()
+	rt, err := inproc.Start(ctx, inproc.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close() })
+	run := func(p scenarios.Pacer, scs ...*scenarios.Scenario) (*scenarios.Journal, *recorder, error) {
+		rec := &recorder{}
+		rn, err := scenarios.NewRunner(ctx, rt, scenarios.Options{Users: 3, Pacer: p, Observers: []scenarios.Observer{rec}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rn.Close()
+		j, err := rn.Run(ctx, scs)
+		return j, rec, err
+	}
+
+	j, _, err := run(nil, probeOnce("right", "probed"), probeOnce("typo", "probd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !j.Scenarios[0].OK {
+		t.Errorf("the right verdict name: %+v", j.Scenarios[0].Expectations)
+	}
+	typo := j.Scenarios[1]
+	if typo.OK || j.OK {
+		t.Fatalf("a verdict name no probe made passed: %+v", typo.Expectations)
+	}
+	found := false
+	for _, e := range typo.Expectations {
+		found = found || !e.Holds && strings.Contains(e.Text, `"probd"`)
+	}
+	if !found {
+		t.Errorf("no expectation names the missing probe: %+v", typo.Expectations)
+	}
+
+	j, rec, err := run(&pacer{answers: []scenarios.Decision{scenarios.Go, scenarios.Restart, scenarios.Go, scenarios.Skip}}, probeOnce("paced", "probed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(j.Scenarios) != 1 || !j.Scenarios[0].Skipped || len(j.Scenarios[0].Steps) != 1 {
+		t.Errorf("restart, then skip at step 2: %+v", j.Scenarios)
+	}
+	if !strings.Contains(strings.Join(rec.notes, "\n"), "starting paced again") {
+		t.Errorf("no note of the restart: %q", rec.notes)
+	}
+
+	j, _, err = run(&pacer{answers: []scenarios.Decision{scenarios.Quit}}, probeOnce("quit", "probed"), probeOnce("never", "probed"))
+	if err != scenarios.ErrQuit || len(j.Scenarios) != 1 || j.OK {
+		t.Errorf("quit: err %v, %d scenarios, ok %v; want ErrQuit after the first", err, len(j.Scenarios), j.OK)
+	}
+}

@@ -1,0 +1,209 @@
+package scenarios
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"statelab"
+	"statelab/lab"
+	"statelab/lb"
+)
+
+// Options configure a Runner. Zero fields take the defaults noted.
+type Options struct {
+	// Users is the number of virtual users per variant. Default 30.
+	Users int
+	// Seed makes the plan. Default 1.
+	Seed uint64
+	// Workers is how many users act at once. Default 32.
+	Workers int
+	// Observers follow the run (the text printer, the live page).
+	Observers []Observer
+	// Pacer, in step mode, decides before each step whether to go on.
+	Pacer Pacer
+}
+
+func (o Options) withDefaults() Options {
+	if o.Users <= 0 {
+		o.Users = 30
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	if o.Workers <= 0 {
+		o.Workers = 32
+	}
+	return o
+}
+
+// ErrQuit is returned when the instructor quits in step mode.
+var ErrQuit = errors.New("quit at a step prompt")
+
+// Runner runs scenarios on a lab.Runtime.
+type Runner struct {
+	rt        lab.Runtime
+	opts      Options
+	obs       observers
+	lb        *lb.Client
+	events    *eventLog
+	transport *http.Transport
+	plan      Plan
+	fresh     bool // the lab has not run a scenario since it started
+}
+
+// NewRunner prepares to run scenarios on rt, following the balancer's events
+// until ctx ends.
+func NewRunner(ctx context.Context, rt lab.Runtime, opts Options) (*Runner, error) {
+	opts = opts.withDefaults()
+	ep := rt.Endpoints()
+	client := &lb.Client{Base: ep.Admin, Token: ep.AdminToken}
+	rn := &Runner{
+		rt: rt, opts: opts, lb: client,
+		obs:    observers(opts.Observers),
+		events: newEventLog(),
+		plan:   NewPlan(opts.Seed, opts.Users),
+		fresh:  true,
+		transport: &http.Transport{
+			DialContext:         (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
+			MaxIdleConns:        4096,
+			MaxIdleConnsPerHost: 1024,
+			IdleConnTimeout:     30 * time.Second,
+			// The balancer answers within its own timeout (504); this one
+			// only guards against a balancer that hangs itself.
+			ResponseHeaderTimeout: 30 * time.Second,
+		},
+	}
+	for _, v := range statelab.Variants {
+		if _, ok := ep.Pools[v]; !ok {
+			return nil, fmt.Errorf("the lab has no pool for the %s variant", v)
+		}
+	}
+	stream, err := client.Events(ctx, -1)
+	if err != nil {
+		return nil, err
+	}
+	go rn.events.follow(stream)
+	return rn, nil
+}
+
+// Plan is the run's plan.
+func (rn *Runner) Plan() Plan { return rn.plan }
+
+// Close releases the runner's connections.
+func (rn *Runner) Close() { rn.transport.CloseIdleConnections() }
+
+// Run runs the scenarios in order and returns the journal. It stops early
+// only when ctx ends or the instructor quits; a failed step fails its
+// scenario, and the next one starts from a reset lab.
+func (rn *Runner) Run(ctx context.Context, scs []*Scenario) (*Journal, error) {
+	j := &Journal{
+		Runtime: rn.rt.Describe(), Seed: rn.opts.Seed, Users: rn.opts.Users,
+		Started: time.Now().UTC(), OK: true,
+	}
+	rn.obs.RunStarted(j.Runtime, rn.plan, scs)
+	for i, sc := range scs {
+		rep, err := rn.runOne(ctx, sc, i+1, len(scs))
+		if rep != nil {
+			j.Scenarios = append(j.Scenarios, rep)
+			j.OK = j.OK && rep.OK
+		}
+		if err != nil {
+			j.OK = false
+			j.Seconds = time.Since(j.Started).Seconds()
+			return j, err
+		}
+	}
+	j.Seconds = time.Since(j.Started).Seconds()
+	rn.obs.RunFinished(j)
+	return j, nil
+}
+
+func (rn *Runner) runOne(ctx context.Context, sc *Scenario, n, total int) (*ScenarioReport, error) {
+	for {
+		rep, again, err := rn.attempt(ctx, sc, n, total)
+		if !again {
+			return rep, err
+		}
+		rn.obs.Noted("starting " + sc.Name + " again from a clean lab")
+	}
+}
+
+// attempt runs the scenario once; again reports that the instructor asked
+// to start it over.
+func (rn *Runner) attempt(ctx context.Context, sc *Scenario, n, total int) (rep *ScenarioReport, again bool, err error) {
+	if err := rn.reset(ctx); err != nil {
+		return nil, false, fmt.Errorf("reset the lab before %s: %w", sc.Name, err)
+	}
+	r, err := rn.newRun(ctx, sc)
+	if err != nil {
+		return nil, false, err
+	}
+	users := map[statelab.Variant][]string{}
+	for v, us := range r.Users {
+		for _, u := range us {
+			users[v] = append(users[v], u.Name)
+		}
+	}
+	rn.obs.ScenarioStarted(sc, n, total, users)
+	for i, st := range sc.Steps {
+		r.step = i + 1
+		rn.obs.StepStarted(sc, i+1, st)
+		if rn.opts.Pacer != nil {
+			switch rn.opts.Pacer.Before(ctx, sc, i+1, len(sc.Steps)) {
+			case Quit:
+				return r.finish(false), false, ErrQuit
+			case Skip:
+				rn.obs.Noted("skipped at the instructor's request")
+				rep := r.finish(false)
+				rep.Skipped = true
+				return rep, false, nil
+			case Restart:
+				return nil, true, nil
+			}
+		}
+		start := time.Now()
+		err := st.Run(r)
+		r.rep.Steps = append(r.rep.Steps, StepReport{Title: st.Title, Why: st.Why, Notes: r.notes, Seconds: time.Since(start).Seconds()})
+		r.notes = nil
+		if err != nil {
+			if ctx.Err() != nil {
+				return r.finish(false), false, ctx.Err()
+			}
+			rep := r.finish(false)
+			rep.Error = fmt.Sprintf("step %d (%s): %v", i+1, st.Title, err)
+			return rep, false, nil
+		}
+	}
+	return r.finish(true), false, nil
+}
+
+// reset brings the lab and the balancer back to their clean state: the
+// runtime's instances only, all enabled, every pool round-robin, and every
+// backend checked up since.
+func (rn *Runner) reset(ctx context.Context) error {
+	start := time.Now()
+	what := "lab ready: every instance checked up by the balancer"
+	if !rn.fresh {
+		if err := rn.rt.Reset(ctx); err != nil {
+			return err
+		}
+		what = "lab reset: instances restarted, Redis empty, every pool round-robin"
+	}
+	rn.fresh = false
+	want := map[string]lb.Want{}
+	for _, v := range statelab.Variants {
+		want[string(v)] = lb.Want{Backends: rn.rt.Instances(v), Policy: lb.RoundRobin}
+	}
+	if err := rn.lb.Restore(ctx, want); err != nil {
+		return err
+	}
+	if err := rn.lb.WaitAllUp(ctx, start, 20*time.Second); err != nil {
+		return err
+	}
+	rn.obs.LabReady(fmt.Sprintf("%s (%.1f s)", what, time.Since(start).Seconds()))
+	return nil
+}

@@ -1,0 +1,97 @@
+// Package scenarios is the lab's engine: virtual users log in through the
+// balancer to every variant at once, get a cart, and then a scenario's steps
+// break something (kill an instance, restart them, switch routing, stop
+// Redis...). The engine runs the steps, probes every user, counts who was
+// kept and who was lost, checks that against what the scenario expects of
+// each variant, and records everything in a journal.
+//
+// It knows no scenario (they are in scenarios/catalog) and prints nothing:
+// the text printer, the Markdown report and the live page (scenarios/report)
+// are Observers of a run. It acts on a lab.Runtime, so the same scenario
+// runs on local processes, on the workshop stack's containers, or inside
+// one process in tests.
+package scenarios
+
+import (
+	"context"
+	"strings"
+
+	"statelab"
+)
+
+// Scenario is one experiment.
+type Scenario struct {
+	// Name is what `lab run NAME` takes.
+	Name string
+	// Summary is the one line `lab list` shows.
+	Summary string
+	// Setup says, in the title line, how the lab is set up.
+	Setup string
+	// Claims are the claims of the seed articles the scenario tests.
+	Claims []Claim
+	// Steps run in order.
+	Steps []Step
+	// Expect is what each variant must show; every probe also expects no
+	// wrong user, for every variant.
+	Expect []Expectation
+	// Lesson is printed at the end; it may use the results.
+	Lesson func(res *Result) string
+	// Verdict names the probe the verdict table and the journal's
+	// "variants" show. Default: the last one.
+	Verdict string
+	// MaxUsers, when set, caps the users per variant: a scenario that
+	// measures per session needs no crowd.
+	MaxUsers int
+}
+
+// Claim is a row of the seed articles' comparison table (or a claim made
+// elsewhere in them), with where it comes from.
+type Claim struct {
+	Source string `json:"source"` // e.g. "004"
+	Row    string `json:"row"`    // e.g. "Fault Tolerance"
+	Text   string `json:"text"`   // what the article says
+}
+
+func (c Claim) String() string { return c.Source + ": " + c.Row }
+
+// ClaimsString names claims in a line: "004: Fault Tolerance; 004: ...".
+func ClaimsString(cs []Claim) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = c.String()
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Step is one narrated step of a scenario.
+type Step struct {
+	Title string
+	// Why is the narration: what is about to happen, and why.
+	Why string
+	Run func(r *Run) error
+}
+
+// Expectation is what one variant must show in a scenario.
+type Expectation struct {
+	Variant statelab.Variant
+	Text    string
+	// Check returns whether the expectation holds and what was observed.
+	Check func(res *Result) (bool, string)
+}
+
+// Decision is what the instructor chose at a pause in step mode.
+type Decision int
+
+// The decisions.
+const (
+	Go      Decision = iota // run the step
+	Restart                 // start the scenario again from a clean lab
+	Skip                    // skip the rest of the scenario
+	Quit                    // stop the run
+)
+
+// Pacer decides, before each step, whether to go on: an instructor at a
+// terminal, in step mode. A nil Pacer goes on at once.
+type Pacer interface {
+	Before(ctx context.Context, sc *Scenario, step, steps int) Decision
+}

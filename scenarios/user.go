@@ -1,0 +1,296 @@
+package scenarios
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"statelab"
+)
+
+// User is a virtual user of one variant. It holds its cookies and its token
+// as a browser or an app would, and remembers what its cart should hold: the
+// items the servers acknowledged.
+type User struct {
+	Name    string
+	Variant statelab.Variant
+	// Plan is the items this user adds, in order.
+	Plan []statelab.Item
+
+	base      *url.URL
+	transport http.RoundTripper
+	// cookies is the user's cookie jar: a browser's, for the one host it
+	// talks to (name and value; the lab sets no other attributes that
+	// matter to a client on one host).
+	cookies []cookie
+	token   string
+	cart    []statelab.Item
+	// Instance answered the user's last request.
+	Instance string
+	// saved is the credential held before logout, for replay.
+	savedCookies []cookie
+	savedToken   string
+	report       Reporter
+}
+
+// Reporter receives every request a user made, its answer, and the
+// judgement when the request was a probe (else ""). A run records them in
+// its journal and tells its observers.
+type Reporter func(u *User, method, path string, resp Response, o Outcome)
+
+// Response is one answer, as a user sees it.
+type Response struct {
+	Status    int
+	Instance  string
+	Repinned  string
+	Body      statelab.Body
+	Err       error
+	Took      time.Duration
+	CredBytes int // bytes of the credential headers the request carried
+}
+
+// OK reports a complete 200 answer.
+func (r Response) OK() bool { return r.Err == nil && r.Status == http.StatusOK }
+
+type cookie struct{ name, value string }
+
+// NewUser makes a user of variant v who talks to the pool at base and adds
+// plan's items when filled. report, when not nil, receives every request.
+func NewUser(v statelab.Variant, name string, plan []statelab.Item, base string, transport http.RoundTripper, report Reporter) (*User, error) {
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("the %s pool's URL %q: want http://host:port", v, base)
+	}
+	if report == nil {
+		report = func(*User, string, string, Response, Outcome) {}
+	}
+	return &User{Name: name, Variant: v, Plan: plan, base: u, transport: transport, report: report}, nil
+}
+
+// cookieHeader is what the user's browser would send in Cookie.
+func cookieHeader(cs []cookie) string {
+	var b strings.Builder
+	for i, c := range cs {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(c.name)
+		b.WriteByte('=')
+		b.WriteString(c.value)
+	}
+	return b.String()
+}
+
+// setCookies applies a response's Set-Cookie headers, as a browser does: a
+// cookie replaces the one of the same name, and one that has expired (the
+// way servers delete cookies) is dropped.
+func (u *User) setCookies(resp *http.Response) {
+	for _, c := range resp.Cookies() {
+		i := slices.IndexFunc(u.cookies, func(have cookie) bool { return have.name == c.Name })
+		gone := c.MaxAge < 0 || (!c.Expires.IsZero() && c.Expires.Before(time.Now()))
+		switch {
+		case gone && i >= 0:
+			u.cookies = slices.Delete(u.cookies, i, i+1)
+		case gone:
+		case i >= 0:
+			u.cookies[i].value = c.Value
+		default:
+			u.cookies = append(u.cookies, cookie{c.Name, c.Value})
+		}
+	}
+}
+
+// do sends one request and records it in the journal.
+func (u *User) do(ctx context.Context, method, path string, body any) Response {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.base.JoinPath(path).String(), rd)
+	if err != nil {
+		return Response{Err: err}
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if u.token != "" {
+		req.Header.Set("Authorization", "Bearer "+u.token)
+	}
+	if len(u.cookies) > 0 {
+		req.Header.Set("Cookie", cookieHeader(u.cookies))
+	}
+	start := time.Now()
+	resp, err := u.transport.RoundTrip(req)
+	r := Response{Took: time.Since(start), Err: err}
+	r.CredBytes = credBytes(req)
+	if err == nil {
+		u.setCookies(resp)
+		data, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		r.Status = resp.StatusCode
+		r.Instance = resp.Header.Get(statelab.InstanceHeader)
+		r.Repinned = resp.Header.Get(statelab.RepinnedHeader)
+		if rerr != nil {
+			// A response cut short is no answer, whatever its status said.
+			r.Err = fmt.Errorf("reading the response: %w", rerr)
+		} else if jerr := json.Unmarshal(data, &r.Body); jerr != nil && r.Status < 500 {
+			r.Err = fmt.Errorf("malformed response (%s): %w", resp.Status, jerr)
+		}
+		if r.Instance != "" {
+			u.Instance = r.Instance
+		}
+		if r.Body.Token != "" {
+			u.token = r.Body.Token
+		}
+	}
+	return r
+}
+
+func credBytes(req *http.Request) int {
+	n := 0
+	for _, h := range []string{"Cookie", "Authorization"} {
+		if v := req.Header.Get(h); v != "" {
+			n += len(h) + 2 + len(v)
+		}
+	}
+	return n
+}
+
+// Login logs the user in; on success its cart is empty.
+func (u *User) Login(ctx context.Context) Response {
+	r := u.do(ctx, http.MethodPost, "/login", statelab.Login{User: u.Name, Password: statelab.DemoPassword})
+	if r.OK() {
+		u.cart = []statelab.Item{}
+	}
+	u.report(u, "POST", "/login", r, "")
+	return r
+}
+
+// Add adds an item; the user's expected cart changes only if the server
+// acknowledges it.
+func (u *User) Add(ctx context.Context, it statelab.Item) Response {
+	r := u.do(ctx, http.MethodPost, "/cart", it)
+	if r.OK() {
+		u.cart = addItem(u.cart, it)
+	}
+	u.report(u, "POST", "/cart", r, "")
+	return r
+}
+
+// Fill logs the user in and adds the planned items. It reports whether
+// every request succeeded.
+func (u *User) Fill(ctx context.Context) bool {
+	ok := u.Login(ctx).OK()
+	for _, it := range u.Plan {
+		ok = u.Add(ctx, it).OK() && ok
+	}
+	return ok
+}
+
+// Probe asks who the user is and judges the answer.
+func (u *User) Probe(ctx context.Context) (Outcome, Response) {
+	r := u.do(ctx, http.MethodGet, "/me", nil)
+	o := u.judge(r)
+	u.report(u, "GET", "/me", r, o)
+	return o, r
+}
+
+func (u *User) judge(r Response) Outcome {
+	switch {
+	case r.Err != nil || r.Status >= 500 || r.Status == 0:
+		return Unavailable
+	case r.Status == http.StatusUnauthorized:
+		return LostSession
+	case r.Status != http.StatusOK:
+		return Unavailable
+	case r.Body.User != u.Name:
+		return WrongUser
+	case !slices.Equal(r.Body.Cart, u.cart):
+		return LostData
+	}
+	return Kept
+}
+
+// Logout logs out, keeping the credential held before for Replay.
+func (u *User) Logout(ctx context.Context) Response {
+	u.savedCookies = slices.Clone(u.cookies)
+	u.savedToken = u.token
+	r := u.do(ctx, http.MethodPost, "/logout", nil)
+	u.report(u, "POST", "/logout", r, "")
+	return r
+}
+
+// Replay puts back the credential held before logout, as someone who copied
+// it would, and probes: Kept means the old credential still works.
+func (u *User) Replay(ctx context.Context) (Outcome, Response) {
+	u.cookies = slices.Clone(u.savedCookies)
+	u.token = u.savedToken
+	return u.Probe(ctx)
+}
+
+// ForgetAffinity drops the balancer's sticky cookie, as when a balancer is
+// replaced or its affinity is reset: the next request is routed afresh.
+func (u *User) ForgetAffinity() {
+	u.cookies = slices.DeleteFunc(u.cookies, func(c cookie) bool { return strings.HasPrefix(c.name, statelab.AffinityCookie) })
+}
+
+// Cart is what the user expects its cart to hold.
+func (u *User) Cart() []statelab.Item { return u.cart }
+
+func addItem(cart []statelab.Item, it statelab.Item) []statelab.Item {
+	out := slices.Clone(cart)
+	for i := range out {
+		if out[i].Item == it.Item {
+			out[i].Qty += it.Qty
+			return out
+		}
+	}
+	return append(out, it)
+}
+
+// SessionCookie returns the name of the user's session cookie, as its jar
+// holds it, or of any it held before logging out.
+func (u *User) SessionCookie() string {
+	for _, c := range append(slices.Clone(u.cookies), u.savedCookies...) {
+		if strings.HasPrefix(c.name, statelab.SessionCookie) {
+			return c.name
+		}
+	}
+	return statelab.SessionCookie
+}
+
+// As sends GET /me with a credential someone else made for this user: a
+// cookie (name, value) or a bearer token. It reports whether the server took
+// it for this user.
+func (u *User) As(ctx context.Context, cookieName, cookieValue, token string) (bool, Response) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.base.JoinPath("/me").String(), nil)
+	if err != nil {
+		return false, Response{Err: err}
+	}
+	if cookieValue != "" {
+		req.AddCookie(&http.Cookie{Name: cookieName, Value: cookieValue})
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	start := time.Now()
+	resp, err := u.transport.RoundTrip(req)
+	r := Response{Took: time.Since(start), Err: err, CredBytes: credBytes(req)}
+	if err != nil {
+		u.report(u, "GET", "/me (forged)", r, "")
+		return false, r
+	}
+	defer resp.Body.Close()
+	r.Status, r.Instance = resp.StatusCode, resp.Header.Get(statelab.InstanceHeader)
+	_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&r.Body)
+	u.report(u, "GET", "/me (forged)", r, "")
+	return r.Status == http.StatusOK && r.Body.User == u.Name, r
+}

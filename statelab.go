@@ -1,0 +1,139 @@
+// Package statelab is the lab's contract: what travels between virtual
+// users, the balancer and the server instances, shared by all of them
+// without importing any of them. The variants, the JSON bodies of the API,
+// the headers that name who answered, the limits on input, and the keys
+// file that rotates keys without a restart.
+//
+// The application is in servers, the balancer in lb, the runtimes that
+// start and break a lab in lab, and the scenarios in scenarios.
+package statelab
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Variant names where a variant keeps its sessions.
+type Variant string
+
+// The variants.
+const (
+	Memory Variant = "memory" // in one server process's memory
+	Redis  Variant = "redis"  // in a Redis every instance shares
+	JWT    Variant = "jwt"    // in a signed token the client holds
+)
+
+// Variants lists every variant, in the order reports show them.
+var Variants = []Variant{Memory, Redis, JWT}
+
+// ParseVariant checks that s names a variant.
+func ParseVariant(s string) (Variant, error) {
+	for _, v := range Variants {
+		if string(v) == s {
+			return v, nil
+		}
+	}
+	names := make([]string, len(Variants))
+	for i, v := range Variants {
+		names[i] = string(v)
+	}
+	return "", fmt.Errorf("unknown variant %q (want %s)", s, strings.Join(names, ", "))
+}
+
+// Headers every response carries.
+const (
+	// InstanceHeader names the server instance that answered.
+	InstanceHeader = "X-Statelab-Instance"
+	// BackendHeader names the backend the balancer sent the request to.
+	BackendHeader = "X-Statelab-Backend"
+	// RepinnedHeader says "from -> to" when the balancer moved a sticky
+	// user to another backend.
+	RepinnedHeader = "X-Statelab-Repinned"
+)
+
+// Cookie names.
+const (
+	// SessionCookie is the default session cookie of the memory and redis
+	// variants. Browsers send a host's cookies to all its ports, so
+	// variants served on one host use SessionCookie + "_" + variant.
+	SessionCookie = "statelab_session"
+	// AffinityCookie is the balancer's sticky cookie; its value names the
+	// backend. Pools on one host use AffinityCookie + "_" + pool.
+	AffinityCookie = "statelab_backend"
+)
+
+// Issuer and Audience of every token; verification demands both.
+const (
+	Issuer   = "statelab"
+	Audience = "statelab"
+)
+
+// DemoPassword is the password every demo user has, unless configured.
+const DemoPassword = "statelab"
+
+// Limits on input. Anything beyond them is a 400 or a 413, never a crash.
+const (
+	MaxBody     = 16 << 10 // bytes of a request body
+	MaxNameLen  = 64       // runes of a user name or an item
+	MaxQty      = 99       // per cart line, per request
+	MaxCartSize = 500      // lines in a cart
+)
+
+// Item is one line of a cart.
+type Item struct {
+	Item string `json:"item"`
+	Qty  int    `json:"qty"`
+}
+
+// Login is the body of POST /login.
+type Login struct {
+	User     string `json:"user"`
+	Password string `json:"password"`
+}
+
+// Body is every JSON response of the application. Fields a response does
+// not use are left out.
+type Body struct {
+	Instance string `json:"instance"`
+	Variant  string `json:"variant"`
+	Error    string `json:"error,omitempty"`
+	User     string `json:"user,omitempty"`
+	Cart     []Item `json:"cart,omitzero"`
+	// Token is the jwt variant's credential, after login and every cart change.
+	Token string `json:"token,omitempty"`
+	// Revoked, after logout, says whether the credential the client held is
+	// now refused.
+	Revoked *bool  `json:"revoked,omitempty"`
+	Note    string `json:"note,omitempty"`
+	Status  string `json:"status,omitempty"`
+	// Keys (on /healthz) describes the keys in force, without revealing
+	// them; SigningKey is the id (jwt) or fingerprint (cookies) of the one
+	// that signs; Reloads counts the key reloads since start.
+	Keys       string `json:"keys,omitempty"`
+	SigningKey string `json:"signing_key,omitempty"`
+	Reloads    int64  `json:"reloads,omitzero"`
+}
+
+// Held is what a session store holds: sessions and their bytes (ids and
+// encoded data, not allocator overhead).
+type Held struct {
+	Sessions int64 `json:"sessions"`
+	Bytes    int64 `json:"bytes"`
+}
+
+// Stats is the body of GET /stats.
+type Stats struct {
+	Instance string `json:"instance"`
+	Variant  string `json:"variant"`
+	// Sessions and Bytes are what this instance holds itself.
+	Sessions int64 `json:"sessions"`
+	Bytes    int64 `json:"bytes"`
+	// Requests counts the application requests this instance served
+	// (not /healthz or /stats).
+	Requests int64 `json:"requests"`
+	// HeapBytes is the Go heap in use: everything this process holds.
+	HeapBytes uint64 `json:"heap_bytes"`
+	// Store is what the shared store holds (Redis sessions, or the jwt
+	// denylist), when the variant uses one.
+	Store *Held `json:"store,omitempty"`
+}
