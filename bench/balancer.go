@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,7 +15,7 @@ import (
 	"time"
 
 	"statelab/internal/child"
-	"statelab/internal/redisserver"
+	"statelab/internal/ports"
 )
 
 // target is one way of reaching the pool of three backends.
@@ -285,13 +284,10 @@ func lookPath(name string) (string, error) {
 	return "", errors.New(name + " is not installed (scripts/bench.sh --install installs nginx and HAProxy from Debian's packages)")
 }
 
-func freeAddr() (string, error) {
-	port, err := redisserver.FreePort()
-	if err != nil {
-		return "", err
-	}
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), nil
-}
+// benchPorts hands out the bench's ports, never one twice.
+var benchPorts ports.Allocator
+
+func freeAddr() (string, error) { return benchPorts.Addr() }
 
 func medianF(xs []float64) float64 {
 	s := slices.Clone(xs)

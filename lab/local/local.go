@@ -21,6 +21,7 @@ import (
 	"statelab/internal/child"
 	"statelab/internal/labredis"
 	"statelab/internal/parallel"
+	"statelab/internal/ports"
 	"statelab/lab"
 )
 
@@ -54,6 +55,7 @@ type Runtime struct {
 	procs  map[string]*instance // instances by name
 	base   map[string]bool      // the instances of the base lab
 	closed bool
+	ports  ports.Allocator // never the same port twice
 }
 
 var _ lab.Runtime = (*Runtime)(nil)

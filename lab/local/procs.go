@@ -4,30 +4,29 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"statelab"
 	"statelab/internal/child"
-	"statelab/internal/redisserver"
 	"statelab/lab"
+	"statelab/lb"
 )
 
 // startInstance starts p on its port (a new free one when fresh) and waits
-// until it answers /healthz.
+// until it answers /healthz as itself: another process on that port (which
+// took it in between) must not pass for it.
 func (rt *Runtime) startInstance(ctx context.Context, p *instance, s lab.Settings, fresh bool) error {
 	for attempt := 0; ; attempt++ {
 		if fresh {
-			port, err := redisserver.FreePort()
+			addr, err := rt.ports.Addr()
 			if err != nil {
 				return err
 			}
-			p.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+			p.addr = addr
 		}
 		args := []string{"server",
 			"--variant", string(p.variant),
@@ -40,7 +39,16 @@ func (rt *Runtime) startInstance(ctx context.Context, p *instance, s lab.Setting
 		}
 		err := p.Start(rt.exe, args, childEnv(s.Env()), rt.opts.Logs)
 		if err == nil {
-			err = p.WaitHTTP(ctx, "http://"+p.addr+"/healthz", 10*time.Second)
+			err = p.WaitReady(ctx, 10*time.Second, func(ctx context.Context) error {
+				h, err := lab.Health(ctx, "http://"+p.addr)
+				switch {
+				case err != nil:
+					return err
+				case h.Instance != p.name || h.Variant != string(p.variant):
+					return fmt.Errorf("%s answers as %s %s, not as %s %s", p.addr, h.Variant, h.Instance, p.variant, p.name)
+				}
+				return nil
+			})
 		}
 		if err == nil {
 			return nil
@@ -59,30 +67,47 @@ func (rt *Runtime) startLB(ctx context.Context) error {
 		args = append(args, "--health-interval", rt.opts.HealthInterval.String())
 	}
 	for attempt := 0; ; attempt++ {
-		ports := make([]int, 4)
-		for i := range ports {
-			port, err := redisserver.FreePort()
+		a := append([]string{}, args...)
+		want := map[string]string{} // pool → listen address
+		for _, v := range statelab.Variants {
+			listen, err := rt.ports.Addr()
 			if err != nil {
 				return err
 			}
-			ports[i] = port
-		}
-		a := append([]string{}, args...)
-		for i, v := range statelab.Variants {
 			var backends []string
 			for _, name := range rt.Instances(v) {
 				backends = append(backends, name+"@"+rt.procs[name].addr)
 			}
-			listen := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[i]))
 			a = append(a, "--pool", string(v)+"="+listen+"="+strings.Join(backends, ","))
 			rt.pools[v] = "http://" + listen
+			want[string(v)] = listen
 		}
-		rt.admin = "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[3]))
-		a = append(a, "--admin", rt.admin[len("http://"):])
+		admin, err := rt.ports.Addr()
+		if err != nil {
+			return err
+		}
+		rt.admin = "http://" + admin
+		a = append(a, "--admin", admin)
 		rt.lb = &child.Process{Name: "lb", Unexpected: rt.unexpected}
-		err := rt.lb.Start(rt.exe, a, childEnv(nil), rt.opts.Logs)
+		err = rt.lb.Start(rt.exe, a, childEnv(nil), rt.opts.Logs)
 		if err == nil {
-			err = rt.lb.WaitHTTP(ctx, rt.admin+"/api/pools", 10*time.Second)
+			// Ready when the admin API there lists our pools on our ports.
+			client := &lb.Client{Base: rt.admin}
+			err = rt.lb.WaitReady(ctx, 10*time.Second, func(ctx context.Context) error {
+				st, err := client.Status(ctx)
+				if err != nil {
+					return err
+				}
+				for _, p := range st.Pools {
+					if want[p.Name] == p.Listen {
+						delete(want, p.Name)
+					}
+				}
+				if len(want) > 0 {
+					return fmt.Errorf("the balancer at %s does not serve the pools it was given", rt.admin)
+				}
+				return nil
+			})
 		}
 		if err == nil {
 			return nil
