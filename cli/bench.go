@@ -88,7 +88,7 @@ func runBench(ctx context.Context, args []string, env Env) error {
 func printFailover(w io.Writer, o bench.Options, rows []bench.FailoverRow) {
 	fmt.Fprintf(w, "\n3. failover: SIGKILL of instance 2 of each variant (local processes, sticky routing)\n")
 	fmt.Fprintf(w, "   busy: %d users per variant asking who they are in a loop, for 2 s after the kill; idle: nobody\n", o.Concurrency)
-	fmt.Fprintf(w, "%-7s %20s %20s %10s %8s %14s\n", "variant", "detected when busy", "detected when idle", "requests", "failed", "lost session")
+	fmt.Fprintf(w, "%-7s %20s %20s %10s %8s %14s\n", "variant", "detected when busy", "detected when idle", "requests", "failed", "lost (401)")
 	for _, r := range rows {
 		fmt.Fprintf(w, "%-7s %20s %20s %10d %8d %14d\n", r.Variant, ms(r.Passive)+" ("+r.PassiveWhy+")", ms(r.Active)+" ("+r.ActiveWhy+")", r.Requests, r.Failed, r.Lost)
 	}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"statelab"
 	"statelab/lab"
 	"statelab/lab/compose"
 	"statelab/lab/local"
@@ -43,7 +44,9 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	seed := fs.Uint64("seed", 1, "seed of the plan: the same seed and user count give the same plan")
 	jsonOut := fs.String("json", "", "write the journal (every request, outcome and timing) as JSON to this file (- for stdout)")
 	mdOut := fs.String("markdown", "", "write the report as Markdown to this file (- for stdout)")
-	step := fs.Bool("step", false, "wait for Enter before each step (r restarts the scenario, s skips it, q quits)")
+	step := fs.Bool("step", false, "wait for Enter before each step and each verdict (r restarts the scenario, s skips it, q stops)")
+	hold := fs.Bool("hold", false, "after the last scenario, keep the lab (and the live page) running as the scenario left it,\nuntil Enter or Ctrl-C")
+	verbose := fs.Bool("verbose", false, "print everything: every narration, claim quote, confirmation and table, each time")
 	dry := fs.Bool("dry-run", false, "print the plan and touch nothing")
 	runtime := fs.String("runtime", "local", "where the lab runs: local (processes of this binary) or docker (the compose stack's\ncontainers; from inside it: docker compose run --rm lab run NAME)")
 	token := fs.String("admin-token", "", "docker: the balancer's admin token")
@@ -120,8 +123,10 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	}
 	defer rt.Close()
 	fmt.Fprintf(out, "lab: %s (up in %.1f s)\n", rt.Describe(), time.Since(start).Seconds())
-	text := report.NewText(out, color)
+	text := report.NewText(out, color, *verbose)
+	stdin := bufio.NewReader(env.Stdin)
 	opts := scenarios.Options{Users: *users, Seed: *seed, Observers: []scenarios.Observer{text}}
+	liveURL := ""
 	if *liveAddr != "" {
 		ln, err := net.Listen("tcp", *liveAddr)
 		if err != nil {
@@ -131,11 +136,12 @@ func runRun(ctx context.Context, args []string, env Env) error {
 		srv := &http.Server{Handler: live.Handler(), ReadHeaderTimeout: 5 * time.Second}
 		go func() { _ = srv.Serve(ln) }()
 		defer srv.Close()
-		fmt.Fprintf(out, "live: http://%s\n", ln.Addr())
+		liveURL = "http://" + ln.Addr().String()
+		fmt.Fprintf(out, "live: %s\n", liveURL)
 		opts.Observers = append(opts.Observers, live)
 	}
 	if *step {
-		opts.Pacer = &report.Prompter{Text: text, In: bufio.NewReader(env.Stdin)}
+		opts.Pacer = &report.Prompter{Text: text, In: stdin}
 	}
 	rn, err := scenarios.NewRunner(ctx, rt, opts)
 	if err != nil {
@@ -146,14 +152,17 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	if err := writeReports(j, *jsonOut, *mdOut, env.Stdout); err != nil {
 		return err
 	}
+	if *hold && ctx.Err() == nil && !errors.Is(runErr, scenarios.ErrQuit) {
+		holdLab(ctx, out, stdin, rt, liveURL)
+	}
 	switch {
 	case ctx.Err() != nil:
 		rt.Close()
 		fmt.Fprintln(out, "\ninterrupted: every process of the lab has been stopped")
 		return ExitCodeError{130}
 	case errors.Is(runErr, scenarios.ErrQuit):
-		fmt.Fprintln(out, "quit: every process of the lab is being stopped")
-		return ExitCodeError{ExitFailed}
+		fmt.Fprintln(out, "\nstopped by the instructor: every process of the lab is being stopped")
+		return ExitCodeError{130}
 	case runErr != nil:
 		return runErr
 	case !j.OK:
@@ -161,6 +170,37 @@ func runRun(ctx context.Context, args []string, env Env) error {
 		return ExitCodeError{ExitFailed}
 	}
 	return nil
+}
+
+// holdLab keeps the lab as the last scenario left it, says how to reach
+// it, and returns on Enter or when ctx ends (Ctrl-C). A closed input is not
+// an Enter: then only Ctrl-C ends the hold.
+func holdLab(ctx context.Context, out io.Writer, in *bufio.Reader, rt lab.Runtime, liveURL string) {
+	ep := rt.Endpoints()
+	fmt.Fprintln(out, "\nheld: the lab keeps running as the last scenario left it, for the room to explore.")
+	for _, v := range statelab.Variants {
+		fmt.Fprintf(out, "  %-7s %s\n", v, ep.Pools[v])
+	}
+	fmt.Fprintf(out, "  the balancer's status page and admin API: %s\n", ep.Admin)
+	if liveURL != "" {
+		fmt.Fprintf(out, "  the live page: %s\n", liveURL)
+	}
+	fmt.Fprintln(out, "press Enter (or Ctrl-C) to stop it; nothing is left behind")
+	enter := make(chan struct{})
+	go func() {
+		for {
+			line, err := in.ReadString('\n')
+			if err == nil || line != "" {
+				close(enter)
+				return
+			}
+			return // the input is closed: wait for Ctrl-C
+		}
+	}()
+	select {
+	case <-enter:
+	case <-ctx.Done():
+	}
 }
 
 // parseInterleaved parses flags that may come before, between or after the

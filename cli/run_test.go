@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +20,7 @@ import (
 	"statelab/cli"
 	"statelab/internal/child"
 	"statelab/internal/labtest"
+	"statelab/internal/poll"
 	"statelab/scenarios"
 	"statelab/scenarios/catalog"
 )
@@ -75,7 +78,7 @@ func TestDryRun(t *testing.T) {
 	if a == c {
 		t.Error("two seeds printed the same plan")
 	}
-	for _, want := range []string{"dry run: nothing is started", "12 users per variant", "step 4/5  kill memory-2, redis-2, jwt-2 with SIGKILL", "expect     memory"} {
+	for _, want := range []string{"dry run: nothing is started", "12 users per variant", "step 4/5  kill memory-2, redis-2, jwt-2 (SIGKILL)", "expect     memory"} {
 		if !strings.Contains(a, want) {
 			t.Errorf("dry run lacks %q:\n%s", want, a)
 		}
@@ -89,13 +92,16 @@ func TestRunReports(t *testing.T) {
 	jsonPath, mdPath := filepath.Join(dir, "j.json"), filepath.Join(dir, "r.md")
 	e, out, errb := env(map[string]string{"NO_COLOR": "1"})
 	steps := len(mustFind(t, "sticky").Steps)
-	e.Stdin = strings.NewReader(strings.Repeat("\n", steps))
+	e.Stdin = strings.NewReader(strings.Repeat("\n", steps+1)) // each step, then the verdict
 	code := cli.Main(context.Background(), []string{"run", "sticky", "--users", "6", "--step", "--json", jsonPath, "--markdown", mdPath}, e)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
 	}
 	if n := strings.Count(out.String(), "press Enter to run step"); n != steps {
 		t.Errorf("%d prompts, want %d", n, steps)
+	}
+	if !strings.Contains(out.String(), "press Enter to see the verdict") {
+		t.Error("no pause before the verdict")
 	}
 	if strings.Contains(out.String(), "\x1b[") {
 		t.Error("colour codes written with NO_COLOR set and no terminal")
@@ -121,7 +127,7 @@ func TestRunReports(t *testing.T) {
 	}
 	s := j.Scenarios[0]
 	for _, v := range []string{"memory", "redis", "jwt"} {
-		for _, k := range []string{"users", "kept", "lost_session", "lost_data", "unavailable", "wrong_user", "detect_seconds"} {
+		for _, k := range []string{"users", "kind", "outcomes", "words"} {
 			if _, ok := s.Variants[v][k]; !ok {
 				t.Errorf("journal: variants.%s lacks %s", v, k)
 			}
@@ -134,23 +140,88 @@ func TestRunReports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"## sticky", "| variant | users | kept |", "**Lesson.**"} {
+	for _, want := range []string{"## sticky", "## Summary", "| variant | users | ✓ kept |", "**Lesson.**", "**Outcomes.**"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("markdown lacks %q", want)
 		}
 	}
 }
 
-// TestStepQuit: q at a prompt quits, with everything stopped.
-func TestStepQuit(t *testing.T) {
-	e, out, _ := env(nil)
-	e.Stdin = strings.NewReader("\nq\n")
-	code := cli.Main(context.Background(), []string{"run", "sticky", "--users", "3", "--step"}, e)
-	if code != 1 || !strings.Contains(out.String(), "quit") {
-		t.Fatalf("exit %d, want 1 after q\n%s", code, out.String())
+// TestStepSkipAndQuit: in step mode, s skips a scenario (exit 0, "skipped",
+// never a false FAILED) and q stops the run (exit 130, "stopped by the
+// instructor"); either way nothing is left running.
+func TestStepSkipAndQuit(t *testing.T) {
+	for _, tc := range []struct {
+		name, input string
+		code        int
+		want        string
+	}{
+		{"skip", strings.Repeat("s\n", 6), 0, "sticky skipped by the instructor"},
+		{"quit", "\nq\n", 130, "stopped by the instructor"},
+		{"end of input", "\n", 130, "stopped by the instructor"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, out, _ := env(map[string]string{"NO_COLOR": "1"})
+			e.Stdin = strings.NewReader(tc.input)
+			code := cli.Main(context.Background(), []string{"run", "sticky", "--users", "3", "--step"}, e)
+			if code != tc.code || !strings.Contains(out.String(), tc.want) {
+				t.Fatalf("exit %d, want %d and %q\n%s", code, tc.code, tc.want, out.String())
+			}
+			if o := out.String(); strings.Contains(o, "FAILED") || strings.Contains(o, "DOES NOT HOLD") || strings.Contains(o, "do not hold") {
+				t.Errorf("a failure reported for what the instructor chose:\n%s", out.String())
+			}
+			if kids := child.Children(os.Getpid()); len(kids) > 0 {
+				t.Errorf("processes left: %v", kids)
+			}
+		})
+	}
+}
+
+// TestHold: with --hold the lab stays up after the verdict, the balancer
+// still answering, until Enter; then nothing is left.
+func TestHold(t *testing.T) {
+	e, out, errb := env(map[string]string{"NO_COLOR": "1"})
+	in, enter := io.Pipe()
+	e.Stdin = in
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Main(context.Background(), []string{"run", "round-robin", "--users", "3", "--hold"}, e)
+	}()
+	var pool string
+	err := poll.Until(context.Background(), 60*time.Second, 20*time.Millisecond, func(context.Context) error {
+		for _, line := range strings.Split(out.String(), "\n") {
+			if f := strings.Fields(line); len(f) == 2 && f[0] == "memory" && strings.HasPrefix(f[1], "http://") {
+				pool = f[1]
+				return nil
+			}
+		}
+		return errors.New("no pool URL printed yet")
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, out.String(), errb.String())
+	}
+	if !strings.Contains(out.String(), "round-robin: every expectation holds") && !strings.Contains(out.String(), "expect    ✓") {
+		t.Errorf("held before the verdict was printed:\n%s", out.String())
+	}
+	resp, err := http.Get(pool + "/healthz")
+	if err != nil {
+		t.Fatalf("the balancer does not answer while held: %v", err)
+	}
+	resp.Body.Close()
+	select {
+	case code := <-done:
+		t.Fatalf("the run ended (exit %d) before Enter", code)
+	default:
+	}
+	enter.Write([]byte("\n"))
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d after Enter, want 0", code)
+	}
+	if _, err := http.Get(pool + "/healthz"); err == nil {
+		t.Error("the balancer still answers after the hold ended")
 	}
 	if kids := child.Children(os.Getpid()); len(kids) > 0 {
-		t.Errorf("processes left after quitting: %v", kids)
+		t.Errorf("processes left after the hold: %v", kids)
 	}
 }
 

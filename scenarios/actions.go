@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -28,7 +29,7 @@ func (r *Run) SetPolicy(policy lb.Policy, strict bool) error {
 	if strict && policy == lb.Sticky {
 		suffix = " (strict)"
 	}
-	r.Note("lb: every pool now %s%s", policy, suffix)
+	r.Detail("lb: every pool now %s%s", policy, suffix)
 	return nil
 }
 
@@ -37,7 +38,7 @@ func (r *Run) SetPolicyFor(v statelab.Variant, policy lb.Policy) error {
 	if err := r.LB.SetPolicy(r.ctx, string(v), policy, false); err != nil {
 		return err
 	}
-	r.Note("lb: pool %s now %s", v, policy)
+	r.Detail("lb: pool %s now %s", v, policy)
 	return nil
 }
 
@@ -72,10 +73,11 @@ func (r *Run) FillOf(variants ...statelab.Variant) error {
 		who = "of " + strings.Join(names, " and ")
 	}
 	msg := fmt.Sprintf("%d users %s logged in and filled their carts in %.2f s", users, who, time.Since(start).Seconds())
-	if len(parts) > 0 {
-		msg += "; " + strings.Join(parts, ", ")
+	if len(parts) == 0 {
+		r.Detail("%s", msg)
+		return nil
 	}
-	r.Note("%s", msg)
+	r.Note("%s; %s", msg, strings.Join(parts, ", "))
 	return nil
 }
 
@@ -98,21 +100,28 @@ func (r *Run) LogoutAll(variants ...statelab.Variant) error {
 	if err := r.ctx.Err(); err != nil {
 		return err
 	}
+	var parts []string
+	surprising := false // some logouts say the old credential still works, or failed
 	for _, v := range variants {
-		n := len(r.Users[v])
-		msg := fmt.Sprintf("%s: %d of %d logouts say the old credential is now refused", v, revoked[v], n)
+		part := fmt.Sprintf("%s %d of %d", v, revoked[v], len(r.Users[v]))
 		if failed[v] > 0 {
-			msg += fmt.Sprintf(" (%d logouts failed)", failed[v])
+			part += fmt.Sprintf(" (%d logouts failed)", failed[v])
 		}
-		r.Note("%s", msg)
+		surprising = surprising || revoked[v] < len(r.Users[v])
+		parts = append(parts, part)
 	}
+	note := r.Detail
+	if surprising {
+		note = r.Note
+	}
+	note("logouts that say the old credential is now refused: %s", strings.Join(parts, ", "))
 	return nil
 }
 
 // ForgetAffinity has every user drop the balancer's sticky cookie.
 func (r *Run) ForgetAffinity() {
 	r.EachUser(func(u *User) { u.ForgetAffinity() })
-	r.Note("every user dropped its %s cookie", statelab.AffinityCookie)
+	r.Detail("every user dropped its %s cookie", statelab.AffinityCookie)
 }
 
 // each returns instance n (1-based) of every variant.
@@ -135,6 +144,7 @@ type instance struct {
 func (r *Run) End(n int, graceful bool) error {
 	targets := r.each(n)
 	mark := r.rn.events.lastID()
+	r.Fault()
 	t0 := time.Now()
 	err := parallel.Do(targets, func(in instance) error {
 		if graceful {
@@ -148,9 +158,11 @@ func (r *Run) End(n int, graceful bool) error {
 	return r.awaitDown(targets, mark, t0)
 }
 
-// awaitDown waits for the balancer to report each instance down and notes
-// how long it took.
+// awaitDown waits for the balancer to report each instance down and notes,
+// in a line, how long it took.
 func (r *Run) awaitDown(targets []instance, mark int64, t0 time.Time) error {
+	var names, times []string
+	how := map[string]bool{}
 	for _, in := range targets {
 		ev, err := r.rn.events.wait(r.ctx, mark, 5*time.Second, func(ev lb.Event) bool {
 			return ev.Type == lb.EventDown && ev.Backend == in.name
@@ -160,12 +172,20 @@ func (r *Run) awaitDown(targets []instance, mark int64, t0 time.Time) error {
 		}
 		d := max(ev.Time.Sub(t0).Seconds(), 0)
 		r.res.Detect[in.variant] = append(r.res.Detect[in.variant], d)
-		how := "an active health check found it gone"
+		names = append(names, in.name)
+		times = append(times, fmt.Sprintf("%.2f", d))
 		if strings.HasPrefix(ev.Reason, "passive") {
-			how = "passive: a request found it gone"
+			how["passive: a request found it gone"] = true
+		} else {
+			how["active: a health check found it gone"] = true
 		}
-		r.Note("lb: %s down after %.2f s (%s)", in.name, d, how)
 	}
+	var hows []string
+	for h := range how {
+		hows = append(hows, h)
+	}
+	sort.Strings(hows)
+	r.Note("lb: %s down after %s s (%s)", strings.Join(names, ", "), strings.Join(times, ", "), strings.Join(hows, "; "))
 	return nil
 }
 
@@ -183,6 +203,7 @@ func (r *Run) Restart(n int) error {
 // waits until the balancer has checked it up.
 func (r *Run) AddInstances(n int) error {
 	since := time.Now()
+	var added []string
 	for _, v := range statelab.Variants {
 		name := fmt.Sprintf("%s-%d", v, n)
 		addr, err := r.RT.Add(r.ctx, v, name, lab.Settings{})
@@ -192,8 +213,9 @@ func (r *Run) AddInstances(n int) error {
 		if err := r.LB.AddBackend(r.ctx, string(v), name, addr); err != nil {
 			return err
 		}
-		r.Note("lb: %s added to pool %s (%s)", name, v, addr)
+		added = append(added, fmt.Sprintf("%s to pool %s (%s)", name, v, addr))
 	}
+	r.Detail("lb: added %s", strings.Join(added, ", "))
 	return r.LB.WaitAllUp(r.ctx, since, 20*time.Second)
 }
 
@@ -215,7 +237,7 @@ func (r *Run) RestartVariant(v statelab.Variant, s lab.Settings) error {
 	if err := r.LB.WaitAllUp(r.ctx, since, 20*time.Second); err != nil {
 		return err
 	}
-	r.Note("%s restarted with %s", strings.Join(names, ", "), s)
+	r.Detail("%s restarted with %s", strings.Join(names, ", "), s)
 	return nil
 }
 

@@ -36,7 +36,7 @@ func TestPlanIsDeterministic(t *testing.T) {
 // pacer answers the step prompts from a script.
 type pacer struct{ answers []scenarios.Decision }
 
-func (p *pacer) Before(context.Context, *scenarios.Scenario, int, int) scenarios.Decision {
+func (p *pacer) Pause(context.Context, scenarios.Pause) scenarios.Decision {
 	if len(p.answers) == 0 {
 		return scenarios.Go
 	}
@@ -70,7 +70,7 @@ func probeOnce(name, verdict string) *scenarios.Scenario {
 		},
 		Expect: []scenarios.Expectation{{Variant: statelab.JWT, Text: "keeps every user", Check: func(res *scenarios.Result) (bool, string) {
 			t := res.Verdict(verdict).Tallies[statelab.JWT]
-			return t.Users > 0 && t.Kept == t.Users, ""
+			return t.Users > 0 && t.Of(scenarios.Kept) == t.Users, ""
 		}}},
 	}
 }
@@ -127,7 +127,7 @@ func TestEngine(t *testing.T) {
 	}
 
 	j, _, err = run(&pacer{answers: []scenarios.Decision{scenarios.Quit}}, probeOnce("quit", "probed"), probeOnce("never", "probed"))
-	if err != scenarios.ErrQuit || len(j.Scenarios) != 1 || j.OK {
-		t.Errorf("quit: err %v, %d scenarios, ok %v; want ErrQuit after the first", err, len(j.Scenarios), j.OK)
+	if err != scenarios.ErrQuit || len(j.Scenarios) != 1 || !j.Scenarios[0].Stopped || j.Scenarios[0].Error != "" {
+		t.Errorf("quit: err %v, %d scenarios (%+v); want ErrQuit after the first, marked stopped, not failed", err, len(j.Scenarios), j.Scenarios)
 	}
 }

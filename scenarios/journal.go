@@ -3,6 +3,7 @@ package scenarios
 import (
 	"time"
 
+	"statelab"
 	"statelab/lb"
 )
 
@@ -16,6 +17,84 @@ type Journal struct {
 	Seconds   float64           `json:"duration_seconds"`
 	OK        bool              `json:"ok"`
 	Scenarios []*ScenarioReport `json:"scenarios"`
+	// Summary is what each variant showed in each scenario, a row per
+	// scenario, probe and variant.
+	Summary []SummaryRow `json:"summary"`
+}
+
+// SummaryRow is what one variant showed at one probe of one scenario.
+type SummaryRow struct {
+	Scenario string         `json:"scenario"`
+	Probe    string         `json:"probe"`
+	Variant  string         `json:"variant"`
+	Kind     Kind           `json:"kind"`
+	Users    int            `json:"users"`
+	Outcomes map[string]int `json:"outcomes"`
+	// Words are the outcomes with their marks: "✗ 10 lost, ✓ 20 kept".
+	Words string `json:"words"`
+	// Good: every user's outcome was good for the probe's kind.
+	Good bool `json:"good"`
+	// Recover is the time to recover from the scenario's fault, if any.
+	Recover string `json:"recover,omitempty"`
+	// Tests names the claims the scenario tests.
+	Tests string `json:"tests"`
+	// Status is "skipped", "stopped" or "failed" when the scenario did not
+	// run to the end; "" when it did.
+	Status string `json:"status,omitempty"`
+}
+
+// summarize returns a scenario's rows of the summary: one per variant for
+// each of the probes it highlights (its verdict by default).
+func summarize(sc *Scenario, rep *ScenarioReport) []SummaryRow {
+	status := ""
+	switch {
+	case rep.Skipped:
+		status = "skipped"
+	case rep.Stopped:
+		status = "stopped"
+	case rep.Error != "":
+		status = "failed"
+	}
+	probes := sc.Highlights
+	if len(probes) == 0 {
+		probes = []string{rep.Verdict}
+	}
+	var rows []SummaryRow
+	for _, name := range probes {
+		var vr *VerdictReport
+		for i := range rep.Verdicts {
+			if rep.Verdicts[i].Name == name {
+				vr = &rep.Verdicts[i]
+			}
+		}
+		for _, v := range statelab.Variants {
+			row := SummaryRow{Scenario: rep.Name, Probe: name, Variant: string(v), Tests: ClaimsShort(sc.Claims), Status: status, Outcomes: map[string]int{}}
+			if vr == nil || status != "" {
+				if status == "" {
+					row.Status = "failed"
+				}
+				rows = append(rows, row)
+				continue
+			}
+			t := vr.Variants[string(v)]
+			if t.Users == 0 {
+				continue // not probed at this probe
+			}
+			row.Kind, row.Users, row.Words = t.Kind, t.Users, t.Words()
+			row.Good = t.Good() == t.Users
+			for o, n := range t.Count {
+				row.Outcomes[string(o)] = n
+			}
+			if name == rep.Verdict {
+				row.Recover = rep.Variants[string(v)].Recover
+			}
+			rows = append(rows, row)
+		}
+		if status != "" {
+			break // one row per variant says it
+		}
+	}
+	return rows
 }
 
 // ScenarioReport is one scenario's part of the journal.
@@ -32,19 +111,28 @@ type ScenarioReport struct {
 	Verdicts     []VerdictReport     `json:"verdicts"`
 	Expectations []ExpectationResult `json:"expectations"`
 	OK           bool                `json:"ok"`
-	Skipped      bool                `json:"skipped,omitempty"`
-	Error        string              `json:"error,omitempty"`
+	Skipped      bool                `json:"skipped,omitempty"` // by the instructor, in step mode
+	Stopped      bool                `json:"stopped,omitempty"` // the instructor stopped the run here
+	Error        string              `json:"error,omitempty"`   // why it did not run to the end
 	Lesson       string              `json:"lesson"`
 	Steps        []StepReport        `json:"steps"`
 	Tables       []Table             `json:"tables,omitempty"`
-	Events       []lb.Event          `json:"events"`
-	Requests     []Request           `json:"requests"`
+	// Facts are the figures the steps recorded, which the lesson states.
+	Facts    map[string]any `json:"facts,omitempty"`
+	Events   []lb.Event     `json:"events"`
+	Requests []Request      `json:"requests"`
 }
 
-// VerdictReport is one probe's tallies.
+// VerdictReport is one probe's tallies, and its requests per variant.
 type VerdictReport struct {
 	Name     string           `json:"name"`
+	Kind     Kind             `json:"kind"`
 	Variants map[string]Tally `json:"variants"`
+	// Requests counts each variant's probe requests, and Bad those whose
+	// outcome was not good; Repinned the users the balancer moved.
+	Requests map[string]int `json:"requests"`
+	Bad      map[string]int `json:"bad_requests"`
+	Repinned map[string]int `json:"repinned,omitempty"`
 }
 
 // ExpectationResult says whether an expectation held, and what was seen.
@@ -53,6 +141,8 @@ type ExpectationResult struct {
 	Text     string `json:"text"`
 	Holds    bool   `json:"holds"`
 	Observed string `json:"observed"`
+	// Counts: Observed only restates a probe's counts.
+	Counts bool `json:"-"`
 }
 
 // StepReport is a step as it ran.
@@ -81,6 +171,7 @@ type Request struct {
 	Status    int     `json:"status"` // 0: no response
 	Instance  string  `json:"instance,omitempty"`
 	Outcome   string  `json:"outcome,omitempty"` // for probes
+	Gone      string  `json:"gone,omitempty"`    // why a lost session is gone
 	Repinned  string  `json:"repinned,omitempty"`
 	Error     string  `json:"error,omitempty"`
 	Millis    float64 `json:"ms"`

@@ -17,6 +17,9 @@ type Observer interface {
 	StepStarted(sc *Scenario, n int, st Step)
 	// Noted: a line about what just happened (a step's note).
 	Noted(note string)
+	// Detailed: a line of detail, for those who asked for everything
+	// (a confirmation the step's title already implies).
+	Detailed(note string)
 	// Answered: a virtual user got an answer (or none); o is its judgement
 	// when the request was a probe, else "".
 	Answered(v statelab.Variant, user string, rq Request, o Outcome)
@@ -38,6 +41,7 @@ func (Base) ScenarioStarted(*Scenario, int, int, map[statelab.Variant][]string) 
 func (Base) LabReady(string)                                                    {}
 func (Base) StepStarted(*Scenario, int, Step)                                   {}
 func (Base) Noted(string)                                                       {}
+func (Base) Detailed(string)                                                    {}
 func (Base) Answered(statelab.Variant, string, Request, Outcome)                {}
 func (Base) Probed(*Verdict)                                                    {}
 func (Base) ScenarioFinished(*Scenario, *ScenarioReport)                        {}
@@ -75,6 +79,12 @@ func (os observers) StepStarted(sc *Scenario, n int, st Step) {
 func (os observers) Noted(note string) {
 	for _, o := range os {
 		o.Noted(note)
+	}
+}
+
+func (os observers) Detailed(note string) {
+	for _, o := range os {
+		o.Detailed(note)
 	}
 }
 

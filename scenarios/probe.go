@@ -2,6 +2,8 @@ package scenarios
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 
 	"statelab"
@@ -13,32 +15,32 @@ type Ask func(u *User, ctx context.Context) (Outcome, Response)
 // Probe asks every user who it is, times times, and records a verdict: each
 // user's outcome is the worst of its answers.
 func (r *Run) Probe(name string, times int) (*Verdict, error) {
-	return r.ProbeOf(statelab.Variants, name, times, (*User).Probe)
+	return r.ProbeOf(Session, statelab.Variants, name, times, (*User).Probe)
 }
 
-// ReplayProbe has every user put back the credential it held before logout
-// and ask who it is: kept means the old credential still works.
-func (r *Run) ReplayProbe(name string) (*Verdict, error) {
-	return r.ProbeOf(statelab.Variants, name, 1, (*User).Replay)
+// ReplayProbe has the users of the variants put back the credential they
+// held before logout and ask who they are: a replay probe, where refused is
+// good and replay accepted bad.
+func (r *Run) ReplayProbe(name string, variants ...statelab.Variant) (*Verdict, error) {
+	return r.ProbeOf(Replay, variants, name, 1, (*User).Replay)
 }
 
-// ProbeOf probes the users of some variants only, with ask; the verdict has
-// no users for the others.
-func (r *Run) ProbeOf(variants []statelab.Variant, name string, times int, ask Ask) (*Verdict, error) {
+// ProbeOf probes the users of some variants only, with ask, as a probe of
+// kind k; the verdict has no users for the others.
+func (r *Run) ProbeOf(k Kind, variants []statelab.Variant, name string, times int, ask Ask) (*Verdict, error) {
 	times = max(times, 1)
-	v := newVerdict(name)
+	v := newVerdict(name, k)
 	var mu sync.Mutex
-	repinned := map[statelab.Variant]int{}
 	r.EachUserOf(variants, func(u *User) {
 		var worst Outcome
 		var last Response
 		moved := false
 		for i := 0; i < times; i++ {
 			o, resp := ask(u, r.ctx)
-			worst, last = worse(worst, o), resp
+			worst, last = worse(k, worst, o), resp
 			moved = moved || resp.Repinned != ""
 			mu.Lock()
-			v.observe(u.Variant, u.Name, o, resp)
+			v.observe(u, o, resp)
 			mu.Unlock()
 		}
 		mu.Lock()
@@ -47,30 +49,38 @@ func (r *Run) ProbeOf(variants []statelab.Variant, name string, times int, ask A
 		v.Instance[u.Variant][u.Name] = last.Instance
 		v.Tallies[u.Variant].add(worst)
 		if moved {
-			repinned[u.Variant]++
+			v.Repinned[u.Variant]++
 		}
 	})
 	if err := r.ctx.Err(); err != nil {
 		return nil, err
 	}
+	var moved []string
+	first := statelab.Variant("")
 	for _, va := range statelab.Variants {
-		if repinned[va] > 0 {
-			r.Note("lb: %d %s users re-pinned (now on %s)", repinned[va], va, v.Spread(va))
+		if n := v.Repinned[va]; n > 0 {
+			moved = append(moved, fmt.Sprintf("%d %s", n, va))
+			if first == "" {
+				first = va
+			}
 		}
+	}
+	if len(moved) > 0 {
+		r.Note("lb: re-pinned %s users (%s users now on %s)", strings.Join(moved, ", "), first, v.Spread(first))
 	}
 	r.res.Verdicts = append(r.res.Verdicts, v)
 	r.rn.obs.Probed(v)
 	return v, nil
 }
 
-// ProbeDuring keeps every user probing while action runs, and records the
-// worst each user saw as a verdict.
+// ProbeDuring keeps every user asking who it is while action runs, and
+// records the worst each user saw as a verdict.
 func (r *Run) ProbeDuring(name string, action func() error) (*Verdict, error) {
-	v := newVerdict(name)
+	v := newVerdict(name, Session)
 	stop := make(chan struct{})
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	probes := map[statelab.Variant]int{}
+	rounds := 0
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -84,11 +94,11 @@ func (r *Run) ProbeDuring(name string, action func() error) (*Verdict, error) {
 				o, resp := u.Probe(r.ctx)
 				mu.Lock()
 				defer mu.Unlock()
-				probes[u.Variant]++
-				v.Outcome[u.Variant][u.Name] = worse(v.Outcome[u.Variant][u.Name], o)
+				v.Outcome[u.Variant][u.Name] = worse(Session, v.Outcome[u.Variant][u.Name], o)
 				v.Instance[u.Variant][u.Name] = resp.Instance
-				v.observe(u.Variant, u.Name, o, resp)
+				v.observe(u, o, resp)
 			})
+			rounds++
 		}
 	}()
 	err := action()
@@ -105,7 +115,8 @@ func (r *Run) ProbeDuring(name string, action func() error) (*Verdict, error) {
 			v.Tallies[va].add(o)
 		}
 	}
-	r.Note("%d probes per variant while it happened", probes[statelab.Memory])
+	all, _ := v.Requests(statelab.Memory)
+	r.Note("%d GET /me requests per variant while it happened (%d rounds of every user)", all, rounds)
 	r.res.Verdicts = append(r.res.Verdicts, v)
 	r.rn.obs.Probed(v)
 	return v, nil

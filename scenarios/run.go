@@ -24,6 +24,7 @@ type Run struct {
 	Users map[statelab.Variant][]*User
 	res   *Result
 	rep   *ScenarioReport
+	world *world
 	start time.Time
 	step  int
 	notes []string
@@ -33,12 +34,14 @@ type Run struct {
 
 func (rn *Runner) newRun(ctx context.Context, sc *Scenario) (*Run, error) {
 	r := &Run{
-		ctx: ctx, rn: rn, sc: sc, RT: rn.rt, LB: rn.lb,
+		ctx: ctx, rn: rn, sc: sc, LB: rn.lb,
 		Users: map[statelab.Variant][]*User{},
 		res:   newResult(),
+		world: newWorld(),
 		start: time.Now(),
 		mark:  rn.events.lastID(),
 	}
+	r.RT = tracked{Runtime: rn.rt, w: r.world}
 	r.rep = &ScenarioReport{Name: sc.Name, Title: sc.Name + "  (" + sc.Setup + ")", Summary: sc.Summary, Claims: sc.Claims}
 	ep := rn.rt.Endpoints()
 	plan := rn.plan.Users
@@ -47,7 +50,7 @@ func (rn *Runner) newRun(ctx context.Context, sc *Scenario) (*Run, error) {
 	}
 	for _, v := range statelab.Variants {
 		for _, pu := range plan {
-			u, err := NewUser(v, pu.Name, pu.Items, ep.Pools[v], rn.transport, r.record)
+			u, err := NewUser(v, pu.Name, pu.Items, ep.Pools[v], rn.transport, r.record, r.world)
 			if err != nil {
 				return nil, err
 			}
@@ -70,8 +73,21 @@ func (r *Run) Note(format string, args ...any) {
 	r.rn.obs.Noted(s)
 }
 
+// Detail records a line of detail: kept in the journal, printed only with
+// --verbose (a confirmation the step's title already implies).
+func (r *Run) Detail(format string, args ...any) {
+	s := fmt.Sprintf(format, args...)
+	r.notes = append(r.notes, s)
+	r.rn.obs.Detailed(s)
+}
+
 // Fact records a figure for the expectations and the lesson.
 func (r *Run) Fact(key string, v any) { r.res.Facts[key] = v }
+
+// Fault marks now as the moment the scenario breaks something: the time
+// to recover is counted from its first fault. Killing an instance, ending
+// one with End, and stopping Redis mark a fault by themselves.
+func (r *Run) Fault() { r.world.fault() }
 
 // AddTable adds a table of figures to the scenario's report.
 func (r *Run) AddTable(t Table) { r.rep.Tables = append(r.rep.Tables, t) }
@@ -88,6 +104,7 @@ func (r *Run) record(u *User, method, path string, resp Response, o Outcome) {
 		Status:    resp.Status,
 		Instance:  resp.Instance,
 		Outcome:   string(o),
+		Gone:      resp.Gone,
 		Repinned:  resp.Repinned,
 		Millis:    float64(resp.Took.Microseconds()) / 1000,
 		CredBytes: resp.CredBytes,
@@ -142,10 +159,16 @@ func (r *Run) EachUserOf(variants []statelab.Variant, f func(u *User)) {
 	wg.Wait()
 }
 
-func (r *Run) finish(ok bool) *ScenarioReport {
+// finish ends the scenario: with every step run (complete), its
+// expectations are checked and its lesson written; else why says why not.
+func (r *Run) finish(complete bool, why string) *ScenarioReport {
 	rep := r.rep
+	if !complete {
+		rep.Error = why
+	}
 	rep.Seconds = time.Since(r.start).Seconds()
 	rep.Events = r.rn.events.after(r.mark)
+	sort.SliceStable(rep.Requests, func(i, j int) bool { return rep.Requests[i].T < rep.Requests[j].T })
 	if len(r.res.Verdicts) > 0 {
 		rep.Variants = map[string]Tally{}
 		final := r.res.Verdict(r.sc.Verdict)
@@ -156,17 +179,23 @@ func (r *Run) finish(ok bool) *ScenarioReport {
 				m := mean(ds)
 				t.DetectSeconds = &m
 			}
+			t.Recover, t.RecoverSeconds = r.recovery(v)
 			rep.Variants[string(v)] = t
 		}
 		for _, vd := range r.res.Verdicts {
-			vr := VerdictReport{Name: vd.Name, Variants: map[string]Tally{}}
+			vr := VerdictReport{Name: vd.Name, Kind: vd.Kind, Variants: map[string]Tally{},
+				Requests: map[string]int{}, Bad: map[string]int{}, Repinned: map[string]int{}}
 			for _, v := range statelab.Variants {
 				vr.Variants[string(v)] = *vd.Tallies[v]
+				vr.Requests[string(v)], vr.Bad[string(v)] = vd.Requests(v)
+				if n := vd.Repinned[v]; n > 0 {
+					vr.Repinned[string(v)] = n
+				}
 			}
 			rep.Verdicts = append(rep.Verdicts, vr)
 		}
 	}
-	if ok {
+	if complete {
 		rep.Expectations = r.check()
 		rep.OK = true
 		for _, e := range rep.Expectations {
@@ -176,10 +205,66 @@ func (r *Run) finish(ok bool) *ScenarioReport {
 			rep.Lesson = r.sc.Lesson(r.res)
 		}
 	}
-	sort.SliceStable(rep.Requests, func(i, j int) bool { return rep.Requests[i].T < rep.Requests[j].T })
+	rep.Facts = r.res.Facts
 	r.rn.obs.ScenarioFinished(r.sc, rep)
 	return rep
 }
+
+// Recovery words.
+const (
+	NoneFailed = "none failed"  // no request failed after the fault
+	LogInAgain = "log in again" // a session was lost, or a user still refused at the end
+)
+
+// recovery is the time from the scenario's first fault to the end of the
+// last request that was not kept, when every user was served at the end;
+// NoneFailed when no request failed; LogInAgain when a session was lost or
+// a user was still not served at the end; "" when the scenario has no
+// fault, or no probe after it.
+func (r *Run) recovery(v statelab.Variant) (string, *float64) {
+	f := r.world.firstFault()
+	if f.IsZero() {
+		return "", nil
+	}
+	from := f.Sub(r.start).Seconds()
+	lastBad := -1.0
+	lost := false
+	last := map[string]Outcome{}
+	for _, rq := range r.rep.Requests {
+		if rq.Variant != string(v) || rq.Path != "/me" || rq.Outcome == "" || rq.T < from {
+			continue
+		}
+		o := Outcome(rq.Outcome)
+		last[rq.User] = o
+		lost = lost || o == Lost
+		if o != Kept {
+			lastBad = max(lastBad, rq.T)
+		}
+	}
+	if len(last) == 0 {
+		return "", nil
+	}
+	for _, o := range last {
+		if o != Kept {
+			lost = true
+		}
+	}
+	switch {
+	case lost:
+		return LogInAgain, nil
+	case lastBad < 0:
+		zero := 0.0
+		return NoneFailed, &zero
+	}
+	d := lastBad - from
+	return fmt.Sprintf("%.2f s", d), &d
+}
+
+// The expectation every scenario has.
+const (
+	EveryVariant   = "every variant"
+	WrongUserCheck = "shows no user someone else's session"
+)
 
 // check evaluates the scenario's expectations, that nobody ever saw another
 // user's session, and that every probe they name was made.
@@ -187,13 +272,13 @@ func (r *Run) check() []ExpectationResult {
 	var out []ExpectationResult
 	for _, e := range r.sc.Expect {
 		holds, observed := e.Check(r.res)
-		out = append(out, ExpectationResult{Variant: string(e.Variant), Text: e.Text, Holds: holds, Observed: observed})
+		out = append(out, ExpectationResult{Variant: string(e.Variant), Text: e.Text, Holds: holds, Observed: observed, Counts: e.Counts})
 	}
 	r.res.mu.Lock()
 	unknown := r.res.unknown
 	r.res.mu.Unlock()
 	for _, name := range unknown {
-		out = append(out, ExpectationResult{Variant: "all", Text: fmt.Sprintf("the scenario made a probe named %q", name), Holds: false, Observed: "no probe of that name: a mistake in the scenario"})
+		out = append(out, ExpectationResult{Variant: EveryVariant, Text: fmt.Sprintf("was probed at %q", name), Holds: false, Observed: "no probe of that name: a mistake in the scenario"})
 	}
 	if len(r.res.Verdicts) == 0 {
 		return out
@@ -201,10 +286,10 @@ func (r *Run) check() []ExpectationResult {
 	wrong := 0
 	for _, v := range statelab.Variants {
 		for _, vd := range r.res.Verdicts {
-			wrong += vd.Tallies[v].WrongUser
+			wrong += vd.Tallies[v].Of(WrongUser)
 		}
 	}
-	return append(out, ExpectationResult{Variant: "all", Text: "never show a user someone else's session", Holds: wrong == 0, Observed: fmt.Sprintf("%d wrong users", wrong)})
+	return append(out, ExpectationResult{Variant: EveryVariant, Text: WrongUserCheck, Holds: wrong == 0, Observed: fmt.Sprintf("%d wrong users", wrong)})
 }
 
 func mean(xs []float64) float64 {

@@ -40,8 +40,8 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// ErrQuit is returned when the instructor quits in step mode.
-var ErrQuit = errors.New("quit at a step prompt")
+// ErrQuit is returned when the instructor stops the run in step mode.
+var ErrQuit = errors.New("stopped by the instructor")
 
 // Runner runs scenarios on a lab.Runtime.
 type Runner struct {
@@ -109,10 +109,13 @@ func (rn *Runner) Run(ctx context.Context, scs []*Scenario) (*Journal, error) {
 		rep, err := rn.runOne(ctx, sc, i+1, len(scs))
 		if rep != nil {
 			j.Scenarios = append(j.Scenarios, rep)
-			j.OK = j.OK && rep.OK
+			j.OK = j.OK && (rep.OK || rep.Skipped || rep.Stopped)
+			j.Summary = append(j.Summary, summarize(sc, rep)...)
 		}
 		if err != nil {
-			j.OK = false
+			if !errors.Is(err, ErrQuit) {
+				j.OK = false
+			}
 			j.Seconds = time.Since(j.Started).Seconds()
 			return j, err
 		}
@@ -149,21 +152,27 @@ func (rn *Runner) attempt(ctx context.Context, sc *Scenario, n, total int) (rep 
 		}
 	}
 	rn.obs.ScenarioStarted(sc, n, total, users)
+	pause := func(p Pause) (rep *ScenarioReport, again bool, err error, stop bool) {
+		if rn.opts.Pacer == nil {
+			return nil, false, nil, false
+		}
+		switch rn.opts.Pacer.Pause(ctx, p) {
+		case Quit:
+			r.rep.Stopped = true
+			return r.finish(false, ""), false, ErrQuit, true
+		case Skip:
+			r.rep.Skipped = true
+			return r.finish(false, ""), false, nil, true
+		case Restart:
+			return nil, true, nil, true
+		}
+		return nil, false, nil, false
+	}
 	for i, st := range sc.Steps {
 		r.step = i + 1
 		rn.obs.StepStarted(sc, i+1, st)
-		if rn.opts.Pacer != nil {
-			switch rn.opts.Pacer.Before(ctx, sc, i+1, len(sc.Steps)) {
-			case Quit:
-				return r.finish(false), false, ErrQuit
-			case Skip:
-				rn.obs.Noted("skipped at the instructor's request")
-				rep := r.finish(false)
-				rep.Skipped = true
-				return rep, false, nil
-			case Restart:
-				return nil, true, nil
-			}
+		if rep, again, err, stop := pause(Pause{Scenario: sc, Step: i + 1, Steps: len(sc.Steps)}); stop {
+			return rep, again, err
 		}
 		start := time.Now()
 		err := st.Run(r)
@@ -171,14 +180,15 @@ func (rn *Runner) attempt(ctx context.Context, sc *Scenario, n, total int) (rep 
 		r.notes = nil
 		if err != nil {
 			if ctx.Err() != nil {
-				return r.finish(false), false, ctx.Err()
+				return r.finish(false, "interrupted"), false, ctx.Err()
 			}
-			rep := r.finish(false)
-			rep.Error = fmt.Sprintf("step %d (%s): %v", i+1, st.Title, err)
-			return rep, false, nil
+			return r.finish(false, fmt.Sprintf("step %d (%s): %v", i+1, st.Title, err)), false, nil
 		}
 	}
-	return r.finish(true), false, nil
+	if rep, again, err, stop := pause(Pause{Scenario: sc, Step: len(sc.Steps), Steps: len(sc.Steps), Verdict: true}); stop {
+		return rep, again, err
+	}
+	return r.finish(true, ""), false, nil
 }
 
 // reset brings the lab and the balancer back to their clean state: the

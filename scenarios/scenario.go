@@ -39,6 +39,9 @@ type Scenario struct {
 	// Verdict names the probe the verdict table and the journal's
 	// "variants" show. Default: the last one.
 	Verdict string
+	// Highlights name the probes the run's summary shows. Default: the
+	// verdict.
+	Highlights []string
 	// MaxUsers, when set, caps the users per variant: a scenario that
 	// measures per session needs no crowd.
 	MaxUsers int
@@ -63,6 +66,22 @@ func ClaimsString(cs []Claim) string {
 	return strings.Join(parts, "; ")
 }
 
+// ClaimsShort names claims briefly, one source once: "004 Fault Tolerance,
+// Sticky sessions; 003 Better approach".
+func ClaimsShort(cs []Claim) string {
+	var parts []string
+	last := ""
+	for _, c := range cs {
+		if c.Source == last {
+			parts[len(parts)-1] += ", " + c.Row
+			continue
+		}
+		parts = append(parts, c.Source+" "+c.Row)
+		last = c.Source
+	}
+	return strings.Join(parts, "; ")
+}
+
 // Step is one narrated step of a scenario.
 type Step struct {
 	Title string
@@ -77,6 +96,9 @@ type Expectation struct {
 	Text    string
 	// Check returns whether the expectation holds and what was observed.
 	Check func(res *Result) (bool, string)
+	// Counts says that what Check observes only restates a probe's counts
+	// (which the run already printed): a concise report may leave it out.
+	Counts bool
 }
 
 // Decision is what the instructor chose at a pause in step mode.
@@ -84,14 +106,24 @@ type Decision int
 
 // The decisions.
 const (
-	Go      Decision = iota // run the step
+	Go      Decision = iota // run the step, or show the verdict
 	Restart                 // start the scenario again from a clean lab
 	Skip                    // skip the rest of the scenario
 	Quit                    // stop the run
 )
 
-// Pacer decides, before each step, whether to go on: an instructor at a
+// Pause is a moment where a Pacer is asked whether to go on: before step
+// Step of Steps, or, with Verdict set, after the last step and before the
+// verdict.
+type Pause struct {
+	Scenario *Scenario
+	Step     int
+	Steps    int
+	Verdict  bool
+}
+
+// Pacer decides, at each pause, whether to go on: an instructor at a
 // terminal, in step mode. A nil Pacer goes on at once.
 type Pacer interface {
-	Before(ctx context.Context, sc *Scenario, step, steps int) Decision
+	Pause(ctx context.Context, p Pause) Decision
 }

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -34,10 +35,34 @@ type User struct {
 	cart    []statelab.Item
 	// Instance answered the user's last request.
 	Instance string
+	// Origin is where and when the user's session began: the instance that
+	// answered its last successful login.
+	Origin Origin
+	// tokenExp is when the token the user holds expires (zero: no token,
+	// or none that says).
+	tokenExp time.Time
 	// saved is the credential held before logout, for replay.
 	savedCookies []cookie
 	savedToken   string
 	report       Reporter
+	world        World
+}
+
+// Origin is where and when a session began.
+type Origin struct {
+	Instance string
+	At       time.Time
+}
+
+// World tells a user what became of the place its session lives in: a 401
+// for a session that still exists somewhere is a refusal, one for a session
+// gone for good a loss.
+type World interface {
+	// Gone says why the session u got at its last login can no longer
+	// exist anywhere ("" when it still may): the instance that held it
+	// ended, the store that held it lost its data, or its only copy
+	// expired.
+	Gone(u *User) string
 }
 
 // Reporter receives every request a user made, its answer, and the
@@ -54,6 +79,8 @@ type Response struct {
 	Err       error
 	Took      time.Duration
 	CredBytes int // bytes of the credential headers the request carried
+	// Gone, when the answer meant the session was lost, says why.
+	Gone string
 }
 
 // OK reports a complete 200 answer.
@@ -62,8 +89,10 @@ func (r Response) OK() bool { return r.Err == nil && r.Status == http.StatusOK }
 type cookie struct{ name, value string }
 
 // NewUser makes a user of variant v who talks to the pool at base and adds
-// plan's items when filled. report, when not nil, receives every request.
-func NewUser(v statelab.Variant, name string, plan []statelab.Item, base string, transport http.RoundTripper, report Reporter) (*User, error) {
+// plan's items when filled. report, when not nil, receives every request;
+// world, when not nil, says which sessions are gone for good (without one,
+// every 401 is a refusal).
+func NewUser(v statelab.Variant, name string, plan []statelab.Item, base string, transport http.RoundTripper, report Reporter, world World) (*User, error) {
 	u, err := url.Parse(base)
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("the %s pool's URL %q: want http://host:port", v, base)
@@ -71,8 +100,15 @@ func NewUser(v statelab.Variant, name string, plan []statelab.Item, base string,
 	if report == nil {
 		report = func(*User, string, string, Response, Outcome) {}
 	}
-	return &User{Name: name, Variant: v, Plan: plan, base: u, transport: transport, report: report}, nil
+	if world == nil {
+		world = noWorld{}
+	}
+	return &User{Name: name, Variant: v, Plan: plan, base: u, transport: transport, report: report, world: world}, nil
 }
+
+type noWorld struct{}
+
+func (noWorld) Gone(*User) string { return "" }
 
 // cookieHeader is what the user's browser would send in Cookie.
 func cookieHeader(cs []cookie) string {
@@ -149,6 +185,7 @@ func (u *User) do(ctx context.Context, method, path string, body any) Response {
 		}
 		if r.Body.Token != "" {
 			u.token = r.Body.Token
+			u.tokenExp = expiry(u.token)
 		}
 	}
 	return r
@@ -169,6 +206,7 @@ func (u *User) Login(ctx context.Context) Response {
 	r := u.do(ctx, http.MethodPost, "/login", statelab.Login{User: u.Name, Password: statelab.DemoPassword})
 	if r.OK() {
 		u.cart = []statelab.Item{}
+		u.Origin = Origin{Instance: r.Instance, At: time.Now()}
 	}
 	u.report(u, "POST", "/login", r, "")
 	return r
@@ -198,25 +236,74 @@ func (u *User) Fill(ctx context.Context) bool {
 // Probe asks who the user is and judges the answer.
 func (u *User) Probe(ctx context.Context) (Outcome, Response) {
 	r := u.do(ctx, http.MethodGet, "/me", nil)
-	o := u.judge(r)
+	o := u.judge(&r)
 	u.report(u, "GET", "/me", r, o)
 	return o, r
 }
 
-func (u *User) judge(r Response) Outcome {
+// judge says what an answer to GET /me meant for the user.
+func (u *User) judge(r *Response) Outcome {
 	switch {
 	case r.Err != nil || r.Status >= 500 || r.Status == 0:
 		return Unavailable
 	case r.Status == http.StatusUnauthorized:
-		return LostSession
+		if why := u.world.Gone(u); why != "" {
+			r.Gone = why
+			return Lost
+		}
+		return Refused
 	case r.Status != http.StatusOK:
 		return Unavailable
 	case r.Body.User != u.Name:
 		return WrongUser
-	case !slices.Equal(r.Body.Cart, u.cart):
-		return LostData
 	}
-	return Kept
+	return compareCarts(u.cart, r.Body.Cart)
+}
+
+// compareCarts judges the cart a server gave back against the one the user
+// expects: the same (kept), one with more of something (a write applied
+// twice), or one missing something (data lost).
+func compareCarts(want, got []statelab.Item) Outcome {
+	if slices.Equal(want, got) {
+		return Kept
+	}
+	wantQty := map[string]int{}
+	for _, it := range want {
+		wantQty[it.Item] += it.Qty
+	}
+	more := false
+	for _, it := range got {
+		if it.Qty > wantQty[it.Item] {
+			more = true
+		}
+		wantQty[it.Item] -= it.Qty
+	}
+	for _, left := range wantQty {
+		if left > 0 {
+			return LostData
+		}
+	}
+	if more {
+		return Duplicated
+	}
+	return LostData // the same items in another order: not the cart the user built
+}
+
+// judgeCredential says what an answer to a replayed or forged credential
+// meant: refused (good), accepted for the user it names (bad), or someone
+// else's session.
+func (u *User) judgeCredential(r Response, accepted Outcome) Outcome {
+	switch {
+	case r.Err != nil || r.Status >= 500 || r.Status == 0:
+		return Unavailable
+	case r.Status == http.StatusUnauthorized:
+		return Refused
+	case r.Status != http.StatusOK:
+		return Unavailable
+	case r.Body.User != u.Name:
+		return WrongUser
+	}
+	return accepted
 }
 
 // Logout logs out, keeping the credential held before for Replay.
@@ -229,11 +316,15 @@ func (u *User) Logout(ctx context.Context) Response {
 }
 
 // Replay puts back the credential held before logout, as someone who copied
-// it would, and probes: Kept means the old credential still works.
+// it would, and asks who it is: ReplayAccepted means the old credential
+// still works, Refused that it was turned away.
 func (u *User) Replay(ctx context.Context) (Outcome, Response) {
 	u.cookies = slices.Clone(u.savedCookies)
 	u.token = u.savedToken
-	return u.Probe(ctx)
+	r := u.do(ctx, http.MethodGet, "/me", nil)
+	o := u.judgeCredential(r, ReplayAccepted)
+	u.report(u, "GET", "/me (replayed)", r, o)
+	return o, r
 }
 
 // ForgetAffinity drops the balancer's sticky cookie, as when a balancer is
@@ -268,12 +359,13 @@ func (u *User) SessionCookie() string {
 }
 
 // As sends GET /me with a credential someone else made for this user: a
-// cookie (name, value) or a bearer token. It reports whether the server took
-// it for this user.
-func (u *User) As(ctx context.Context, cookieName, cookieValue, token string) (bool, Response) {
+// cookie (name, value) or a bearer token. ForgeryAccepted means the server
+// took it for this user, Refused that it was turned away. The user's own
+// credentials are not touched.
+func (u *User) As(ctx context.Context, cookieName, cookieValue, token string) (Outcome, Response) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.base.JoinPath("/me").String(), nil)
 	if err != nil {
-		return false, Response{Err: err}
+		return Unavailable, Response{Err: err}
 	}
 	if cookieValue != "" {
 		req.AddCookie(&http.Cookie{Name: cookieName, Value: cookieValue})
@@ -284,13 +376,53 @@ func (u *User) As(ctx context.Context, cookieName, cookieValue, token string) (b
 	start := time.Now()
 	resp, err := u.transport.RoundTrip(req)
 	r := Response{Took: time.Since(start), Err: err, CredBytes: credBytes(req)}
-	if err != nil {
-		u.report(u, "GET", "/me (forged)", r, "")
-		return false, r
+	if err == nil {
+		r.Status, r.Instance = resp.StatusCode, resp.Header.Get(statelab.InstanceHeader)
+		_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&r.Body)
+		resp.Body.Close()
 	}
-	defer resp.Body.Close()
-	r.Status, r.Instance = resp.StatusCode, resp.Header.Get(statelab.InstanceHeader)
-	_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&r.Body)
-	u.report(u, "GET", "/me (forged)", r, "")
-	return r.Status == http.StatusOK && r.Body.User == u.Name, r
+	o := u.judgeCredential(r, ForgeryAccepted)
+	u.report(u, "GET", "/me (forged)", r, o)
+	return o, r
 }
+
+// expiry reads the exp claim of a JWT, as any holder can: its payload is
+// base64, not encrypted. Zero when there is none.
+func expiry(token string) time.Time {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return time.Time{}
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return time.Time{}
+	}
+	var c struct {
+		Exp json.Number `json:"exp"`
+	}
+	if json.Unmarshal(payload, &c) != nil {
+		return time.Time{}
+	}
+	secs, err := c.Exp.Float64()
+	if err != nil {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(secs*float64(time.Second)))
+}
+
+// TokenPayload is the JSON payload of the token the user holds, as anyone
+// holding it can read it ("" when none).
+func (u *User) TokenPayload() string {
+	parts := strings.Split(u.token, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	return string(payload)
+}
+
+// TokenExpiry is when the token the user holds expires (zero when none).
+func (u *User) TokenExpiry() time.Time { return u.tokenExp }

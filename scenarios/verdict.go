@@ -14,78 +14,101 @@ import (
 // Verdict is the outcome of every user at one probe.
 type Verdict struct {
 	Name string
-	// Tallies count outcomes per variant.
+	Kind Kind
+	// Tallies count users per outcome, per variant.
 	Tallies map[statelab.Variant]*Tally
-	// Outcome is each user's outcome (worst of its probes), per variant.
+	// Outcome is each user's outcome (worst of its answers), per variant.
 	Outcome map[statelab.Variant]map[string]Outcome
-	// Instance is the instance that answered each user's last probe.
+	// Instance is the instance that answered each user's last request.
 	Instance map[statelab.Variant]map[string]string
-	// Requests and Failed count the probe requests and those not kept.
-	Requests, Failed map[statelab.Variant]int
-	// Sequence is each user's outcomes, request by request.
-	Sequence map[statelab.Variant]map[string][]Outcome
-	// ByInstance counts, per instance that answered, the probe requests
-	// and those not kept.
-	ByInstance map[statelab.Variant]map[string]*[2]int
-	// Took and Cred are each probe's latency and credential bytes.
-	Took map[statelab.Variant][]time.Duration
-	Cred map[statelab.Variant][]int
+	// Answers are every answer of the probe, in the order they came.
+	Answers []Answer
+	// Repinned counts, per variant, the users the balancer moved to another
+	// instance during the probe.
+	Repinned map[statelab.Variant]int
 }
 
-func newVerdict(name string) *Verdict {
+// Answer is one answer of a probe.
+type Answer struct {
+	Variant  statelab.Variant
+	User     string
+	Instance string // the instance that answered; "" when none did
+	// Holder, for the memory variant, is the instance that created the
+	// user's session at login: the only one that can serve it.
+	Holder  string
+	Status  int
+	Outcome Outcome
+	Took    time.Duration
+	Cred    int // bytes of credential the request carried
+}
+
+func newVerdict(name string, k Kind) *Verdict {
 	v := &Verdict{
-		Name:       name,
-		Tallies:    map[statelab.Variant]*Tally{},
-		Outcome:    map[statelab.Variant]map[string]Outcome{},
-		Instance:   map[statelab.Variant]map[string]string{},
-		Requests:   map[statelab.Variant]int{},
-		Failed:     map[statelab.Variant]int{},
-		Sequence:   map[statelab.Variant]map[string][]Outcome{},
-		ByInstance: map[statelab.Variant]map[string]*[2]int{},
-		Took:       map[statelab.Variant][]time.Duration{},
-		Cred:       map[statelab.Variant][]int{},
+		Name:     name,
+		Kind:     k,
+		Tallies:  map[statelab.Variant]*Tally{},
+		Outcome:  map[statelab.Variant]map[string]Outcome{},
+		Instance: map[statelab.Variant]map[string]string{},
+		Repinned: map[statelab.Variant]int{},
 	}
 	for _, va := range statelab.Variants {
-		v.Tallies[va] = &Tally{}
+		v.Tallies[va] = newTally(k)
 		v.Outcome[va] = map[string]Outcome{}
 		v.Instance[va] = map[string]string{}
-		v.Sequence[va] = map[string][]Outcome{}
-		v.ByInstance[va] = map[string]*[2]int{}
 	}
 	return v
 }
 
-// observe counts one probe answer of a user (not its final outcome).
-func (v *Verdict) observe(va statelab.Variant, user string, o Outcome, resp Response) {
-	instance := resp.Instance
-	v.Took[va] = append(v.Took[va], resp.Took)
-	v.Cred[va] = append(v.Cred[va], resp.CredBytes)
-	v.Sequence[va][user] = append(v.Sequence[va][user], o)
-	v.Requests[va]++
-	if o != Kept {
-		v.Failed[va]++
+// observe keeps one answer of a user (not its final outcome).
+func (v *Verdict) observe(u *User, o Outcome, resp Response) {
+	holder := ""
+	if u.Variant == statelab.Memory {
+		holder = u.Origin.Instance
 	}
-	if instance == "" {
-		instance = "none"
+	v.Answers = append(v.Answers, Answer{Variant: u.Variant, User: u.Name, Instance: resp.Instance, Holder: holder,
+		Status: resp.Status, Outcome: o, Took: resp.Took, Cred: resp.CredBytes})
+}
+
+// Of returns the answers of a variant's users.
+func (v *Verdict) Of(va statelab.Variant) []Answer {
+	var out []Answer
+	for _, a := range v.Answers {
+		if a.Variant == va {
+			out = append(out, a)
+		}
 	}
-	c := v.ByInstance[va][instance]
-	if c == nil {
-		c = &[2]int{}
-		v.ByInstance[va][instance] = c
+	return out
+}
+
+// Requests counts a variant's answers, and those whose outcome was not good.
+func (v *Verdict) Requests(va statelab.Variant) (all, bad int) {
+	for _, a := range v.Of(va) {
+		all++
+		if !a.Outcome.Good(v.Kind) {
+			bad++
+		}
 	}
-	c[0]++
-	if o != Kept {
-		c[1]++
+	return all, bad
+}
+
+// Sequence is a user's outcomes, answer by answer.
+func (v *Verdict) Sequence(va statelab.Variant, user string) []Outcome {
+	var out []Outcome
+	for _, a := range v.Of(va) {
+		if a.User == user {
+			out = append(out, a.Outcome)
+		}
 	}
+	return out
 }
 
 // Flapped returns the users whose answers went from kept to not kept and
 // back to kept.
 func (v *Verdict) Flapped(va statelab.Variant) []string {
 	var out []string
-	for u, seq := range v.Sequence[va] {
-		state := 0 // 0: not yet kept, 1: kept, 2: kept then lost, 3: and kept again
-		for _, o := range seq {
+	for u := range v.Outcome[va] {
+		state := 0 // 0: not yet kept, 1: kept, 2: kept then not, 3: and kept again
+		for _, o := range v.Sequence(va, u) {
 			switch {
 			case o == Kept && state == 2:
 				state = 3
@@ -103,7 +126,7 @@ func (v *Verdict) Flapped(va statelab.Variant) []string {
 	return out
 }
 
-// UsersOn returns the users whose last probe was answered by instance.
+// UsersOn returns the users whose last request was answered by instance.
 func (v *Verdict) UsersOn(va statelab.Variant, instance string) []string {
 	var out []string
 	for u, in := range v.Instance[va] {
@@ -127,8 +150,8 @@ func (v *Verdict) UsersWith(va statelab.Variant, o Outcome) []string {
 	return out
 }
 
-// Spread says how a variant's users are spread over instances, e.g.
-// "memory-1 10, memory-2 11, memory-3 9".
+// Spread says how a variant's users are spread over the instances that
+// answered their last request: "memory-1 10, memory-2 11, memory-3 9".
 func (v *Verdict) Spread(va statelab.Variant) string {
 	count := map[string]int{}
 	for _, in := range v.Instance[va] {
@@ -149,16 +172,22 @@ func (v *Verdict) Spread(va statelab.Variant) string {
 	return strings.Join(parts, ", ")
 }
 
-// Median returns the median latency of a variant's probes.
-func (v *Verdict) Median(va statelab.Variant) time.Duration { return Median(v.Took[va]) }
-
-// Max returns the longest latency of a variant's probes.
-func (v *Verdict) Max(va statelab.Variant) time.Duration {
-	var m time.Duration
-	for _, d := range v.Took[va] {
-		m = max(m, d)
+// Took returns the latencies of a variant's answers.
+func (v *Verdict) Took(va statelab.Variant) []time.Duration {
+	var out []time.Duration
+	for _, a := range v.Of(va) {
+		out = append(out, a.Took)
 	}
-	return m
+	return out
+}
+
+// Cred returns the credential bytes of a variant's requests.
+func (v *Verdict) Cred(va statelab.Variant) []int {
+	var out []int
+	for _, a := range v.Of(va) {
+		out = append(out, a.Cred)
+	}
+	return out
 }
 
 // Median returns the median of xs (the upper one of an even count), or 0.
@@ -177,7 +206,9 @@ type Result struct {
 	// Detect holds, per variant, the times from ending an instance to the
 	// balancer marking it down, in seconds.
 	Detect map[statelab.Variant][]float64
-	// Facts are figures a step recorded for its expectations and lesson.
+	// Facts are figures a step recorded for its expectations and lesson;
+	// the journal keeps them, so that every number a lesson states can be
+	// found there.
 	Facts map[string]any
 
 	mu      sync.Mutex
@@ -194,7 +225,7 @@ func newResult() *Result {
 func (res *Result) Verdict(name string) *Verdict {
 	if name == "" {
 		if len(res.Verdicts) == 0 {
-			return newVerdict("none")
+			return newVerdict("none", Session)
 		}
 		return res.Verdicts[len(res.Verdicts)-1]
 	}
@@ -208,5 +239,17 @@ func (res *Result) Verdict(name string) *Verdict {
 		res.unknown = append(res.unknown, name)
 	}
 	res.mu.Unlock()
-	return newVerdict(name)
+	return newVerdict(name, Session)
+}
+
+// Int returns a fact recorded as an int (0 when there is none).
+func (res *Result) Int(key string) int {
+	n, _ := res.Facts[key].(int)
+	return n
+}
+
+// Float returns a fact recorded as a float64 (0 when there is none).
+func (res *Result) Float(key string) float64 {
+	f, _ := res.Facts[key].(float64)
+	return f
 }

@@ -15,18 +15,6 @@ import (
 	"statelab/scenarios"
 )
 
-// Claims of the seed articles, quoted.
-var (
-	claimMemory = scenarios.Claim{Source: "004", Row: "Memory of Past Requests",
-		Text: "Stateful: context is stored server-side in memory, cache, or a database. Stateless: none; each request is treated as if it is the first."}
-	claimScalability = scenarios.Claim{Source: "004", Row: "Scalability",
-		Text: "Stateless: any server instance can handle any request. Stateful: sessions may pin clients to specific server instances unless a shared session store is used."}
-	claimFaultTolerance = scenarios.Claim{Source: "004", Row: "Fault Tolerance",
-		Text: "Stateless: a server restart has no effect on clients because no session data is lost. Stateful: a server restart can invalidate in-memory sessions unless sessions are stored externally in Redis or a database."}
-	claimSticky = scenarios.Claim{Source: "004", Row: "Sticky sessions",
-		Text: "Simple to set up but reduces the effectiveness of load balancing and creates a single point of failure: if the assigned server goes down, all its sessions are lost and those clients must log in again."}
-)
-
 // catalogue is every scenario, in the order of the catalogue table.
 var catalogue = []*scenarios.Scenario{
 	roundRobin,

@@ -2,7 +2,10 @@ package catalog_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -41,28 +44,48 @@ func TestCatalogue(t *testing.T) {
 	if after := child.Children(os.Getpid()); len(after) > len(before) {
 		t.Errorf("the in-process lab started processes: %v", after)
 	}
+	kept := scenarios.Kept
 	for _, v := range []string{"redis", "jwt"} {
 		for _, name := range []string{"round-robin", "sticky", "kill-instance", "rolling-restart", "scale-out", "switch-routing"} {
-			if got := tally(t, j, name, v); got.Kept != 30 || got.Users != 30 {
+			if got := tally(t, j, name, v); got.Of(kept) != 30 || got.Users != 30 {
 				t.Errorf("%s %s: %+v, want 30 of 30 kept", name, v, got)
 			}
 		}
 	}
-	if k := tally(t, j, "kill-instance", "memory"); k.LostSession < 5 || k.LostSession > 15 || k.Kept+k.LostSession != 30 {
+	if k := tally(t, j, "kill-instance", "memory"); k.Of(scenarios.Lost) < 5 || k.Of(scenarios.Lost) > 15 || k.Of(kept)+k.Of(scenarios.Lost) != 30 {
 		t.Errorf("kill-instance memory: %+v, want about a third lost, the rest kept", k)
 	}
-	if rr := tally(t, j, "rolling-restart", "memory"); rr.LostSession != 30 {
+	if k := tally(t, j, "kill-instance", "memory"); k.Recover != scenarios.LogInAgain || k.DetectSeconds == nil {
+		t.Errorf("kill-instance memory: recover %q, detect %v; want %q and a detection time", k.Recover, k.DetectSeconds, scenarios.LogInAgain)
+	}
+	if k := tally(t, j, "kill-instance", "jwt"); k.Recover != scenarios.NoneFailed {
+		t.Errorf("kill-instance jwt: recover %q, want %q", k.Recover, scenarios.NoneFailed)
+	}
+	if rr := tally(t, j, "rolling-restart", "memory"); rr.Of(scenarios.Lost) != 30 {
 		t.Errorf("rolling-restart memory: %+v, want every user lost", rr)
 	}
-	if rd := tally(t, j, "redis-down", "redis"); rd.Unavailable != 30 {
+	if rr := tally(t, j, "round-robin", "memory"); rr.Of(scenarios.Lost) != 0 || rr.Of(scenarios.Refused) == 0 || rr.Recover != "" {
+		t.Errorf("round-robin memory: %+v, want users refused, none lost, and no recovery (nothing failed)", rr)
+	}
+	if rd := tally(t, j, "redis-down", "redis"); rd.Of(scenarios.Unavailable) != 30 {
 		t.Errorf("redis-down redis (failing closed): %+v, want 30 unavailable", rd)
 	}
-	if lr := tally(t, j, "logout-replay", "jwt"); lr.Kept != 30 {
-		t.Errorf("logout-replay jwt: %+v, want every old token accepted", lr)
+	if lr := tally(t, j, "logout-replay", "jwt"); lr.Of(scenarios.ReplayAccepted) != 30 || lr.Good() != 0 {
+		t.Errorf("logout-replay jwt: %+v, want every old token accepted, and that judged bad", lr)
+	}
+	if lr := tally(t, j, "logout-replay", "memory"); lr.Of(scenarios.Refused) != 30 || lr.Good() != 30 {
+		t.Errorf("logout-replay memory: %+v, want every old cookie refused, and that judged good", lr)
+	}
+	if cd := tally(t, j, "config-drift", "redis"); cd.Of(scenarios.Lost) != 0 || cd.Of(scenarios.Refused) == 0 {
+		t.Errorf("config-drift redis: %+v, want refused, never lost", cd)
+	}
+	checkLessons(t, j)
+	if n := len(j.Summary); n < 3*len(j.Scenarios) {
+		t.Errorf("%d summary rows for %d scenarios, want one per scenario, probe and variant", n, len(j.Scenarios))
 	}
 	for _, s := range j.Scenarios {
-		if s.Name == "cost" && (len(s.Tables) != 1 || len(s.Tables[0].Rows) != 9) {
-			t.Errorf("cost: tables %+v, want one with a row per variant and size", s.Tables)
+		if s.Name == "cost" && (len(s.Tables) != 1 || len(s.Tables[0].Rows) != 3) {
+			t.Errorf("cost: tables %+v, want one with a row per variant", s.Tables)
 		}
 		if len(s.Requests) == 0 || len(s.Steps) != len(mustFind(t, s.Name).Steps) || s.Lesson == "" || s.Verdict == "" {
 			t.Errorf("%s: %d requests, %d steps, verdict %q, lesson %q: the journal is incomplete", s.Name, len(s.Requests), len(s.Steps), s.Verdict, s.Lesson)
@@ -109,6 +132,83 @@ func TestScenariosAreComplete(t *testing.T) {
 		for _, st := range s.Steps {
 			if st.Title == "" || st.Why == "" || st.Run == nil {
 				t.Errorf("%s: step %q lacks a title, narration or action", s.Name, st.Title)
+			}
+		}
+	}
+}
+
+// numberRE finds the numbers a reader sees in a text: not the digits of
+// a name (memory-2, user001, HS256).
+var numberRE = regexp.MustCompile(`(?:^|[^\w.-])(\d+(?:\.\d+)?)(?:$|[^\w])`)
+
+// journalNumbers collects every number of a scenario's report, as the
+// journal holds it (in figures and in the words of its notes and
+// expectations), leaving out the lesson itself and the raw requests.
+func journalNumbers(t *testing.T, rep *scenarios.ScenarioReport) (floats []float64, words map[string]bool) {
+	t.Helper()
+	data, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "lesson")
+	delete(m, "requests")
+	delete(m, "events")
+	words = map[string]bool{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case float64:
+			floats = append(floats, x)
+		case string:
+			for _, sub := range numberRE.FindAllStringSubmatch(x, -1) {
+				words[sub[1]] = true
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		case map[string]any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(m)
+	return floats, words
+}
+
+// checkLessons: every number a lesson states is in the journal, at the
+// precision the lesson gives it.
+func checkLessons(t *testing.T, j *scenarios.Journal) {
+	t.Helper()
+	for _, rep := range j.Scenarios {
+		if rep.Lesson == "" {
+			t.Errorf("%s: no lesson", rep.Name)
+			continue
+		}
+		floats, words := journalNumbers(t, rep)
+		for _, sub := range numberRE.FindAllStringSubmatch(rep.Lesson, -1) {
+			n := sub[1]
+			if words[n] {
+				continue
+			}
+			decimals := 0
+			if _, frac, ok := strings.Cut(n, "."); ok {
+				decimals = len(frac)
+			}
+			found := false
+			for _, f := range floats {
+				if strconv.FormatFloat(f, 'f', decimals, 64) == n {
+					found = true
+					break
+				}
+			}
+			if !found {
+				t.Errorf("%s: the lesson states %s, which the journal does not hold:\n%s", rep.Name, n, rep.Lesson)
 			}
 		}
 	}

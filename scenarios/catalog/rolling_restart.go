@@ -7,8 +7,9 @@ import (
 	"statelab/scenarios"
 )
 
-// rollingRestart: a deploy restarts every instance in turn, gracefully, while
-// users keep going; the memory variant loses everyone, the others no one.
+// rollingRestart: a deploy restarts every instance in turn, gracefully,
+// while users keep going; the memory variant loses everyone, the others no
+// one.
 var rollingRestart = &scenarios.Scenario{
 	Name:    "rolling-restart",
 	Summary: "every instance restarted in turn, as a deploy does: memory loses everyone, the others no one",
@@ -20,8 +21,8 @@ var rollingRestart = &scenarios.Scenario{
 		probe("before the restarts", 1, "check that every user is served", "A baseline."),
 		{
 			Title: "restart instances 1, 2 and 3 of every variant in turn, while users keep asking who they are",
-			Why: "A deploy: each instance gets SIGTERM (requests in flight finish), a new process starts, and the next instance is restarted only once the balancer sees the new one up. " +
-				"Users keep sending requests the whole time.",
+			Why: "A deploy: each instance gets SIGTERM (requests in flight finish) and a new process starts; the next is restarted once the balancer sees it up. " +
+				"Users keep asking all along.",
 			Run: func(r *scenarios.Run) error {
 				_, err := r.ProbeDuring("during the restarts", func() error {
 					for n := 1; n <= 3; n++ {
@@ -46,9 +47,17 @@ var rollingRestart = &scenarios.Scenario{
 		keepsAll(statelab.JWT, "during the restarts"),
 		keepsAll(statelab.JWT, "after the restarts"),
 	},
+	Verdict: "after the restarts",
 	Lesson: func(res *scenarios.Result) string {
-		lost, users := lostOf(res, "after the restarts", statelab.Memory)
-		return fmt.Sprintf("a routine deploy logged out all %d memory users (%d lost), though no instance ever failed. "+
-			"Redis and jwt users did not see a single failed request during the whole deploy: graceful stops, retries of refused connects, and sessions that live outside the processes.", users, lost)
+		lost, _ := users(res, "after the restarts", statelab.Memory, scenarios.Lost)
+		redisAll, redisBad := requests(res, "during the restarts", statelab.Redis)
+		jwtAll, jwtBad := requests(res, "during the restarts", statelab.JWT)
+		failed := fmt.Sprintf("%d and %d of them were not kept", redisBad, jwtBad)
+		if redisBad+jwtBad == 0 {
+			failed = "and not one of them failed"
+		}
+		return fmt.Sprintf("A routine deploy in which no instance failed logged out %d memory users: every process that held a session was replaced. "+
+			"Redis and jwt users sent %d and %d requests during it, %s: graceful stops, retries of refused connects, and sessions outside the processes.",
+			lost, redisAll, jwtAll, failed)
 	},
 }

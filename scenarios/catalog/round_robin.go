@@ -7,28 +7,29 @@ import (
 	"statelab/scenarios"
 )
 
-// roundRobin: no affinity, nothing fails. The memory variant forgets a user
-// whenever a request lands on another instance than the one that logged it in.
+// roundRobin: no affinity, nothing fails. The memory variant refuses a user
+// whenever a request lands on another instance than the one holding its
+// session.
 var roundRobin = &scenarios.Scenario{
 	Name:    "round-robin",
-	Summary: "three instances, no affinity: the memory variant forgets users whenever a request lands elsewhere",
+	Summary: "three instances, no affinity: the memory variant refuses every request that lands on an instance without the session",
 	Setup:   "round-robin routing; nothing fails",
 	Claims:  []scenarios.Claim{claimMemory, claimScalability},
 	Steps: []scenarios.Step{
 		fill(),
 		probe("after three more requests", 3, "ask every user who it is, three times",
-			"Round-robin sends each request to the next instance. Nothing fails: the only question is which instance remembers the user."),
+			"Each request goes to the next instance: which one has the session?"),
 	},
 	Expect: []scenarios.Expectation{
-		losesMost(statelab.Memory, ""),
-		keepsAll(statelab.Redis, ""),
-		keepsAll(statelab.JWT, ""),
+		refusesElsewhere(statelab.Memory, "after three more requests"),
+		keepsAll(statelab.Redis, "after three more requests"),
+		keepsAll(statelab.JWT, "after three more requests"),
 	},
 	Lesson: func(res *scenarios.Result) string {
-		vd := res.Verdict("")
-		lost, users := lostOf(res, "", statelab.Memory)
-		return fmt.Sprintf("nothing failed, yet the memory variant lost %d of %d users: %d of %d requests landed on an instance that had never seen the session. "+
-			"Redis and jwt kept everyone, because any instance could answer: the session was in the shared Redis, or in the request itself.",
-			lost, users, vd.Failed[statelab.Memory], vd.Requests[statelab.Memory])
+		all, bad := requests(res, "after three more requests", statelab.Memory)
+		refused, of := users(res, "after three more requests", statelab.Memory, scenarios.Refused)
+		return fmt.Sprintf("Nothing failed, yet %d of %d memory requests were refused, exactly those that reached an instance without the user's session: "+
+			"%d of %d users would have had to log in again. %s: any instance could answer, the session being in the shared Redis or in the request.",
+			bad, all, refused, of, keptWords(res, "after three more requests"))
 	},
 }

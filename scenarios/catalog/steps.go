@@ -1,6 +1,8 @@
 package catalog
 
 import (
+	"fmt"
+
 	"statelab"
 	"statelab/lb"
 	"statelab/scenarios"
@@ -11,7 +13,7 @@ import (
 func fill() scenarios.Step {
 	return scenarios.Step{
 		Title: "log every user in and fill its cart",
-		Why:   "Each user logs in through the balancer and adds its planned items, one request each, as a shopper would.",
+		Why:   "Each user logs in and adds its planned items, one request each.",
 		Run:   func(r *scenarios.Run) error { return r.FillAll() },
 	}
 }
@@ -19,7 +21,7 @@ func fill() scenarios.Step {
 func stickyStep() scenarios.Step {
 	return scenarios.Step{
 		Title: "turn on sticky routing",
-		Why:   "The balancer pins each user to the instance that answered its first request, with a cookie naming that instance.",
+		Why:   "The balancer pins each user to one instance with a cookie.",
 		Run:   func(r *scenarios.Run) error { return r.SetPolicy(lb.Sticky, false) },
 	}
 }
@@ -31,7 +33,36 @@ func probe(name string, times int, title, why string) scenarios.Step {
 	}}
 }
 
-func lostOf(res *scenarios.Result, verdict string, v statelab.Variant) (lost, users int) {
-	t := res.Verdict(verdict).Tallies[v]
-	return t.LostSession + t.LostData, t.Users
+// requests returns a variant's probe requests at a probe, and those whose
+// outcome was not good.
+func requests(res *scenarios.Result, probe string, v statelab.Variant) (all, bad int) {
+	return res.Verdict(probe).Requests(v)
+}
+
+// users returns the users of a variant at a probe with outcome o, and all.
+func users(res *scenarios.Result, probe string, v statelab.Variant, o scenarios.Outcome) (n, of int) {
+	t := res.Verdict(probe).Tallies[v]
+	return t.Of(o), t.Users
+}
+
+// keptWords says how many users of redis and jwt a probe kept: "Redis and
+// jwt kept all 30 users" or "Redis kept 30 of 30 users, jwt 22".
+func keptWords(res *scenarios.Result, probe string) string {
+	r, of := users(res, probe, statelab.Redis, scenarios.Kept)
+	j, _ := users(res, probe, statelab.JWT, scenarios.Kept)
+	if r == of && j == of {
+		return fmt.Sprintf("Redis and jwt kept all %d users", of)
+	}
+	return fmt.Sprintf("Redis kept %d of %d users, jwt %d", r, of, j)
+}
+
+// allKept reports whether every user of the variants was kept at a probe.
+func allKept(res *scenarios.Result, probe string, vs ...statelab.Variant) bool {
+	for _, v := range vs {
+		t := res.Verdict(probe).Tallies[v]
+		if t.Users == 0 || t.Of(scenarios.Kept) != t.Users {
+			return false
+		}
+	}
+	return true
 }

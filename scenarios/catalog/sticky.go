@@ -16,17 +16,28 @@ var sticky = &scenarios.Scenario{
 	Steps: []scenarios.Step{
 		stickyStep(),
 		fill(),
-		probe("with affinity", 3, "ask every user who it is, three times",
-			"Each user's requests now all go to the instance it is pinned to."),
+		{
+			Title: "ask every user who it is, three times",
+			Why:   "Each user's requests now all go to the instance it is pinned to.",
+			Run: func(r *scenarios.Run) error {
+				v, err := r.Probe("with affinity", 3)
+				if err != nil {
+					return err
+				}
+				r.Fact("memory spread", v.Spread(statelab.Memory))
+				return nil
+			},
+		},
 	},
 	Expect: []scenarios.Expectation{
-		keepsAll(statelab.Memory, ""),
-		keepsAll(statelab.Redis, ""),
-		keepsAll(statelab.JWT, ""),
+		keepsAll(statelab.Memory, "with affinity"),
+		keepsAll(statelab.Redis, "with affinity"),
+		keepsAll(statelab.JWT, "with affinity"),
 	},
 	Lesson: func(res *scenarios.Result) string {
-		return fmt.Sprintf("with affinity every variant keeps every user; memory users are spread %s, each bound to the one instance that holds its session. "+
-			"That holds only while nothing fails or moves: see kill-instance, rolling-restart and scale-out.",
-			res.Verdict("").Spread(statelab.Memory))
+		kept, of := users(res, "with affinity", statelab.Memory, scenarios.Kept)
+		return fmt.Sprintf("With affinity memory kept %d of %d users: each user's requests all went to the one instance holding its session (%s). "+
+			"That holds while nothing fails or moves (see kill-instance, rolling-restart, scale-out).",
+			kept, of, res.Facts["memory spread"])
 	},
 }

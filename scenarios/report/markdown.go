@@ -5,12 +5,12 @@ import (
 	"io"
 	"strings"
 
-	"statelab"
 	"statelab/scenarios"
 )
 
-// WriteMarkdown writes a journal as Markdown: per scenario its steps, the
-// verdict table, the expectations and the lesson.
+// WriteMarkdown writes a journal as Markdown, for a class to read or diff:
+// what stateless means here and the outcome words; per scenario its claims,
+// steps, verdicts, expectations and lesson; and the summary.
 func WriteMarkdown(w io.Writer, j *scenarios.Journal) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# statelab run\n\n%s; %d users per variant, seed %d; %s; %.1f s.\n", j.Runtime, j.Users, j.Seed, j.Started.Format("2006-01-02 15:04 MST"), j.Seconds)
@@ -18,7 +18,31 @@ func WriteMarkdown(w io.Writer, j *scenarios.Journal) error {
 	if !j.OK {
 		status = "**some expectations do not hold**"
 	}
-	fmt.Fprintf(&b, "\nResult: %s.\n", status)
+	fmt.Fprintf(&b, "\nResult: %s.\n\n**Stateless.** %s\n\n**Outcomes.** %s\n\n**Terms.** %s\n", status, Definition, Legend, Terms)
+	if len(j.Summary) > 0 {
+		b.WriteString("\n## Summary\n\nUsers per variant and outcome at each scenario's main probes (✓ good, ✗ bad for what the probe asks).\n\n")
+		b.WriteString("| scenario | probe | memory | redis | jwt | tests |\n|---|---|---|---|---|---|\n")
+		type key struct{ scenario, probe string }
+		cells := map[key]map[string]string{}
+		var order []key
+		tests := map[string]string{}
+		for _, r := range j.Summary {
+			k := key{r.Scenario, r.Probe}
+			if _, ok := cells[k]; !ok {
+				cells[k] = map[string]string{}
+				order = append(order, k)
+			}
+			cells[k][r.Variant] = r.Words
+			if r.Status != "" {
+				cells[k][r.Variant] = r.Status
+			}
+			tests[r.Scenario] = r.Tests
+		}
+		for _, k := range order {
+			c := cells[k]
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", k.scenario, k.probe, cell(c["memory"]), cell(c["redis"]), cell(c["jwt"]), tests[k.scenario])
+		}
+	}
 	for _, s := range j.Scenarios {
 		fmt.Fprintf(&b, "\n## %s\n\n%s\n\n", s.Name, s.Summary)
 		for _, c := range s.Claims {
@@ -30,32 +54,16 @@ func WriteMarkdown(w io.Writer, j *scenarios.Journal) error {
 				fmt.Fprintf(&b, "   - %s\n", n)
 			}
 		}
-		if len(s.Verdicts) > 1 {
-			b.WriteString("\n| probe | variant | users | kept | lost session | lost data | unavailable | wrong user |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
-			for _, vd := range s.Verdicts {
-				for _, v := range statelab.Variants {
-					t := vd.Variants[string(v)]
-					fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d | %d | %d |\n", vd.Name, v, t.Users, t.Kept, t.LostSession, t.LostData, t.Unavailable, t.WrongUser)
-				}
+		for _, vd := range s.Verdicts {
+			fmt.Fprintf(&b, "\n%s (%s probe), users per variant:\n\n", vd.Name, vd.Kind)
+			vs := vd.Variants
+			if vd.Name == s.Verdict {
+				vs = s.Variants // with detection and recovery
 			}
-		}
-		if s.Variants != nil {
-			fmt.Fprintf(&b, "\nVerdict (%s):\n", s.Verdict)
-			b.WriteString("\n| variant | users | kept | lost session | lost data | unavailable | wrong user | detect |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
-			for _, v := range statelab.Variants {
-				t := s.Variants[string(v)]
-				detect := "-"
-				if t.DetectSeconds != nil {
-					detect = fmt.Sprintf("%.2f s", *t.DetectSeconds)
-				}
-				fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %d | %s |\n", v, t.Users, t.Kept, t.LostSession, t.LostData, t.Unavailable, t.WrongUser, detect)
-			}
+			b.WriteString(markdownTable(verdictTable(vs)))
 		}
 		for _, t := range s.Tables {
-			fmt.Fprintf(&b, "\n%s\n\n| %s |\n|%s\n", t.Title, strings.Join(t.Columns, " | "), strings.Repeat("---|", len(t.Columns)))
-			for _, r := range t.Rows {
-				fmt.Fprintf(&b, "| %s |\n", strings.Join(r, " | "))
-			}
+			fmt.Fprintf(&b, "\n%s\n\n%s", t.Title, markdownTable(t))
 		}
 		if len(s.Expectations) > 0 {
 			b.WriteString("\nExpectations:\n\n")
@@ -67,13 +75,35 @@ func WriteMarkdown(w io.Writer, j *scenarios.Journal) error {
 				fmt.Fprintf(&b, "- %s %s %s: %s\n", mark, e.Variant, e.Text, e.Observed)
 			}
 		}
-		if s.Error != "" {
+		switch {
+		case s.Skipped:
+			b.WriteString("\n*Skipped by the instructor.*\n")
+		case s.Stopped:
+			b.WriteString("\n*Stopped by the instructor.*\n")
+		case s.Error != "":
 			fmt.Fprintf(&b, "\n**Failed:** %s\n", s.Error)
 		}
 		if s.Lesson != "" {
-			fmt.Fprintf(&b, "\n**Lesson.** %s\n", s.Lesson)
+			fmt.Fprintf(&b, "\n**Lesson.** %s (%s)\n", s.Lesson, scenarios.ClaimsString(s.Claims))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func cell(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// markdownTable writes a table in Markdown.
+func markdownTable(t scenarios.Table) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "| %s |\n|%s\n", strings.Join(t.Columns, " | "), strings.Repeat("---|", len(t.Columns)))
+	for _, r := range t.Rows {
+		fmt.Fprintf(&b, "| %s |\n", strings.Join(r, " | "))
+	}
+	return b.String()
 }
