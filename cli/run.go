@@ -141,7 +141,7 @@ func runRun(ctx context.Context, args []string, env Env) error {
 		opts.Observers = append(opts.Observers, live)
 	}
 	if *step {
-		opts.Pacer = &report.Prompter{Text: text, In: stdin}
+		opts.Pacer = &report.Prompter{Text: text, In: stdin, Echo: !isTerminal(env.Stdin)}
 	}
 	rn, err := scenarios.NewRunner(ctx, rt, opts)
 	if err != nil {
@@ -293,7 +293,7 @@ func dryRun(w io.Writer, scs []*scenarios.Scenario, plan scenarios.Plan, redisMo
 	return nil
 }
 
-func isTerminal(w io.Writer) bool {
+func isTerminal(w any) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

@@ -15,6 +15,10 @@ import (
 type Prompter struct {
 	Text *Text
 	In   *bufio.Reader
+	// Echo writes each answer after its prompt: when the answers come from
+	// a pipe or a file, no terminal echoes them, and the transcript would
+	// run the prompt into the next line.
+	Echo bool
 }
 
 var _ scenarios.Pacer = (*Prompter)(nil)
@@ -30,6 +34,9 @@ func (pr *Prompter) Pause(_ context.Context, p scenarios.Pause) scenarios.Decisi
 			pr.Text.prompt(fmt.Sprintf("press Enter to run step %d/%d (r: restart this scenario, s: skip it, q: stop) ", p.Step, p.Steps))
 		}
 		line, err := pr.In.ReadString('\n')
+		if pr.Echo {
+			pr.Text.answer(strings.TrimRight(line, "\r\n"))
+		}
 		line = strings.TrimSpace(strings.ToLower(line))
 		if err != nil && line == "" {
 			return scenarios.Quit

@@ -234,6 +234,13 @@ func (p *Text) prompt(s string) {
 	fmt.Fprint(p.w, p.paint("33", indent+s))
 }
 
+// answer ends a prompt's line with the answer given.
+func (p *Text) answer(s string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintln(p.w, s)
+}
+
 // Probed prints a probe's outcome, a variant after the other, in users.
 func (p *Text) Probed(v *scenarios.Verdict) {
 	words := verdictWords(func(va statelab.Variant) (scenarios.Tally, bool) {
