@@ -40,7 +40,11 @@ func runLB(ctx context.Context, args []string, env Env) error {
 	var specs pools
 	fs.Var(&specs, "pool", "a pool: NAME=LISTEN=BACKEND,... where BACKEND is host:port or name@host:port;\nrepeat for more pools (in STATELAB_POOL, separate pools with spaces)")
 	admin := fs.String("admin", "127.0.0.1:9000", "admin API and status page address (empty: none)")
-	token := fs.String("admin-token", "", "bearer token the admin API requires; required when --admin is not loopback")
+	token := fs.String("admin-token", "", fmt.Sprintf("bearer token the admin API requires, at least %d bytes; required when --admin is not loopback", lb.MinTokenLen))
+	adminHosts := fs.String("admin-hosts", "", "host names, comma-separated, the admin API answers to besides the loopback names\n(the name clients reach it by, e.g. lb in the workshop stack); any other Host is refused")
+	maxConns := fs.Int("max-conns", 0, "client connections per pool; one more is answered 503 (default: 10000, or fewer\nwhen the file descriptor limit is low)")
+	maxUpgrades := fs.Int("max-upgrades", 1024, "upgraded connections (WebSockets) of the whole balancer; one more is answered 503")
+	clientTimeout := fs.Duration("client-timeout", 30*time.Second, "time a client may take to send a request or take an answer, and an idle client\nconnection's lifetime")
 	policy := fs.String("policy", string(lb.RoundRobin), "every pool's policy at start: round-robin, least-conn or sticky")
 	strict := fs.Bool("strict", false, "sticky: answer 503 when a user's backend is gone, instead of re-pinning")
 	interval := fs.Duration("health-interval", 250*time.Millisecond, "time between active health checks")
@@ -70,12 +74,16 @@ func runLB(ctx context.Context, args []string, env Env) error {
 	if *admin != "" && !lb.IsLoopback(*admin) && *token == "" {
 		return UsageError{fmt.Errorf("--admin %s is reachable from other hosts: set STATELAB_ADMIN_TOKEN (or --admin-token), or bind it to 127.0.0.1", *admin)}
 	}
+	if *token != "" && len(*token) < lb.MinTokenLen {
+		return UsageError{fmt.Errorf("the admin token (STATELAB_ADMIN_TOKEN or --admin-token) is %d bytes: want at least %d", len(*token), lb.MinTokenLen)}
+	}
 	bl, err := lb.New(lb.Config{
 		Policy: lb.Policy(*policy), Strict: *strict,
 		HealthPath: *healthPath, HealthInterval: *interval, HealthTimeout: *hTimeout, Rise: *rise, Fall: *fall,
 		ConnectTimeout: *connect, Timeout: *timeout, Retries: *retries, NoRetryIdempotent: *noIdem,
 		CookiePerPool: *perPool,
-		Logger:        log,
+		MaxConns:      *maxConns, MaxUpgrades: *maxUpgrades, ClientTimeout: *clientTimeout,
+		Logger: log,
 	}, specs...)
 	if err != nil {
 		return UsageError{err}
@@ -86,7 +94,19 @@ func runLB(ctx context.Context, args []string, env Env) error {
 		if adminLn, err = net.Listen("tcp", *admin); err != nil {
 			return StartupError{fmt.Errorf("admin: %w", err)}
 		}
-		adminSrv = &http.Server{Handler: bl.Admin(*token), ReadHeaderTimeout: 5 * time.Second}
+		handler, err := bl.Admin(lb.AdminOptions{Token: *token, Hosts: strings.Split(*adminHosts, ",")})
+		if err != nil {
+			adminLn.Close()
+			return UsageError{err}
+		}
+		adminSrv = &http.Server{
+			Handler:           handler,
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       10 * time.Second,
+			WriteTimeout:      60 * time.Second, // pprof's profile takes 30 s; event streams set their own
+			IdleTimeout:       60 * time.Second,
+			MaxHeaderBytes:    64 << 10,
+		}
 	}
 	if err := bl.Open(); err != nil {
 		if adminLn != nil {

@@ -17,9 +17,13 @@ func TestWatchOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin := httptest.NewServer(bl.Admin("tok"))
+	handler, err := bl.Admin(lb.AdminOptions{Token: "watch-token-0123456789"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := httptest.NewServer(handler)
 	defer admin.Close()
-	e, out, errb := env(map[string]string{"STATELAB_ADMIN_TOKEN": "tok"})
+	e, out, errb := env(map[string]string{"STATELAB_ADMIN_TOKEN": "watch-token-0123456789"})
 	if code := cli.Main(context.Background(), []string{"watch", "--admin", admin.URL}, e); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}

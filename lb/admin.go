@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -21,10 +22,39 @@ type AdminError struct {
 	Error  string `json:"error"`
 }
 
-// Admin returns the admin API handler. With a non-empty token every request
-// must carry "Authorization: Bearer TOKEN" (or HTTP Basic auth with the
-// token as password, for a browser).
-func (bl *Balancer) Admin(token string) http.Handler {
+// AdminOptions protect the admin API.
+type AdminOptions struct {
+	// Token, when set, is required of every request except the status
+	// page itself, as "Authorization: Bearer TOKEN" (never Basic auth: a
+	// browser would attach it to a cross-site form by itself). At least
+	// MinTokenLen bytes.
+	Token string
+	// Hosts are the host names (without port) the API answers to, besides
+	// the loopback names: a request naming another Host is refused (403),
+	// which stops DNS rebinding. In the workshop stack, "lb".
+	Hosts []string
+}
+
+// MinTokenLen is the shortest admin token accepted.
+const MinTokenLen = 16
+
+// Admin returns the admin API handler. Every request must name an allowed
+// Host and, when it carries an Origin, come from an allowed one. With a
+// token, every request but the status page must carry it. Without one (on
+// loopback only: lab lb refuses otherwise), a request that changes
+// anything must still be one a page on another site cannot send without
+// the balancer's consent: with a JSON Content-Type, or the header
+// X-Statelab-Admin.
+func (bl *Balancer) Admin(opts AdminOptions) (http.Handler, error) {
+	if opts.Token != "" && len(opts.Token) < MinTokenLen {
+		return nil, fmt.Errorf("the admin token is %d bytes: want at least %d", len(opts.Token), MinTokenLen)
+	}
+	hosts := map[string]bool{"localhost": true, "127.0.0.1": true, "::1": true}
+	for _, h := range opts.Hosts {
+		if h = strings.TrimSpace(h); h != "" {
+			hosts[strings.ToLower(h)] = true
+		}
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/pools", bl.listPools)
 	mux.HandleFunc("GET /api/pools/{pool}", bl.withPool(bl.getPool))
@@ -47,9 +77,23 @@ func (bl *Balancer) Admin(token string) http.Handler {
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
-		if token != "" && !authorized(r, token) {
-			w.Header().Set("WWW-Authenticate", `Basic realm="statelab lb admin"`)
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("X-Frame-Options", "DENY")
+		if !hosts[hostname(r.Host)] {
+			writeError(w, http.StatusForbidden, "this admin API does not answer to Host %q (allowed: loopback names and --admin-hosts)", abbreviate(r.Host, 64))
+			return
+		}
+		if o := r.Header.Get("Origin"); o != "" && !hosts[originHost(o)] {
+			writeError(w, http.StatusForbidden, "requests from another site's page are refused (Origin %q)", abbreviate(o, 64))
+			return
+		}
+		statusPage := r.Method == http.MethodGet && r.URL.Path == "/"
+		switch {
+		case opts.Token != "" && !statusPage && !authorized(r, opts.Token):
 			writeError(w, http.StatusUnauthorized, "the admin API needs Authorization: Bearer <STATELAB_ADMIN_TOKEN>")
+			return
+		case opts.Token == "" && changes(r) && !nonSimple(r):
+			writeError(w, http.StatusForbidden, "a request that changes the balancer needs Content-Type: application/json or the header X-Statelab-Admin (a page on another site can send neither without consent)")
 			return
 		}
 		// The mux answers a known path with the wrong method with a plain
@@ -59,7 +103,44 @@ func (bl *Balancer) Admin(token string) http.Handler {
 			return
 		}
 		mux.ServeHTTP(w, r)
-	})
+	}), nil
+}
+
+// changes reports a request that may change the balancer's state.
+func changes(r *http.Request) bool {
+	return r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions
+}
+
+// nonSimple reports a request a browser sends cross-site only after a
+// preflight the API never grants: a JSON body, or a custom header.
+func nonSimple(r *http.Request) bool {
+	ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
+	return strings.EqualFold(strings.TrimSpace(ct), "application/json") || r.Header.Get("X-Statelab-Admin") != ""
+}
+
+// hostname is a Host header's name, without its port, lower case.
+func hostname(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return strings.ToLower(strings.Trim(host, "[]"))
+}
+
+// originHost is the host name of an Origin header ("null" matches nothing).
+func originHost(origin string) string {
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return hostname(u.Host)
+}
+
+// abbreviate quotes at most n bytes of what a client sent.
+func abbreviate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
 }
 
 func knownPath(p string) bool {
@@ -67,13 +148,11 @@ func knownPath(p string) bool {
 }
 
 func authorized(r *http.Request, token string) bool {
-	given := ""
-	if scheme, v, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
-		given = strings.TrimSpace(v)
-	} else if _, pw, ok := r.BasicAuth(); ok {
-		given = pw
+	scheme, v, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
 	}
-	return subtle.ConstantTimeCompare([]byte(given), []byte(token)) == 1
+	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(v)), []byte(token)) == 1
 }
 
 // IsLoopback reports whether a listen address only accepts local connections.
@@ -259,10 +338,18 @@ func (bl *Balancer) streamEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		since = n
 	}
-	c, cancel := bl.events.subscribe()
+	c, cancel, err := bl.events.subscribe()
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "%v", err)
+		return
+	}
 	defer cancel()
+	// A stream lasts: each write gets its own deadline instead of the
+	// server's, so that a subscriber that stops reading is cut off.
+	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("X-Accel-Buffering", "no")
+	_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, "retry: 1000\n\n")
 	last := since
@@ -286,9 +373,13 @@ func (bl *Balancer) streamEvents(w http.ResponseWriter, r *http.Request) {
 			if ev.ID <= last {
 				continue // already sent from the kept events
 			}
+			_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
 			writeEvent(w, ev)
-			flusher.Flush()
+			if flusher.Flush(); r.Context().Err() != nil {
+				return
+			}
 		case <-keepalive.C:
+			_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
 			fmt.Fprint(w, ": keepalive\n\n")
 			flusher.Flush()
 		}

@@ -55,12 +55,12 @@ type Backend struct {
 
 	pool     *Pool
 	upstream *upstream
-	cookie   []string // the Set-Cookie value pinning a user here
-	header   []string // X-Statelab-Backend value
+	cookie   string // the Set-Cookie value pinning a user here
 
 	healthy   atomic.Bool
 	admin     atomic.Int32
 	inflight  atomic.Int64
+	upgraded  atomic.Int64 // connections switched to another protocol (WebSockets), open now
 	lastOK    atomic.Int64 // unix nanos of the last answer (check or request)
 	lastCheck atomic.Int64 // unix nanos of the end of the last active check
 
@@ -81,8 +81,7 @@ func newBackend(p *Pool, name, addr string) *Backend {
 		addr:   func() string { return b.Addr },
 		dialer: &net.Dialer{Timeout: p.cfg.ConnectTimeout, KeepAlive: 30 * time.Second},
 	}
-	b.cookie = []string{(&http.Cookie{Name: p.cookie, Value: name, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}).String()}
-	b.header = []string{name}
+	b.cookie = (&http.Cookie{Name: p.cookie, Value: name, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}).String()
 	// Up until a check says otherwise: a request that finds it down is
 	// retried elsewhere, so optimism costs nothing.
 	b.healthy.Store(true)
@@ -115,7 +114,10 @@ func (b *Backend) takesPinned() bool {
 	return b.healthy.Load() && b.admin.Load() != adminDisabled
 }
 
-func (b *Backend) answered() { b.lastOK.Store(time.Now().UnixNano()) }
+func (b *Backend) answered() { b.answeredAt(time.Now()) }
+
+// answeredAt records an answer that ended at t.
+func (b *Backend) answeredAt(t time.Time) { b.lastOK.Store(t.UnixNano()) }
 
 // setHealth records a health change and, if it is one, emits an event.
 func (b *Backend) setHealth(up bool, why string) {
@@ -174,6 +176,7 @@ type BackendStatus struct {
 	State    State     `json:"state"`
 	Healthy  bool      `json:"healthy"`
 	InFlight int64     `json:"in_flight"`
+	Upgraded int64     `json:"upgraded"` // open WebSocket (or other upgraded) connections
 	Requests int64     `json:"requests"`
 	Errors   int64     `json:"errors"`
 	Changed  time.Time `json:"last_change"`
@@ -193,6 +196,7 @@ func (b *Backend) status() BackendStatus {
 		State:    b.State(),
 		Healthy:  b.healthy.Load(),
 		InFlight: b.inflight.Load(),
+		Upgraded: b.upgraded.Load(),
 		Requests: b.stats.requests(),
 		Errors:   b.stats.errorsTotal(),
 		Changed:  changed,

@@ -46,6 +46,10 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("X-Statelab-Admin", "1")
 	hc := c.HTTP
 	if hc == nil {
 		hc = defaultClient

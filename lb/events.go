@@ -1,6 +1,7 @@
 package lb
 
 import (
+	"fmt"
 	"sync"
 	"time"
 )
@@ -89,15 +90,21 @@ func (h *hub) since(id int64) []Event {
 	return out
 }
 
+// maxSubscribers bounds the event streams open at once.
+const maxSubscribers = 64
+
 // subscribe returns a channel of new events and a function that ends the
 // subscription. The channel is closed when the hub closes.
-func (h *hub) subscribe() (<-chan Event, func()) {
+func (h *hub) subscribe() (<-chan Event, func(), error) {
 	c := make(chan Event, 256)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		close(c)
-		return c, func() {}
+		return c, func() {}, nil
+	}
+	if len(h.subs) >= maxSubscribers {
+		return nil, nil, fmt.Errorf("%d event streams are open, the most the balancer keeps", maxSubscribers)
 	}
 	h.subs[c] = struct{}{}
 	return c, func() {
@@ -107,7 +114,7 @@ func (h *hub) subscribe() (<-chan Event, func()) {
 			delete(h.subs, c)
 			close(c)
 		}
-	}
+	}, nil
 }
 
 func (h *hub) close() {

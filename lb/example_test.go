@@ -68,7 +68,7 @@ func ExampleClient_SetPolicy() {
 	}
 	go bl.Serve()
 	defer bl.Shutdown(context.Background())
-	admin := httptest.NewServer(bl.Admin(""))
+	admin := httptest.NewServer(mustAdmin(bl, lb.AdminOptions{}))
 	defer admin.Close()
 
 	client := &lb.Client{Base: admin.URL}

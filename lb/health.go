@@ -3,6 +3,7 @@ package lb
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 )
@@ -10,7 +11,7 @@ import (
 // healthClient makes each check on a new connection, as a new user would,
 // so that a check proves the backend accepts connections now.
 var healthClient = &http.Client{
-	Transport: &http.Transport{DisableKeepAlives: true, DisableCompression: true},
+	Transport: &http.Transport{DisableKeepAlives: true, DisableCompression: true, MaxResponseHeaderBytes: 64 << 10},
 	CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	},
@@ -42,14 +43,16 @@ func (b *Backend) checkLoop(ctx context.Context) {
 	defer t.Stop()
 	for {
 		started := time.Now().UnixNano()
-		ok, definitive, why := b.check(ctx)
+		ok, definitive, why, local := b.check(ctx)
 		if ctx.Err() != nil {
 			return
 		}
 		// A check that timed out or failed while real requests were being
-		// answered found a busy backend, not a dead one: it does not count.
+		// answered found a busy backend, not a dead one; one that failed for
+		// the balancer's own reasons (out of file descriptors) found
+		// nothing about the backend: neither counts.
 		busy := !ok && !definitive && b.lastOK.Load() > started
-		if !busy {
+		if !busy && !local {
 			b.record(ok, definitive || first, why)
 		}
 		b.lastCheck.Store(time.Now().UnixNano())
@@ -62,25 +65,27 @@ func (b *Backend) checkLoop(ctx context.Context) {
 	}
 }
 
-// check runs one health check.
-func (b *Backend) check(ctx context.Context) (ok, definitive bool, why string) {
+// check runs one health check. definitive: nobody listens there (down at
+// once); local: the check failed for the balancer's own reasons.
+func (b *Backend) check(ctx context.Context) (ok, definitive bool, why string, local bool) {
 	cfg := b.pool.cfg
 	ctx, cancel := context.WithTimeout(ctx, cfg.HealthTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+b.Addr+cfg.HealthPath, nil)
 	if err != nil {
-		return false, true, err.Error()
+		return false, true, err.Error(), false
 	}
 	resp, err := healthClient.Do(req)
 	if err != nil {
-		kind := classify(err, context.Background())
-		return false, kind == failConnect && !isTimeout(err), "active: " + shortError(err)
+		kind := classify(err)
+		return false, kind == failConnect && !isTimeout(err), "active: " + shortError(err), kind == failLocal
 	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return false, false, fmt.Sprintf("active: %s answered %s", cfg.HealthPath, resp.Status)
+		return false, false, fmt.Sprintf("active: %s answered %s", cfg.HealthPath, resp.Status), false
 	}
-	return true, false, "active: " + cfg.HealthPath + " answered 200"
+	return true, false, "active: " + cfg.HealthPath + " answered 200", false
 }
 
 // record applies one check result with rise and fall.

@@ -4,12 +4,19 @@
 // backend, and an admin API to switch policy, drain, disable, enable, add and
 // remove backends while it runs.
 //
-// A Pool picks a backend by its policy (one small type per policy, in
-// roundrobin.go, leastconn.go and sticky.go), writes the client's request on
-// a kept-alive connection to it and copies the answer back (proxy.go); a
-// backend that cannot be reached is marked down at once and the request
-// tried on another. It is small on purpose, so that a student can read why
-// a user was re-pinned, or why a request got a 503.
+// Each pool serves its clients with fasthttp's server, which parses and
+// bounds what they send (a malformed request is answered 400 there and
+// never reaches a backend). A Pool picks a backend by its policy (one small
+// type per policy, in roundrobin.go, leastconn.go and sticky.go), writes
+// the request on a kept-alive connection to it, and reads the whole answer
+// with fasthttp's response parser, bounded, before the client sees any of
+// it (proxy.go): a backend that breaks off mid-answer gets the client a
+// 502, never half a response, and a connection is kept only when its
+// answer ended exactly where its framing said. A backend that cannot be
+// reached is marked down at once and the request tried on another; a
+// WebSocket is joined to its backend byte for byte (upgrade.go). It is
+// small on purpose, so that a student can read why a user was re-pinned,
+// or why a request got a 503.
 package lb
 
 import (
@@ -18,9 +25,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"sync"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // Config is shared by every pool of a balancer. Zero fields take the defaults
@@ -58,6 +66,17 @@ type Config struct {
 	// does. A POST that may have reached its backend is never retried.
 	// Default true; set NoRetryIdempotent to turn it off.
 	NoRetryIdempotent bool
+	// MaxConns bounds each pool's client connections; one more is answered
+	// 503 and closed. Default: 10,000, or less when the process may not
+	// open four file descriptors per connection.
+	MaxConns int
+	// MaxUpgrades bounds the upgraded connections (WebSockets) of the whole
+	// balancer; one more is answered 503. Default 1024.
+	MaxUpgrades int
+	// ClientTimeout bounds the time a client takes to send a request (then
+	// 408) and to take the answer, and how long an idle client connection
+	// stays open. Default 30s.
+	ClientTimeout time.Duration
 	// CookiePerPool names each pool's sticky cookie statelab_backend_POOL
 	// instead of statelab_backend. Browsers send a host's cookies to every
 	// port of it, so pools on one host that share a cookie name would keep
@@ -100,11 +119,26 @@ func (c Config) withDefaults() (Config, error) {
 	} else if c.Retries == 0 {
 		c.Retries = 2
 	}
+	if c.MaxConns <= 0 {
+		c.MaxConns = defaultMaxConns()
+	}
+	if c.MaxUpgrades <= 0 {
+		c.MaxUpgrades = 1024
+	}
+	if c.ClientTimeout <= 0 {
+		c.ClientTimeout = 30 * time.Second
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return c, nil
 }
+
+// Limits on what a client may send.
+const (
+	maxRequestHeader = 64 << 10 // bytes of a request's header: beyond, 431
+	maxRequestBody   = 1 << 20  // bytes of a request's body: beyond, 413
+)
 
 // Balancer is a set of pools, each on its own listen address, with one admin
 // API over all of them.
@@ -115,8 +149,9 @@ type Balancer struct {
 	events *hub
 	start  time.Time
 
-	servers []*http.Server
+	servers []*fasthttp.Server
 	lns     []net.Listener
+	conns   *upgrades
 	wg      sync.WaitGroup
 }
 
@@ -142,7 +177,7 @@ func New(cfg Config, specs ...PoolSpec) (*Balancer, error) {
 	if len(specs) == 0 {
 		return nil, errors.New("no pool: give at least one --pool NAME=LISTEN=BACKEND,...")
 	}
-	bl := &Balancer{cfg: cfg, byName: map[string]*Pool{}, events: newHub(512), start: time.Now()}
+	bl := &Balancer{cfg: cfg, byName: map[string]*Pool{}, events: newHub(512), start: time.Now(), conns: newUpgrades(cfg.MaxUpgrades)}
 	for _, s := range specs {
 		if _, dup := bl.byName[s.Name]; dup {
 			return nil, fmt.Errorf("pool %q given twice", s.Name)
@@ -176,15 +211,7 @@ func (bl *Balancer) Open() error {
 		}
 		p.addr = ln.Addr().String()
 		bl.lns = append(bl.lns, ln)
-		bl.servers = append(bl.servers, &http.Server{
-			Handler:           p,
-			ReadHeaderTimeout: 10 * time.Second,
-			// A client that promises a body and stalls holds a goroutine;
-			// not forever.
-			ReadTimeout: time.Minute,
-			IdleTimeout: 90 * time.Second,
-			ErrorLog:    slog.NewLogLogger(bl.cfg.Logger.Handler(), slog.LevelDebug),
-		})
+		bl.servers = append(bl.servers, p.server())
 	}
 	for _, p := range bl.pools {
 		p.startChecks()
@@ -208,7 +235,7 @@ func (bl *Balancer) Serve() error {
 		bl.wg.Add(1)
 		go func() {
 			defer bl.wg.Done()
-			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			if err := srv.Serve(ln); err != nil {
 				errc <- fmt.Errorf("pool %s: %w", p.Name, err)
 			}
 		}()
@@ -218,17 +245,22 @@ func (bl *Balancer) Serve() error {
 	return <-errc
 }
 
-// Shutdown stops the pools gracefully and the health checks.
+// Shutdown stops the pools gracefully (requests in flight finish, within
+// ctx), closes the upgraded connections, and stops the health checks.
 func (bl *Balancer) Shutdown(ctx context.Context) error {
 	var err error
 	for _, s := range bl.servers {
-		if e := s.Shutdown(ctx); e != nil && err == nil {
+		if e := s.ShutdownWithContext(ctx); e != nil && err == nil {
 			err = e
 		}
 	}
+	bl.conns.closeAll()
 	bl.closeListeners()
 	for _, p := range bl.pools {
 		p.stopChecks()
+		for _, b := range p.Backends() {
+			b.upstream.closeIdle()
+		}
 	}
 	bl.events.close()
 	return err

@@ -67,7 +67,7 @@ func (bl *Balancer) writeMetrics(w io.Writer) {
 		return s
 	}
 	reqs := add("statelab_lb_responses_total", "Responses from backends, by status class.", "counter")
-	fails := add("statelab_lb_backend_failures_total", "Attempts that got no response: connect, timeout, reset or canceled.", "counter")
+	fails := add("statelab_lb_backend_failures_total", "Attempts that got no usable response: connect, timeout, reset, invalid (too large or malformed), or local (the balancer out of resources).", "counter")
 	lat := add("statelab_lb_backend_latency_seconds", "Time to a backend's response headers.", "histogram")
 	inflight := add("statelab_lb_backend_in_flight", "Requests in flight to a backend.", "gauge")
 	up := add("statelab_lb_backend_up", "1 if the backend passes its health checks.", "gauge")
@@ -75,17 +75,22 @@ func (bl *Balancer) writeMetrics(w io.Writer) {
 	retries := add("statelab_lb_retries_total", "Requests retried on another backend.", "counter")
 	repins := add("statelab_lb_repins_total", "Sticky users moved to another backend.", "counter")
 	noneUp := add("statelab_lb_no_backend_total", "Requests answered 503 because no backend could take them.", "counter")
+	clientErrs := add("statelab_lb_client_errors_total", "Requests the balancer refused for the client's own fault (malformed, too large, too slow), never sent to a backend.", "counter")
 	for _, p := range bl.pools {
 		pl := fmt.Sprintf(`pool=%q`, p.Name)
 		retries.lines = append(retries.lines, fmt.Sprintf("{%s} %d", pl, p.retries.Load()))
 		repins.lines = append(repins.lines, fmt.Sprintf("{%s} %d", pl, p.repins.Load()))
 		noneUp.lines = append(noneUp.lines, fmt.Sprintf("{%s} %d", pl, p.noneUp.Load()))
+		clientErrs.lines = append(clientErrs.lines, fmt.Sprintf("{%s} %d", pl, p.clientErrors.Load()))
 		for _, b := range p.Backends() {
 			l := fmt.Sprintf(`pool=%q,backend=%q`, p.Name, b.Name)
 			for c := 1; c <= 5; c++ {
 				reqs.lines = append(reqs.lines, fmt.Sprintf(`{%s,code="%dxx"} %d`, l, c, b.stats.byClass[c].Load()))
 			}
 			for f := failure(0); f < numFailures; f++ {
+				if f == failClient {
+					continue // a client's fault is counted per pool, never per backend
+				}
 				fails.lines = append(fails.lines, fmt.Sprintf(`{%s,kind=%q} %d`, l, f, b.stats.failures[f].Load()))
 			}
 			var cum int64

@@ -26,9 +26,10 @@ type Pool struct {
 	mu      sync.Mutex // serialises changes to the backend list
 	started bool
 
-	retries atomic.Int64
-	repins  atomic.Int64
-	noneUp  atomic.Int64
+	retries      atomic.Int64
+	repins       atomic.Int64
+	noneUp       atomic.Int64
+	clientErrors atomic.Int64 // requests refused for the client's own fault
 }
 
 func newPool(bl *Balancer, name, listen string) *Pool {
@@ -206,15 +207,18 @@ var (
 
 // PoolStatus is a pool as the admin API shows it.
 type PoolStatus struct {
-	Name     string          `json:"name"`
-	Listen   string          `json:"listen"`
-	Policy   Policy          `json:"policy"`
-	Strict   bool            `json:"strict"`
-	Cookie   string          `json:"cookie"`
-	Retries  int64           `json:"retries"`
-	Repins   int64           `json:"repins"`
-	NoneUp   int64           `json:"no_backend"`
-	Backends []BackendStatus `json:"backends"`
+	Name    string `json:"name"`
+	Listen  string `json:"listen"`
+	Policy  Policy `json:"policy"`
+	Strict  bool   `json:"strict"`
+	Cookie  string `json:"cookie"`
+	Retries int64  `json:"retries"`
+	Repins  int64  `json:"repins"`
+	NoneUp  int64  `json:"no_backend"`
+	// ClientErrors counts requests answered 4xx by the balancer for the
+	// client's own fault (malformed, too large, too slow).
+	ClientErrors int64           `json:"client_errors"`
+	Backends     []BackendStatus `json:"backends"`
 }
 
 // Status returns the pool's status.
@@ -222,7 +226,7 @@ func (p *Pool) Status() PoolStatus {
 	pol := p.policy.Load()
 	ps := PoolStatus{
 		Name: p.Name, Listen: p.addr, Policy: pol.name, Strict: pol.strict, Cookie: p.cookie,
-		Retries: p.retries.Load(), Repins: p.repins.Load(), NoneUp: p.noneUp.Load(),
+		Retries: p.retries.Load(), Repins: p.repins.Load(), NoneUp: p.noneUp.Load(), ClientErrors: p.clientErrors.Load(),
 		Backends: []BackendStatus{},
 	}
 	for _, b := range p.Backends() {

@@ -1,138 +1,121 @@
 package lb
 
 import (
-	"context"
-	"encoding/json"
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
+	"os"
+	"strings"
+	"syscall"
 	"time"
+
+	"github.com/valyala/fasthttp"
 
 	"statelab"
 )
 
-// ServeHTTP routes one client request: pick a backend, forward, and when a
-// backend cannot be reached, try another.
-func (p *Pool) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// serve routes one client request: pick a backend, forward, and when a
+// backend cannot be reached, try another. A request the client framed
+// badly never gets here: the server answers it 400 (or 431, 413) itself,
+// and no backend is ever blamed for a client's fault.
+func (p *Pool) serve(ctx *fasthttp.RequestCtx) {
 	var st attempt
 	pinned := ""
-	if c, err := r.Cookie(p.cookie); err == nil {
-		pinned = c.Value
+	if p.policy.Load().name == Sticky {
+		pinned = string(ctx.Request.Header.Cookie(p.cookie))
 	}
 	b, err := p.pick(pinned, &st)
 	if err != nil {
 		p.noneUp.Add(1)
-		p.reject(w, http.StatusServiceUnavailable, err)
-		return
-	}
-	if r.Header.Get("Upgrade") != "" {
-		p.reject(w, http.StatusNotImplemented, errors.New("protocol upgrades (websockets) are not supported"))
+		p.reject(ctx, fasthttp.StatusServiceUnavailable, err)
 		return
 	}
 	st.backend = b
-	b.inflight.Add(1)
-	p.forward(w, r, &st)
-	st.backend.inflight.Add(-1)
+	if isUpgrade(&ctx.Request) {
+		p.upgrade(ctx, &st)
+		return
+	}
+	clientClose := prepareRequest(ctx, false)
+	defer func() {
+		if clientClose {
+			ctx.Request.Header.SetConnectionClose()
+		}
+	}()
+	p.forward(ctx, &st)
 }
 
-// reject answers a request the pool cannot forward.
-func (p *Pool) reject(w http.ResponseWriter, code int, err error) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": fmt.Sprintf("pool %s: %v", p.Name, err), "pool": p.Name})
+// reject answers a request the pool cannot forward, in JSON (or a short
+// page when the client asked for HTML).
+func (p *Pool) reject(ctx *fasthttp.RequestCtx, code int, err error) {
+	ctx.Response.Reset()
+	writeProblem(ctx, code, fmt.Sprintf("pool %s: %v", p.Name, err), map[string]string{"pool": p.Name})
 }
 
-// forward sends the request to the attempt's backend and copies the answer
-// back. It writes the request and reads the answer on a kept-alive
-// connection from the request's own goroutine, with the standard library's
-// HTTP/1.1 framing (Request.Write, ReadResponse).
-func (p *Pool) forward(w http.ResponseWriter, r *http.Request, st *attempt) {
-	ctx := r.Context()
-	prepareHeaders(r)
-	out := &http.Request{
-		Method:        r.Method,
-		URL:           r.URL,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        r.Header,
-		ContentLength: r.ContentLength,
-		Host:          r.Host,
-	}
-	// A small body is read in full first, as nginx does, so that it can be
-	// sent again when a connection turns out to be dead; a large or
-	// unbounded one streams through a guard that says whether any of it left.
-	var guard *readGuard
-	var body []byte
-	switch {
-	case r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0:
-	case r.ContentLength > 0 && r.ContentLength <= maxBufferedBody:
-		body = make([]byte, r.ContentLength)
-		if _, err := io.ReadFull(r.Body, body); err != nil {
-			p.reject(w, http.StatusBadRequest, fmt.Errorf("reading the request body: %v", err))
-			return
-		}
-	default:
-		guard = &readGuard{r: r.Body, left: r.ContentLength}
-		out.Body = guard
-		if r.ContentLength < 0 {
-			out.TransferEncoding = []string{"chunked"}
-		}
-	}
+// forward sends the request to the attempt's backend and puts its answer in
+// ctx.Response. A request that never reached its backend is tried on
+// another (and, once, on a new connection to the same backend when a
+// kept-alive one turned out dead); one that may have reached it is retried
+// only when it is idempotent and no answer began.
+func (p *Pool) forward(ctx *fasthttp.RequestCtx, st *attempt) {
+	head := ctx.IsHead()
 	for {
 		b := st.backend
 		st.tries++
-		if body != nil {
-			out.Body = &replay{b: body}
-		}
 		start := time.Now()
-		resp, c, reused, err := p.exchange(ctx, b, out)
+		b.inflight.Add(1)
+		c, reused, err := b.upstream.get(start)
 		if err == nil {
-			b.answered()
-			b.stats.observe(resp.StatusCode, time.Since(start))
-			p.respond(w, resp, c, b, st, out)
+			err = p.exchange(b.upstream, c, start, &ctx.Request, &ctx.Response, head)
+		}
+		b.inflight.Add(-1)
+		if err == nil {
+			end := time.Now()
+			b.answeredAt(end)
+			b.stats.observe(ctx.Response.StatusCode(), end.Sub(start))
+			p.respond(ctx, b, st)
 			return
 		}
-		kind := classify(err, ctx)
-		if kind == failCanceled {
-			return // the client went away; nobody is listening for an answer
-		}
-		// Did the whole request never reach the backend? Then it cannot
-		// have acted on it, and it can be sent again if its body can.
-		unsent := kind == failReset && errors.Is(err, errNotWritten) && (guard == nil || guard.n.Load() == 0)
-		if reused && (unsent || kind == failReset && p.retryable(kind, out, guard)) {
+		ctx.Response.Reset()
+		kind := classify(err)
+		unsent := kind == failReset && errors.Is(err, errNotWritten)
+		if reused && (unsent || kind == failReset && p.retryable(kind, &ctx.Request)) {
 			// A kept-alive connection the backend had closed: the request
 			// is sent again, to the same backend, on a new connection.
-			// Like http.Transport, only when that is safe.
 			st.tries--
 			continue
 		}
 		if unsent {
 			kind = failConnect // as good as never connected: another backend may take it
 		}
-		b.stats.fail(kind)
-		if kind == failConnect {
-			b.setHealth(false, "passive: "+shortError(err))
+		if kind == failClient {
+			p.clientErrors.Add(1)
+			p.reject(ctx, fasthttp.StatusBadRequest, err)
+			return
 		}
-		if !p.retryable(kind, out, guard) || st.tries > p.cfg.Retries {
-			p.fail(w, b, err)
+		b.stats.fail(kind)
+		switch kind {
+		case failConnect:
+			b.setHealth(false, "passive: "+shortError(err))
+		case failLocal:
+			p.fail(ctx, b, err) // the balancer's own trouble: no backend is to blame
+			return
+		}
+		if !p.retryable(kind, &ctx.Request) || st.tries > p.cfg.Retries {
+			p.fail(ctx, b, err)
 			return
 		}
 		if st.pinned {
-			p.fail(w, b, fmt.Errorf("%w: %q cannot be reached and this pool is strict (%v)", errPinnedGone, b.Name, shortError(err)))
+			p.fail(ctx, b, fmt.Errorf("%w: %q cannot be reached and this pool is strict (%v)", errPinnedGone, b.Name, shortError(err)))
 			return
 		}
 		next := p.another(st, b)
 		if next == nil {
-			p.fail(w, b, err)
+			p.fail(ctx, b, err)
 			return
 		}
 		p.retries.Add(1)
-		b.inflight.Add(-1)
-		next.inflight.Add(1)
 		st.backend = next
 	}
 }
@@ -141,139 +124,128 @@ func (p *Pool) forward(w http.ResponseWriter, r *http.Request, st *attempt) {
 // have acted on it.
 var errNotWritten = errors.New("request not written")
 
-// exchange writes the request on a connection to b and reads the response
-// headers, within the pool's timeout. On success the caller owns c and must
-// release it after the body.
-func (p *Pool) exchange(ctx context.Context, b *Backend, out *http.Request) (*http.Response, *upConn, bool, error) {
-	c, reused, err := b.upstream.get(ctx)
-	if err != nil {
-		return nil, nil, false, err
+// errUnforwardable marks a request that cannot be written as HTTP/1.1: the
+// client's fault, never the backend's.
+var errUnforwardable = errors.New("the request cannot be forwarded")
+
+// Errors of a backend's answer that say what was wrong with it.
+var (
+	errHeaderTooLarge = fmt.Errorf("response header over %d bytes", maxResponseHeader)
+	errBodyTooLarge   = fmt.Errorf("response body over %d bytes", maxResponseBody)
+)
+
+// Limits on what a backend may send.
+const (
+	maxResponseHeader = 64 << 10 // bytes of a response header
+	maxResponseBody   = 8 << 20  // bytes of a response body
+)
+
+// exchange writes req on c and reads the answer into resp, within the
+// pool's timeout. It keeps c for the next request only when the answer
+// ended exactly where its framing said and the backend did not ask to
+// close: anything more on the wire (a backend that sent more than its
+// Content-Length) would be read as the next request's answer, someone
+// else's.
+func (p *Pool) exchange(u *upstream, c *upConn, start time.Time, req *fasthttp.Request, resp *fasthttp.Response, head bool) (err error) {
+	keep := false
+	defer func() {
+		if keep {
+			c.lastUsed = start // near enough for a 90 s idle timeout
+			u.put(c)
+		} else {
+			c.conn.Close()
+		}
+	}()
+	// The deadline stays on the connection while it is idle: the next
+	// exchange sets its own, and get peeks without it.
+	_ = c.conn.SetDeadline(start.Add(p.cfg.Timeout))
+	if err := req.Write(c.bw); err != nil {
+		var ne net.Error
+		if !errors.As(err, &ne) {
+			// fasthttp would not frame this request: the client's fault,
+			// found before a byte left for the backend.
+			return fmt.Errorf("%w: %w", errUnforwardable, err)
+		}
+		return fmt.Errorf("%w: %w", errNotWritten, err)
 	}
-	since := c.lastUsed
-	_ = c.conn.SetDeadline(time.Now().Add(p.cfg.Timeout))
-	stop := context.AfterFunc(ctx, func() { _ = c.conn.SetDeadline(time.Now()) })
-	werr := out.Write(c.bw)
-	if werr == nil {
-		werr = c.bw.Flush()
+	if err := c.bw.Flush(); err != nil {
+		return fmt.Errorf("%w: %w", errNotWritten, err)
 	}
-	if werr != nil {
-		stop()
-		c.conn.Close()
-		return nil, nil, reused, fmt.Errorf("%w%s: %w", errNotWritten, connAge(reused, since), werr)
+	resetAnswer(resp)
+	resp.SkipBody = head
+	br := c.br
+	err = resp.ReadLimitBody(br, maxResponseBody)
+	var small *fasthttp.ErrSmallBuffer
+	if errors.As(err, &small) {
+		// A header larger than the connection's buffer: read it again
+		// through a larger one (the bytes are still buffered), once, up to
+		// the limit. The connection is not kept: its buffer changed.
+		br = bufio.NewReaderSize(c.br, maxResponseHeader)
+		resetAnswer(resp)
+		resp.SkipBody = head
+		if err = resp.ReadLimitBody(br, maxResponseBody); errors.As(err, &small) {
+			return errHeaderTooLarge
+		}
+		if err == nil {
+			return nil // answered; the connection is closed
+		}
 	}
-	resp, err := http.ReadResponse(c.br, out)
-	for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 {
-		resp, err = http.ReadResponse(c.br, out) // informational: the final answer follows
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		return errBodyTooLarge
+	case err != nil:
+		return fmt.Errorf("no answer: %w", err)
+	case resp.StatusCode() == fasthttp.StatusSwitchingProtocols:
+		return errUnaskedUpgrade // the request asked for no upgrade (see upgrade)
 	}
-	if err != nil {
-		stop()
-		c.conn.Close()
-		return nil, nil, reused, fmt.Errorf("no answer%s: %w", connAge(reused, since), err)
-	}
-	if !stop() {
-		c.conn.Close() // the client went away while the headers came
-		resp.Body.Close()
-		return nil, nil, reused, context.Canceled
-	}
-	return resp, c, reused, nil
+	keep = br == c.br && c.br.Buffered() == 0 && !resp.ConnectionClose()
+	return nil
 }
 
-// connAge says, for error messages, which connection a failure was on.
-func connAge(reused bool, since time.Time) string {
-	if !reused {
-		return " on a new connection"
-	}
-	return fmt.Sprintf(" on a kept-alive connection idle for %s", time.Since(since).Round(time.Millisecond))
+// resetAnswer empties resp for a backend's answer, which is passed on as the
+// backend sent it: no Content-Type of fasthttp's own is added where it gave
+// none.
+func resetAnswer(resp *fasthttp.Response) {
+	resp.Reset()
+	resp.Header.SetNoDefaultContentType(true)
 }
 
-// respond copies the backend's answer to the client, naming the backend
-// and pinning a sticky user to it, and keeps the connection when the
-// exchange ended cleanly.
-func (p *Pool) respond(w http.ResponseWriter, resp *http.Response, c *upConn, b *Backend, st *attempt, out *http.Request) {
-	h := w.Header()
-	for k, vv := range resp.Header {
-		h[k] = vv
-	}
-	removeHopHeaders(h)
-	h[statelab.BackendHeader] = b.header
+// errUnaskedUpgrade is a 101 to a request that asked for no upgrade.
+var errUnaskedUpgrade = errors.New("the backend switched protocols unasked (101)")
+
+// respond completes the backend's answer for the client: hop-by-hop headers
+// out, the backend named, a sticky user pinned to it.
+func (p *Pool) respond(ctx *fasthttp.RequestCtx, b *Backend, st *attempt) {
+	prepareResponse(&ctx.Response)
+	h := &ctx.Response.Header
+	h.Set(statelab.BackendHeader, b.Name)
 	if st.setCookie {
-		h["Set-Cookie"] = append(h["Set-Cookie"], b.cookie[0])
+		h.Add("Set-Cookie", b.cookie)
 		if st.repinnedFrom != "" && st.repinnedFrom != b.Name {
 			p.repins.Add(1)
 			h.Set(statelab.RepinnedHeader, st.repinnedFrom+" -> "+b.Name)
 		}
 	}
-	w.WriteHeader(resp.StatusCode)
-
-	var rc *http.ResponseController
-	if resp.ContentLength < 0 { // streamed: pass each piece on at once
-		rc = http.NewResponseController(w)
-	}
-	bufp := buffers.Get().(*[]byte)
-	defer buffers.Put(bufp)
-	buf := *bufp
-	var readErr, writeErr error
-	for {
-		_ = c.conn.SetReadDeadline(time.Now().Add(p.cfg.Timeout))
-		n, err := resp.Body.Read(buf)
-		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				writeErr = werr
-				break
-			}
-			if rc != nil {
-				_ = rc.Flush()
-			}
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			readErr = err
-			break
-		}
-	}
-	resp.Body.Close()
-	if readErr == nil && writeErr == nil && !resp.Close && !out.Close {
-		_ = c.conn.SetDeadline(time.Time{})
-		b.upstream.put(c)
-	} else {
-		c.conn.Close()
-	}
-	if readErr != nil {
-		b.stats.fail(failReset)
-		// The status line is out: all that is left is to cut the client
-		// off, so that it cannot take a partial body for a whole one.
-		panic(http.ErrAbortHandler)
-	}
 }
 
-// fail answers a request that got no response: 504 when the backend took
-// too long, 503 when a strict pool's pinned backend is gone, 502 when it
-// could not be reached or broke the connection.
-func (p *Pool) fail(w http.ResponseWriter, b *Backend, err error) {
-	code := http.StatusBadGateway
+// fail answers a request that got no usable answer: 504 when the backend
+// took too long, 503 when a strict pool's pinned backend is gone or the
+// balancer itself is out of resources, 502 when the backend could not be
+// reached, broke the connection, or sent an answer too large or malformed.
+func (p *Pool) fail(ctx *fasthttp.RequestCtx, b *Backend, err error) {
+	code := fasthttp.StatusBadGateway
 	switch {
-	case errors.Is(err, errPinnedGone):
-		code = http.StatusServiceUnavailable
-	case classify(err, context.Background()) == failTimeout:
-		code = http.StatusGatewayTimeout
+	case errors.Is(err, errPinnedGone), classify(err) == failLocal:
+		code = fasthttp.StatusServiceUnavailable
+	case classify(err) == failTimeout:
+		code = fasthttp.StatusGatewayTimeout
 	}
-	w.Header()[statelab.BackendHeader] = b.header
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(map[string]string{
-		"error":   fmt.Sprintf("pool %s: backend %s: %s", p.Name, b.Name, errorText(err)),
-		"pool":    p.Name,
-		"backend": b.Name,
-	})
+	ctx.Response.Reset()
+	ctx.Response.Header.Set(statelab.BackendHeader, b.Name)
+	writeProblem(ctx, code, fmt.Sprintf("pool %s: backend %s: %s", p.Name, b.Name, errorText(err)), map[string]string{"pool": p.Name, "backend": b.Name})
 }
 
-func (p *Pool) retryable(kind failure, req *http.Request, guard *readGuard) bool {
-	if guard != nil && guard.n.Load() > 0 {
-		return false // part of the body is gone: it cannot be sent again
-	}
+func (p *Pool) retryable(kind failure, req *fasthttp.Request) bool {
 	switch kind {
 	case failConnect:
 		return true
@@ -283,12 +255,12 @@ func (p *Pool) retryable(kind failure, req *http.Request, guard *readGuard) bool
 	return false
 }
 
-func idempotent(r *http.Request) bool {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions:
+func idempotent(r *fasthttp.Request) bool {
+	switch string(r.Header.Method()) {
+	case "GET", "HEAD", "OPTIONS":
 		return true
 	}
-	return r.Header.Get("Idempotency-Key") != ""
+	return len(r.Header.Peek("Idempotency-Key")) > 0
 }
 
 type failure int
@@ -297,15 +269,23 @@ const (
 	failConnect failure = iota // never reached the backend
 	failTimeout                // reached it, no answer in time
 	failReset                  // reached it, connection broke before an answer
-	failCanceled
+	failInvalid                // an answer too large or malformed
+	failLocal                  // the balancer's own trouble (out of file descriptors)
+	failClient                 // the client's request could not be forwarded
 	numFailures
 )
 
 func (f failure) String() string {
-	return [...]string{"connect", "timeout", "reset", "canceled"}[f]
+	return [...]string{"connect", "timeout", "reset", "invalid", "local", "client"}[f]
 }
 
-func classify(err error, ctx context.Context) failure {
+func classify(err error) failure {
+	if errors.Is(err, errUnforwardable) {
+		return failClient
+	}
+	if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) || errors.Is(err, syscall.ENOBUFS) {
+		return failLocal
+	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
 		return failConnect
@@ -314,14 +294,20 @@ func classify(err error, ctx context.Context) failure {
 	if errors.As(err, &dns) {
 		return failConnect
 	}
-	if ctx.Err() != nil {
-		return failCanceled
+	if errors.Is(err, errHeaderTooLarge) || errors.Is(err, errBodyTooLarge) || errors.Is(err, errUnaskedUpgrade) {
+		return failInvalid
 	}
 	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
+	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, fasthttp.ErrTimeout) {
 		return failTimeout
 	}
-	return failReset
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed) {
+		return failReset
+	}
+	if errors.Is(err, errNotWritten) {
+		return failReset
+	}
+	return failInvalid // the answer could not be parsed
 }
 
 func errorText(err error) string {
@@ -336,5 +322,12 @@ func shortError(err error) string {
 	if errors.As(err, &op) && op.Err != nil {
 		return op.Op + ": " + op.Err.Error()
 	}
-	return err.Error()
+	s := err.Error()
+	if i := strings.Index(s, "\n"); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return s
 }

@@ -2,15 +2,13 @@ package lb
 
 import (
 	"bufio"
-	"context"
 	"net"
 	"sync"
 	"time"
 )
 
 // upConn is a kept-alive HTTP/1.1 connection to a backend, used by one
-// request at a time, from the request's own goroutine: no reader or writer
-// goroutines, no channels between them.
+// request at a time, from the request's own goroutine.
 type upConn struct {
 	conn     net.Conn
 	br       *bufio.Reader
@@ -27,22 +25,25 @@ type upstream struct {
 	idle []*upConn
 }
 
-// Limits of the idle connections kept per backend.
+// Limits of the connections to a backend.
 const (
-	maxIdle     = 512
+	// maxIdle is the most idle connections kept per backend.
+	maxIdle = 128
+	// idleTimeout closes a connection idle this long.
 	idleTimeout = 90 * time.Second
-	// Connections idle longer than this are checked for an end the backend
-	// sent (a restart or a graceful shutdown closes them) before they are
-	// used again: a backend cannot be restarted faster than this. Under
-	// load, connections come back sooner and skip the check.
-	checkAfter = 5 * time.Millisecond
+	// upBufferSize is each connection's read and write buffer. A response
+	// header larger than this is read through a larger buffer, up to
+	// maxResponseHeader, once (see exchange).
+	upBufferSize = 8 << 10
 )
 
 // get returns an idle connection, or dials a new one. reused reports which.
-// The address is resolved on every dial, so a backend that comes back with
-// a new address is found.
-func (u *upstream) get(ctx context.Context) (c *upConn, reused bool, err error) {
-	now := time.Now()
+// An idle connection is used again only when the backend has neither
+// closed it nor sent anything on it since its last response ended: bytes
+// it sent unasked would be taken for the next request's answer. The
+// address is resolved on every dial, so a backend that comes back with a
+// new address is found.
+func (u *upstream) get(now time.Time) (c *upConn, reused bool, err error) {
 	for {
 		u.mu.Lock()
 		n := len(u.idle)
@@ -54,23 +55,25 @@ func (u *upstream) get(ctx context.Context) (c *upConn, reused bool, err error) 
 		u.idle[n-1] = nil
 		u.idle = u.idle[:n-1]
 		u.mu.Unlock()
-		idle := now.Sub(c.lastUsed)
-		if idle > idleTimeout || (idle > checkAfter && !alive(c.conn)) {
+		if now.Sub(c.lastUsed) > idleTimeout || !alive(c.conn) {
 			c.conn.Close()
 			continue
 		}
 		return c, true, nil
 	}
-	nc, err := u.dialer.DialContext(ctx, "tcp", u.addr())
+	nc, err := u.dialer.Dial("tcp", u.addr())
 	if err != nil {
 		return nil, false, err
 	}
-	return &upConn{conn: nc, br: bufio.NewReaderSize(nc, 4096), bw: bufio.NewWriterSize(nc, 4096)}, false, nil
+	return &upConn{conn: nc, br: newReader(nc), bw: newWriter(nc)}, false, nil
 }
 
-// put keeps a connection whose last exchange ended cleanly.
+func newReader(c net.Conn) *bufio.Reader { return bufio.NewReaderSize(c, upBufferSize) }
+func newWriter(c net.Conn) *bufio.Writer { return bufio.NewWriterSize(c, upBufferSize) }
+
+// put keeps a connection whose last exchange ended exactly: the whole
+// response read, nothing more buffered.
 func (u *upstream) put(c *upConn) {
-	c.lastUsed = time.Now()
 	u.mu.Lock()
 	if len(u.idle) < maxIdle {
 		u.idle = append(u.idle, c)

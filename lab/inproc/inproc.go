@@ -132,7 +132,12 @@ func (rt *Runtime) startLB(specs []lb.PoolSpec) error {
 	if err != nil {
 		return err
 	}
-	rt.admin = &http.Server{Handler: bl.Admin(""), ReadHeaderTimeout: 5 * time.Second}
+	handler, err := bl.Admin(lb.AdminOptions{})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	rt.admin = &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
 	rt.adminURL = "http://" + ln.Addr().String()
 	go func() { _ = rt.admin.Serve(ln) }()
 	return nil
