@@ -23,7 +23,7 @@ type target struct {
 	name string
 	urls []string
 	note string // why it was skipped, when it was
-	pid  int    // the proxy's process, for its CPU time
+	pid  int    // the proxy's process (with its children), for its CPU time
 }
 
 // BalancerRow is one target's figures: medians over the rounds.
@@ -42,8 +42,17 @@ type BalancerRow struct {
 	Skipped string
 }
 
-// Balancer measures the pool served directly, through lab lb, nginx and
-// HAProxy, with the same load, in alternation, for several rounds.
+// Loader names the load generator of the balancer table.
+func Loader() string {
+	if _, err := exec.LookPath("wrk"); err == nil {
+		return "wrk"
+	}
+	return "go"
+}
+
+// Balancer measures the pool served directly, through lab lb, and through
+// nginx and HAProxy each set up two ways (one worker or thread, and one
+// per core), with the same load, in alternation, for several rounds.
 func Balancer(ctx context.Context, o Options) ([]BalancerRow, []string, error) {
 	dir, err := os.MkdirTemp("", "statelab-bench-")
 	if err != nil {
@@ -51,7 +60,6 @@ func Balancer(ctx context.Context, o Options) ([]BalancerRow, []string, error) {
 	}
 	defer os.RemoveAll(dir)
 
-	var backends []string
 	var procs []*child.Process
 	defer func() {
 		for _, p := range procs {
@@ -69,6 +77,7 @@ func Balancer(ctx context.Context, o Options) ([]BalancerRow, []string, error) {
 		}
 		return p, nil
 	}
+	var backends []string
 	for i := 1; i <= 3; i++ {
 		addr, err := freeAddr()
 		if err != nil {
@@ -81,14 +90,14 @@ func Balancer(ctx context.Context, o Options) ([]BalancerRow, []string, error) {
 		backends = append(backends, addr)
 	}
 	path := "/healthz"
-	direct := target{name: "direct", note: "the load generator spreads requests over the three backends itself"}
+	direct := target{name: "direct"}
 	for _, b := range backends {
 		direct.urls = append(direct.urls, "http://"+b+path)
 	}
 	targets := []*target{&direct}
 	var notes []string
 
-	// lab lb
+	// lab lb, with its defaults
 	labAddr, err := freeAddr()
 	if err != nil {
 		return nil, nil, err
@@ -103,21 +112,28 @@ func Balancer(ctx context.Context, o Options) ([]BalancerRow, []string, error) {
 	}
 	targets = append(targets, &target{name: "lab lb", urls: []string{"http://" + labAddr + path}, pid: lbProc.Pid()})
 
-	// nginx
-	if t, err := startNginx(ctx, dir, backends, start); err != nil {
-		notes = append(notes, "nginx skipped: "+err.Error())
-		targets = append(targets, &target{name: "nginx", note: err.Error()})
-	} else {
-		targets = append(targets, t)
-	}
-	// HAProxy
-	if t, err := startHAProxy(ctx, dir, backends, start); err != nil {
-		notes = append(notes, "HAProxy skipped: "+err.Error())
-		targets = append(targets, &target{name: "haproxy", note: err.Error()})
-	} else {
-		targets = append(targets, t)
+	// nginx and HAProxy, with one worker (thread), then one per core.
+	for _, peer := range []struct {
+		name  string
+		start func(context.Context, string, []string, int, starter) (*target, error)
+	}{{"nginx", startNginx}, {"haproxy", startHAProxy}} {
+		for _, workers := range []int{1, runtime.NumCPU()} {
+			name := fmt.Sprintf("%s ×%d", peer.name, workers)
+			t, err := peer.start(ctx, dir, backends, workers, start)
+			if err != nil {
+				notes = append(notes, name+" skipped: "+err.Error())
+				targets = append(targets, &target{name: name, note: err.Error()})
+				continue
+			}
+			t.name = name
+			targets = append(targets, t)
+		}
 	}
 
+	load := Load
+	if Loader() == "wrk" {
+		load = LoadWrk
+	}
 	results := map[string][]LoadResult{}
 	cpus := map[string][]time.Duration{}
 	alone := map[string][]time.Duration{}
@@ -135,9 +151,9 @@ func Balancer(ctx context.Context, o Options) ([]BalancerRow, []string, error) {
 			if ctx.Err() != nil {
 				return nil, nil, ctx.Err()
 			}
-			Load(ctx, t.urls, o.Concurrency, o.Warmup) // connections up, caches warm
+			load(ctx, t.urls, o.Concurrency, o.Warmup) // connections up, caches warm
 			before, ok1 := cpuTime(t.pid)
-			r := Load(ctx, t.urls, o.Concurrency, o.Duration)
+			r := load(ctx, t.urls, o.Concurrency, o.Duration)
 			after, ok2 := cpuTime(t.pid)
 			results[t.name] = append(results[t.name], r)
 			one := Load(ctx, t.urls, 1, o.Duration/3)
@@ -145,12 +161,12 @@ func Balancer(ctx context.Context, o Options) ([]BalancerRow, []string, error) {
 			if ok1 && ok2 && r.Requests > 0 {
 				cpus[t.name] = append(cpus[t.name], (after-before)/time.Duration(r.Requests))
 			}
-			o.progress("round %d/%d  %-8s %8.0f req/s  p50 %s  p99 %s  errors %d", round+1, o.Rounds, t.name, r.RPS(), us(r.P50), us(r.P99), r.Errors)
+			o.progress("round %d/%d  %-11s %8.0f req/s  p50 %s  p99 %s  errors %d", round+1, o.Rounds, t.name, r.RPS(), us(r.P50), us(r.P99), r.Errors)
 		}
 	}
 	var rows []BalancerRow
 	for _, t := range targets {
-		row := BalancerRow{Target: t.name, Skipped: ""}
+		row := BalancerRow{Target: t.name}
 		rs := results[t.name]
 		if len(rs) == 0 {
 			row.Skipped = t.note
@@ -177,7 +193,7 @@ func Balancer(ctx context.Context, o Options) ([]BalancerRow, []string, error) {
 
 type starter func(name, exe string, args []string, ready string) (*child.Process, error)
 
-func startNginx(ctx context.Context, dir string, backends []string, start starter) (*target, error) {
+func startNginx(ctx context.Context, dir string, backends []string, workers int, start starter) (*target, error) {
 	exe, err := lookPath("nginx")
 	if err != nil {
 		return nil, err
@@ -186,7 +202,7 @@ func startNginx(ctx context.Context, dir string, backends []string, start starte
 	if err != nil {
 		return nil, err
 	}
-	prefix := filepath.Join(dir, "nginx")
+	prefix := filepath.Join(dir, fmt.Sprintf("nginx-%d", workers))
 	if err := os.MkdirAll(filepath.Join(prefix, "logs"), 0o755); err != nil {
 		return nil, err
 	}
@@ -194,7 +210,7 @@ func startNginx(ctx context.Context, dir string, backends []string, start starte
 	for _, b := range backends {
 		fmt.Fprintf(&servers, "    server %s;\n", b)
 	}
-	// One worker per core, keep-alive to the backends, no access log.
+	// Keep-alive to the backends, no access log.
 	conf := fmt.Sprintf(`worker_processes %d;
 pid %[2]s/nginx.pid;
 error_log %[2]s/logs/error.log error;
@@ -218,7 +234,7 @@ http {
     }
   }
 }
-`, runtime.NumCPU(), prefix, servers.String(), addr)
+`, workers, prefix, servers.String(), addr)
 	file := filepath.Join(prefix, "nginx.conf")
 	if err := os.WriteFile(file, []byte(conf), 0o644); err != nil {
 		return nil, err
@@ -230,7 +246,7 @@ http {
 	return &target{name: "nginx", urls: []string{"http://" + addr + "/healthz"}, pid: p.Pid()}, nil
 }
 
-func startHAProxy(ctx context.Context, dir string, backends []string, start starter) (*target, error) {
+func startHAProxy(ctx context.Context, dir string, backends []string, workers int, start starter) (*target, error) {
 	exe, err := lookPath("haproxy")
 	if err != nil {
 		return nil, err
@@ -243,7 +259,7 @@ func startHAProxy(ctx context.Context, dir string, backends []string, start star
 	for i, b := range backends {
 		fmt.Fprintf(&servers, "  server b%d %s\n", i+1, b)
 	}
-	// One thread per core, connections to the backends reused, no logging.
+	// Connections to the backends reused, no logging.
 	conf := fmt.Sprintf(`global
   nbthread %d
   maxconn 8192
@@ -259,8 +275,8 @@ frontend fe
   default_backend pool
 backend pool
   balance roundrobin
-%s`, runtime.NumCPU(), addr, servers.String())
-	file := filepath.Join(dir, "haproxy.cfg")
+%s`, workers, addr, servers.String())
+	file := filepath.Join(dir, fmt.Sprintf("haproxy-%d.cfg", workers))
 	if err := os.WriteFile(file, []byte(conf), 0o644); err != nil {
 		return nil, err
 	}

@@ -62,3 +62,35 @@ func TestVariants(t *testing.T) {
 		t.Errorf("memory credential sizes %v: want the same cookie", c)
 	}
 }
+
+// TestParseWrk reads a wrk report: successful requests, errors of both
+// kinds, and the two percentiles.
+func TestParseWrk(t *testing.T) {
+	report := `Running 3s test @ http://127.0.0.1:19100/healthz
+  1 threads and 32 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     1.47ms    0.92ms  11.96ms   80.36%
+    Req/Sec    21.37k     2.72k   26.81k    53.33%
+  Latency Distribution
+     50%  812.00us
+     75%    1.50ms
+     90%    2.10ms
+     99%    4.42ms
+  63821 requests in 3.00s, 18.50MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 7
+Requests/sec:  21268.19
+Transfer/sec:      6.17MB
+`
+	r, err := bench.ParseWrk(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := bench.LoadResult{Requests: 63821 - 10, Errors: 10, Elapsed: 3 * time.Second, P50: 812 * time.Microsecond, P99: 4420 * time.Microsecond}
+	if r != want {
+		t.Errorf("got %+v, want %+v", r, want)
+	}
+	if _, err := bench.ParseWrk("unable to connect to 127.0.0.1:1 Connection refused\n"); err == nil {
+		t.Error("a report without figures was read")
+	}
+}

@@ -118,31 +118,44 @@ func printVariants(w io.Writer, rows []bench.VariantRow, sizes []bench.SizeRow, 
 }
 
 func printBalancer(w io.Writer, o bench.Options, rows []bench.BalancerRow, notes []string) {
-	fmt.Fprintf(w, "\n1. balancer: GET /healthz of three jwt instances, %d connections, %s per target per round, %d rounds (medians);\n   alone: one connection, %s per round\n", o.Concurrency, o.Duration, o.Rounds, o.Duration/3)
-	var direct, nginx bench.BalancerRow
+	loader := "lab's Go load generator"
+	if bench.Loader() == "wrk" {
+		loader = "wrk -t1"
+	}
+	fmt.Fprintf(w, "\n1. balancer: GET /healthz of three jwt instances; %s, %d connections, %s per target per round, %d rounds\n", loader, o.Concurrency, o.Duration, o.Rounds)
+	fmt.Fprintf(w, "   (medians); ×1: one worker or thread, ×%d: one per core; lab lb ÷: lab lb's req/s over the row's;\n   alone: one connection, %s per round\n", runtime.NumCPU(), o.Duration/3)
+	var direct, lab bench.BalancerRow
 	for _, r := range rows {
 		switch r.Target {
 		case "direct":
 			direct = r
-		case "nginx":
-			nginx = r
+		case "lab lb":
+			lab = r
 		}
 	}
-	fmt.Fprintf(w, "%-8s %9s %9s %9s %9s %9s %9s %9s %11s %7s\n", "target", "req/s", "p50", "p99", "vs direct", "vs nginx", "CPU/req", "alone p50", "alone added", "errors")
+	fmt.Fprintf(w, "%-11s %8s %9s %9s %9s %9s %9s %9s %11s %7s\n", "target", "req/s", "p50", "p99", "vs direct", "lab lb ÷", "CPU/req", "alone p50", "alone added", "errors")
+	var verdict []string
 	for _, r := range rows {
 		if r.Skipped != "" {
-			fmt.Fprintf(w, "%-8s skipped: %s\n", r.Target, r.Skipped)
+			fmt.Fprintf(w, "%-11s skipped: %s\n", r.Target, r.Skipped)
 			continue
 		}
-		vsNginx := "-"
-		if nginx.RPS > 0 {
-			vsNginx = fmt.Sprintf("%.2f", r.RPS/nginx.RPS)
+		ratio, cpu := "-", "-"
+		if r.Target != "direct" && r.Target != "lab lb" && r.RPS > 0 {
+			ratio = fmt.Sprintf("%.2f", lab.RPS/r.RPS)
+			verdict = append(verdict, fmt.Sprintf("%s× %s", ratio, r.Target))
 		}
-		cpu := "-"
 		if r.CPU > 0 {
 			cpu = us(r.CPU)
 		}
-		fmt.Fprintf(w, "%-8s %9.0f %9s %9s %9.2f %9s %9s %9s %11s %7d\n", r.Target, r.RPS, us(r.P50), us(r.P99), r.RPS/direct.RPS, vsNginx, cpu, us(r.Alone), us(r.Alone-direct.Alone), r.Errors)
+		vsDirect := "-"
+		if direct.RPS > 0 {
+			vsDirect = fmt.Sprintf("%.2f", r.RPS/direct.RPS)
+		}
+		fmt.Fprintf(w, "%-11s %8.0f %9s %9s %9s %9s %9s %9s %11s %7d\n", r.Target, r.RPS, us(r.P50), us(r.P99), vsDirect, ratio, cpu, us(r.Alone), us(r.Alone-direct.Alone), r.Errors)
+	}
+	if len(verdict) > 0 && lab.RPS > 0 {
+		fmt.Fprintf(w, "   lab lb's requests per second, in this run: %s\n", strings.Join(verdict, ", "))
 	}
 	for _, n := range notes {
 		fmt.Fprintf(w, "note: %s\n", n)

@@ -263,7 +263,17 @@ func TestClientLimits(t *testing.T) {
 		c.Close()
 	}
 	held = nil
-	l.healthy("p") // served again once the connections are gone
+	// Served again once the server has seen the connections go.
+	err = poll.Until(context.Background(), 5*time.Second, 20*time.Millisecond, func(context.Context) error {
+		if got := statusOf(l.rawRequest("p", "GET /again HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")); got != http.StatusOK {
+			return fmt.Errorf("%d, want 200", got)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.healthy("p")
 }
 
 // TestAnswerPassesThrough: a backend's answer reaches the client as it was

@@ -2,6 +2,7 @@ package lb
 
 import (
 	"bytes"
+	"net/netip"
 
 	"github.com/valyala/fasthttp"
 )
@@ -11,16 +12,21 @@ import (
 // belong to this hop too.
 var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Transfer-Encoding", "Upgrade"}
 
-// connectionListed returns the header names a Connection header lists as
-// hop-by-hop ("Connection: close, X-Hop").
-func connectionListed(v []byte) [][]byte {
-	var out [][]byte
-	for _, name := range bytes.Split(v, []byte{','}) {
+// connectionListed calls f for each header name a Connection header lists
+// as hop-by-hop ("Connection: close, X-Hop"), other than close and
+// keep-alive, without allocating.
+func connectionListed(v []byte, f func(name []byte)) {
+	for len(v) > 0 {
+		var name []byte
+		if i := bytes.IndexByte(v, ','); i >= 0 {
+			name, v = v[:i], v[i+1:]
+		} else {
+			name, v = v, nil
+		}
 		if name = bytes.TrimSpace(name); len(name) > 0 && !bytes.EqualFold(name, []byte("close")) && !bytes.EqualFold(name, []byte("keep-alive")) {
-			out = append(out, name)
+			f(name)
 		}
 	}
-	return out
 }
 
 // prepareRequest turns the client's request headers, in place, into the
@@ -32,11 +38,17 @@ func connectionListed(v []byte) [][]byte {
 func prepareRequest(ctx *fasthttp.RequestCtx, keepUpgrade bool) (clientClose bool) {
 	h := &ctx.Request.Header
 	clientClose = h.ConnectionClose()
-	for _, name := range connectionListed(h.Peek("Connection")) {
-		if keepUpgrade && bytes.EqualFold(name, []byte("upgrade")) {
-			continue
+	if conn := h.Peek("Connection"); len(conn) > 0 {
+		// Copied: deleting headers moves the bytes Peek points into.
+		var names [][]byte
+		connectionListed(append([]byte(nil), conn...), func(name []byte) {
+			if !keepUpgrade || !bytes.EqualFold(name, []byte("upgrade")) {
+				names = append(names, name)
+			}
+		})
+		for _, name := range names {
+			h.DelBytes(name)
 		}
-		h.DelBytes(name)
 	}
 	for _, k := range hopHeaders {
 		if keepUpgrade && (k == "Connection" || k == "Upgrade") {
@@ -52,7 +64,10 @@ func prepareRequest(ctx *fasthttp.RequestCtx, keepUpgrade bool) (clientClose boo
 	}
 	h.Del("Expect")
 	h.Del("Forwarded")
-	h.Set("X-Forwarded-For", ctx.RemoteIP().String())
+	var ip [64]byte
+	if addr, ok := netip.AddrFromSlice(ctx.RemoteIP()); ok {
+		h.SetBytesV("X-Forwarded-For", addr.Unmap().AppendTo(ip[:0]))
+	}
 	h.SetBytesV("X-Forwarded-Host", h.Host())
 	h.Set("X-Forwarded-Proto", "http")
 	return clientClose
@@ -62,8 +77,12 @@ func prepareRequest(ctx *fasthttp.RequestCtx, keepUpgrade bool) (clientClose boo
 // its response; the client's connection is the balancer's to keep or close.
 func prepareResponse(resp *fasthttp.Response) {
 	h := &resp.Header
-	for _, name := range connectionListed(h.Peek("Connection")) {
-		h.DelBytes(name)
+	if conn := h.Peek("Connection"); len(conn) > 0 {
+		var names [][]byte
+		connectionListed(append([]byte(nil), conn...), func(name []byte) { names = append(names, name) })
+		for _, name := range names {
+			h.DelBytes(name)
+		}
 	}
 	for _, k := range hopHeaders {
 		h.Del(k)

@@ -235,8 +235,6 @@ func (p *Pool) Status() PoolStatus {
 	return ps
 }
 
-var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
-
 // attempt is the state of one client request across its tries.
 type attempt struct {
 	backend      *Backend

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -21,12 +22,13 @@ import (
 // badly never gets here: the server answers it 400 (or 431, 413) itself,
 // and no backend is ever blamed for a client's fault.
 func (p *Pool) serve(ctx *fasthttp.RequestCtx) {
-	var st attempt
+	st := attempts.Get().(*attempt)
+	defer func() { *st = attempt{}; attempts.Put(st) }()
 	pinned := ""
 	if p.policy.Load().name == Sticky {
 		pinned = string(ctx.Request.Header.Cookie(p.cookie))
 	}
-	b, err := p.pick(pinned, &st)
+	b, err := p.pick(pinned, st)
 	if err != nil {
 		p.noneUp.Add(1)
 		p.reject(ctx, fasthttp.StatusServiceUnavailable, err)
@@ -34,7 +36,7 @@ func (p *Pool) serve(ctx *fasthttp.RequestCtx) {
 	}
 	st.backend = b
 	if isUpgrade(&ctx.Request) {
-		p.upgrade(ctx, &st)
+		p.upgrade(ctx, st)
 		return
 	}
 	clientClose := prepareRequest(ctx, false)
@@ -43,8 +45,12 @@ func (p *Pool) serve(ctx *fasthttp.RequestCtx) {
 			ctx.Request.Header.SetConnectionClose()
 		}
 	}()
-	p.forward(ctx, &st)
+	p.forward(ctx, st)
 }
+
+// attempts are reused: an attempt passes through the policy's interface,
+// which would put a new one on the heap for every request.
+var attempts = sync.Pool{New: func() any { return new(attempt) }}
 
 // reject answers a request the pool cannot forward, in JSON (or a short
 // page when the client asked for HTML).
@@ -175,15 +181,14 @@ func (p *Pool) exchange(u *upstream, c *upConn, start time.Time, req *fasthttp.R
 	resp.SkipBody = head
 	br := c.br
 	err = resp.ReadLimitBody(br, maxResponseBody)
-	var small *fasthttp.ErrSmallBuffer
-	if errors.As(err, &small) {
+	if isSmallBuffer(err) {
 		// A header larger than the connection's buffer: read it again
 		// through a larger one (the bytes are still buffered), once, up to
 		// the limit. The connection is not kept: its buffer changed.
 		br = bufio.NewReaderSize(c.br, maxResponseHeader)
 		resetAnswer(resp)
 		resp.SkipBody = head
-		if err = resp.ReadLimitBody(br, maxResponseBody); errors.As(err, &small) {
+		if err = resp.ReadLimitBody(br, maxResponseBody); isSmallBuffer(err) {
 			return errHeaderTooLarge
 		}
 		if err == nil {
@@ -200,6 +205,15 @@ func (p *Pool) exchange(u *upstream, c *upConn, start time.Time, req *fasthttp.R
 	}
 	keep = br == c.br && c.br.Buffered() == 0 && !resp.ConnectionClose()
 	return nil
+}
+
+// isSmallBuffer reports a header larger than the buffer it was read with.
+func isSmallBuffer(err error) bool {
+	if err == nil {
+		return false
+	}
+	var small *fasthttp.ErrSmallBuffer
+	return errors.As(err, &small)
 }
 
 // resetAnswer empties resp for a backend's answer, which is passed on as the

@@ -11,6 +11,7 @@ import (
 // request at a time, from the request's own goroutine.
 type upConn struct {
 	conn     net.Conn
+	peek     *peeker
 	br       *bufio.Reader
 	bw       *bufio.Writer
 	lastUsed time.Time
@@ -55,7 +56,7 @@ func (u *upstream) get(now time.Time) (c *upConn, reused bool, err error) {
 		u.idle[n-1] = nil
 		u.idle = u.idle[:n-1]
 		u.mu.Unlock()
-		if now.Sub(c.lastUsed) > idleTimeout || !alive(c.conn) {
+		if now.Sub(c.lastUsed) > idleTimeout || !c.peek.alive() {
 			c.conn.Close()
 			continue
 		}
@@ -65,7 +66,7 @@ func (u *upstream) get(now time.Time) (c *upConn, reused bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
-	return &upConn{conn: nc, br: newReader(nc), bw: newWriter(nc)}, false, nil
+	return &upConn{conn: nc, peek: newPeeker(nc), br: newReader(nc), bw: newWriter(nc)}, false, nil
 }
 
 func newReader(c net.Conn) *bufio.Reader { return bufio.NewReaderSize(c, upBufferSize) }
