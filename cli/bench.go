@@ -13,8 +13,8 @@ import (
 )
 
 func runBench(ctx context.Context, args []string, env Env) error {
-	fs := newFlagSet("bench", "bench [--tables balancer,variants,failover,scale] [flags]")
-	tables := fs.String("tables", "balancer,variants,failover,scale", "which tables to measure, comma-separated")
+	fs := newFlagSet("bench", "bench [--tables balancer,variants,failover,scale,hostile] [flags]")
+	tables := fs.String("tables", "balancer,variants,failover,scale,hostile", "which tables to measure, comma-separated")
 	duration := fs.Duration("duration", 3*time.Second, "balancer: how long each target is measured, per round")
 	rounds := fs.Int("rounds", 3, "balancer: rounds, the targets taking turns in each")
 	conc := fs.Int("concurrency", 32, "balancer and failover: concurrent connections of the load generator")
@@ -30,11 +30,11 @@ func runBench(ctx context.Context, args []string, env Env) error {
 	for _, t := range strings.Split(*tables, ",") {
 		t = strings.TrimSpace(t)
 		switch t {
-		case "balancer", "variants", "failover", "scale":
+		case "balancer", "variants", "failover", "scale", "hostile":
 			want[t] = true
 		case "":
 		default:
-			return UsageError{fmt.Errorf("--tables: unknown table %q (want balancer, variants, failover, scale)", t)}
+			return UsageError{fmt.Errorf("--tables: unknown table %q (want balancer, variants, failover, scale, hostile)", t)}
 		}
 	}
 	exe, err := os.Executable()
@@ -82,7 +82,26 @@ func runBench(ctx context.Context, args []string, env Env) error {
 		}
 		printScale(out, rows)
 	}
+	if want["hostile"] {
+		rows, err := bench.Hostile(ctx, o, 5, 10*time.Second)
+		if err != nil {
+			return err
+		}
+		printHostile(out, rows)
+	}
 	return nil
+}
+
+func printHostile(w io.Writer, rows []bench.HostileRow) {
+	fmt.Fprintf(w, "\n5. hostile input: lab lb in front of three healthy jwt instances (8 healthy connections asking /healthz) and one hostile backend\n")
+	fmt.Fprintf(w, "%-38s %9s %7s %12s %14s  %s\n", "case", "healthy", "failed", "marked down", "peak RSS", "what the hostile side got")
+	for _, r := range rows {
+		healthy, failed, down := "-", "-", "-"
+		if r.Healthy > 0 {
+			healthy, failed, down = fmt.Sprint(r.Healthy), fmt.Sprint(r.Failed), fmt.Sprint(r.MarkedDown)
+		}
+		fmt.Fprintf(w, "%-38s %9s %7s %12s %8d MB (%d before)  %s\n", r.Case, healthy, failed, down, r.PeakRSS>>20, r.BaseRSS>>20, r.Answer)
+	}
 }
 
 func printFailover(w io.Writer, o bench.Options, rows []bench.FailoverRow) {
