@@ -94,7 +94,7 @@ func runBench(ctx context.Context, args []string, env Env) error {
 
 func printHostile(w io.Writer, rows []bench.HostileRow) {
 	fmt.Fprintf(w, "\n5. hostile input: lab lb in front of three healthy jwt instances (8 healthy connections asking /healthz) and one hostile backend\n")
-	fmt.Fprintf(w, "%-38s %9s %7s %12s %14s  %s\n", "case", "healthy", "failed", "marked down", "peak RSS", "what the hostile side got")
+	fmt.Fprintf(w, "%-38s %9s %7s %12s %14s  %s\n", "case", "healthy", "failed", "marked down", "peak RSS", "answered")
 	for _, r := range rows {
 		healthy, failed, down := "-", "-", "-"
 		if r.Healthy > 0 {
