@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"statelab/cli"
+	"statelab/internal/poll"
 )
 
 type syncBuf struct {
@@ -99,15 +101,16 @@ func TestServerFromEnv(t *testing.T) {
 
 	addrRe := regexp.MustCompile(`addr=(127\.0\.0\.1:\d+)`)
 	var addr string
-	deadline := time.Now().Add(5 * time.Second)
-	for addr == "" {
-		if m := addrRe.FindStringSubmatch(errb.String()); m != nil {
-			addr = m[1]
-		} else if time.Now().After(deadline) {
-			t.Fatalf("server did not log its address:\n%s", errb.String())
-		} else {
-			time.Sleep(5 * time.Millisecond)
+	err := poll.Until(context.Background(), 5*time.Second, 5*time.Millisecond, func(context.Context) error {
+		m := addrRe.FindStringSubmatch(errb.String())
+		if m == nil {
+			return errors.New("the server did not log its address")
 		}
+		addr = m[1]
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, errb.String())
 	}
 	resp, err := http.Get("http://" + addr + "/healthz")
 	if err != nil {

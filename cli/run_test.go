@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -268,16 +269,14 @@ func TestInterruptLeavesNothing(t *testing.T) {
 	}
 	// Every process of the lab runs this test binary: once the lab has
 	// exited, none but this test may be left.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		left := running(t, exe)
-		if len(left) == 0 {
-			break
+	err = poll.Until(context.Background(), 5*time.Second, 10*time.Millisecond, func(context.Context) error {
+		if left := running(t, exe); len(left) > 0 {
+			return fmt.Errorf("processes of the lab still running after the interrupt: %v", left)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("processes of the lab still running after the interrupt: %v", left)
-		}
-		time.Sleep(10 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -54,23 +54,7 @@ func AwaitReload(ctx context.Context, name, base string, before int64) error {
 
 // WaitHTTP polls url until it answers 200.
 func WaitHTTP(ctx context.Context, name, url string, limit time.Duration) error {
-	hc := &http.Client{Timeout: time.Second}
-	err := poll.Until(ctx, limit, 20*time.Millisecond, func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return poll.Stop(err)
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("%s answered %s", url, resp.Status)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := poll.Until(ctx, limit, 20*time.Millisecond, poll.OK(&http.Client{Timeout: time.Second}, url)); err != nil {
 		return fmt.Errorf("%s does not answer: %w", name, err)
 	}
 	return nil

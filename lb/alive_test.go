@@ -1,9 +1,13 @@
 package lb
 
 import (
+	"context"
+	"errors"
 	"net"
 	"testing"
 	"time"
+
+	"statelab/internal/poll"
 )
 
 // TestAlive: an idle connection is alive until the other end closes it or
@@ -36,20 +40,21 @@ func TestAlive(t *testing.T) {
 		t.Error("an open idle connection is not alive")
 	}
 	s.Close()
-	deadline := time.Now().Add(2 * time.Second)
-	for alive(c) {
-		if time.Now().After(deadline) {
-			t.Fatal("a connection the other end closed is still alive")
+	dead := func(c net.Conn) func(context.Context) error {
+		return func(context.Context) error {
+			if alive(c) {
+				return errors.New("still alive")
+			}
+			return nil
 		}
-		time.Sleep(time.Millisecond)
+	}
+	if err := poll.Until(context.Background(), 2*time.Second, time.Millisecond, dead(c)); err != nil {
+		t.Fatalf("a connection the other end closed: %v", err)
 	}
 	c2, s2 := dial()
 	s2.Write([]byte("HTTP/1.1 408 Request Timeout\r\n\r\n"))
-	for alive(c2) {
-		if time.Now().After(deadline) {
-			t.Fatal("a connection with unasked data is still alive")
-		}
-		time.Sleep(time.Millisecond)
+	if err := poll.Until(context.Background(), 2*time.Second, time.Millisecond, dead(c2)); err != nil {
+		t.Fatalf("a connection with unasked data: %v", err)
 	}
 	c.Close()
 	c2.Close()

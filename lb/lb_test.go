@@ -3,6 +3,7 @@ package lb_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,7 +17,7 @@ import (
 	"time"
 
 	"statelab"
-
+	"statelab/internal/poll"
 	"statelab/lb"
 	"statelab/servers"
 )
@@ -137,12 +138,14 @@ func (c *client) do(method, u string) answer {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+	err := poll.Until(context.Background(), 5*time.Second, 5*time.Millisecond, func(context.Context) error {
+		if !cond() {
+			return errors.New("not yet")
 		}
-		time.Sleep(5 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("waiting for %s: %v", what, err)
 	}
 }
 

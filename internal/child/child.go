@@ -125,22 +125,7 @@ func (e *exitedError) Error() string { return fmt.Sprintf("it ended (%s): %s", e
 // WaitHTTP polls url until it answers 200, the process exits, or limit
 // passes.
 func (p *Process) WaitHTTP(ctx context.Context, url string, limit time.Duration) error {
-	client := &http.Client{Timeout: 500 * time.Millisecond}
-	return p.WaitReady(ctx, limit, func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return poll.Stop(err)
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("%s answered %s", url, resp.Status)
-		}
-		return nil
-	})
+	return p.WaitReady(ctx, limit, poll.OK(&http.Client{Timeout: 500 * time.Millisecond}, url))
 }
 
 // Signal sends sig to the running process. A process that has ended on

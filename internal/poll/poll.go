@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 )
 
@@ -58,5 +59,28 @@ func Until(ctx context.Context, limit, interval time.Duration, check func(ctx co
 			return fmt.Errorf("not within %s: %w", limit, last)
 		case <-timer.C:
 		}
+	}
+}
+
+// OK is a check for Until: a GET of url that answers 200, with client
+// (http.DefaultClient when nil). A malformed URL stops the wait.
+func OK(client *http.Client, url string) func(ctx context.Context) error {
+	if client == nil {
+		client = http.DefaultClient
+	}
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return Stop(err)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s answered %s", url, resp.Status)
+		}
+		return nil
 	}
 }

@@ -3,7 +3,10 @@ package poll_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -51,9 +54,41 @@ func TestUntil(t *testing.T) {
 
 func TestUntilContextEnds(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { time.Sleep(5 * time.Millisecond); cancel() }()
-	err := poll.Until(ctx, time.Minute, time.Millisecond, func(context.Context) error { return errors.New("not yet") })
+	n := 0
+	err := poll.Until(ctx, time.Minute, time.Millisecond, func(context.Context) error {
+		if n++; n == 3 {
+			cancel() // as Ctrl-C would, between two checks
+		}
+		return errors.New("not yet")
+	})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err %v, want context.Canceled", err)
+	}
+}
+
+// TestOK: the HTTP check holds on a 200, not on another status, and a
+// malformed URL ends the wait at once.
+func TestOK(t *testing.T) {
+	status := http.StatusServiceUnavailable
+	var mu sync.Mutex
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		w.WriteHeader(status)
+	}))
+	defer ts.Close()
+	ctx := context.Background()
+	if err := poll.OK(nil, ts.URL)(ctx); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Errorf("a 503: %v, want an error naming it", err)
+	}
+	mu.Lock()
+	status = http.StatusOK
+	mu.Unlock()
+	if err := poll.OK(nil, ts.URL)(ctx); err != nil {
+		t.Errorf("a 200: %v", err)
+	}
+	start := time.Now()
+	if err := poll.Until(ctx, 5*time.Second, 10*time.Millisecond, poll.OK(nil, "http://[::1")); err == nil || time.Since(start) > time.Second {
+		t.Errorf("a malformed URL: %v after %s, want an error at once", err, time.Since(start))
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"statelab/internal/poll"
 	"statelab/servers/store"
 )
 
@@ -293,11 +294,13 @@ func testCookieStore(t *testing.T, newBackend Factory) {
 
 func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", limit, what)
+	err := poll.Until(context.Background(), limit, 10*time.Millisecond, func(context.Context) error {
+		if !cond() {
+			return errors.New("not yet")
 		}
-		time.Sleep(10 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("waiting for %s: %v", what, err)
 	}
 }
