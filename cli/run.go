@@ -166,7 +166,7 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	case runErr != nil:
 		return runErr
 	case !j.OK:
-		fmt.Fprintln(out, "\nsome expectations do not hold (marked ✗ above)")
+		fmt.Fprintln(out, "\nsome expectations FAIL (marked FAILS above)")
 		return ExitCodeError{ExitFailed}
 	}
 	return nil

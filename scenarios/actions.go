@@ -45,16 +45,21 @@ func (r *Run) SetPolicyFor(v statelab.Variant, policy lb.Policy) error {
 // FillAll logs every user in and adds its planned items.
 func (r *Run) FillAll() error { return r.FillOf(statelab.Variants...) }
 
-// FillOf logs the users of some variants in and adds their planned items.
+// FillOf logs the users of some variants in and adds their planned items,
+// one request each; the note says, per variant, how many of those requests
+// were not answered 200, and how many users' carts are complete.
 func (r *Run) FillOf(variants ...statelab.Variant) error {
 	var mu sync.Mutex
-	failed := map[statelab.Variant]int{}
+	sent, failed, short := map[statelab.Variant]int{}, map[statelab.Variant]int{}, map[statelab.Variant]int{}
 	start := time.Now()
 	r.EachUserOf(variants, func(u *User) {
-		if !u.Fill(r.ctx) {
-			mu.Lock()
-			failed[u.Variant]++
-			mu.Unlock()
+		n, bad := u.FillCount(r.ctx)
+		mu.Lock()
+		defer mu.Unlock()
+		sent[u.Variant] += n
+		failed[u.Variant] += bad
+		if bad > 0 {
+			short[u.Variant]++
 		}
 	})
 	if err := r.ctx.Err(); err != nil {
@@ -65,19 +70,20 @@ func (r *Run) FillOf(variants ...statelab.Variant) error {
 	for _, v := range variants {
 		names = append(names, string(v))
 		if failed[v] > 0 {
-			parts = append(parts, fmt.Sprintf("%s %d of %d users had a request refused", v, failed[v], users))
+			parts = append(parts, fmt.Sprintf("%s: %d of %d requests refused or failed, %d of %d users' carts incomplete",
+				v, failed[v], sent[v], short[v], users))
 		}
 	}
 	who := "per variant"
 	if len(variants) < len(statelab.Variants) {
 		who = "of " + strings.Join(names, " and ")
 	}
-	msg := fmt.Sprintf("%d users %s logged in and filled their carts in %.2f s", users, who, time.Since(start).Seconds())
+	msg := fmt.Sprintf("%d users %s logged in and added their items in %.2f s", users, who, time.Since(start).Seconds())
 	if len(parts) == 0 {
-		r.Detail("%s", msg)
+		r.Detail("%s, every request answered", msg)
 		return nil
 	}
-	r.Note("%s; %s", msg, strings.Join(parts, ", "))
+	r.Note("%s; %s", msg, strings.Join(parts, "; "))
 	return nil
 }
 
@@ -122,6 +128,16 @@ func (r *Run) LogoutAll(variants ...statelab.Variant) error {
 func (r *Run) ForgetAffinity() {
 	r.EachUser(func(u *User) { u.ForgetAffinity() })
 	r.Detail("every user dropped its %s cookie", statelab.AffinityCookie)
+}
+
+// Instance returns the names of instance n (1-based) of every variant:
+// memory-2, redis-2, jwt-2.
+func (r *Run) Instance(n int) []string {
+	var out []string
+	for _, in := range r.each(n) {
+		out = append(out, in.name)
+	}
+	return out
 }
 
 // each returns instance n (1-based) of every variant.
@@ -173,7 +189,7 @@ func (r *Run) awaitDown(targets []instance, mark int64, t0 time.Time) error {
 		d := max(ev.Time.Sub(t0).Seconds(), 0)
 		r.res.Detect[in.variant] = append(r.res.Detect[in.variant], d)
 		names = append(names, in.name)
-		times = append(times, fmt.Sprintf("%.2f", d))
+		times = append(times, Seconds(d))
 		if strings.HasPrefix(ev.Reason, "passive") {
 			how["passive: a request found it gone"] = true
 		} else {
@@ -185,7 +201,7 @@ func (r *Run) awaitDown(targets []instance, mark int64, t0 time.Time) error {
 		hows = append(hows, h)
 	}
 	sort.Strings(hows)
-	r.Note("lb: %s down after %s s (%s)", strings.Join(names, ", "), strings.Join(times, ", "), strings.Join(hows, "; "))
+	r.Note("lb: %s down after %s (%s)", strings.Join(names, ", "), strings.Join(times, ", "), strings.Join(hows, "; "))
 	return nil
 }
 

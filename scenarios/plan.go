@@ -50,6 +50,6 @@ func (p Plan) Describe() string {
 	for _, it := range first.Items {
 		items = append(items, fmt.Sprintf("%d × %s", it.Qty, it.Item))
 	}
-	return fmt.Sprintf("%d users per variant (%s to %s), seed %d; each logs in and adds 2 or 3 items, e.g. %s: %s",
+	return fmt.Sprintf("%d users per variant (%s to %s), seed %d; each logs in and adds 2 or 3 items to its cart, one request each, e.g. %s: %s",
 		len(p.Users), first.Name, p.Users[len(p.Users)-1].Name, p.Seed, first.Name, strings.Join(items, ", "))
 }

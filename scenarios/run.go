@@ -89,6 +89,11 @@ func (r *Run) Fact(key string, v any) { r.res.Facts[key] = v }
 // one with End, and stopping Redis mark a fault by themselves.
 func (r *Run) Fault() { r.world.fault() }
 
+// Fixed marks now as the moment a step undid the scenario's fault (the
+// drift corrected, the key restored): users served again after it were
+// not served by themselves, and the time to recover says so.
+func (r *Run) Fixed() { r.world.fix() }
+
 // AddTable adds a table of figures to the scenario's report.
 func (r *Run) AddTable(t Table) { r.rep.Tables = append(r.rep.Tables, t) }
 
@@ -212,15 +217,21 @@ func (r *Run) finish(complete bool, why string) *ScenarioReport {
 
 // Recovery words.
 const (
-	NoneFailed = "none failed"  // no request failed after the fault
-	LogInAgain = "log in again" // a session was lost, or a user still refused at the end
+	NoneFailed  = "none failed"   // no request failed after the fault
+	LogInAgain  = "log in again"  // a session was destroyed: its users must log in again
+	StillBad    = "still "        // + an outcome word: some user was not served at the end, nothing destroyed
+	OnceFixed   = "once fixed, "  // + a time: served again only after a step undid the fault
+	fixedSuffix = " after the fault"
 )
 
 // recovery is the time from the scenario's first fault to the end of the
-// last request that was not kept, when every user was served at the end;
-// NoneFailed when no request failed; LogInAgain when a session was lost or
-// a user was still not served at the end; "" when the scenario has no
-// fault, or no probe after it.
+// last request that was not kept, when every user was served at the end:
+// NoneFailed when no request failed; LogInAgain when a session was lost
+// (destroyed: logging in again is the only way back); "still refused" (or
+// another outcome) when some user was not served at the end though nothing
+// was destroyed; "once fixed, 0.21 s after the fault" when users were
+// served again only after a step undid the fault (Run.Fixed); "" when the
+// scenario has no fault, or no probe after it.
 func (r *Run) recovery(v statelab.Variant) (string, *float64) {
 	f := r.world.firstFault()
 	if f.IsZero() {
@@ -244,20 +255,27 @@ func (r *Run) recovery(v statelab.Variant) (string, *float64) {
 	if len(last) == 0 {
 		return "", nil
 	}
+	var still Outcome
 	for _, o := range last {
 		if o != Kept {
-			lost = true
+			still = worse(Session, still, o)
 		}
 	}
 	switch {
-	case lost:
+	case lost || still == Lost:
 		return LogInAgain, nil
+	case still != "":
+		return StillBad + still.Word(), nil
 	case lastBad < 0:
 		zero := 0.0
 		return NoneFailed, &zero
 	}
 	d := lastBad - from
-	return fmt.Sprintf("%.2f s", d), &d
+	if fixed := r.world.fixedAt(); !fixed.IsZero() && fixed.Sub(r.start).Seconds() >= lastBad {
+		d = fixed.Sub(f).Seconds()
+		return OnceFixed + Seconds(d) + fixedSuffix, &d
+	}
+	return Seconds(d), &d
 }
 
 // The expectation every scenario has.
@@ -290,6 +308,17 @@ func (r *Run) check() []ExpectationResult {
 		}
 	}
 	return append(out, ExpectationResult{Variant: EveryVariant, Text: WrongUserCheck, Holds: wrong == 0, Observed: fmt.Sprintf("%d wrong users", wrong)})
+}
+
+// Seconds says a short time as people read it: "4.2 ms", "170 ms", "1.2 s".
+func Seconds(s float64) string {
+	switch {
+	case s < 0.0095:
+		return fmt.Sprintf("%.1f ms", s*1000)
+	case s < 1:
+		return fmt.Sprintf("%.0f ms", s*1000)
+	}
+	return fmt.Sprintf("%.1f s", s)
 }
 
 func mean(xs []float64) float64 {

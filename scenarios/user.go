@@ -77,7 +77,7 @@ type Response struct {
 	Body      statelab.Body
 	Err       error
 	Took      time.Duration
-	CredBytes int // bytes of the credential headers the request carried
+	CredBytes int // bytes of the credential the request carried (see credBytes)
 	// Gone, when the answer meant the session was lost, says why.
 	Gone string
 }
@@ -190,12 +190,23 @@ func (u *User) do(ctx context.Context, method, path string, body any) Response {
 	return r
 }
 
+// credBytes is the size of the credential a request carries: its
+// Authorization header and the session's part of its Cookie header, as
+// "Name: value" lines. The balancer's routing cookie is left out: it pins
+// a user to an instance and says nothing of who the user is.
 func credBytes(req *http.Request) int {
 	n := 0
-	for _, h := range []string{"Cookie", "Authorization"} {
-		if v := req.Header.Get(h); v != "" {
-			n += len(h) + 2 + len(v)
+	if v := req.Header.Get("Authorization"); v != "" {
+		n += len("Authorization: ") + len(v)
+	}
+	var session []string
+	for _, c := range req.Cookies() {
+		if !strings.HasPrefix(c.Name, statelab.AffinityCookie) {
+			session = append(session, c.Name+"="+c.Value)
 		}
+	}
+	if len(session) > 0 {
+		n += len("Cookie: ") + len(strings.Join(session, "; "))
 	}
 	return n
 }
@@ -225,11 +236,24 @@ func (u *User) Add(ctx context.Context, it statelab.Item) Response {
 // Fill logs the user in and adds the planned items. It reports whether
 // every request succeeded.
 func (u *User) Fill(ctx context.Context) bool {
-	ok := u.Login(ctx).OK()
-	for _, it := range u.Plan {
-		ok = u.Add(ctx, it).OK() && ok
+	sent, failed := u.FillCount(ctx)
+	return sent > 0 && failed == 0
+}
+
+// FillCount logs the user in and adds the planned items, and counts the
+// requests it sent and those that were not answered 200.
+func (u *User) FillCount(ctx context.Context) (sent, failed int) {
+	count := func(r Response) {
+		sent++
+		if !r.OK() {
+			failed++
+		}
 	}
-	return ok
+	count(u.Login(ctx))
+	for _, it := range u.Plan {
+		count(u.Add(ctx, it))
+	}
+	return sent, failed
 }
 
 // Probe asks who the user is and judges the answer.

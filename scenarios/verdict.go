@@ -153,8 +153,19 @@ func (v *Verdict) UsersWith(va statelab.Variant, o Outcome) []string {
 // Spread says how a variant's users are spread over the instances that
 // answered their last request: "memory-1 10, memory-2 11, memory-3 9".
 func (v *Verdict) Spread(va statelab.Variant) string {
+	var all []string
+	for u := range v.Instance[va] {
+		all = append(all, u)
+	}
+	return v.SpreadOf(va, all)
+}
+
+// SpreadOf says how some of a variant's users are spread over the
+// instances that answered their last request.
+func (v *Verdict) SpreadOf(va statelab.Variant, users []string) string {
 	count := map[string]int{}
-	for _, in := range v.Instance[va] {
+	for _, u := range users {
+		in := v.Instance[va][u]
 		if in == "" {
 			in = "none"
 		}

@@ -20,6 +20,7 @@ type world struct {
 	redisWiped time.Time
 	persist    bool        // Redis keeps an append-only file now
 	faults     []time.Time // when something was broken on purpose
+	fixed      time.Time   // when a step last undid a fault
 }
 
 func newWorld() *world { return &world{ended: map[string]time.Time{}} }
@@ -56,6 +57,18 @@ func (w *world) fault() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.faults = append(w.faults, time.Now())
+}
+
+func (w *world) fix() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.fixed = time.Now()
+}
+
+func (w *world) fixedAt() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.fixed
 }
 
 // firstFault is when the scenario first broke something (zero: never).

@@ -27,7 +27,7 @@ var configDrift = &scenarios.Scenario{
 		fill(),
 		probe("before the drift", 1, "check that every user is served", "A baseline, and where each memory user is pinned."),
 		{
-			Title: "give memory-2, redis-2 and jwt-2 a different signing key",
+			Title: "give " + instanceNames(2) + " a different signing key",
 			Why:   "A deploy that read the wrong secret, a stale environment file: one instance disagrees about the key. The jwt key keeps its id, with another secret.",
 			Run: func(r *scenarios.Run) error {
 				var h statelab.Body
@@ -36,10 +36,10 @@ var configDrift = &scenarios.Scenario{
 				}
 				keys := statelab.Keys{Cookie: [][]byte{[]byte(driftSecret)}, JWT: []statelab.Key{{ID: h.SigningKey, Secret: []byte(driftSecret)}}}
 				r.Fault()
-				if err := r.SetKeys(keys, "memory-2", "redis-2", "jwt-2"); err != nil {
+				if err := r.SetKeys(keys, r.Instance(2)...); err != nil {
 					return err
 				}
-				r.Note("memory-2, redis-2 and jwt-2 reloaded another secret (jwt key id %q kept)", h.SigningKey)
+				r.Note("%s reloaded another secret (jwt key id %q kept)", instanceNames(2), h.SigningKey)
 				return nil
 			},
 		},
@@ -48,10 +48,11 @@ var configDrift = &scenarios.Scenario{
 			Title: "fix the drift",
 			Why:   "Instance 2 of each variant reloads the shared key.",
 			Run: func(r *scenarios.Run) error {
-				if err := r.SetKeys(statelab.Keys{}, "memory-2", "redis-2", "jwt-2"); err != nil {
+				if err := r.SetKeys(statelab.Keys{}, r.Instance(2)...); err != nil {
 					return err
 				}
-				r.Detail("memory-2, redis-2 and jwt-2 back on the shared key")
+				r.Fixed()
+				r.Detail("%s back on the shared key", instanceNames(2))
 				return nil
 			},
 		},

@@ -32,7 +32,7 @@ type costFigures struct {
 var cost = &scenarios.Scenario{
 	Name:     "cost",
 	Summary:  "carts grow to 1, 10 and 100 items: bytes sent per request against bytes held per session",
-	Setup:    "sticky routing; every user's cart grows to 1, then 10, then 100 lines",
+	Setup:    "sticky routing; every user's cart grows to 1, then 10, then 100 items",
 	Claims:   []scenarios.Claim{claimRequestSize, claimResources},
 	MaxUsers: 10,
 	Steps: []scenarios.Step{
@@ -46,7 +46,7 @@ var cost = &scenarios.Scenario{
 			},
 		},
 		{
-			Title: "grow every cart to 1, 10 and 100 lines, measuring at each size",
+			Title: "grow every cart to 1, 10 and 100 items, measuring at each size",
 			Why: "At each size every user asks who it is three times; the lab records the credential each request carries, what the instances and Redis hold, " +
 				"and one request's latency.",
 			Run: measureCost,
@@ -63,8 +63,8 @@ var cost = &scenarios.Scenario{
 			return "The cost was not measured: see the error above."
 		}
 		j, m, r := jwtF[len(jwtF)-1], memF[len(memF)-1], redisF[len(redisF)-1]
-		return fmt.Sprintf("At %d items a jwt request carried %d bytes of token, memory and redis requests a %d- and a %d-byte cookie; "+
-			"the jwt instances held %d bytes, memory %d bytes per session in its heap, Redis %d. "+
+		return fmt.Sprintf("At %d items a jwt request carried a %d-byte Authorization header, memory and redis requests a %d- and a %d-byte session cookie; "+
+			"the jwt instances held %d bytes per session, the memory instances %d (the session's id and encoded cart), Redis %d. "+
 			"Stateless moves the session into every request: larger requests, nothing held. Bytes only: lab bench measures the CPU per request.",
 			j.Items, j.Credential, m.Credential, r.Credential, j.Held, m.Held, r.Held)
 	},
@@ -129,8 +129,8 @@ func measureCost(r *scenarios.Run) error {
 		sizes[i] = fmt.Sprint(n)
 	}
 	t := scenarios.Table{
-		Title: "cost per session with " + and(sizes) + " items in the cart (credential: the Cookie and Authorization headers, median of every request; " +
-			"GET /me: median of 30, one request alone)",
+		Title: "cost per session with " + and(sizes) + " items in the cart (credential: the session cookie or the Authorization header, as sent, " +
+			"the balancer's routing cookie left out, median of every request; GET /me: median of 30, one request alone)",
 		Columns: []string{"variant", "credential bytes per request", "bytes held per session", "held in", "GET /me"},
 	}
 	for _, va := range statelab.Variants {

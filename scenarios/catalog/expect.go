@@ -42,7 +42,7 @@ func losesAll(v statelab.Variant, probe string) scenarios.Expectation {
 }
 
 func refusesAll(v statelab.Variant, probe string) scenarios.Expectation {
-	return every(v, probe, scenarios.Refused, "refuses every user, destroying no session")
+	return every(v, probe, scenarios.Refused, "refuses every user")
 }
 
 // answer classifies the answers of a probe against a rule that says, for
@@ -110,7 +110,7 @@ func losesHeldOn(v statelab.Variant, instance, probe string) scenarios.Expectati
 // unavailableFromInstances: every user got 503s answered by an instance
 // (not a balancer's 502 or 504): the instances are up, their store is not.
 func unavailableFromInstances(v statelab.Variant, probe string) scenarios.Expectation {
-	return scenarios.Expectation{Variant: v, Text: "answers every user 503 from its instances, destroying nothing" + at(probe), Check: func(res *scenarios.Result) (bool, string) {
+	return scenarios.Expectation{Variant: v, Text: "answers every user 503 from its healthy instances" + at(probe), Check: func(res *scenarios.Result) (bool, string) {
 		vd := res.Verdict(probe)
 		answers := vd.Of(v)
 		fromInstance := 0
@@ -153,6 +153,14 @@ func sizes(f []costFigures, value func(costFigures) int64) string {
 		values[i], items[i] = fmt.Sprint(value(x)), fmt.Sprint(x.Items)
 	}
 	return fmt.Sprintf("%s B at %s items", and(values), and(items))
+}
+
+// capital puts the first letter in upper case.
+func capital(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // and joins words as "a, b and c".

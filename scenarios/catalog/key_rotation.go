@@ -65,7 +65,7 @@ var keyRotation = &scenarios.Scenario{
 			Why:   "B signs from now on; A still verifies: how keys should rotate.",
 			Run:   setAllKeys(rotationKeys([]string{rotationKeyB, rotationKeyA}, key("b", rotationKeyB), key("a", rotationKeyA)), "cookie keys B, A; jwt keys b (signs), a"),
 		},
-		probe("after rotating, A kept", 2, "ask every user who it is, twice", "Credentials signed with A, verified by a server whose signing key is B."),
+		probe("after rotating to B, A still verifying", 2, "ask every user who it is, twice", "Credentials signed with A, verified by a server whose signing key is B."),
 		{
 			Title: "drop key A",
 			Why:   "Only B is left. Anything signed with A no longer verifies.",
@@ -108,9 +108,9 @@ var keyRotation = &scenarios.Scenario{
 		},
 	},
 	Expect: []scenarios.Expectation{
-		keepsAll(statelab.Memory, "after rotating, A kept"),
-		keepsAll(statelab.Redis, "after rotating, A kept"),
-		keepsAll(statelab.JWT, "after rotating, A kept"),
+		keepsAll(statelab.Memory, "after rotating to B, A still verifying"),
+		keepsAll(statelab.Redis, "after rotating to B, A still verifying"),
+		keepsAll(statelab.JWT, "after rotating to B, A still verifying"),
 		refusesAll(statelab.Memory, "after dropping A"),
 		refusesAll(statelab.Redis, "after dropping A"),
 		refusesAll(statelab.JWT, "after dropping A"),
@@ -119,9 +119,9 @@ var keyRotation = &scenarios.Scenario{
 		credentials(statelab.JWT, scenarios.Forgery, "forged with key B", false),
 	},
 	Verdict:    "after dropping A",
-	Highlights: []string{"after rotating, A kept", "after dropping A", "forged with key B"},
+	Highlights: []string{"after rotating to B, A still verifying", "after dropping A", "forged with key B"},
 	Lesson: func(res *scenarios.Result) string {
-		kept, of := users(res, "after rotating, A kept", statelab.JWT, scenarios.Kept)
+		kept, of := users(res, "after rotating to B, A still verifying", statelab.JWT, scenarios.Kept)
 		var refused []string
 		for _, v := range statelab.Variants {
 			n, _ := users(res, "after dropping A", v, scenarios.Refused)
@@ -133,13 +133,14 @@ var keyRotation = &scenarios.Scenario{
 			forgedCookies += n
 		}
 		forgedTokens, _ := users(res, "forged with key B", statelab.JWT, scenarios.ForgeryAccepted)
-		rotated := fmt.Sprintf("Rotating with the old key kept %d of %d jwt users", kept, of)
-		if allKept(res, "after rotating, A kept", statelab.Variants...) {
-			rotated = fmt.Sprintf("Rotating with the old key kept lost nobody (%d of %d users kept, in every variant)", kept, of)
+		rotated := fmt.Sprintf("Rotating to B while A still verified kept %d of %d jwt users", kept, of)
+		if allKept(res, "after rotating to B, A still verifying", statelab.Variants...) {
+			rotated = fmt.Sprintf("Rotating to B while A still verified lost nobody (%d of %d users kept, in every variant)", kept, of)
 		}
-		return fmt.Sprintf("%s; dropping it too early refused memory, redis and jwt users alike (%s of %d), destroying nothing: memory and Redis still held %d and %d sessions, the jwt instances %d. "+
+		return fmt.Sprintf("%s; dropping A too early refused the users of every variant alike (%s of %d), destroying nothing: memory and Redis still held %d and %d sessions, "+
+			"and the jwt instances %d (each jwt user lives only in its token, which A would verify again). "+
 			"With the key, forged cookies were taken %d times (a signed id must also name a session the server holds), forged tokens for %d of %d users. "+
-			"With a shared HMAC key (HS256, as here) whatever verifies tokens can mint them; with RS256 or ES256 instances would hold only a public key.",
+			"With a shared HMAC key (HS256, as here) whatever verifies tokens can also mint them; an asymmetric key (RS256, ES256) would leave the instances only a public key, which this lab does not show.",
 			rotated, and(refused), of, res.Int("memory sessions held"), res.Int("redis sessions held"), res.Int("jwt sessions held"), forgedCookies, forgedTokens, of)
 	},
 }

@@ -20,8 +20,8 @@ var killInstance = &scenarios.Scenario{
 		probe("before the kill", 1, "check that every user is served",
 			"A baseline, and a record of which instance each user is pinned to."),
 		{
-			Title: "kill memory-2, redis-2, jwt-2 (SIGKILL)",
-			Why:   "Memory gone at once, nothing finished. The balancer must notice.",
+			Title: "kill " + instanceNames(2) + " (SIGKILL)",
+			Why:   "Each process ends at once, its memory with it; no request finishes. The balancer must notice.",
 			Run:   func(r *scenarios.Run) error { return r.End(2, false) },
 		},
 		probe("after the kill", 2, "ask every user who it is, twice",
@@ -37,8 +37,9 @@ var killInstance = &scenarios.Scenario{
 		lost, of := users(res, "after the kill", statelab.Memory, scenarios.Lost)
 		kept, _ := users(res, "after the kill", statelab.Memory, scenarios.Kept)
 		after := res.Verdict("after the kill")
+		others := notMemory()
 		return fmt.Sprintf("memory-2 held the sessions of %d of %d memory users, and SIGKILL ended them with the process: those %d must log in again, the other %d never noticed. "+
-			"The balancer re-pinned the users of redis-2 and jwt-2 too (%d and %d); %s: their sessions were not in the process that died.",
-			lost, of, lost, kept, after.Repinned[statelab.Redis], after.Repinned[statelab.JWT], keptWords(res, "after the kill"))
+			"The balancer re-pinned the users of %s too (%s); %s: their sessions were not in the process that died.",
+			lost, of, lost, kept, instanceNames(2, others...), counts(others, func(v statelab.Variant) int { return after.Repinned[v] }), keptWords(res, "after the kill"))
 	},
 }

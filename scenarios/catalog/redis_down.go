@@ -23,8 +23,8 @@ var redisDown = &scenarios.Scenario{
 		probe("before Redis stops", 1, "check that every user is served", "A baseline."),
 		{
 			Title: "stop Redis (SIGTERM)",
-			Why: "The redis variant's instances are fine, but the one thing they share is gone. By default they fail closed: " +
-				"503, \"try again\", rather than pretend the user is logged out.",
+			Why: "The redis variant's instances are fine, but the one thing they share is gone, and with it every session: this Redis keeps nothing on disk. " +
+				"By default the instances fail closed: 503, \"try again later\", rather than a 401.",
 			Run: func(r *scenarios.Run) error {
 				if err := r.RT.StopRedis(r.Context()); err != nil {
 					return err
@@ -78,7 +78,7 @@ var redisDown = &scenarios.Scenario{
 		},
 		{
 			Title: "stop Redis and start it again",
-			Why:   "The same outage as before, with persistence on.",
+			Why:   "Stopped and started again with persistence on; then every user is asked who it is.",
 			Run: func(r *scenarios.Run) error {
 				if err := r.RT.StopRedis(r.Context()); err != nil {
 					return err
@@ -112,9 +112,10 @@ var redisDown = &scenarios.Scenario{
 		if !allKept(res, "Redis down, failing closed", statelab.Memory, statelab.JWT) || !allKept(res, "after a restart without persistence", statelab.Memory, statelab.JWT) {
 			others = "Memory and jwt did not keep every user either (see the table)"
 		}
-		return fmt.Sprintf("The redis variant outlives any instance, not its store. With Redis down, %d of %d redis users got a 503 from healthy instances "+
-			"(%.1f ms for one request alone, a median of %.1f ms with every user at once); failing open made that %d logouts. "+
-			"Restarted without persistence, Redis had lost the sessions of %d of %d users; with an append-only file it kept %d of %d. %s. "+
+		return fmt.Sprintf("The redis variant outlives any instance, not its store. Stopping Redis, which kept nothing on disk, ended every redis session at once. "+
+			"Failing closed, %d of %d redis users got a 503 from healthy instances (%.1f ms for one request alone, a median of %.1f ms with every user at once), "+
+			"which hid the loss until Redis was back; failing open, the same outage said so at once: %d logouts. "+
+			"Restarted without persistence, Redis held none of the sessions of %d of %d users; with an append-only file, the same stop and start kept %d of %d. %s. "+
 			"Externalised state is still state: the single point of failure moved to Redis.",
 			down, of, res.Float("503 ms, one request alone"), res.Float("503 ms, median of the users at once"), open, wiped, of, kept, of, others)
 	},

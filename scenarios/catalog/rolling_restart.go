@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"strings"
 
 	"statelab"
 	"statelab/scenarios"
@@ -50,14 +51,22 @@ var rollingRestart = &scenarios.Scenario{
 	Verdict: "after the restarts",
 	Lesson: func(res *scenarios.Result) string {
 		lost, _ := users(res, "after the restarts", statelab.Memory, scenarios.Lost)
-		redisAll, redisBad := requests(res, "during the restarts", statelab.Redis)
-		jwtAll, jwtBad := requests(res, "during the restarts", statelab.JWT)
-		failed := fmt.Sprintf("%d and %d of them were not kept", redisBad, jwtBad)
-		if redisBad+jwtBad == 0 {
+		others := notMemory()
+		sent := counts(others, func(v statelab.Variant) int { all, _ := requests(res, "during the restarts", v); return all }) + " requests"
+		if s, each := strings.CutSuffix(sent, " each requests"); each {
+			sent = s + " requests each"
+		}
+		bad := 0
+		for _, v := range others {
+			_, b := requests(res, "during the restarts", v)
+			bad += b
+		}
+		failed := fmt.Sprintf("%s of them were not kept", counts(others, func(v statelab.Variant) int { _, b := requests(res, "during the restarts", v); return b }))
+		if bad == 0 {
 			failed = "and not one of them failed"
 		}
 		return fmt.Sprintf("A routine deploy in which no instance failed logged out %d memory users: every process that held a session was replaced. "+
-			"Redis and jwt users sent %d and %d requests during it, %s: graceful stops, retries of refused connects, and sessions outside the processes.",
-			lost, redisAll, jwtAll, failed)
+			"The %s users sent %s during it, %s: graceful stops, retries of refused connects, and sessions outside the processes.",
+			lost, variantNames(others), sent, failed)
 	},
 }

@@ -29,7 +29,8 @@ var roundRobin = &scenarios.Scenario{
 		all, bad := requests(res, "after three more requests", statelab.Memory)
 		refused, of := users(res, "after three more requests", statelab.Memory, scenarios.Refused)
 		return fmt.Sprintf("Nothing failed, yet %d of %d memory requests were refused, exactly those that reached an instance without the user's session: "+
-			"%d of %d users would have had to log in again. %s: any instance could answer, the session being in the shared Redis or in the request.",
-			bad, all, refused, of, keptWords(res, "after three more requests"))
+			"%d of %d users were refused at least once, though no session was destroyed: each still existed on the instance that created it. "+
+			"%s: any instance could answer, the session being in the shared Redis or in the request.",
+			bad, all, refused, of, capital(keptWords(res, "after three more requests")))
 	},
 }

@@ -19,7 +19,7 @@ var scaleOut = &scenarios.Scenario{
 		stickyStep(),
 		fill(),
 		{
-			Title: "add memory-4, redis-4 and jwt-4 to their pools",
+			Title: "add " + instanceNames(4) + " to their pools",
 			Why:   "More capacity. Sticky users keep their cookie: they stay put.",
 			Run: func(r *scenarios.Run) error {
 				if err := r.AddInstances(4); err != nil {
@@ -46,7 +46,17 @@ var scaleOut = &scenarios.Scenario{
 				if err != nil {
 					return err
 				}
-				r.Fact("memory spread after the reset", v.Spread(statelab.Memory))
+				before := r.Result().Verdict("after adding the fourth instance")
+				r.Fact("memory refused users landed on", v.SpreadOf(statelab.Memory, v.UsersWith(statelab.Memory, scenarios.Refused)))
+				for _, va := range statelab.Variants {
+					moved := 0
+					for u, in := range v.Instance[va] {
+						if before.Instance[va][u] != in {
+							moved++
+						}
+					}
+					r.Fact("users moved by the reset: "+string(va), moved)
+				}
 				return nil
 			},
 		},
@@ -62,9 +72,12 @@ var scaleOut = &scenarios.Scenario{
 	Lesson: func(res *scenarios.Result) string {
 		kept, of := users(res, "after adding the fourth instance", statelab.Memory, scenarios.Kept)
 		refused, _ := users(res, "after the affinity reset", statelab.Memory, scenarios.Refused)
+		others := notMemory()
+		moved := perVariant(others, func(v statelab.Variant) int { return res.Int("users moved by the reset: " + string(v)) })
 		return fmt.Sprintf("Adding memory-4 moved nobody: %d of %d memory users were kept, %d on memory-4, which relieved no one. "+
-			"Resetting affinity did move users, as a replaced balancer would: %d of %d memory users reached an instance without their session (%s) and were refused, "+
-			"their sessions out of reach on the old one. Redis and jwt users moved as much; %s: with sessions in one process, moving users is a migration.",
-			kept, of, res.Int("users on memory-4 after adding it"), refused, of, res.Facts["memory spread after the reset"], keptWords(res, "after the affinity reset"))
+			"Resetting affinity did move users, as a replaced balancer would: %d of %d memory users landed on an instance without their session (%s) and were refused, "+
+			"their sessions out of reach on the old one. %s users moved too, and %s. For memory, moving a user means moving its session.",
+			kept, of, res.Int("users on memory-4 after adding it"), refused, of, res.Facts["memory refused users landed on"],
+			moved, keptWords(res, "after the affinity reset"))
 	},
 }

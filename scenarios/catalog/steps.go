@@ -45,15 +45,86 @@ func users(res *scenarios.Result, probe string, v statelab.Variant, o scenarios.
 	return t.Of(o), t.Users
 }
 
-// keptWords says how many users of redis and jwt a probe kept: "Redis and
-// jwt kept all 30 users" or "Redis kept 30 of 30 users, jwt 22".
+// keptWords says how many users of the variants other than memory a probe
+// kept: "redis and jwt kept all 30 users" or "redis kept 30 of 30 users,
+// jwt 22".
 func keptWords(res *scenarios.Result, probe string) string {
-	r, of := users(res, probe, statelab.Redis, scenarios.Kept)
-	j, _ := users(res, probe, statelab.JWT, scenarios.Kept)
-	if r == of && j == of {
-		return fmt.Sprintf("Redis and jwt kept all %d users", of)
+	others := notMemory()
+	var counts []string
+	all := true
+	of := 0
+	for _, v := range others {
+		n, total := users(res, probe, v, scenarios.Kept)
+		of = total
+		all = all && n == total
+		counts = append(counts, fmt.Sprint(n))
 	}
-	return fmt.Sprintf("Redis kept %d of %d users, jwt %d", r, of, j)
+	if all {
+		return fmt.Sprintf("the %s variants kept all %d users", variantNames(others), of)
+	}
+	parts := make([]string, len(others))
+	for i, v := range others {
+		parts[i] = counts[i] + " " + string(v)
+	}
+	return fmt.Sprintf("of %d users per variant, %s users were kept", of, and(parts))
+}
+
+// notMemory lists the variants whose sessions live outside the instance.
+func notMemory() []statelab.Variant {
+	var out []statelab.Variant
+	for _, v := range statelab.Variants {
+		if v != statelab.Memory {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// variantNames says variants as "redis, jwt and cookie".
+func variantNames(vs []statelab.Variant) string {
+	names := make([]string, len(vs))
+	for i, v := range vs {
+		names[i] = string(v)
+	}
+	return and(names)
+}
+
+// instanceNames says instance n of each variant: "memory-2, redis-2 and
+// jwt-2".
+func instanceNames(n int, vs ...statelab.Variant) string {
+	if len(vs) == 0 {
+		vs = statelab.Variants
+	}
+	names := make([]string, len(vs))
+	for i, v := range vs {
+		names[i] = fmt.Sprintf("%s-%d", v, n)
+	}
+	return and(names)
+}
+
+// counts says a figure per variant: "10 each" when they agree, else "10
+// and 9".
+func counts(vs []statelab.Variant, f func(statelab.Variant) int) string {
+	parts := make([]string, len(vs))
+	same := true
+	for i, v := range vs {
+		parts[i] = fmt.Sprint(f(v))
+		same = same && parts[i] == parts[0]
+	}
+	if same && len(parts) > 1 {
+		return parts[0] + " each"
+	}
+	return and(parts)
+}
+
+// perVariant says a figure per variant with its name: "23 redis and 22
+// jwt".
+func perVariant(vs []statelab.Variant, f func(statelab.Variant) int) string {
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = fmt.Sprintf("%d %s", f(v), v)
+	}
+	return and(parts)
 }
 
 // allKept reports whether every user of the variants was kept at a probe.

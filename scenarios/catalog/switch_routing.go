@@ -61,7 +61,7 @@ var switchRouting = &scenarios.Scenario{
 		}
 		return fmt.Sprintf("One policy switch, nothing restarted: %d of %d memory requests were refused, exactly those that reached an instance without the session%s. "+
 			"Such failures look random; they follow the routing. %s.",
-			bad, all, flapped, keptWords(res, "after the switch"))
+			bad, all, flapped, capital(keptWords(res, "after the switch")))
 	},
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"statelab"
 	"statelab/scenarios"
 )
 
@@ -16,12 +17,16 @@ func WriteMarkdown(w io.Writer, j *scenarios.Journal) error {
 	fmt.Fprintf(&b, "# statelab run\n\n%s; %d users per variant, seed %d; %s; %.1f s.\n", j.Runtime, j.Users, j.Seed, j.Started.Format("2006-01-02 15:04 MST"), j.Seconds)
 	status := "every expectation holds"
 	if !j.OK {
-		status = "**some expectations do not hold**"
+		status = "**some expectations FAIL**"
 	}
 	fmt.Fprintf(&b, "\nResult: %s.\n\n**Stateless.** %s\n\n**Outcomes.** %s\n\n**Terms.** %s\n", status, Definition, Legend, Terms)
 	if len(j.Summary) > 0 {
 		b.WriteString("\n## Summary\n\nUsers per variant and outcome at each scenario's main probes (✓ good, ✗ bad for what the probe asks).\n\n")
-		b.WriteString("| scenario | probe | memory | redis | jwt | tests |\n|---|---|---|---|---|---|\n")
+		b.WriteString("| scenario | probe |")
+		for _, v := range statelab.Variants {
+			b.WriteString(" " + string(v) + " |")
+		}
+		b.WriteString(" tests |\n|---|---|" + strings.Repeat("---|", len(statelab.Variants)) + "---|\n")
 		type key struct{ scenario, probe string }
 		cells := map[key]map[string]string{}
 		var order []key
@@ -40,13 +45,17 @@ func WriteMarkdown(w io.Writer, j *scenarios.Journal) error {
 		}
 		for _, k := range order {
 			c := cells[k]
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", k.scenario, k.probe, cell(c["memory"]), cell(c["redis"]), cell(c["jwt"]), tests[k.scenario])
+			fmt.Fprintf(&b, "| %s | %s |", k.scenario, k.probe)
+			for _, v := range statelab.Variants {
+				fmt.Fprintf(&b, " %s |", cell(c[string(v)]))
+			}
+			fmt.Fprintf(&b, " %s |\n", tests[k.scenario])
 		}
 	}
 	for _, s := range j.Scenarios {
 		fmt.Fprintf(&b, "\n## %s\n\n%s\n\n", s.Name, s.Summary)
 		for _, c := range s.Claims {
-			fmt.Fprintf(&b, "Claim tested (%s: %s): %q\n\n", c.Source, c.Row, c.Text)
+			fmt.Fprintf(&b, "Claim tested (%s: %s): %s\n\n", c.Source, c.Row, c.Text)
 		}
 		for i, st := range s.Steps {
 			fmt.Fprintf(&b, "%d. **%s** %s\n", i+1, st.Title, st.Why)
@@ -66,11 +75,11 @@ func WriteMarkdown(w io.Writer, j *scenarios.Journal) error {
 			fmt.Fprintf(&b, "\n%s\n\n%s", t.Title, markdownTable(t))
 		}
 		if len(s.Expectations) > 0 {
-			b.WriteString("\nExpectations:\n\n")
+			b.WriteString("\nExpectations (whether each prediction came true):\n\n")
 			for _, e := range s.Expectations {
-				mark := "✓"
+				mark := "holds:"
 				if !e.Holds {
-					mark = "✗ **does not hold**:"
+					mark = "**FAILS**:"
 				}
 				fmt.Fprintf(&b, "- %s %s %s: %s\n", mark, e.Variant, e.Text, e.Observed)
 			}

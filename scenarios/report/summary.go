@@ -38,7 +38,11 @@ func (p *Text) RunFinished(j *scenarios.Journal) {
 			}
 			probes[r.Probe] = append(probes[r.Probe], r.Variant+" "+r.Words)
 		}
-		first := fmt.Sprintf("%-16s", name)
+		label := name
+		if u := rows[0].Users; u > 0 && u != j.Users {
+			label = fmt.Sprintf("%s (%d users)", name, u)
+		}
+		first := fmt.Sprintf("%-16s", label)
 		for _, pr := range probeOrder {
 			p.emit("", wrap(first+" ", indent+"       ", pr+": "+strings.Join(probes[pr], " · "), 120))
 			first = fmt.Sprintf("%-16s", "")
@@ -64,9 +68,13 @@ func (p *Text) RunFinished(j *scenarios.Journal) {
 	}
 	status := "every expectation holds"
 	if !j.OK {
-		status = "some expectations do not hold (✗ above)"
+		status = "some expectations FAIL (marked above)"
 	}
-	p.emit("", fmt.Sprintf("%d scenarios in %.1f s: %s; %d wrong users in the %d scenarios that checked", len(j.Scenarios), j.Seconds, status, wrong, held))
+	checked := fmt.Sprintf("in the %d scenarios that checked", held)
+	if held == len(j.Scenarios) {
+		checked = "in any of them"
+	}
+	p.emit("", fmt.Sprintf("%d scenarios in %.1f s: %s; %d wrong users %s", len(j.Scenarios), j.Seconds, status, wrong, checked))
 }
 
 func renderTable(t scenarios.Table) string {

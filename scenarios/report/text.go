@@ -34,7 +34,8 @@ type Text struct {
 	n, step  int      // the scenario under way, and its step
 	name     string   // the scenario under way
 	quiet    []string // steps told before, not printed yet (see flush)
-	users    int
+	users    int // per variant, in the scenario under way
+	planned  int // per variant, in the plan
 }
 
 // NewText writes to w, with ANSI colours when color is set (never colour
@@ -117,7 +118,7 @@ func (p *Text) header(text string) {
 func (p *Text) RunStarted(_ string, plan scenarios.Plan, scs []*scenarios.Scenario) {
 	p.total = len(scs)
 	if len(plan.Users) > 0 {
-		p.users = len(plan.Users)
+		p.users, p.planned = len(plan.Users), len(plan.Users)
 	}
 	p.emit("", "plan: "+plan.Describe())
 	p.emit("", "")
@@ -129,20 +130,23 @@ func (p *Text) RunStarted(_ string, plan scenarios.Plan, scs []*scenarios.Scenar
 // Definition says what "stateless" means in the lab, and where the seed
 // articles disagree.
 const Definition = `An instance is stateless when it keeps nothing a user needs between requests: any instance can answer any of them. ` +
-	`memory keeps the session in one process (stateful by any reading), jwt in the token the client sends (stateless by any reading), ` +
-	`redis in a shared Redis: stateless for 003 ("the service instance does not own the state"), stateful for 004 (a server-side session store). ` +
-	`The lab shows both: redis outlives every instance, and fails with its store.`
+	`memory keeps the session in one process (stateful by any reading), jwt in the token the client sends (stateless by any reading, unless its denylist is on), ` +
+	`redis in a shared Redis: stateless for article 003 ("the service instance does not own the state"), stateful for article 004 (a server-side session store). ` +
+	`The lab shows both: redis outlives every instance, and fails with its store. (000 to 004: the five articles whose claims the lab tests; the README lists them.)`
 
 // Legend gives the outcome words, each with its mark.
-const Legend = `✓ kept: served, same user and cart · ✗ refused: a 401, the session still exists elsewhere · ` +
-	`✗ lost: the session is gone, log in again · ✗ lost data: part of the cart gone · ✗ duplicated: a write applied twice · ` +
+const Legend = `✓ kept: served, same user and cart · ✗ refused: a 401, yet nothing destroyed: the session or token still exists, another instance or key would take it · ` +
+	`✗ lost: the session is gone for good, log in again · ✗ lost data: part of the cart gone · ✗ duplicated: a write applied twice · ` +
 	`✗ unavailable: a 5xx or no answer · ✗ wrong user: someone else's session (never acceptable; every probe checks). ` +
 	`In replay and forgery probes ✓ refused is good, ✗ replay or forgery accepted bad. Counts are users (each with its worst answer) unless they say requests.`
 
 // Terms explains the other words the run prints.
-const Terms = `probe: every user asks who it is (GET /me) · pinned: sent to one instance by the balancer's cookie; re-pinned: moved · ` +
+const Terms = `probe: every user asks who it is (GET /me) · pool: a variant's instances behind the balancer (lb) · ` +
+	`sticky routing (affinity): a cookie pins each user to one instance; re-pinned: moved to another · ` +
+	`SIGKILL ends a process at once, SIGTERM lets its requests finish · 401: not logged in, 503: try later · ` +
 	`detect: from ending an instance to the balancer marking it down · recover: from the first fault until every user is served again ` +
-	`("none failed": no request failed; "log in again": a session lost, or a user still refused at the end).`
+	`("none failed"; "log in again": a session destroyed; "still refused": not served at the end, nothing destroyed; "once fixed": only after a step undid the fault) · ` +
+	`expect: whether the scenario's prediction came true (holds or FAILS), not whether the outcome is good (--verbose lists each).`
 
 // LabReady keeps the line, to print under the next title when verbose.
 func (p *Text) LabReady(note string) {
@@ -166,6 +170,9 @@ func (p *Text) ScenarioStarted(sc *scenarios.Scenario, n, total int, users map[s
 		p.emit("2", indent+p.ready)
 		p.ready = ""
 	}
+	if p.planned > 0 && p.users != p.planned {
+		p.emit("2", fmt.Sprintf("users     %d per variant in this scenario, the first %d of the plan", p.users, p.users))
+	}
 	var told []string
 	label := "claim     "
 	for _, c := range sc.Claims {
@@ -174,7 +181,7 @@ func (p *Text) ScenarioStarted(sc *scenarios.Scenario, n, total int, users map[s
 			continue
 		}
 		p.quoted[c.String()] = sc.Name
-		p.emit("2", wrap(label, indent+"  ", c.String()+": \""+c.Text+"\"", 120))
+		p.emit("2", wrap(label, indent+"  ", c.String()+": "+c.Text, 120))
 		label = indent
 	}
 	if len(told) > 0 {

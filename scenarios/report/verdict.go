@@ -27,7 +27,7 @@ func (p *Text) ScenarioFinished(sc *scenarios.Scenario, rep *scenarios.ScenarioR
 			p.header(head)
 			p.emit("", strings.TrimRight(rows, "\n"))
 		} else if line := recovery(rep.Variants); line != "" {
-			p.emit("", "recover   "+rep.Verdict+": "+line)
+			p.emit("", wrap("recover   ", indent+"  ", rep.Verdict+": "+line, 120))
 		}
 	}
 	for i, t := range rep.Tables {
@@ -39,17 +39,29 @@ func (p *Text) ScenarioFinished(sc *scenarios.Scenario, rep *scenarios.ScenarioR
 			p.emit("", strings.TrimRight(rows, "\n"))
 		}
 	}
+	// An expectation says whether the scenario's prediction came true,
+	// not whether the outcome is good: "holds" and "FAILS", never the
+	// outcome marks ✓ and ✗ (a prediction that redis loses everyone holds).
 	label := "expect    "
-	for _, e := range p.expectations(rep.Expectations) {
-		mark := p.paint("32", "✓")
+	shown := p.expectations(rep.Expectations)
+	if held := len(rep.Expectations) - len(shown); held > 0 {
+		what := fmt.Sprintf("all %d expectations of %s hold", held, rep.Name)
+		if len(shown) > 0 {
+			what = fmt.Sprintf("%d of %d expectations of %s hold; these do not:", held, len(rep.Expectations), rep.Name)
+		}
+		p.emit("", label+what)
+		label = indent
+	}
+	for _, e := range shown {
+		mark := p.paint("32", "holds")
 		if !e.Holds {
-			mark = p.paint("1;31", "✗ DOES NOT HOLD:")
+			mark = p.paint("1;31", "FAILS")
 		}
 		text := e.Variant + " " + e.Text
 		if e.Observed != "" {
 			text += ": " + e.Observed
 		}
-		p.emit("", wrap(label+mark+" ", indent+"    ", text, 120))
+		p.emit("", wrap(label+mark+"  ", indent+"       ", text, 120))
 		label = indent
 	}
 	if rep.Lesson != "" {
@@ -69,53 +81,47 @@ func (p *Text) ScenarioFinished(sc *scenarios.Scenario, rep *scenarios.ScenarioR
 				n++
 			}
 		}
-		end, code = fmt.Sprintf("%s: %d expectations do not hold, marked ✗ above (%.1f s, %d requests)", rep.Name, n, rep.Seconds, len(rep.Requests)), "1;31"
+		end, code = fmt.Sprintf("%s: %d expectations FAIL, marked above (%.1f s, %d requests)", rep.Name, n, rep.Seconds, len(rep.Requests)), "1;31"
 	}
 	p.emit(code, end)
 }
 
-// expectations returns what to print of a scenario's expectations. Verbose,
-// or a run of one scenario: all of them, with what each saw. Concise: the wrong-user check only when
-// it fails; the others that hold without what they saw (the probe's line
-// and the lesson give the numbers), merged by text ("memory, jwt: each
-// keeps every user (...)"); those that fail with what they saw.
+// expectations returns what to print of a scenario's expectations, one by
+// one. Verbose, or a run of one scenario: all of them, with what each saw.
+// Concise (a run of several): only those that fail, with what they saw;
+// the caller counts the others in one line (the probe lines and the lesson
+// give the numbers, the summary the outcome words).
 func (p *Text) expectations(es []scenarios.ExpectationResult) []scenarios.ExpectationResult {
 	if p.verbose || p.total == 1 {
 		return es
 	}
 	var out []scenarios.ExpectationResult
-	merged := map[string]int{} // text → index in out
 	for _, e := range es {
-		switch {
-		case e.Holds && e.Text == scenarios.WrongUserCheck:
-			continue // the wrong-user check: the summary says it
-		case e.Holds:
-			// What it saw is in the probe's line and the lesson.
-			e.Observed = ""
-			if i, ok := merged[e.Text]; ok {
-				out[i].Variant += ", " + e.Variant
-				continue
-			}
-			merged[e.Text] = len(out)
-		}
-		out = append(out, e)
-	}
-	for i, e := range out {
-		if strings.Contains(e.Variant, ",") {
-			out[i].Variant = e.Variant + ": each"
+		if !e.Holds {
+			out = append(out, e)
 		}
 	}
 	return out
 }
 
+
 // recovery says, per variant, how long users took to be served again after
-// the scenario's fault, where it has one.
+// the scenario's fault, where it has one; variants with the same words
+// share them: "memory log in again · redis, jwt none failed".
 func recovery(vs map[string]scenarios.Tally) string {
-	var parts []string
+	var order []string
+	who := map[string][]string{}
 	for _, v := range statelab.Variants {
 		if t, ok := vs[string(v)]; ok && t.Recover != "" {
-			parts = append(parts, fmt.Sprintf("%s %s", v, t.Recover))
+			if _, seen := who[t.Recover]; !seen {
+				order = append(order, t.Recover)
+			}
+			who[t.Recover] = append(who[t.Recover], string(v))
 		}
+	}
+	parts := make([]string, len(order))
+	for i, r := range order {
+		parts[i] = strings.Join(who[r], ", ") + " " + r
 	}
 	return strings.Join(parts, " · ")
 }
@@ -168,7 +174,7 @@ func verdictTable(variants map[string]scenarios.Tally) scenarios.Table {
 		if detect {
 			d := "-"
 			if tally.DetectSeconds != nil {
-				d = fmt.Sprintf("%.2f s", *tally.DetectSeconds)
+				d = scenarios.Seconds(*tally.DetectSeconds)
 			}
 			row = append(row, d)
 		}
