@@ -217,10 +217,10 @@ func (r *Run) finish(complete bool, why string) *ScenarioReport {
 
 // Recovery words.
 const (
-	NoneFailed  = "none failed"   // no request failed after the fault
-	LogInAgain  = "log in again"  // a session was destroyed: its users must log in again
-	StillBad    = "still "        // + an outcome word: some user was not served at the end, nothing destroyed
-	OnceFixed   = "once fixed, "  // + a time: served again only after a step undid the fault
+	NoneFailed  = "none failed"  // no request failed after the fault
+	LogInAgain  = "log in again" // a session was destroyed: its users must log in again
+	StillBad    = "still "       // + an outcome word: some user was not served at the end, nothing destroyed
+	OnceFixed   = "once fixed, " // + a time: served again only after a step undid the fault
 	fixedSuffix = " after the fault"
 )
 

@@ -34,8 +34,8 @@ type Text struct {
 	n, step  int      // the scenario under way, and its step
 	name     string   // the scenario under way
 	quiet    []string // steps told before, not printed yet (see flush)
-	users    int // per variant, in the scenario under way
-	planned  int // per variant, in the plan
+	users    int      // per variant, in the scenario under way
+	planned  int      // per variant, in the plan
 }
 
 // NewText writes to w, with ANSI colours when color is set (never colour

@@ -104,7 +104,6 @@ func (p *Text) expectations(es []scenarios.ExpectationResult) []scenarios.Expect
 	return out
 }
 
-
 // recovery says, per variant, how long users took to be served again after
 // the scenario's fault, where it has one; variants with the same words
 // share them: "memory log in again · redis, jwt none failed".
