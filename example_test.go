@@ -11,7 +11,7 @@ import (
 // signed be read.
 func ExampleParseKeys() {
 	file := []byte(`# rotate: b signs from now on, a still verifies
-STATELAB_JWT_KEYS=b:second-secret-0123456789,a:first-secret-01234567890
+STATELAB_JWT_KEYS=b:second-secret-0123456789-0123456789,a:first-secret-0123456789-01234567890
 `)
 	keys, err := statelab.ParseKeys(file)
 	if err != nil {
@@ -28,6 +28,6 @@ STATELAB_JWT_KEYS=b:second-secret-0123456789,a:first-secret-01234567890
 	// Output:
 	// b
 	// a
-	// STATELAB_JWT_KEYS=b:second-secret-0123456789,a:first-secret-01234567890
-	// line 1: jwt key "a": secret shorter than 16 bytes
+	// STATELAB_JWT_KEYS=b:second-secret-0123456789-0123456789,a:first-secret-0123456789-01234567890
+	// line 1: jwt key "a": its secret is 5 bytes: want at least 32 (RFC 7518 section 3.2: an HS256 key of at least 256 bits)
 }

@@ -11,9 +11,9 @@ type Key struct {
 	Secret []byte
 }
 
-// MinKeyLen is the shortest key accepted: HMAC-SHA256 keys shorter than this
-// are guessable, even in a lab.
-const MinKeyLen = 16
+// MinKeyLen is the shortest key accepted, in bytes: RFC 7518 (section 3.2)
+// requires an HMAC-SHA256 key of at least 256 bits.
+const MinKeyLen = 32
 
 // Keys are the signing keys of an instance, as its keys file gives them. A
 // nil Cookie or JWT means the file does not set them.
@@ -120,7 +120,7 @@ func ParseCookieKeys(s string) ([][]byte, error) {
 			continue
 		}
 		if len(k) < MinKeyLen {
-			return nil, fmt.Errorf("cookie key %q is shorter than %d bytes", abbreviate(k), MinKeyLen)
+			return nil, fmt.Errorf("cookie key %q is %d bytes: want at least %d (a 256-bit key, as RFC 7518 section 3.2 asks of HMAC-SHA256)", abbreviate(k), len(k), MinKeyLen)
 		}
 		keys = append(keys, []byte(k))
 	}
@@ -144,7 +144,7 @@ func ParseJWTKeys(s string) ([]Key, error) {
 			return nil, fmt.Errorf("jwt key %q is not kid:secret", abbreviate(part))
 		}
 		if len(secret) < MinKeyLen {
-			return nil, fmt.Errorf("jwt key %q: secret shorter than %d bytes", abbreviate(id), MinKeyLen)
+			return nil, fmt.Errorf("jwt key %q: its secret is %d bytes: want at least %d (RFC 7518 section 3.2: an HS256 key of at least 256 bits)", abbreviate(id), len(secret), MinKeyLen)
 		}
 		if seen[id] {
 			return nil, fmt.Errorf("jwt key id %q given twice", abbreviate(id))

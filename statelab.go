@@ -71,12 +71,19 @@ const (
 // DemoPassword is the password every demo user has, unless configured.
 const DemoPassword = "statelab"
 
-// Limits on input. Anything beyond them is a 400 or a 413, never a crash.
+// Limits on input. Anything beyond them is a 400, a 413 or a 415, never a
+// crash; each is in the error's words.
 const (
-	MaxBody     = 16 << 10 // bytes of a request body
-	MaxNameLen  = 64       // runes of a user name or an item
-	MaxQty      = 99       // per cart line, per request
-	MaxCartSize = 500      // lines in a cart
+	MaxBody      = 16 << 10 // bytes of a request body
+	MaxNameLen   = 64       // runes of a user name
+	MaxItemLen   = 32       // runes of an item's name
+	MaxQty       = 99       // per cart line, per request
+	MaxLineQty   = 9999     // per cart line, in all
+	MaxCartLines = 100      // lines in a cart
+	// MaxTokenBytes is the largest token the jwt variant issues: a cart
+	// that would need a larger one is refused (413), since a token travels
+	// in a header and proxies commonly refuse headers over 8 KiB.
+	MaxTokenBytes = 8 << 10
 )
 
 // Item is one line of a cart.
@@ -119,15 +126,22 @@ type Body struct {
 type Held struct {
 	Sessions int64 `json:"sessions"`
 	Bytes    int64 `json:"bytes"`
+	// Evicted counts what the store dropped to make room since it started
+	// (for Redis: every key its maxmemory policy evicted).
+	Evicted int64 `json:"evicted"`
 }
 
 // Stats is the body of GET /stats.
 type Stats struct {
 	Instance string `json:"instance"`
 	Variant  string `json:"variant"`
-	// Sessions and Bytes are what this instance holds itself.
+	// Sessions and Bytes are what this instance holds itself; Evicted the
+	// sessions it dropped to stay under Max, the most it holds (0: this
+	// variant holds none).
 	Sessions int64 `json:"sessions"`
 	Bytes    int64 `json:"bytes"`
+	Evicted  int64 `json:"evicted"`
+	Max      int64 `json:"max,omitempty"`
 	// Requests counts the application requests this instance served
 	// (not /healthz or /stats).
 	Requests int64 `json:"requests"`

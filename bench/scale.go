@@ -48,7 +48,7 @@ func Scale(ctx context.Context, o Options, users int) (ScaleRow, error) {
 	defer close(done)
 
 	start := time.Now()
-	rt, err := local.Start(ctx, local.Options{Exe: o.Exe})
+	rt, err := local.Start(ctx, local.Options{Exe: o.Exe, Users: users})
 	if err != nil {
 		return ScaleRow{}, err
 	}

@@ -139,6 +139,9 @@ func (c *client) login(user string) error {
 
 func (c *client) call(method, path, body string) error {
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if c.cookie != "" {
 		req.Header.Set("Cookie", c.cookie)
 	}

@@ -13,8 +13,8 @@ import (
 )
 
 func runBench(ctx context.Context, args []string, env Env) error {
-	fs := newFlagSet("bench", "bench [--tables balancer,variants,failover,scale,hostile] [flags]")
-	tables := fs.String("tables", "balancer,variants,failover,scale,hostile", "which tables to measure, comma-separated")
+	fs := newFlagSet("bench", "bench [--tables balancer,variants,failover,scale,hostile,flood] [flags]")
+	tables := fs.String("tables", "balancer,variants,failover,scale,hostile,flood", "which tables to measure, comma-separated")
 	duration := fs.Duration("duration", 3*time.Second, "balancer: how long each target is measured, per round")
 	rounds := fs.Int("rounds", 3, "balancer: rounds, the targets taking turns in each")
 	conc := fs.Int("concurrency", 32, "balancer and failover: concurrent connections of the load generator")
@@ -30,11 +30,11 @@ func runBench(ctx context.Context, args []string, env Env) error {
 	for _, t := range strings.Split(*tables, ",") {
 		t = strings.TrimSpace(t)
 		switch t {
-		case "balancer", "variants", "failover", "scale", "hostile":
+		case "balancer", "variants", "failover", "scale", "hostile", "flood":
 			want[t] = true
 		case "":
 		default:
-			return UsageError{fmt.Errorf("--tables: unknown table %q (want balancer, variants, failover, scale, hostile)", t)}
+			return UsageError{fmt.Errorf("--tables: unknown table %q (want balancer, variants, failover, scale, hostile, flood)", t)}
 		}
 	}
 	exe, err := os.Executable()
@@ -89,7 +89,22 @@ func runBench(ctx context.Context, args []string, env Env) error {
 		}
 		printHostile(out, rows)
 	}
+	if want["flood"] {
+		rows, err := bench.Flood(ctx, o, 8, 10*time.Second)
+		if err != nil {
+			return err
+		}
+		printFlood(out, rows)
+	}
 	return nil
+}
+
+func printFlood(w io.Writer, rows []bench.FloodRow) {
+	fmt.Fprintf(w, "\n6. login flood: one lab server --variant memory with its defaults (at most 100 logins a second per client after a burst of\n   1000; at most 50,000 sessions, the least recently used evicted), flooded with POST /login\n")
+	fmt.Fprintf(w, "%-44s %9s %9s %7s %10s %9s %10s\n", "case", "logins", "429", "failed", "sessions", "evicted", "peak RSS")
+	for _, r := range rows {
+		fmt.Fprintf(w, "%-44s %9d %9d %7d %10d %9d %7d MB\n", r.Case, r.Logins, r.Limited, r.Failed, r.Sessions, r.Evicted, r.PeakRSS>>20)
+	}
 }
 
 func printHostile(w io.Writer, rows []bench.HostileRow) {

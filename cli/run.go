@@ -113,7 +113,7 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	if *runtime == "docker" {
 		rt, err = compose.Start(ctx, compose.Options{AdminToken: *token})
 	} else {
-		rt, err = local.Start(ctx, local.Options{Redis: *redisMode, Logs: logw})
+		rt, err = local.Start(ctx, local.Options{Redis: *redisMode, Logs: logw, Users: *users})
 	}
 	if err != nil {
 		if ctx.Err() != nil {

@@ -31,6 +31,10 @@ func runServer(ctx context.Context, args []string, env Env) error {
 	secure := fs.Bool("secure-cookies", false, "mark cookies Secure (HTTPS only)")
 	failOpen := fs.Bool("fail-open", false, "when Redis errors, carry on without it (401 for redis sessions, tokens unchecked)\ninstead of answering 503")
 	denylist := fs.Bool("jwt-denylist", false, "jwt: refuse tokens of logged-out logins, kept in Redis")
+	lifetime := fs.Duration("session-lifetime", 12*time.Hour, "the longest a login lasts, however active its user: sessions and tokens are refused\nthis long after the login")
+	maxSessions := fs.Int("max-sessions", 50000, "memory: the most sessions this instance holds; past it the least recently used is\nevicted (counted in /stats)")
+	loginRate := fs.Float64("login-rate", 100, "logins a second one client may make after its burst; past it, 429 (negative: no limit)")
+	loginBurst := fs.Int("login-burst", 1000, "logins one client may make at once")
 	logger := logFlags(fs, env)
 	if err := parse(fs, args, env); err != nil {
 		return err
@@ -51,11 +55,11 @@ func runServer(ctx context.Context, args []string, env Env) error {
 	}
 	ck, err := statelab.ParseCookieKeys(*cookieKeys)
 	if err != nil {
-		return UsageError{err}
+		return UsageError{fmt.Errorf("--cookie-keys (%s): %w", EnvName("cookie-keys"), err)}
 	}
 	jk, err := statelab.ParseJWTKeys(*jwtKeys)
 	if err != nil {
-		return UsageError{err}
+		return UsageError{fmt.Errorf("--jwt-keys (%s): %w", EnvName("jwt-keys"), err)}
 	}
 	srv, err := servers.New(servers.Config{
 		Variant:       v,
@@ -73,6 +77,11 @@ func runServer(ctx context.Context, args []string, env Env) error {
 		FailOpen:      *failOpen,
 		Denylist:      *denylist,
 		Logger:        log,
+
+		SessionLifetime: *lifetime,
+		MaxSessions:     *maxSessions,
+		LoginRate:       *loginRate,
+		LoginBurst:      *loginBurst,
 	})
 	if err != nil {
 		return UsageError{err}

@@ -37,7 +37,7 @@ func (u *User) judgeCredential(r Response, accepted Outcome) Outcome {
 func (u *User) Logout(ctx context.Context) Response {
 	u.savedCookies = slices.Clone(u.cookies)
 	u.savedToken = u.token
-	r := u.do(ctx, http.MethodPost, "/logout", nil)
+	r := u.do(ctx, http.MethodPost, "/logout", struct{}{}) // an empty JSON object: writes are JSON
 	u.report(u, "POST", "/logout", r, "")
 	return r
 }

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -46,14 +48,14 @@ func status(err error) int {
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/{$}", s.methods(byMethod{"GET": s.page}))
-	mux.Handle("/login", s.methods(byMethod{"POST": s.login}))
+	mux.Handle("/login", s.methods(byMethod{"POST": s.writes(s.login)}))
 	mux.Handle("/me", s.methods(byMethod{"GET": s.me}))
-	mux.Handle("/cart", s.methods(byMethod{"GET": s.cart, "POST": s.addToCart}))
-	mux.Handle("/logout", s.methods(byMethod{"POST": s.logout}))
+	mux.Handle("/cart", s.methods(byMethod{"GET": s.cart, "POST": s.writes(s.addToCart)}))
+	mux.Handle("/logout", s.methods(byMethod{"POST": s.writes(s.logout)}))
 	mux.Handle("/healthz", s.methods(byMethod{"GET": s.healthz}))
 	mux.Handle("/stats", s.methods(byMethod{"GET": s.serveStats}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.fail(w, r, &statusError{http.StatusNotFound, fmt.Sprintf("no such endpoint: %s", r.URL.Path)})
+		s.fail(w, r, &statusError{http.StatusNotFound, "no such endpoint (the API: POST /login, GET /me, GET and POST /cart, POST /logout, GET /healthz, GET /stats)"})
 	})
 	return s.middleware(mux)
 }
@@ -61,12 +63,33 @@ func (s *Server) routes() http.Handler {
 // byMethod maps request methods to handlers.
 type byMethod map[string]http.HandlerFunc
 
+// writes guards a request that changes a session: it must come from a page
+// of this very origin (a form on another port of the same host is another
+// origin, though the same site for cookies), and carry a JSON body, which
+// a page elsewhere cannot send without a preflight this server never
+// answers.
+func (s *Server) writes(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := s.origins.Check(r); err != nil {
+			s.fail(w, r, &statusError{http.StatusForbidden, "a request from another origin's page is refused: log in, add to the cart and log out from this page only"})
+			return
+		}
+		ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if err != nil || ct != "application/json" {
+			s.fail(w, r, &statusError{http.StatusUnsupportedMediaType, "want Content-Type: application/json"})
+			return
+		}
+		h(w, r)
+	}
+}
+
 // middleware names the instance on every response, counts requests, turns a
 // panic into a logged 500 and logs each request at debug level.
 func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set(statelab.InstanceHeader, s.cfg.Name)
 		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		if r.URL.Path != "/healthz" && r.URL.Path != "/stats" {
 			s.requests.Add(1)
 		}
@@ -119,6 +142,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	if ok, wait := s.logins.allow(clientOf(r)); !ok {
+		w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds())+1))
+		s.fail(w, r, &statusError{http.StatusTooManyRequests, fmt.Sprintf("too many logins from this client: at most %s a second after a burst of %d; try again in %s",
+			strconv.FormatFloat(s.cfg.LoginRate, 'f', -1, 64), s.cfg.LoginBurst, wait.Round(time.Millisecond))})
+		return
+	}
 	var req statelab.Login
 	if err := decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
@@ -132,7 +161,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fmt.Errorf("%w: wrong user or password", ErrNoSession))
 		return
 	}
-	st := State{User: req.User, Cart: []statelab.Item{}}
+	st := State{User: req.User, Cart: []statelab.Item{}, Since: s.cfg.Now().Unix()}
 	token, err := s.sessions.Start(w, r, st)
 	if err != nil {
 		s.fail(w, r, err)
@@ -172,7 +201,7 @@ func (s *Server) addToCart(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badRequest(`want {"item":"apple","qty":2}: item and qty are required`))
 		return
 	}
-	if err := validName("item", *req.Item); err != nil {
+	if err := validItem(*req.Item); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -199,6 +228,11 @@ func (s *Server) addToCart(w http.ResponseWriter, r *http.Request) {
 	s.reply(w, http.StatusOK, statelab.Body{User: st.User, Cart: st.Cart, Token: token})
 }
 
+// tooLarge is a 413 in these words.
+func tooLarge(format string, args ...any) error {
+	return &statusError{http.StatusRequestEntityTooLarge, fmt.Sprintf(format, args...)}
+}
+
 // addItem adds qty of item to cart: to its line if it has one, else as a new
 // line at the end.
 func addItem(cart []statelab.Item, item string, qty int) ([]statelab.Item, error) {
@@ -206,17 +240,36 @@ func addItem(cart []statelab.Item, item string, qty int) ([]statelab.Item, error
 	copy(out, cart)
 	for i := range out {
 		if out[i].Item == item {
-			if out[i].Qty+qty > statelab.MaxQty*statelab.MaxCartSize {
-				return nil, badRequest("too many %s in the cart", item)
+			if out[i].Qty+qty > statelab.MaxLineQty {
+				return nil, tooLarge("a cart line holds at most %d of an item", statelab.MaxLineQty)
 			}
 			out[i].Qty += qty
 			return out, nil
 		}
 	}
-	if len(out) >= statelab.MaxCartSize {
-		return nil, badRequest("the cart is full (%d lines)", statelab.MaxCartSize)
+	if len(out) >= statelab.MaxCartLines {
+		return nil, tooLarge("the cart is full: at most %d lines", statelab.MaxCartLines)
 	}
 	return append(out, statelab.Item{Item: item, Qty: qty}), nil
+}
+
+// validCart checks a cart that came from outside (a token): the limits a
+// cart built here keeps.
+func validCart(cart []statelab.Item) error {
+	if len(cart) > statelab.MaxCartLines {
+		return tooLarge("the cart has more than %d lines", statelab.MaxCartLines)
+	}
+	seen := make(map[string]bool, len(cart))
+	for _, it := range cart {
+		if err := validItem(it.Item); err != nil {
+			return err
+		}
+		if it.Qty < 1 || it.Qty > statelab.MaxLineQty || seen[it.Item] {
+			return badRequest("a cart line is out of range or repeated")
+		}
+		seen[it.Item] = true
+	}
+	return nil
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
@@ -277,13 +330,13 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	case errors.Is(err, io.EOF):
 		return badRequest("empty body: want a JSON object")
 	case errors.As(err, &syntax):
-		return badRequest("malformed JSON at byte %d: %v", syntax.Offset, err)
+		return badRequest("malformed JSON at byte %d", syntax.Offset)
 	case errors.As(err, &typ):
 		return badRequest("field %q: want a JSON %s, got %s", typ.Field, typ.Type, typ.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field"):
-		return badRequest("%s", strings.TrimPrefix(err.Error(), "json: "))
+		return badRequest("the JSON object has a field this endpoint does not take")
 	default:
-		return badRequest("malformed JSON: %v", err)
+		return badRequest("malformed JSON: want one JSON object")
 	}
 	if dec.More() {
 		return badRequest("trailing data after the JSON object")
@@ -298,22 +351,44 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
-// validName checks a user name or an item: 1 to statelab.MaxNameLen printable runes.
+// validName checks a user name: 1 to statelab.MaxNameLen printable runes.
 func validName(field, v string) error {
-	if v == "" {
-		return badRequest("%s is required", field)
-	}
-	n := 0
-	for _, r := range v {
-		n++
-		if r == unicode.ReplacementChar || !unicode.IsPrint(r) {
-			return badRequest("%s contains a character that is not printable", field)
-		}
+	n, err := printable(field, v)
+	if err != nil {
+		return err
 	}
 	if n > statelab.MaxNameLen {
 		return badRequest("%s is longer than %d characters", field, statelab.MaxNameLen)
 	}
 	return nil
+}
+
+// validItem checks an item's name: 1 to statelab.MaxItemLen printable
+// runes; a longer one is a 413, a size limit.
+func validItem(v string) error {
+	n, err := printable("item", v)
+	if err != nil {
+		return err
+	}
+	if n > statelab.MaxItemLen {
+		return tooLarge("item is longer than %d characters", statelab.MaxItemLen)
+	}
+	return nil
+}
+
+// printable counts the runes of a required field that must be printable.
+func printable(field, v string) (int, error) {
+	if v == "" {
+		return 0, badRequest("%s is required", field)
+	}
+	n := 0
+	for _, r := range v {
+		n++
+		if r == unicode.ReplacementChar || !unicode.IsPrint(r) {
+			return 0, badRequest("%s contains a character that is not printable", field)
+		}
+	}
+	return n, nil
 }
 
 // methods routes by method (HEAD as GET) and answers other methods with a
@@ -332,7 +407,7 @@ func (s *Server) methods(m byMethod) http.Handler {
 		}
 		if !ok {
 			w.Header().Set("Allow", allow)
-			s.fail(w, r, &statusError{http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s (allowed: %s)", r.Method, r.URL.Path, allow)})
+			s.fail(w, r, &statusError{http.StatusMethodNotAllowed, fmt.Sprintf("method not allowed here (allowed: %s)", allow)})
 			return
 		}
 		h(w, r)

@@ -26,7 +26,7 @@ func BenchmarkVariant(b *testing.B) {
 		h := srv.Handler()
 		// Log in once; every request then carries the credential.
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest("POST", "/login", strings.NewReader(`{"user":"bench","password":"statelab"}`)))
+		h.ServeHTTP(rec, jsonRequest("POST", "/login", `{"user":"bench","password":"statelab"}`))
 		if rec.Code != http.StatusOK {
 			b.Fatalf("%s login: %d", v, rec.Code)
 		}
@@ -43,6 +43,7 @@ func BenchmarkVariant(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
 					req := httptest.NewRequest(op.method, op.path, strings.NewReader(op.body))
+					req.Header.Set("Content-Type", "application/json")
 					if cookie != "" {
 						req.Header.Set("Cookie", strings.SplitN(cookie, ";", 2)[0])
 					}

@@ -46,6 +46,20 @@ type Config struct {
 	// TokenTTL is how long a token is valid after it is issued. Default 15
 	// minutes.
 	TokenTTL time.Duration
+	// SessionLifetime is the longest a login lasts, however active its user:
+	// a cookie session or a token is refused this long after its login.
+	// Default 12 hours.
+	SessionLifetime time.Duration
+	// MaxSessions bounds the sessions a memory instance holds: past it, the
+	// least recently used one is evicted (and counted in /stats). Default
+	// 50,000.
+	MaxSessions int
+	// LoginRate is how many logins a second one client may make, after a
+	// burst of LoginBurst at once; past it, 429. A client is the address
+	// the balancer reports (see clientOf). 0 means the default, 100 a second
+	// after a burst of 1000; a negative rate turns the limit off.
+	LoginRate  float64
+	LoginBurst int
 	// CookieName is the session cookie's name. Default "statelab_session".
 	// Browsers send a host's cookies to all its ports: variants served on one
 	// host need different names to be used side by side in one browser.
@@ -110,6 +124,18 @@ func (c Config) withDefaults() (Config, []string, error) {
 	if c.TokenTTL <= 0 {
 		c.TokenTTL = 15 * time.Minute
 	}
+	if c.SessionLifetime <= 0 {
+		c.SessionLifetime = 12 * time.Hour
+	}
+	if c.MaxSessions <= 0 {
+		c.MaxSessions = 50_000
+	}
+	if c.LoginRate == 0 {
+		c.LoginRate = 100
+	}
+	if c.LoginBurst <= 0 {
+		c.LoginBurst = 1000
+	}
 	if c.CookieName == "" {
 		c.CookieName = statelab.SessionCookie
 	}
@@ -132,6 +158,16 @@ func (c Config) withDefaults() (Config, []string, error) {
 // active jwt key is one of the keys.
 func (c *Config) checkKeys(warnings *[]string) error {
 	k := &c.Keys
+	for _, key := range k.Cookie {
+		if len(key) < statelab.MinKeyLen {
+			return fmt.Errorf("a cookie key is %d bytes: want at least %d", len(key), statelab.MinKeyLen)
+		}
+	}
+	for _, key := range k.JWT {
+		if len(key.Secret) < statelab.MinKeyLen {
+			return fmt.Errorf("jwt key %q is %d bytes: want at least %d", key.ID, len(key.Secret), statelab.MinKeyLen)
+		}
+	}
 	switch c.Variant {
 	case statelab.Memory, statelab.Redis:
 		if len(k.Cookie) == 0 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/gorilla/sessions"
 
@@ -20,6 +21,8 @@ type cookieSessions struct {
 	store    *store.CookieStore
 	shared   bool // the backend is shared by every instance (Redis)
 	failOpen bool
+	lifetime time.Duration // the longest a login lasts
+	now      func() time.Time
 	close    func() error
 }
 
@@ -51,6 +54,9 @@ func (c *cookieSessions) session(r *http.Request) (*sessions.Session, State, err
 	if err := json.Unmarshal([]byte(raw), &st); err != nil || st.User == "" {
 		return sess, State{}, fmt.Errorf("%w: the stored session is unreadable", ErrNoSession)
 	}
+	if c.now().After(time.Unix(st.Since, 0).Add(c.lifetime)) {
+		return sess, State{}, fmt.Errorf("%w: the login is older than %s, the longest a session lasts: log in again", ErrNoSession, c.lifetime)
+	}
 	return sess, st, nil
 }
 
@@ -69,6 +75,7 @@ func (c *cookieSessions) Start(w http.ResponseWriter, r *http.Request, st State)
 		return "", err
 	}
 	clear(sess.Values)
+	st.Since = c.now().Unix()
 	return "", c.save(w, r, sess, st)
 }
 

@@ -2,6 +2,8 @@ package servers
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -21,6 +23,9 @@ type Claims struct {
 	jwt.RegisteredClaims
 	SID  string          `json:"sid"`
 	Cart []statelab.Item `json:"cart"`
+	// Login is when the login the token descends from happened: tokens of
+	// a login are refused Config.SessionLifetime after it.
+	Login *jwt.NumericDate `json:"login,omitempty"`
 }
 
 // tokenSessions keeps the whole session in a signed token the client holds:
@@ -33,6 +38,7 @@ type tokenSessions struct {
 	parser   *jwt.Parser
 	denylist store.Backend // nil when off
 	failOpen bool
+	lifetime time.Duration // the longest a login lasts
 	close    func() error
 }
 
@@ -61,6 +67,7 @@ func newTokenSessions(cfg Config, denylist store.Backend, closeFn func() error) 
 		now:      cfg.Now,
 		denylist: denylist,
 		failOpen: cfg.FailOpen,
+		lifetime: cfg.SessionLifetime,
 		close:    closeFn,
 	}
 	t.keys.Store(newKeyring(cfg.Keys.JWT, cfg.Keys.JWTActive))
@@ -75,7 +82,8 @@ func newTokenSessions(cfg Config, denylist store.Backend, closeFn func() error) 
 	return t
 }
 
-// Issue signs a token for st under the login sid with the active key.
+// Issue signs a token for st under the login sid with the active key. A
+// token over statelab.MaxTokenBytes is not issued: 413.
 func (t *tokenSessions) issue(sid string, st State) (string, error) {
 	now := t.now()
 	cart := st.Cart
@@ -91,12 +99,20 @@ func (t *tokenSessions) issue(sid string, st State) (string, error) {
 			ExpiresAt: jwt.NewNumericDate(now.Add(t.ttl)),
 			ID:        randomID(),
 		},
-		SID:  sid,
-		Cart: cart,
+		SID:   sid,
+		Cart:  cart,
+		Login: jwt.NewNumericDate(time.Unix(st.Since, 0)),
 	})
 	active := t.keys.Load().active
 	tok.Header["kid"] = active.ID
-	return tok.SignedString(active.Secret)
+	signed, err := tok.SignedString(active.Secret)
+	if err != nil {
+		return "", err
+	}
+	if len(signed) > statelab.MaxTokenBytes {
+		return "", tooLarge("the cart no longer fits in a token of at most %d bytes (this one would be %d): the token travels in a header", statelab.MaxTokenBytes, len(signed))
+	}
+	return signed, nil
 }
 
 // BearerToken returns the token of an "Authorization: Bearer" header.
@@ -110,15 +126,49 @@ func BearerToken(r *http.Request) (string, bool) {
 }
 
 func (t *tokenSessions) keyFor(tok *jwt.Token) (any, error) {
+	if _, ok := tok.Header["crit"]; ok {
+		// RFC 7515, 4.1.11: a recipient must refuse extensions it does not
+		// understand; this one understands none.
+		return nil, errors.New("the token's header has a crit parameter, which this server does not honour")
+	}
 	kid, _ := tok.Header["kid"].(string)
 	if kid == "" {
 		return nil, errors.New("the token names no key id (kid)")
 	}
 	key, ok := t.keys.Load().keys[kid]
 	if !ok {
-		return nil, fmt.Errorf("this server has no key %q", kid)
+		return nil, errors.New("this server has no key with the token's key id (kid)")
 	}
 	return key, nil
+}
+
+// numericTimes checks that the time claims of a token's payload, when
+// present, are JSON numbers (RFC 7519, 2: NumericDate): the parser would
+// also take a number written as a string.
+func numericTimes(raw string) error {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return errors.New("the token is not three dot-separated parts")
+	}
+	payload, err := base64.RawURLEncoding.Strict().DecodeString(parts[1])
+	if err != nil {
+		return errors.New("the token's payload is not base64url")
+	}
+	var claims map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		return errors.New("the token's payload is not a JSON object")
+	}
+	for _, name := range []string{"exp", "nbf", "iat", "login"} {
+		v, ok := claims[name]
+		if !ok {
+			continue
+		}
+		var n json.Number
+		if len(v) == 0 || v[0] == '"' || json.Unmarshal(v, &n) != nil {
+			return fmt.Errorf("the token's %s claim is not a number", name)
+		}
+	}
+	return nil
 }
 
 // verify parses and checks the request's token: signature by a known key,
@@ -128,12 +178,24 @@ func (t *tokenSessions) verify(r *http.Request) (*Claims, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: the request carries no Authorization: Bearer token", ErrNoSession)
 	}
+	if err := numericTimes(raw); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNoSession, err)
+	}
 	var c Claims
 	if _, err := t.parser.ParseWithClaims(raw, &c, t.keyFor); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoSession, err)
 	}
-	if c.Subject == "" || c.SID == "" {
-		return nil, fmt.Errorf("%w: the token names no user or session", ErrNoSession)
+	if c.Subject == "" || c.SID == "" || c.Login == nil {
+		return nil, fmt.Errorf("%w: the token names no user, session or login time", ErrNoSession)
+	}
+	if err := validName("user", c.Subject); err != nil {
+		return nil, fmt.Errorf("%w: the token's user breaks the limits", ErrNoSession)
+	}
+	if err := validCart(c.Cart); err != nil {
+		return nil, fmt.Errorf("%w: the token's cart breaks the limits (%v)", ErrNoSession, err)
+	}
+	if t.now().After(c.Login.Add(t.lifetime)) {
+		return nil, fmt.Errorf("%w: the login is older than %s, the longest a session lasts: log in again", ErrNoSession, t.lifetime)
 	}
 	if t.denylist != nil {
 		_, revoked, err := t.denylist.Find(r.Context(), c.SID)
@@ -157,7 +219,7 @@ func (t *tokenSessions) Current(r *http.Request) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
-	return State{User: c.Subject, Cart: c.Cart}, nil
+	return State{User: c.Subject, Cart: c.Cart, Since: c.Login.Unix()}, nil
 }
 
 func (t *tokenSessions) Update(_ http.ResponseWriter, r *http.Request, st State) (string, error) {

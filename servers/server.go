@@ -34,6 +34,8 @@ type Server struct {
 	sessions Sessions
 	handler  http.Handler
 	requests atomic.Int64
+	logins   *loginLimiter // nil: no limit
+	origins  *http.CrossOriginProtection
 
 	keysMu  sync.Mutex
 	keys    Config // cfg with the keys in force
@@ -66,6 +68,8 @@ func New(cfg Config) (*Server, error) {
 	if s.sessions, err = newSessions(s.keys); err != nil {
 		return nil, err
 	}
+	s.logins = newLoginLimiter(cfg.LoginRate, cfg.LoginBurst, cfg.Now)
+	s.origins = http.NewCrossOriginProtection()
 	s.handler = s.routes()
 	s.http = &http.Server{
 		Handler:           s.handler,
@@ -82,11 +86,13 @@ func New(cfg Config) (*Server, error) {
 func newSessions(cfg Config) (Sessions, error) {
 	switch cfg.Variant {
 	case statelab.Memory:
-		mem := memstore.New(time.Minute)
+		mem := memstore.NewBounded(time.Minute, cfg.MaxSessions)
 		return &cookieSessions{
-			name:  cfg.CookieName,
-			store: store.NewCookieStore(mem, cfg.SessionTTL, cfg.SecureCookies, cfg.Keys.Cookie...),
-			close: mem.Close,
+			name:     cfg.CookieName,
+			store:    store.NewCookieStore(mem, cfg.SessionTTL, cfg.SecureCookies, cfg.Keys.Cookie...),
+			lifetime: cfg.SessionLifetime,
+			now:      cfg.Now,
+			close:    mem.Close,
 		}, nil
 	case statelab.Redis:
 		rdb := redisstore.Client(cfg.RedisAddr, cfg.RedisTimeout)
@@ -95,6 +101,8 @@ func newSessions(cfg Config) (Sessions, error) {
 			store:    store.NewCookieStore(redisstore.New(rdb, ""), cfg.SessionTTL, cfg.SecureCookies, cfg.Keys.Cookie...),
 			shared:   true,
 			failOpen: cfg.FailOpen,
+			lifetime: cfg.SessionLifetime,
+			now:      cfg.Now,
 			close:    rdb.Close,
 		}, nil
 	case statelab.JWT:
@@ -202,7 +210,7 @@ func (s *Server) stats(ctx context.Context) (statelab.Stats, error) {
 	}
 	var held *statelab.Held
 	if shared != nil {
-		held = &statelab.Held{Sessions: shared.Sessions, Bytes: shared.Bytes}
+		held = &statelab.Held{Sessions: shared.Sessions, Bytes: shared.Bytes, Evicted: shared.Evicted}
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -211,6 +219,8 @@ func (s *Server) stats(ctx context.Context) (statelab.Stats, error) {
 		Variant:   string(s.cfg.Variant),
 		Sessions:  local.Sessions,
 		Bytes:     local.Bytes,
+		Evicted:   local.Evicted,
+		Max:       local.Max,
 		Requests:  s.requests.Load(),
 		HeapBytes: ms.HeapAlloc,
 		Store:     held,

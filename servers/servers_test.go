@@ -70,6 +70,9 @@ func (u *user) do(method, url string, body any) result {
 	if err != nil {
 		u.t.Fatal(err)
 	}
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if u.token != "" {
 		req.Header.Set("Authorization", "Bearer "+u.token)
 	}
@@ -215,7 +218,7 @@ func moveCookies(t *testing.T, u *user, from, to string) {
 func TestForgedCredentials(t *testing.T) {
 	now := time.Now()
 	clock := func() time.Time { return now }
-	jwtCfg := servers.Config{Variant: statelab.JWT, Keys: statelab.Keys{JWT: []statelab.Key{{ID: "k1", Secret: []byte("0123456789abcdef0123")}}}, Now: clock, TokenTTL: time.Minute}
+	jwtCfg := servers.Config{Variant: statelab.JWT, Keys: statelab.Keys{JWT: []statelab.Key{{ID: "k1", Secret: []byte("0123456789abcdef0123456789abcdef")}}}, Now: clock, TokenTTL: time.Minute}
 	ts := instance(t, jwtCfg)
 	u := newUser(t)
 	want(t, "login", u.login(ts.URL, "carol"), 200)
@@ -246,17 +249,17 @@ func TestForgedCredentials(t *testing.T) {
 	for _, tc := range []struct{ name, token string }{
 		{"tampered signature", good[:len(good)-3] + "AAA"},
 		{"tampered payload", tamperedPayload},
-		{"other key", sign(jwt.SigningMethodHS256, "k1", []byte("another-secret-that-is-long"), claims(nil))},
-		{"unknown kid", sign(jwt.SigningMethodHS256, "k9", []byte("0123456789abcdef0123"), claims(nil))},
-		{"no kid", sign(jwt.SigningMethodHS256, "", []byte("0123456789abcdef0123"), claims(nil))},
+		{"other key", sign(jwt.SigningMethodHS256, "k1", []byte("another-secret-that-is-long-enough-0123"), claims(nil))},
+		{"unknown kid", sign(jwt.SigningMethodHS256, "k9", []byte("0123456789abcdef0123456789abcdef"), claims(nil))},
+		{"no kid", sign(jwt.SigningMethodHS256, "", []byte("0123456789abcdef0123456789abcdef"), claims(nil))},
 		{"alg none", none},
-		{"HS512 with the right key", sign(jwt.SigningMethodHS512, "k1", []byte("0123456789abcdef0123"), claims(nil))},
-		{"expired", sign(jwt.SigningMethodHS256, "k1", []byte("0123456789abcdef0123"), claims(func(c jwt.MapClaims) { c["exp"] = now.Add(-time.Second).Unix() }))},
-		{"no expiry", sign(jwt.SigningMethodHS256, "k1", []byte("0123456789abcdef0123"), claims(func(c jwt.MapClaims) { delete(c, "exp") }))},
-		{"wrong issuer", sign(jwt.SigningMethodHS256, "k1", []byte("0123456789abcdef0123"), claims(func(c jwt.MapClaims) { c["iss"] = "elsewhere" }))},
-		{"wrong audience", sign(jwt.SigningMethodHS256, "k1", []byte("0123456789abcdef0123"), claims(func(c jwt.MapClaims) { c["aud"] = "elsewhere" }))},
-		{"issued in the future", sign(jwt.SigningMethodHS256, "k1", []byte("0123456789abcdef0123"), claims(func(c jwt.MapClaims) { c["iat"] = now.Add(time.Hour).Unix() }))},
-		{"cart of the wrong type", sign(jwt.SigningMethodHS256, "k1", []byte("0123456789abcdef0123"), claims(func(c jwt.MapClaims) { c["cart"] = "lots" }))},
+		{"HS512 with the right key", sign(jwt.SigningMethodHS512, "k1", []byte("0123456789abcdef0123456789abcdef"), claims(nil))},
+		{"expired", sign(jwt.SigningMethodHS256, "k1", []byte("0123456789abcdef0123456789abcdef"), claims(func(c jwt.MapClaims) { c["exp"] = now.Add(-time.Second).Unix() }))},
+		{"no expiry", sign(jwt.SigningMethodHS256, "k1", []byte("0123456789abcdef0123456789abcdef"), claims(func(c jwt.MapClaims) { delete(c, "exp") }))},
+		{"wrong issuer", sign(jwt.SigningMethodHS256, "k1", []byte("0123456789abcdef0123456789abcdef"), claims(func(c jwt.MapClaims) { c["iss"] = "elsewhere" }))},
+		{"wrong audience", sign(jwt.SigningMethodHS256, "k1", []byte("0123456789abcdef0123456789abcdef"), claims(func(c jwt.MapClaims) { c["aud"] = "elsewhere" }))},
+		{"issued in the future", sign(jwt.SigningMethodHS256, "k1", []byte("0123456789abcdef0123456789abcdef"), claims(func(c jwt.MapClaims) { c["iat"] = now.Add(time.Hour).Unix() }))},
+		{"cart of the wrong type", sign(jwt.SigningMethodHS256, "k1", []byte("0123456789abcdef0123456789abcdef"), claims(func(c jwt.MapClaims) { c["cart"] = "lots" }))},
 		{"garbage", "not.a.token"},
 		{"empty segments", ".."},
 	} {
@@ -277,7 +280,7 @@ func TestForgedCredentials(t *testing.T) {
 	want(t, "login", v.login(mem.URL, "dave"), 200)
 	memURL, _ := http.NewRequest("GET", mem.URL, nil)
 	cookie := v.c.Jar.Cookies(memURL.URL)[0].Value
-	otherKey := instance(t, servers.Config{Variant: statelab.Memory, Keys: statelab.Keys{Cookie: [][]byte{[]byte("a-different-cookie-key")}}})
+	otherKey := instance(t, servers.Config{Variant: statelab.Memory, Keys: statelab.Keys{Cookie: [][]byte{[]byte("a-different-cookie-key-0123456789ab")}}})
 	o := newUser(t)
 	want(t, "login elsewhere", o.login(otherKey.URL, "dave"), 200)
 	otherURL, _ := http.NewRequest("GET", otherKey.URL, nil)
@@ -417,7 +420,7 @@ func TestRedisDown(t *testing.T) {
 // outlive the instances that are restarted with new keys.
 func TestKeyRotation(t *testing.T) {
 	rs := redistest.Start(t, redisserver.Options{})
-	oldK, newK := []byte("old-key-0123456789"), []byte("new-key-0123456789")
+	oldK, newK := []byte("old-key-0123456789-0123456789abcd"), []byte("new-key-0123456789-0123456789abcd")
 	for _, tc := range []struct {
 		name               string
 		before, kept, lost servers.Config
@@ -542,8 +545,8 @@ func TestReloadKeys(t *testing.T) {
 		v                  statelab.Variant
 		first, both, later string
 	}{
-		{statelab.Memory, "STATELAB_COOKIE_KEYS=key-A-0123456789", "STATELAB_COOKIE_KEYS=key-B-0123456789,key-A-0123456789", "STATELAB_COOKIE_KEYS=key-B-0123456789"},
-		{statelab.JWT, "STATELAB_JWT_KEYS=a:key-A-0123456789", "STATELAB_JWT_KEYS=b:key-B-0123456789,a:key-A-0123456789", "STATELAB_JWT_KEYS=b:key-B-0123456789"},
+		{statelab.Memory, "STATELAB_COOKIE_KEYS=key-A-0123456789-0123456789abcdef", "STATELAB_COOKIE_KEYS=key-B-0123456789-0123456789abcdef,key-A-0123456789-0123456789abcdef", "STATELAB_COOKIE_KEYS=key-B-0123456789-0123456789abcdef"},
+		{statelab.JWT, "STATELAB_JWT_KEYS=a:key-A-0123456789-0123456789abcdef", "STATELAB_JWT_KEYS=b:key-B-0123456789-0123456789abcdef,a:key-A-0123456789-0123456789abcdef", "STATELAB_JWT_KEYS=b:key-B-0123456789-0123456789abcdef"},
 	} {
 		t.Run(string(tc.v), func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "keys.env")

@@ -15,6 +15,9 @@ import (
 type State struct {
 	User string          `json:"user"`
 	Cart []statelab.Item `json:"cart"`
+	// Since is when the user logged in (unix seconds): a session lives
+	// at most Config.SessionLifetime from then, however active.
+	Since int64 `json:"since,omitempty"`
 }
 
 // Errors that Sessions return, and the status each one becomes.

@@ -149,7 +149,7 @@ func Flush(ctx context.Context, addr string) error {
 func Stats(ctx context.Context, addr string) (keys, bytes int64, err error) {
 	rdb := redisstore.Client(addr, 2*time.Second)
 	defer rdb.Close()
-	return redisstore.Sizes(ctx, rdb, "*")
+	return redisstore.RecordSizes(ctx, rdb)
 }
 
 // ServerOnPath reports whether redis-server is on PATH.

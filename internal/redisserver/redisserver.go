@@ -44,6 +44,9 @@ type Server struct {
 }
 
 // Options configure Start.
+// MaxMemory is the memory bound of a lab's Redis, here and in compose.yaml.
+const MaxMemory = "128mb"
+
 type Options struct {
 	// Dir is where Redis keeps its append-only file. Empty means a new
 	// temporary directory, removed by Close.
@@ -119,6 +122,11 @@ func (s *Server) Restart(ctx context.Context, persist bool) error {
 		"--appendfsync", "always",
 		"--daemonize", "no",
 		"--loglevel", "warning",
+		// Bounded, as the workshop stack's is: past MaxMemory, Redis evicts
+		// the least recently used sessions (keys with an expiry), never the
+		// stores' counters, and counts them (INFO stats: evicted_keys).
+		"--maxmemory", MaxMemory,
+		"--maxmemory-policy", "volatile-lru",
 	}
 	if err := s.proc.Start(s.bin, args, nil, nil); err != nil {
 		return fmt.Errorf("start redis-server: %w", err)

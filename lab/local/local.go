@@ -40,6 +40,11 @@ type Options struct {
 	// Logs, when set, receives every child's output, each line prefixed
 	// with its name.
 	Logs io.Writer
+	// Users is the virtual users per variant the lab is to serve. They all
+	// reach the instances from one address, the runner's, so each instance
+	// lets twice that many logins through at once (--login-burst), instead
+	// of its default of 1000 for one real client. Default: that default.
+	Users int
 }
 
 // Runtime is a lab of local processes.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -36,6 +37,9 @@ func (rt *Runtime) startInstance(ctx context.Context, p *instance, s lab.Setting
 			"--cookie-name", statelab.SessionCookie + "_" + string(p.variant),
 			"--keys-file", rt.keysFile(p.name),
 			"--log-level", "warn",
+		}
+		if burst := 2 * rt.opts.Users; burst > 1000 {
+			args = append(args, "--login-burst", strconv.Itoa(burst))
 		}
 		err := p.Start(rt.exe, args, childEnv(s.Env()), rt.opts.Logs)
 		if err == nil {

@@ -154,7 +154,7 @@ func forge(u *scenarios.User, ctx context.Context) (scenarios.Outcome, scenarios
 				Issuer: statelab.Issuer, Audience: jwt.ClaimStrings{statelab.Audience}, Subject: u.Name,
 				IssuedAt: jwt.NewNumericDate(time.Now()), ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour)),
 			},
-			SID: "forged", Cart: []statelab.Item{{Item: "forged", Qty: 1}},
+			SID: "forged", Cart: []statelab.Item{{Item: "forged", Qty: 1}}, Login: jwt.NewNumericDate(time.Now()),
 		})
 		tok.Header["kid"] = "b"
 		signed, err := tok.SignedString([]byte(rotationKeyB))
@@ -177,6 +177,7 @@ func forge(u *scenarios.User, ctx context.Context) (scenarios.Outcome, scenarios
 // statelab token carries, read off one (base64 is not encryption).
 type forgedClaims struct {
 	jwt.RegisteredClaims
-	SID  string          `json:"sid"`
-	Cart []statelab.Item `json:"cart"`
+	SID   string           `json:"sid"`
+	Cart  []statelab.Item  `json:"cart"`
+	Login *jwt.NumericDate `json:"login"`
 }

@@ -40,15 +40,22 @@ type Backend interface {
 	Commit(ctx context.Context, id string, data []byte, expiry time.Time) error
 	// Delete removes id. Deleting a missing session is not an error.
 	Delete(ctx context.Context, id string) error
-	// Stats counts the live sessions the backend holds and their size in bytes
-	// (ids and encoded data, not allocator overhead).
+	// Stats counts the sessions the backend holds and their size in bytes
+	// (ids and encoded data, not allocator overhead), in constant time: from
+	// counters, never by a scan.
 	Stats(ctx context.Context) (Stats, error)
 }
 
-// Stats is what a Backend holds.
+// Stats is what a Backend holds, read from counters it keeps: asking costs
+// the same whatever it holds.
 type Stats struct {
 	Sessions int64 `json:"sessions"`
 	Bytes    int64 `json:"bytes"`
+	// Evicted counts the sessions dropped to make room (the bound of an
+	// in-memory store, Redis's maxmemory policy) since the store started.
+	Evicted int64 `json:"evicted"`
+	// Max is the most sessions the backend holds, when it has such a bound.
+	Max int64 `json:"max,omitempty"`
 }
 
 // CookieStore is a gorilla/sessions Store whose cookie carries only a signed,

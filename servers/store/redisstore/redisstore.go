@@ -11,6 +11,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,20 +25,32 @@ import (
 // DefaultPrefix is the key prefix of session records.
 const DefaultPrefix = "statelab:session:"
 
-// Store is a store.Backend on Redis.
+// Store is a store.Backend on Redis. Besides each session's record (a
+// string under prefix+id, which Redis expires), it keeps counters under
+// MetaPrefix+prefix: an index of the ids by expiry, their sizes and the
+// total, updated in the same script as the record, so that Stats costs the
+// same whatever Redis holds.
 type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
+	index  string // sorted set: id by expiry (unix ms)
+	sizes  string // hash: id -> bytes of id and data
+	total  string // string: the sum of sizes
 }
 
 var _ store.Backend = (*Store)(nil)
+
+// MetaPrefix starts the keys of a Store's counters, so that they are
+// never taken for records (see RecordSizes).
+const MetaPrefix = "statelab-meta:"
 
 // New returns a store keeping sessions under prefix (DefaultPrefix when empty).
 func New(rdb redis.UniversalClient, prefix string) *Store {
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
-	return &Store{rdb: rdb, prefix: prefix}
+	meta := MetaPrefix + prefix
+	return &Store{rdb: rdb, prefix: prefix, index: meta + "index", sizes: meta + "sizes", total: meta + "bytes"}
 }
 
 // quiet drops go-redis's own log lines (one per failed dial during an
@@ -79,10 +93,45 @@ func Unavailable(err error) error {
 	return fmt.Errorf("%w: redis: %v", store.ErrUnavailable, err)
 }
 
-// Find returns the session data for id.
+// The scripts keep the record and the counters together, one round trip
+// each.
+var (
+	commitScript = redis.NewScript(`
+local old = tonumber(redis.call('HGET', KEYS[3], ARGV[4]) or '0')
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+local size = string.len(ARGV[4]) + string.len(ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[4], size)
+redis.call('INCRBY', KEYS[4], size - old)
+return 1`)
+	deleteScript = redis.NewScript(`
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+local old = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
+redis.call('HDEL', KEYS[3], ARGV[1])
+redis.call('DECRBY', KEYS[4], old)
+return 1`)
+	// statsScript first forgets up to ARGV[2] sessions whose expiry has
+	// passed (Redis expired their records), so that its work is bounded.
+	statsScript = redis.NewScript(`
+local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+for _, id in ipairs(gone) do
+  local old = tonumber(redis.call('HGET', KEYS[2], id) or '0')
+  redis.call('HDEL', KEYS[2], id)
+  redis.call('DECRBY', KEYS[3], old)
+  redis.call('ZREM', KEYS[1], id)
+end
+return {redis.call('ZCARD', KEYS[1]), tonumber(redis.call('GET', KEYS[3]) or '0')}`)
+)
+
+// Find returns the session data for id. A record Redis no longer holds
+// before its expiry (evicted under maxmemory) leaves the counters here.
 func (s *Store) Find(ctx context.Context, id string) ([]byte, bool, error) {
 	data, err := s.rdb.Get(ctx, s.prefix+id).Bytes()
 	if errors.Is(err, redis.Nil) {
+		if err := s.forget(ctx, id); err != nil {
+			return nil, false, err
+		}
 		return nil, false, nil
 	}
 	if err != nil {
@@ -95,37 +144,69 @@ func (s *Store) Find(ctx context.Context, id string) ([]byte, bool, error) {
 func (s *Store) Commit(ctx context.Context, id string, data []byte, expiry time.Time) error {
 	ttl := time.Until(expiry)
 	if ttl <= 0 {
-		return Unavailable(s.rdb.Del(ctx, s.prefix+id).Err())
+		return s.Delete(ctx, id)
 	}
-	return Unavailable(s.rdb.Set(ctx, s.prefix+id, data, ttl).Err())
+	keys := []string{s.prefix + id, s.index, s.sizes, s.total}
+	return Unavailable(commitScript.Run(ctx, s.rdb, keys, data, max(ttl.Milliseconds(), 1), expiry.UnixMilli(), id).Err())
 }
 
 // Delete removes id.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	return Unavailable(s.rdb.Del(ctx, s.prefix+id).Err())
+	return Unavailable(deleteScript.Run(ctx, s.rdb, []string{s.prefix + id, s.index, s.sizes, s.total}, id).Err())
 }
 
-// Stats scans the prefix and sums the sizes of keys and values. It is O(n)
-// in the sessions held: fine for a lab's /stats, not for a hot path.
-func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
-	var st store.Stats
-	iter := s.rdb.Scan(ctx, 0, s.prefix+"*", 500).Iterator()
-	for iter.Next(ctx) {
-		key := iter.Val()
-		n, err := s.rdb.StrLen(ctx, key).Result()
-		if err != nil {
-			return st, Unavailable(err)
-		}
-		if n == 0 {
-			continue // expired between SCAN and STRLEN
-		}
-		st.Sessions++
-		st.Bytes += int64(len(key)-len(s.prefix)) + n
+// forget takes id out of the counters, only when they still count it: a
+// missed lookup of an id nobody stored (a forged cookie) costs a read.
+func (s *Store) forget(ctx context.Context, id string) error {
+	err := s.rdb.ZScore(ctx, s.index, id).Err()
+	if errors.Is(err, redis.Nil) {
+		return nil
 	}
-	if err := iter.Err(); err != nil {
+	if err != nil {
+		return Unavailable(err)
+	}
+	return s.Delete(ctx, id)
+}
+
+// statsSweep bounds the expired sessions one Stats call forgets.
+const statsSweep = 1000
+
+// Stats reads the counters: sessions and their bytes, and the keys Redis
+// has evicted since it started (INFO stats: every key, not only this
+// store's).
+func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
+	res, err := statsScript.Run(ctx, s.rdb, []string{s.index, s.sizes, s.total}, time.Now().UnixMilli(), statsSweep).Int64Slice()
+	if err != nil {
+		return store.Stats{}, Unavailable(err)
+	}
+	st := store.Stats{}
+	if len(res) == 2 {
+		st.Sessions, st.Bytes = res[0], res[1]
+	}
+	info, err := s.rdb.Info(ctx, "stats").Result()
+	if err != nil {
 		return st, Unavailable(err)
 	}
+	st.Evicted = infoField(info, "evicted_keys")
 	return st, nil
+}
+
+// infoField reads a number from an INFO section ("evicted_keys:12"); 0
+// when it has none.
+func infoField(info, name string) int64 {
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// RecordSizes counts a lab's session and denylist records, as Sizes does,
+// leaving the stores' counters out.
+func RecordSizes(ctx context.Context, rdb redis.UniversalClient) (keys, bytes int64, err error) {
+	return Sizes(ctx, rdb, "statelab:*")
 }
 
 // Sizes counts the keys that match a pattern and the bytes of their names

@@ -110,8 +110,8 @@ func testExpiry(t *testing.T, b store.Backend) {
 
 func testStats(t *testing.T, b store.Backend) {
 	st, err := b.Stats(ctx)
-	if err != nil || st != (store.Stats{}) {
-		t.Fatalf("Stats(empty) = %+v, %v; want zero", st, err)
+	if err != nil || st.Sessions != 0 || st.Bytes != 0 {
+		t.Fatalf("Stats(empty) = %+v, %v; want no session and no byte", st, err)
 	}
 	exp := time.Now().Add(time.Minute)
 	for i, data := range []string{"abc", "defgh"} {
@@ -123,8 +123,18 @@ func testStats(t *testing.T, b store.Backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := st, (store.Stats{Sessions: 2, Bytes: 3 + 3 + 3 + 5}); got != want {
-		t.Fatalf("Stats = %+v, want %+v", got, want)
+	if st.Sessions != 2 || st.Bytes != 3+3+3+5 {
+		t.Fatalf("Stats = %+v, want 2 sessions of %d bytes", st, 3+3+3+5)
+	}
+	// Replacing a session changes its bytes; deleting one takes it out.
+	if err := b.Commit(ctx, "id1", []byte("xy"), exp); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Delete(ctx, "id0"); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = b.Stats(ctx); err != nil || st.Sessions != 1 || st.Bytes != 3+2 {
+		t.Fatalf("after a replace and a delete: Stats = %+v, %v; want 1 session of %d bytes", st, err, 3+2)
 	}
 }
 
