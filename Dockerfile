@@ -1,25 +1,13 @@
-# The statelab image: one static binary, `lab`, in an image with nothing else.
-#
-# Two ways to build it:
+# The statelab image: one static binary, `lab`, in an image with nothing else,
+# built from source in a golang image:
 #
 #   docker build -t statelab:0.1 .
-#       builds from source in a golang image (the last stage): what a user with
-#       a registry does, and what `docker compose build` does.
 #
-#   CGO_ENABLED=0 go build -o bin/lab ./cmd/lab
-#   docker build --target prebuilt -t statelab:0.1 .
-#       packs a binary built on the host: no image is pulled, so it works on a
-#       machine that can reach no registry (scripts/images.sh does this).
-#
-# The prebuilt stage comes first on purpose: the legacy builder builds every
-# stage up to --target, and pulls their base images.
-
-FROM scratch AS prebuilt
-COPY bin/lab /lab
-USER 65532:65532
-EXPOSE 8080
-ENTRYPOINT ["/lab"]
-CMD ["server"]
+# what a user with a registry does, and what `docker compose build` does. It
+# works with BuildKit and with the classic builder alike (Docker 20.10's
+# `docker build` default). A machine that can reach no registry packs a
+# binary built on the host instead, with Dockerfile.prebuilt
+# (scripts/images.sh does that).
 
 FROM golang:1.26 AS build
 WORKDIR /src

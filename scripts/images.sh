@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build, without any registry, every image the workshop stack needs:
-#   - the lab image, from a binary built here (Dockerfile target "prebuilt");
+#   - the lab image, from a binary built here (Dockerfile.prebuilt);
 #   - a Redis image made of Debian's redis-server and the libraries it links;
 # install Docker Compose v2 when `docker compose` is missing, and print the
 # export lines that make compose use these images:
@@ -58,7 +58,7 @@ build_lab() {
 	say "building the lab binary and $LAB_IMAGE"
 	mkdir -p bin
 	CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o bin/lab ./cmd/lab
-	DOCKER_BUILDKIT=0 docker build --quiet --target prebuilt -t "$LAB_IMAGE" . >&2
+	DOCKER_BUILDKIT=0 docker build --quiet -f Dockerfile.prebuilt -t "$LAB_IMAGE" . >&2
 }
 
 # build_redis packs Debian's redis-server, redis-cli and the libraries they
