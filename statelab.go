@@ -21,10 +21,11 @@ const (
 	Memory Variant = "memory" // in one server process's memory
 	Redis  Variant = "redis"  // in a Redis every instance shares
 	JWT    Variant = "jwt"    // in a signed token the client holds
+	Cookie Variant = "cookie" // whole, in a signed, encrypted cookie the client holds
 )
 
 // Variants lists every variant, in the order reports show them.
-var Variants = []Variant{Memory, Redis, JWT}
+var Variants = []Variant{Memory, Redis, JWT, Cookie}
 
 // ParseVariant checks that s names a variant.
 func ParseVariant(s string) (Variant, error) {
@@ -49,12 +50,16 @@ const (
 	// RepinnedHeader says "from -> to" when the balancer moved a sticky
 	// user to another backend.
 	RepinnedHeader = "X-Statelab-Repinned"
+	// CookieTooLargeHeader, on a 413 of the cookie variant, gives the
+	// bytes the session cookie would have had: the change was not saved,
+	// since no browser would keep the cookie that carries it.
+	CookieTooLargeHeader = "X-Statelab-Cookie-Too-Large"
 )
 
 // Cookie names.
 const (
-	// SessionCookie is the default session cookie of the memory and redis
-	// variants. Browsers send a host's cookies to all its ports, so
+	// SessionCookie is the default session cookie of the memory, redis and
+	// cookie variants. Browsers send a host's cookies to all its ports, so
 	// variants served on one host use SessionCookie + "_" + variant.
 	SessionCookie = "statelab_session"
 	// AffinityCookie is the balancer's sticky cookie; its value names the

@@ -48,7 +48,7 @@ func TestVariants(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 6 || redis == "" {
+	if len(rows) != 2*len(statelab.Variants) || redis == "" {
 		t.Fatalf("%d rows, redis %q", len(rows), redis)
 	}
 	cred := map[statelab.Variant][]int{}
@@ -57,6 +57,11 @@ func TestVariants(t *testing.T) {
 	}
 	if c := cred[statelab.JWT]; len(c) != 3 || c[2] <= c[0] {
 		t.Errorf("jwt credential sizes %v: want growth with the cart", c)
+	}
+	for _, s := range sizes {
+		if s.Variant == statelab.Cookie && s.Items == 100 && (s.Saved >= 100 || s.Saved < 20 || s.Credential > 4096+len("Cookie: ")) {
+			t.Errorf("cookie at 100 items: %+v, want fewer saved and a cookie a browser keeps", s)
+		}
 	}
 	if c := cred[statelab.Memory]; len(c) != 3 || c[2] != c[0] {
 		t.Errorf("memory credential sizes %v: want the same cookie", c)

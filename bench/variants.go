@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -31,6 +32,9 @@ type SizeRow struct {
 	Credential int   // bytes of the Cookie or Authorization header a request carries
 	Held       int64 // bytes the server side holds for the session
 	Where      string
+	// Saved is how many of the Items the session holds: fewer when the
+	// cookie variant's cookie could hold no more.
+	Saved int
 }
 
 // Variants measures each variant's handler, in process, with Redis for the
@@ -93,10 +97,16 @@ func Variants(ctx context.Context, n int) (rows []VariantRow, sizes []SizeRow, r
 			srv.Close()
 			return nil, nil, "", err
 		}
-		items := 0
+		items, saved := 0, 0
 		for _, size := range []int{1, 10, 100} {
 			for ; items < size; items++ {
-				if err := c.call("POST", "/cart", fmt.Sprintf(`{"item":"sku-%03d","qty":1}`, items+1)); err != nil {
+				err := c.call("POST", "/cart", fmt.Sprintf(`{"item":"sku-%03d","qty":1}`, items+1))
+				switch {
+				case err == nil:
+					saved++
+				case errors.Is(err, errCookieFull):
+					// The cookie variant's ceiling: the cart stays as it was.
+				default:
 					srv.Close()
 					return nil, nil, "", err
 				}
@@ -106,12 +116,14 @@ func Variants(ctx context.Context, n int) (rows []VariantRow, sizes []SizeRow, r
 				srv.Close()
 				return nil, nil, "", err
 			}
-			row := SizeRow{Variant: v, Items: size, Credential: c.credential(), Where: "the instance"}
+			row := SizeRow{Variant: v, Items: size, Saved: saved, Credential: c.credential(), Where: "the instance"}
 			switch {
 			case st.Store != nil && st.Store.Sessions > 0:
 				row.Held, row.Where = st.Store.Bytes/st.Store.Sessions, "Redis"
 			case st.Sessions > 0:
 				row.Held = st.Bytes / st.Sessions
+			default:
+				row.Where = "nowhere"
 			}
 			sizes = append(sizes, row)
 		}
@@ -150,6 +162,9 @@ func (c *client) call(method, path, body string) error {
 	}
 	rec := httptest.NewRecorder()
 	c.h.ServeHTTP(rec, req)
+	if rec.Header().Get(statelab.CookieTooLargeHeader) != "" {
+		return fmt.Errorf("%s %s: %w", method, path, errCookieFull)
+	}
 	if rec.Code != http.StatusOK {
 		return fmt.Errorf("%s %s: %d %s", method, path, rec.Code, rec.Body)
 	}
@@ -163,6 +178,10 @@ func (c *client) call(method, path, body string) error {
 	}
 	return nil
 }
+
+// errCookieFull: the cookie variant refused a change its cookie could not
+// carry.
+var errCookieFull = errors.New("the session no longer fits in its cookie")
 
 // credential is the size of the header that carries the session.
 func (c *client) credential() int {

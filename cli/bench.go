@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"statelab"
 	"strings"
 	"time"
 
@@ -129,10 +130,10 @@ func printFailover(w io.Writer, o bench.Options, rows []bench.FailoverRow) {
 }
 
 func printScale(w io.Writer, rows []bench.ScaleRow) {
-	fmt.Fprintf(w, "\n4. scale: kill-instance in a local lab; the runner, the balancer, nine instances and Redis share the machine\n")
+	fmt.Fprintf(w, "\n4. scale: kill-instance in a local lab; the runner, the balancer, %d instances and Redis share the machine\n", 3*len(statelab.Variants))
 	fmt.Fprintf(w, "%-14s %16s %14s %10s %10s %20s %6s\n", "scenario", "users/variant", "users in all", "requests", "wall", "runner peak memory", "holds")
 	for _, r := range rows {
-		fmt.Fprintf(w, "%-14s %16d %14d %10d %10s %17d MB %6v\n", r.Scenario, r.Users, 3*r.Users, r.Requests, r.Wall.Round(100*time.Millisecond), r.PeakMemory>>20, r.OK)
+		fmt.Fprintf(w, "%-14s %16d %14d %10d %10s %17d MB %6v\n", r.Scenario, r.Users, len(statelab.Variants)*r.Users, r.Requests, r.Wall.Round(100*time.Millisecond), r.PeakMemory>>20, r.OK)
 	}
 }
 
@@ -147,7 +148,11 @@ func printVariants(w io.Writer, rows []bench.VariantRow, sizes []bench.SizeRow, 
 	fmt.Fprintf(w, "\n   bytes per request and per session as the cart grows\n")
 	fmt.Fprintf(w, "%-7s %6s %22s %22s  %s\n", "variant", "items", "credential bytes/req", "bytes held/session", "held in")
 	for _, s := range sizes {
-		fmt.Fprintf(w, "%-7s %6d %22d %22d  %s\n", s.Variant, s.Items, s.Credential, s.Held, s.Where)
+		where := s.Where
+		if s.Saved < s.Items {
+			where += fmt.Sprintf(" (%d of the %d items saved: the cookie holds no more)", s.Saved, s.Items)
+		}
+		fmt.Fprintf(w, "%-7s %6d %22d %22d  %s\n", s.Variant, s.Items, s.Credential, s.Held, where)
 	}
 }
 

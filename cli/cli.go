@@ -60,7 +60,7 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"server":      {"run one instance of a variant (memory, redis or jwt)", runServer},
+		"server":      {"run one instance of a variant (memory, redis, jwt or cookie)", runServer},
 		"bench":       {"measure the balancer against nginx and HAProxy, the variants, failover and scale", runBench},
 		"healthcheck": {"exit 0 if a URL answers 200 (for container health checks)", runHealthcheck},
 		"lb":          {"run the load balancer: pools, policies, health checks, admin API", runLB},

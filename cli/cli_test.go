@@ -57,7 +57,7 @@ func TestUsageErrors(t *testing.T) {
 		{"server help", []string{"server", "-h"}, nil, 0, ""},
 		{"unknown flag", []string{"server", "--bogus"}, nil, 2, "flag provided but not defined: -bogus"},
 		{"no variant", []string{"server"}, nil, 2, "--variant is required"},
-		{"bad variant", []string{"server", "--variant", "cookie"}, nil, 2, `unknown variant "cookie"`},
+		{"bad variant", []string{"server", "--variant", "biscuit"}, nil, 2, `unknown variant "biscuit"`},
 		{"bad env value", []string{"server", "--variant", "jwt"}, map[string]string{"STATELAB_REDIS_TIMEOUT": "soon"}, 2, `STATELAB_REDIS_TIMEOUT="soon": invalid value for --redis-timeout`},
 		{"short key", []string{"server", "--variant", "jwt", "--jwt-keys", "k1:short"}, nil, 2, "--jwt-keys (STATELAB_JWT_KEYS): jwt key \"k1\": its secret is 5 bytes: want at least 32"},
 		{"16-byte key from the environment", []string{"server", "--variant", "jwt"}, map[string]string{"STATELAB_JWT_KEYS": "k1:0123456789abcdef"}, 2, "--jwt-keys (STATELAB_JWT_KEYS): jwt key \"k1\": its secret is 16 bytes: want at least 32"},

@@ -271,7 +271,7 @@ func dryRun(w io.Writer, scs []*scenarios.Scenario, plan scenarios.Plan, redisMo
 			redis = "an embedded Redis (miniredis), as asked"
 		}
 	}
-	fmt.Fprintf(w, "dry run: nothing is started.\nlab: local processes: memory-1..3, redis-1..3, jwt-1..3, a balancer with a pool per variant, and %s\n", redis)
+	fmt.Fprintf(w, "dry run: nothing is started.\nlab: local processes: memory-1..3, redis-1..3, jwt-1..3, cookie-1..3, a balancer with a pool per variant, and %s\n", redis)
 	fmt.Fprintf(w, "plan: %s\n", plan.Describe())
 	for _, s := range scs {
 		fmt.Fprintf(w, "\n%s  (%s)\n", s.Name, s.Setup)

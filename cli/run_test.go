@@ -79,7 +79,7 @@ func TestDryRun(t *testing.T) {
 	if a == c {
 		t.Error("two seeds printed the same plan")
 	}
-	for _, want := range []string{"dry run: nothing is started", "12 users per variant", "step 4/5  kill memory-2, redis-2 and jwt-2 (SIGKILL)", "expect     memory"} {
+	for _, want := range []string{"dry run: nothing is started", "12 users per variant", "step 4/5  kill memory-2, redis-2, jwt-2 and cookie-2 (SIGKILL)", "expect     memory"} {
 		if !strings.Contains(a, want) {
 			t.Errorf("dry run lacks %q:\n%s", want, a)
 		}

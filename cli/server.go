@@ -14,8 +14,8 @@ import (
 )
 
 func runServer(ctx context.Context, args []string, env Env) error {
-	fs := newFlagSet("server", "server --variant memory|redis|jwt [flags]")
-	variant := fs.String("variant", "", "where sessions live: memory, redis or jwt (required)")
+	fs := newFlagSet("server", "server --variant memory|redis|jwt|cookie [flags]")
+	variant := fs.String("variant", "", "where sessions live: memory, redis, jwt or cookie (required)")
 	name := fs.String("name", "", "instance name shown in every response (default: the host name)")
 	addr := fs.String("addr", ":8080", "listen address")
 	redisAddr := fs.String("redis", "127.0.0.1:6379", "Redis address: sessions of the redis variant, the jwt denylist")
@@ -27,7 +27,7 @@ func runServer(ctx context.Context, args []string, env Env) error {
 	keysFile := fs.String("keys-file", "", "file of STATELAB_COOKIE_KEYS=, STATELAB_JWT_KEYS=, STATELAB_JWT_ACTIVE= lines that\noverride the keys; read at start and again on SIGHUP (rotate keys without a restart)")
 	sessionTTL := fs.Duration("session-ttl", 30*time.Minute, "lifetime of a cookie session after its last change")
 	tokenTTL := fs.Duration("token-ttl", 15*time.Minute, "lifetime of a token")
-	cookieName := fs.String("cookie-name", statelab.SessionCookie, "name of the session cookie (memory, redis); variants served on one host\nneed different names to share a browser, which sends a host's cookies to all its ports")
+	cookieName := fs.String("cookie-name", statelab.SessionCookie, "name of the session cookie (memory, redis, cookie); variants served on one host\nneed different names to share a browser, which sends a host's cookies to all its ports")
 	secure := fs.Bool("secure-cookies", false, "mark cookies Secure (HTTPS only)")
 	failOpen := fs.Bool("fail-open", false, "when Redis errors, carry on without it (401 for redis sessions, tokens unchecked)\ninstead of answering 503")
 	denylist := fs.Bool("jwt-denylist", false, "jwt: refuse tokens of logged-out logins, kept in Redis")
@@ -48,7 +48,7 @@ func runServer(ctx context.Context, args []string, env Env) error {
 	}
 	v, err := statelab.ParseVariant(*variant)
 	if *variant == "" {
-		err = errors.New("--variant is required (memory, redis or jwt)")
+		err = errors.New("--variant is required (memory, redis, jwt or cookie)")
 	}
 	if err != nil {
 		return UsageError{err}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -78,6 +79,9 @@ type Response struct {
 	Err       error
 	Took      time.Duration
 	CredBytes int // bytes of the credential the request carried (see credBytes)
+	// CookieTooLarge, on a refused change of the cookie variant, is the
+	// bytes its session cookie would have had (statelab.CookieTooLargeHeader).
+	CookieTooLarge int
 	// Gone, when the answer meant the session was lost, says why.
 	Gone string
 }
@@ -123,11 +127,20 @@ func cookieHeader(cs []cookie) string {
 	return b.String()
 }
 
+// MaxCookieBytes is the largest cookie (name, "=" and value) the users'
+// browser keeps: RFC 6265 (section 6.1) asks for at least 4096, and the
+// common browsers keep no more. A larger one is ignored without a word.
+const MaxCookieBytes = 4096
+
 // setCookies applies a response's Set-Cookie headers, as a browser does: a
-// cookie replaces the one of the same name, and one that has expired (the
-// way servers delete cookies) is dropped.
+// cookie replaces the one of the same name, one that has expired (the way
+// servers delete cookies) is dropped, and one too large to keep is ignored,
+// so the old one stays.
 func (u *User) setCookies(resp *http.Response) {
 	for _, c := range resp.Cookies() {
+		if len(c.Name)+1+len(c.Value) > MaxCookieBytes {
+			continue
+		}
 		i := slices.IndexFunc(u.cookies, func(have cookie) bool { return have.name == c.Name })
 		gone := c.MaxAge < 0 || (!c.Expires.IsZero() && c.Expires.Before(time.Now()))
 		switch {
@@ -173,6 +186,7 @@ func (u *User) do(ctx context.Context, method, path string, body any) Response {
 		r.Status = resp.StatusCode
 		r.Instance = resp.Header.Get(statelab.InstanceHeader)
 		r.Repinned = resp.Header.Get(statelab.RepinnedHeader)
+		r.CookieTooLarge, _ = strconv.Atoi(resp.Header.Get(statelab.CookieTooLargeHeader))
 		if rerr != nil {
 			// A response cut short is no answer, whatever its status said.
 			r.Err = fmt.Errorf("reading the response: %w", rerr)
@@ -222,11 +236,13 @@ func (u *User) Login(ctx context.Context) Response {
 	return r
 }
 
-// Add adds an item; the user's expected cart changes only if the server
-// acknowledges it.
+// Add adds an item; the user's expected cart changes if the server
+// acknowledges it, or if it refused it only because the session no longer
+// fits in a cookie: the shopper wanted the item, and the site could not
+// keep it (lost data, not a refusal the shopper could fix).
 func (u *User) Add(ctx context.Context, it statelab.Item) Response {
 	r := u.do(ctx, http.MethodPost, "/cart", it)
-	if r.OK() {
+	if r.OK() || r.CookieTooLarge > 0 {
 		u.cart = addItem(u.cart, it)
 	}
 	u.report(u, "POST", "/cart", r, "")

@@ -9,6 +9,7 @@ cat >&2 <<TXT
   memory  http://localhost:8081
   redis   http://localhost:8082
   jwt     http://localhost:8083
+  cookie  http://localhost:8084
   balancer status page: http://localhost:9000 (user: anything, password: the admin token in .env)
   a scenario:           docker compose run --rm lab run kill-instance
 TXT

@@ -33,10 +33,15 @@ func badRequest(format string, args ...any) error {
 
 // status maps an error to its HTTP status, in one place.
 func status(err error) int {
-	var se *statusError
+	var (
+		se  *statusError
+		big *errCookieTooLarge
+	)
 	switch {
 	case errors.As(err, &se):
 		return se.status
+	case errors.As(err, &big):
+		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, ErrNoSession):
 		return http.StatusUnauthorized
 	case errors.Is(err, ErrUnavailable):
@@ -284,6 +289,8 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		b.Note = "logged out on the client only: this server keeps nothing, so the token stays valid until it expires"
 	case s.cfg.Variant == statelab.JWT:
 		b.Note = "the token's login is on the denylist in Redis until its last token expires"
+	case s.cfg.Variant == statelab.Cookie:
+		b.Note = "the cookie is deleted from this client only: no server holds the session, so a copy of the cookie stays valid until it expires"
 	default:
 		b.Note = "the session record is deleted: the old cookie now finds nothing"
 	}

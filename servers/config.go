@@ -169,7 +169,7 @@ func (c *Config) checkKeys(warnings *[]string) error {
 		}
 	}
 	switch c.Variant {
-	case statelab.Memory, statelab.Redis:
+	case statelab.Memory, statelab.Redis, statelab.Cookie:
 		if len(k.Cookie) == 0 {
 			k.Cookie = [][]byte{DemoCookieKey}
 			*warnings = append(*warnings, "USING THE BUILT-IN DEMO COOKIE KEY: it is public, so anyone can sign session cookies for this server. Set STATELAB_COOKIE_KEYS anywhere but a lab.")

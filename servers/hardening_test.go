@@ -151,7 +151,7 @@ func TestLoginRateLimit(t *testing.T) {
 // site" that SameSite=Lax lets cookies through to); the page's own
 // requests and clients without Origin pass.
 func TestWritesSameOrigin(t *testing.T) {
-	for _, v := range []statelab.Variant{statelab.Memory, statelab.JWT} {
+	for _, v := range []statelab.Variant{statelab.Memory, statelab.JWT, statelab.Cookie} {
 		h := newHandler(t, servers.Config{Variant: v})
 		rec := h.send("POST", "/login", login("a"), jsonHeaders)
 		if rec.Code != 200 {
@@ -310,7 +310,7 @@ func TestSessionLifetime(t *testing.T) {
 	var mu sync.Mutex
 	now := time.Now()
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	for _, v := range []statelab.Variant{statelab.Memory, statelab.JWT} {
+	for _, v := range []statelab.Variant{statelab.Memory, statelab.JWT, statelab.Cookie} {
 		h := newHandler(t, servers.Config{Variant: v, Now: clock, SessionLifetime: time.Hour, SessionTTL: 2 * time.Hour, TokenTTL: 2 * time.Hour})
 		rec := h.send("POST", "/login", login("a"), jsonHeaders)
 		cred := map[string]string{"Content-Type": "application/json"}

@@ -1,7 +1,7 @@
 // Package servers is the statelab application: one HTTP API (log in, who am I,
 // add to cart, read the cart, log out, health, stats, and a page for people)
-// over three ways of keeping a login session, so that the same virtual users
-// drive all three and only the variant differs.
+// over four ways of keeping a login session, so that the same virtual users
+// drive all four and only the variant differs.
 //
 // Every response names the instance that served it, in the
 // X-Statelab-Instance header and in every JSON body, so that students see
@@ -105,6 +105,8 @@ func newSessions(cfg Config) (Sessions, error) {
 			now:      cfg.Now,
 			close:    rdb.Close,
 		}, nil
+	case statelab.Cookie:
+		return newSignedSessions(cfg), nil
 	case statelab.JWT:
 		if !cfg.Denylist {
 			return newTokenSessions(cfg, nil, func() error { return nil }), nil

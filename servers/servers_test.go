@@ -55,6 +55,20 @@ type result struct {
 	instance string
 	body     statelab.Body
 	raw      string
+	// setCookie is the response's Set-Cookie headers, joined.
+	setCookie string
+}
+
+// cookies is what the user's jar holds for base.
+func (u *user) cookies(base string) []*http.Cookie {
+	req, _ := http.NewRequest("GET", base, nil)
+	return u.c.Jar.Cookies(req.URL)
+}
+
+// setCookies puts cookies back in the user's jar for base.
+func (u *user) setCookies(base string, cs []*http.Cookie) {
+	req, _ := http.NewRequest("GET", base, nil)
+	u.c.Jar.SetCookies(req.URL, cs)
 }
 
 func (u *user) do(method, url string, body any) result {
@@ -82,7 +96,7 @@ func (u *user) do(method, url string, body any) result {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	r := result{status: resp.StatusCode, instance: resp.Header.Get(statelab.InstanceHeader), raw: string(raw)}
+	r := result{status: resp.StatusCode, instance: resp.Header.Get(statelab.InstanceHeader), raw: string(raw), setCookie: strings.Join(resp.Header.Values("Set-Cookie"), "\n")}
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 		if err := json.Unmarshal(raw, &r.body); err != nil {
 			u.t.Fatalf("%s %s: body %q: %v", method, url, raw, err)
@@ -113,12 +127,13 @@ func configs(t *testing.T) map[statelab.Variant]servers.Config {
 		statelab.Memory: {Variant: statelab.Memory},
 		statelab.Redis:  {Variant: statelab.Redis, RedisAddr: rs.Addr},
 		statelab.JWT:    {Variant: statelab.JWT},
+		statelab.Cookie: {Variant: statelab.Cookie},
 	}
 }
 
 // TestUserJourney: log in, add to the cart, read it back, log out, for each
 // variant; after logout memory and redis refuse the old credential (401)
-// while jwt, by design, still accepts it (200).
+// while jwt and cookie, by design, still accept it (200).
 func TestUserJourney(t *testing.T) {
 	cfgs := configs(t)
 	for _, v := range statelab.Variants {
@@ -129,6 +144,9 @@ func TestUserJourney(t *testing.T) {
 			want(t, "login", r, 200)
 			if r.body.User != "alice" || r.body.Instance != string(v)+"-1" || r.body.Variant != string(v) || r.instance != string(v)+"-1" {
 				t.Fatalf("login body = %+v, header instance %q", r.body, r.instance)
+			}
+			if v == statelab.Cookie && len(r.setCookie) < 200 {
+				t.Fatalf("login set %q; want the whole session in a cookie", r.setCookie)
 			}
 			if (v == statelab.JWT) != (r.body.Token != "") {
 				t.Fatalf("login token = %q; want a token only for jwt", r.body.Token)
@@ -147,12 +165,17 @@ func TestUserJourney(t *testing.T) {
 			if r := u.do("GET", base+"/me", nil); r.body.User != "alice" {
 				t.Fatalf("/me user = %q", r.body.User)
 			}
-			old := u.token
+			old, oldCookies := u.token, u.cookies(base)
 			r = u.do("POST", base+"/logout", nil)
 			want(t, "logout", r, 200)
-			u.token = old // replay what the client held before logging out
+			if len(u.cookies(base)) != 0 && v != statelab.JWT {
+				t.Fatalf("cookies after logout: %v", u.cookies(base))
+			}
+			// Replay what the client held before logging out.
+			u.token = old
+			u.setCookies(base, oldCookies)
 			after := 401
-			if v == statelab.JWT {
+			if v == statelab.JWT || v == statelab.Cookie {
 				after = 200
 			}
 			want(t, "/me after logout", u.do("GET", base+"/me", nil), after)
@@ -183,6 +206,7 @@ func TestTwoInstances(t *testing.T) {
 		{statelab.Memory, 401},
 		{statelab.Redis, 200},
 		{statelab.JWT, 200},
+		{statelab.Cookie, 200},
 	} {
 		t.Run(string(tc.v), func(t *testing.T) {
 			c1, c2 := cfgs[tc.v], cfgs[tc.v]
@@ -429,6 +453,10 @@ func TestKeyRotation(t *testing.T) {
 			servers.Config{Variant: statelab.Redis, RedisAddr: rs.Addr, Keys: statelab.Keys{Cookie: [][]byte{oldK}}},
 			servers.Config{Variant: statelab.Redis, RedisAddr: rs.Addr, Keys: statelab.Keys{Cookie: [][]byte{newK, oldK}}},
 			servers.Config{Variant: statelab.Redis, RedisAddr: rs.Addr, Keys: statelab.Keys{Cookie: [][]byte{newK}}}},
+		{"whole cookie",
+			servers.Config{Variant: statelab.Cookie, Keys: statelab.Keys{Cookie: [][]byte{oldK}}},
+			servers.Config{Variant: statelab.Cookie, Keys: statelab.Keys{Cookie: [][]byte{newK, oldK}}},
+			servers.Config{Variant: statelab.Cookie, Keys: statelab.Keys{Cookie: [][]byte{newK}}}},
 		{"jwt",
 			servers.Config{Variant: statelab.JWT, Keys: statelab.Keys{JWT: []statelab.Key{{ID: "k1", Secret: oldK}}}},
 			servers.Config{Variant: statelab.JWT, Keys: statelab.Keys{JWT: []statelab.Key{{ID: "k2", Secret: newK}, {ID: "k1", Secret: oldK}}}},
@@ -485,7 +513,7 @@ func TestStats(t *testing.T) {
 	for _, tc := range []struct {
 		v             statelab.Variant
 		local, shared int64
-	}{{statelab.Memory, 3, -1}, {statelab.Redis, 0, 3}, {statelab.JWT, 0, -1}} {
+	}{{statelab.Memory, 3, -1}, {statelab.Redis, 0, 3}, {statelab.JWT, 0, -1}, {statelab.Cookie, 0, -1}} {
 		t.Run(string(tc.v), func(t *testing.T) {
 			ts := instance(t, cfgs[tc.v])
 			for _, name := range []string{"a", "b", "c"} {
@@ -507,7 +535,7 @@ func TestStats(t *testing.T) {
 
 // TestPage: the page for people names the variant and instance, for each variant.
 func TestPage(t *testing.T) {
-	for _, v := range []statelab.Variant{statelab.Memory, statelab.JWT} {
+	for _, v := range statelab.Variants {
 		ts := instance(t, servers.Config{Variant: v, Name: "inst-7"})
 		r := newUser(t).do("GET", ts.URL+"/", nil)
 		want(t, "page", r, 200)
@@ -516,7 +544,7 @@ func TestPage(t *testing.T) {
 				t.Errorf("%s page lacks %q", v, s)
 			}
 		}
-		if got := strings.Contains(r.raw, "the servers keep nothing"); got != (v == statelab.JWT) {
+		if got := strings.Contains(r.raw, "the servers keep nothing"); got != (v == statelab.JWT || v == statelab.Cookie) {
 			t.Errorf("%s page: says the servers keep nothing = %v", v, got)
 		}
 	}

@@ -30,7 +30,7 @@ var (
 )
 
 // Sessions is where a variant keeps login sessions: the one seam between the
-// application and the three variants.
+// application and the four variants.
 type Sessions interface {
 	// Start begins a new session holding st, replacing any the request
 	// carried. It returns the token the client must send back, or "" when

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"regexp"
+	"statelab"
 	"strconv"
 	"strings"
 	"testing"
@@ -79,12 +80,21 @@ func TestCatalogue(t *testing.T) {
 	if cd := tally(t, j, "config-drift", "redis"); cd.Of(scenarios.Lost) != 0 || cd.Of(scenarios.Refused) == 0 {
 		t.Errorf("config-drift redis: %+v, want refused, never lost", cd)
 	}
+	if c := tally(t, j, "kill-instance", "cookie"); c.Of(scenarios.Kept) != 30 {
+		t.Errorf("kill-instance cookie: %+v, want every user kept", c)
+	}
+	if c := tally(t, j, "cost", "cookie"); c.Of(scenarios.LostData) != 10 {
+		t.Errorf("cost cookie: %+v, want every user's overflowing items lost", c)
+	}
+	if lr := tally(t, j, "logout-replay", "cookie"); lr.Of(scenarios.ReplayAccepted) != 30 {
+		t.Errorf("logout-replay cookie: %+v, want every old cookie accepted", lr)
+	}
 	checkLessons(t, j)
-	if n := len(j.Summary); n < 3*len(j.Scenarios) {
+	if n := len(j.Summary); n < len(statelab.Variants)*len(j.Scenarios) {
 		t.Errorf("%d summary rows for %d scenarios, want one per scenario, probe and variant", n, len(j.Scenarios))
 	}
 	for _, s := range j.Scenarios {
-		if s.Name == "cost" && (len(s.Tables) != 1 || len(s.Tables[0].Rows) != 3) {
+		if s.Name == "cost" && (len(s.Tables) != 1 || len(s.Tables[0].Rows) != len(statelab.Variants)) {
 			t.Errorf("cost: tables %+v, want one with a row per variant", s.Tables)
 		}
 		if len(s.Requests) == 0 || len(s.Steps) != len(mustFind(t, s.Name).Steps) || s.Lesson == "" || s.Verdict == "" {

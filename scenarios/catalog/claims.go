@@ -28,6 +28,10 @@ var (
 		Text: `"The server verifies the token cryptographically without consulting any session store. Any server instance that knows the signing key can verify any token."`}
 	claimRequestSize = scenarios.Claim{Source: "004", Row: "Request Size",
 		Text: `stateless "Larger. Each request must carry all necessary context including authentication credentials." · stateful "Smaller. Only a short session identifier needs to be sent, as the server retrieves the rest from its store."`}
+	claimSignedCookies = scenarios.Claim{Source: "000", Row: "Where Is the “State” Stored Then?",
+		Text: `"state is stored externally, such as: Databases (PostgreSQL, MySQL) · Caches (Redis) · Tokens (JWTs, signed cookies)" · "Stateless systems authenticate users on every request using: Tokens · API keys · Signed cookies"`}
+	claimSignedCookiesRestart = scenarios.Claim{Source: "004", Row: "What happens to sessions when the server restarts?",
+		Text: `"Some applications also use signed cookies that store session data directly in the browser rather than on the server, which survives server restarts entirely since no server-side storage is involved."`}
 	claimResources = scenarios.Claim{Source: "004", Row: "Server Resources",
 		Text: `stateless "Lower. No session data needs to be stored or managed on the server side." · stateful "Higher. Each active session occupies memory or database storage that must be maintained and expired."`}
 )

@@ -14,14 +14,14 @@ const driftSecret = "statelab-drifted-secret-0123456789"
 var configDrift = &scenarios.Scenario{
 	Name:    "config-drift",
 	Summary: "one instance of each variant runs with another signing key: exactly the requests it answers are refused",
-	Setup:   "memory sticky, redis and jwt round-robin; instance 2 of each variant given another key, then fixed",
+	Setup:   "memory sticky, redis, jwt and cookie round-robin; instance 2 of each variant given another key, then fixed",
 	Claims:  []scenarios.Claim{claimAnyServer, claimAuth},
 	Steps: []scenarios.Step{
 		{
-			Title: "route memory with affinity, redis and jwt round-robin",
-			Why:   "Memory needs affinity; redis and jwt can go anywhere.",
+			Title: "route memory with affinity, redis, jwt and cookie round-robin",
+			Why:   "Memory needs affinity; redis, jwt and cookie can go anywhere.",
 			Run: func(r *scenarios.Run) error {
-				return r.SetPolicyFor(statelab.Memory, lb.Sticky) // redis and jwt are round-robin after the reset
+				return r.SetPolicyFor(statelab.Memory, lb.Sticky) // the others are round-robin after the reset
 			},
 		},
 		fill(),
@@ -62,24 +62,27 @@ var configDrift = &scenarios.Scenario{
 		refusesOnlyOn(statelab.JWT, "jwt-2", "with instance 2 drifted"),
 		refusesOnlyOn(statelab.Redis, "redis-2", "with instance 2 drifted"),
 		refusesOnlyOn(statelab.Memory, "memory-2", "with instance 2 drifted"),
+		refusesOnlyOn(statelab.Cookie, "cookie-2", "with instance 2 drifted"),
 		keepsAll(statelab.Memory, "after fixing the drift"),
 		keepsAll(statelab.Redis, "after fixing the drift"),
 		keepsAll(statelab.JWT, "after fixing the drift"),
+		keepsAll(statelab.Cookie, "after fixing the drift"),
 	},
 	Verdict:    "with instance 2 drifted",
 	Highlights: []string{"with instance 2 drifted", "after fixing the drift"},
 	Lesson: func(res *scenarios.Result) string {
 		jwtAll, jwtBad := requests(res, "with instance 2 drifted", statelab.JWT)
 		redisAll, redisBad := requests(res, "with instance 2 drifted", statelab.Redis)
+		cookieAll, cookieBad := requests(res, "with instance 2 drifted", statelab.Cookie)
 		memRefused, of := users(res, "with instance 2 drifted", statelab.Memory, scenarios.Refused)
 		after := fmt.Sprintf("After the fix, not every user was served again (see the table)")
 		if allKept(res, "after fixing the drift", statelab.Variants...) {
 			kept, _ := users(res, "after fixing the drift", statelab.JWT, scenarios.Kept)
 			after = fmt.Sprintf("After the fix every variant served %d of %d users again: nothing had been lost, only refused", kept, of)
 		}
-		return fmt.Sprintf("One instance with another key refused exactly the requests it answered: %d of %d jwt requests, %d of %d redis requests, "+
-			"every request of the %d of %d memory users pinned to it. jwt instances share no session, redis instances all of them, "+
-			"yet both must agree on the key: configuration is state too. %s.",
-			jwtBad, jwtAll, redisBad, redisAll, memRefused, of, after)
+		return fmt.Sprintf("One instance with another key refused exactly the requests it answered: %d of %d jwt requests, %d of %d cookie requests, %d of %d redis requests, "+
+			"every request of the %d of %d memory users pinned to it. jwt and cookie instances share no session, redis instances all of them, "+
+			"yet all must agree on the key: configuration is state too. %s.",
+			jwtBad, jwtAll, cookieBad, cookieAll, redisBad, redisAll, memRefused, of, after)
 	},
 }

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -33,7 +34,7 @@ var cost = &scenarios.Scenario{
 	Name:     "cost",
 	Summary:  "carts grow to 1, 10 and 100 items: bytes sent per request against bytes held per session",
 	Setup:    "sticky routing; every user's cart grows to 1, then 10, then 100 items",
-	Claims:   []scenarios.Claim{claimRequestSize, claimResources},
+	Claims:   []scenarios.Claim{claimRequestSize, claimResources, claimSignedCookies},
 	MaxUsers: 10,
 	Steps: []scenarios.Step{
 		stickyStep(),
@@ -56,6 +57,7 @@ var cost = &scenarios.Scenario{
 		sendsSame(statelab.Memory), holdsMore(statelab.Memory),
 		sendsSame(statelab.Redis), holdsMore(statelab.Redis),
 		sendsMore(statelab.JWT), holdsNothing(statelab.JWT),
+		sendsMore(statelab.Cookie), holdsNothing(statelab.Cookie), losesWhatOverflows(statelab.Cookie),
 	},
 	Lesson: func(res *scenarios.Result) string {
 		jwtF, memF, redisF := costOf(res, statelab.JWT), costOf(res, statelab.Memory), costOf(res, statelab.Redis)
@@ -63,24 +65,40 @@ var cost = &scenarios.Scenario{
 			return "The cost was not measured: see the error above."
 		}
 		j, m, r := jwtF[len(jwtF)-1], memF[len(memF)-1], redisF[len(redisF)-1]
-		return fmt.Sprintf("At %d items a jwt request carried a %d-byte Authorization header, memory and redis requests a %d- and a %d-byte session cookie; "+
-			"the jwt instances held %d bytes per session, the memory instances %d (the session's id and encoded cart), Redis %d. "+
-			"Stateless moves the session into every request: larger requests, nothing held. Bytes only: lab bench measures the CPU per request.",
+		s := fmt.Sprintf("At %d items a jwt request carried a %d-byte Authorization header, memory and redis requests a %d- and a %d-byte session cookie; "+
+			"the jwt instances held %d bytes per session, the memory instances %d (the session's id and encoded cart), Redis %d. ",
 			j.Items, j.Credential, m.Credential, r.Credential, j.Held, m.Held, r.Held)
+		if o, ok := res.Facts["cookie overflow"].(overflow); ok && o.Users > 0 {
+			lost, of := users(res, lastCostProbe(), statelab.Cookie, scenarios.LostData)
+			s += fmt.Sprintf("The cookie variant carries the whole session in its cookie: at %d items it would have been %d bytes, over the 4096 a browser keeps, so the server refused to save the change (413); "+
+				"%d of %d cookie users lost the items they added past that point (lost data), while the jwt token, which travels in a header, was %d bytes at %d items. ",
+				o.At, o.Bytes, lost, of, j.Credential, j.Items)
+		}
+		return s + "Stateless moves the session into every request: larger requests, nothing held, and a ceiling on what a session can hold. Bytes only: lab bench measures the CPU per request."
 	},
 }
 
 func measureCost(r *scenarios.Run) error {
 	figures := map[statelab.Variant][]costFigures{}
+	var over overflow
+	defer func() { r.Fact("cookie overflow", over) }()
 	for _, size := range costSizes {
 		var mu sync.Mutex
 		failed := 0
 		r.EachUser(func(u *scenarios.User) {
 			for len(u.Cart()) < size {
-				if !u.Add(r.Context(), statelab.Item{Item: fmt.Sprintf("sku-%03d", len(u.Cart())+1), Qty: 1}).OK() {
-					mu.Lock()
+				n := len(u.Cart()) + 1
+				resp := u.Add(r.Context(), statelab.Item{Item: fmt.Sprintf("sku-%03d", n), Qty: 1})
+				mu.Lock()
+				switch {
+				case resp.CookieTooLarge > 0:
+					// The item is lost, not refused: the shopper goes on.
+					over.add(u.Name, n, resp.CookieTooLarge)
+				case !resp.OK():
 					failed++
-					mu.Unlock()
+				}
+				mu.Unlock()
+				if !resp.OK() && resp.CookieTooLarge == 0 {
 					return
 				}
 			}
@@ -105,7 +123,7 @@ func measureCost(r *scenarios.Run) error {
 					return err
 				}
 				fig.Held, fig.Where = bytes/max(users, 1), "Redis"
-			case statelab.JWT:
+			case statelab.JWT, statelab.Cookie:
 				_, bytes, err := r.Held(va)
 				if err != nil {
 					return err
@@ -151,6 +169,53 @@ func measureCost(r *scenarios.Run) error {
 	return nil
 }
 
+// overflow is when the cookie variant's cookie first outgrew what a browser
+// keeps: the smallest cart that no longer fit, the cookie's size then, and
+// how many users met it.
+type overflow struct {
+	At    int `json:"at_items"`
+	Bytes int `json:"cookie_bytes"`
+	Users int `json:"users"`
+	// Status is what the server answered each change that did not fit.
+	Status int `json:"status"`
+	seen   map[string]bool
+}
+
+// add records that user's cookie would have been bytes at n items.
+func (o *overflow) add(user string, n, bytes int) {
+	if o.At == 0 || n < o.At {
+		o.At, o.Bytes = n, bytes
+	}
+	o.Status = http.StatusRequestEntityTooLarge
+	if o.seen == nil {
+		o.seen = map[string]bool{}
+	}
+	if !o.seen[user] {
+		o.seen[user] = true
+		o.Users++
+	}
+}
+
+func lastCostProbe() string {
+	return fmt.Sprintf("%s in the cart", plural(costSizes[len(costSizes)-1], "item"))
+}
+
+// losesWhatOverflows: at the largest cart, every user whose cookie outgrew
+// what a browser keeps lost data, and every other user was kept; the
+// counts come from the 413s the users met.
+func losesWhatOverflows(v statelab.Variant) scenarios.Expectation {
+	return scenarios.Expectation{Variant: v, Text: "loses the items that no longer fit in a 4096-byte cookie (lost data), and nothing else", Check: func(res *scenarios.Result) (bool, string) {
+		o, _ := res.Facts["cookie overflow"].(overflow)
+		lost, of := users(res, lastCostProbe(), v, scenarios.LostData)
+		kept, _ := users(res, lastCostProbe(), v, scenarios.Kept)
+		if o.Users == 0 {
+			return false, fmt.Sprintf("no cart outgrew the cookie; %d of %d users lost data", lost, of)
+		}
+		return lost == o.Users && kept == of-o.Users, fmt.Sprintf("the cookie outgrew 4096 bytes at %d items (%d bytes) for %d users; at %d items %d of %d users lost data, %d kept",
+			o.At, o.Bytes, o.Users, costSizes[len(costSizes)-1], lost, of, kept)
+	}}
+}
+
 func costOf(res *scenarios.Result, v statelab.Variant) []costFigures {
 	f, _ := res.Facts["cost "+string(v)].([]costFigures)
 	return f
@@ -178,7 +243,11 @@ func sendsSame(v statelab.Variant) scenarios.Expectation {
 }
 
 func sendsMore(v statelab.Variant) scenarios.Expectation {
-	return scenarios.Expectation{Variant: v, Text: "sends the whole cart in every request: the token grows with it", Check: func(res *scenarios.Result) (bool, string) {
+	text := "sends the whole cart in every request: the token grows with it"
+	if v == statelab.Cookie {
+		text = "sends the whole cart in every request, as far as it fits: the cookie grows with it"
+	}
+	return scenarios.Expectation{Variant: v, Text: text, Check: func(res *scenarios.Result) (bool, string) {
 		f := costOf(res, v)
 		return growing(f, credentialOf), "credentials of " + sizes(f, credentialOf)
 	}}

@@ -48,7 +48,7 @@ func setAllKeys(keys statelab.Keys, what string) func(r *scenarios.Run) error {
 // leaked key is worth to each variant.
 var keyRotation = &scenarios.Scenario{
 	Name:    "key-rotation",
-	Summary: "signing keys rotated with and without the old key kept; then a leaked key: a forged token passes for any user, a forged cookie finds no session",
+	Summary: "signing keys rotated with and without the old key kept; then a leaked key: a forged token or whole-session cookie passes for any user, a forged session id finds no session",
 	Setup:   "sticky routing; keys reloaded on every instance without a restart",
 	Claims:  []scenarios.Claim{claimAuth},
 	Steps: []scenarios.Step{
@@ -93,14 +93,19 @@ var keyRotation = &scenarios.Scenario{
 				}
 				r.Fact("memory sessions held", int(sessions))
 				r.Fact("redis sessions held", int(keys))
+				cookieHeld, _, err := r.Held(statelab.Cookie)
+				if err != nil {
+					return err
+				}
 				r.Fact("jwt sessions held", int(jwtHeld))
-				r.Detail("the memory instances still hold %d sessions; Redis still holds %d; the jwt instances hold %d: each jwt user existed only in its token", sessions, keys, jwtHeld)
+				r.Fact("cookie sessions held", int(cookieHeld))
+				r.Detail("the memory instances still hold %d sessions; Redis still holds %d; the jwt and cookie instances hold %d and %d: each of those users existed only in its token or cookie", sessions, keys, jwtHeld, cookieHeld)
 				return nil
 			},
 		},
 		{
 			Title: "an attacker with key B makes a credential for every user",
-			Why:   "Keys leak. With B, the attacker signs a random session id (memory, redis) or a token naming the victim (jwt). Refused is good here.",
+			Why:   "Keys leak. With B, the attacker signs a random session id (memory, redis), or makes a token (jwt) or a whole session cookie (cookie) naming the victim. Refused is good here.",
 			Run: func(r *scenarios.Run) error {
 				_, err := r.ProbeOf(scenarios.Forgery, statelab.Variants, "forged with key B", 1, forge)
 				return err
@@ -114,9 +119,12 @@ var keyRotation = &scenarios.Scenario{
 		refusesAll(statelab.Memory, "after dropping A"),
 		refusesAll(statelab.Redis, "after dropping A"),
 		refusesAll(statelab.JWT, "after dropping A"),
+		keepsAll(statelab.Cookie, "after rotating to B, A still verifying"),
+		refusesAll(statelab.Cookie, "after dropping A"),
 		credentials(statelab.Memory, scenarios.Forgery, "forged with key B", true),
 		credentials(statelab.Redis, scenarios.Forgery, "forged with key B", true),
 		credentials(statelab.JWT, scenarios.Forgery, "forged with key B", false),
+		credentials(statelab.Cookie, scenarios.Forgery, "forged with key B", false),
 	},
 	Verdict:    "after dropping A",
 	Highlights: []string{"after rotating to B, A still verifying", "after dropping A", "forged with key B"},
@@ -133,20 +141,22 @@ var keyRotation = &scenarios.Scenario{
 			forgedCookies += n
 		}
 		forgedTokens, _ := users(res, "forged with key B", statelab.JWT, scenarios.ForgeryAccepted)
+		forgedWhole, _ := users(res, "forged with key B", statelab.Cookie, scenarios.ForgeryAccepted)
 		rotated := fmt.Sprintf("Rotating to B while A still verified kept %d of %d jwt users", kept, of)
 		if allKept(res, "after rotating to B, A still verifying", statelab.Variants...) {
 			rotated = fmt.Sprintf("Rotating to B while A still verified lost nobody (%d of %d users kept, in every variant)", kept, of)
 		}
 		return fmt.Sprintf("%s; dropping A too early refused the users of every variant alike (%s of %d), destroying nothing: memory and Redis still held %d and %d sessions, "+
-			"and the jwt instances %d (each jwt user lives only in its token, which A would verify again). "+
-			"With the key, forged cookies were taken %d times (a signed id must also name a session the server holds), forged tokens for %d of %d users. "+
+			"and the jwt and cookie instances %d and %d (each of those users lives only in its token or cookie, which A would verify again). "+
+			"With the key, forged session ids were taken %d times (a signed id must also name a session the server holds), forged tokens for %d of %d users, forged whole-session cookies for %d of %d. "+
 			"With a shared HMAC key (HS256, as here) whatever verifies tokens can also mint them; an asymmetric key (RS256, ES256) would leave the instances only a public key, which this lab does not show.",
-			rotated, and(refused), of, res.Int("memory sessions held"), res.Int("redis sessions held"), res.Int("jwt sessions held"), forgedCookies, forgedTokens, of)
+			rotated, and(refused), of, res.Int("memory sessions held"), res.Int("redis sessions held"), res.Int("jwt sessions held"), res.Int("cookie sessions held"), forgedCookies, forgedTokens, of, forgedWhole, of)
 	},
 }
 
-// forge plays the attacker with key B: it signs a random session id for a
-// cookie variant, or a token naming the user for jwt, and sends it.
+// forge plays the attacker with key B: it signs a random session id for
+// memory and redis, or makes a token (jwt) or a whole session cookie
+// (cookie) naming the user, and sends it.
 func forge(u *scenarios.User, ctx context.Context) (scenarios.Outcome, scenarios.Response) {
 	if u.Variant == statelab.JWT {
 		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, forgedClaims{
@@ -163,14 +173,31 @@ func forge(u *scenarios.User, ctx context.Context) (scenarios.Outcome, scenarios
 		}
 		return u.As(ctx, "", "", signed)
 	}
-	codec := securecookie.New([]byte(rotationKeyB), nil)
-	codec.SetSerializer(securecookie.NopEncoder{}) // the cookie carries the id's bytes
 	name := u.SessionCookie()
-	value, err := securecookie.EncodeMulti(name, []byte(rand.Text()), codec)
+	var value string
+	var err error
+	if u.Variant == statelab.Cookie {
+		// The whole session, as the servers write it (the scheme is no
+		// secret; the key is), naming the victim.
+		codec := securecookie.New(statelab.CookieVariantKeys([]byte(rotationKeyB)))
+		codec.SetSerializer(securecookie.JSONEncoder{})
+		value, err = securecookie.EncodeMulti(name, forgedSession{User: u.Name, Cart: []statelab.Item{{Item: "forged", Qty: 1}}, Since: time.Now().Unix()}, codec)
+	} else {
+		codec := securecookie.New([]byte(rotationKeyB), nil)
+		codec.SetSerializer(securecookie.NopEncoder{}) // the cookie carries the id's bytes
+		value, err = securecookie.EncodeMulti(name, []byte(rand.Text()), codec)
+	}
 	if err != nil {
 		return scenarios.Unavailable, scenarios.Response{Err: err}
 	}
 	return u.As(ctx, name, value, "")
+}
+
+// forgedSession is what an attacker puts in a cookie of the cookie variant.
+type forgedSession struct {
+	User  string          `json:"user"`
+	Cart  []statelab.Item `json:"cart"`
+	Since int64           `json:"since"`
 }
 
 // forgedClaims are what an attacker puts in a token: the claims any

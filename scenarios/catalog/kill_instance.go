@@ -31,6 +31,7 @@ var killInstance = &scenarios.Scenario{
 		losesHeldOn(statelab.Memory, "memory-2", "after the kill"),
 		keepsAll(statelab.Redis, "after the kill"),
 		keepsAll(statelab.JWT, "after the kill"),
+		keepsAll(statelab.Cookie, "after the kill"),
 	},
 	Verdict: "after the kill",
 	Lesson: func(res *scenarios.Result) string {

@@ -13,7 +13,7 @@ import (
 // logoutReplay: users log out, then replay the credential they held before.
 var logoutReplay = &scenarios.Scenario{
 	Name:    "logout-replay",
-	Summary: "users log out and replay their old cookie or token: only jwt accepts it, until expiry or a denylist",
+	Summary: "users log out and replay their old cookie or token: jwt and cookie accept it, until expiry or a denylist",
 	Setup:   "sticky routing; every user logs out, then sends its old credential again",
 	Claims:  []scenarios.Claim{claimRevocation, claimClient},
 	Steps: []scenarios.Step{
@@ -95,6 +95,7 @@ var logoutReplay = &scenarios.Scenario{
 		credentials(statelab.Memory, scenarios.Replay, "replayed after logout", true),
 		credentials(statelab.Redis, scenarios.Replay, "replayed after logout", true),
 		credentials(statelab.JWT, scenarios.Replay, "replayed after logout", false),
+		credentials(statelab.Cookie, scenarios.Replay, "replayed after logout", false),
 		credentials(statelab.JWT, scenarios.Replay, "replayed after logout, with the denylist", true),
 	},
 	Verdict:    "replayed after logout",
@@ -103,6 +104,7 @@ var logoutReplay = &scenarios.Scenario{
 		memRefused, of := users(res, "replayed after logout", statelab.Memory, scenarios.Refused)
 		redisRefused, _ := users(res, "replayed after logout", statelab.Redis, scenarios.Refused)
 		accepted, _ := users(res, "replayed after logout", statelab.JWT, scenarios.ReplayAccepted)
+		cookies, _ := users(res, "replayed after logout", statelab.Cookie, scenarios.ReplayAccepted)
 		denied, _ := users(res, "replayed after logout, with the denylist", statelab.JWT, scenarios.Refused)
 		lifetime := ""
 		if m := res.Int("token lifetime, minutes"); m > 0 {
@@ -110,8 +112,9 @@ var logoutReplay = &scenarios.Scenario{
 		}
 		return fmt.Sprintf("Logout deleted the memory and redis sessions: %d and %d of %d old cookies were refused. "+
 			"%d of %d jwt tokens were still accepted: the server keeps nothing it could delete, so a copy is the user until it expires%s, and anyone holding it can read it. "+
+			"The cookie variant is the same design in a cookie: logout deleted the cookie from the browser, and %d of %d copies taken before were still accepted (encrypted, so a copy cannot be read, but it can be replayed). "+
 			"The denylist refused %d of %d replays by keeping state again: a Redis lookup per request (one GET /me alone: %.1f ms with it, %.1f ms without) and %d entries in Redis.",
-			memRefused, redisRefused, of, accepted, of, lifetime, denied, of,
+			memRefused, redisRefused, of, accepted, of, lifetime, cookies, of, denied, of,
 			res.Float("jwt ms with the denylist, one request alone"), res.Float("jwt ms, one request alone"), res.Int("denylist entries"))
 	},
 }

@@ -98,8 +98,10 @@ var redisDown = &scenarios.Scenario{
 		keepsAll(statelab.Redis, "after a restart with persistence"),
 		keepsAll(statelab.Memory, "Redis down, failing closed"),
 		keepsAll(statelab.JWT, "Redis down, failing closed"),
+		keepsAll(statelab.Cookie, "Redis down, failing closed"),
 		keepsAll(statelab.Memory, "after a restart without persistence"),
 		keepsAll(statelab.JWT, "after a restart without persistence"),
+		keepsAll(statelab.Cookie, "after a restart without persistence"),
 	},
 	Verdict:    "Redis down, failing closed",
 	Highlights: []string{"Redis down, failing closed", "after a restart without persistence", "after a restart with persistence"},
@@ -108,9 +110,9 @@ var redisDown = &scenarios.Scenario{
 		open, _ := users(res, "Redis down, failing open", statelab.Redis, scenarios.Lost)
 		wiped, _ := users(res, "after a restart without persistence", statelab.Redis, scenarios.Lost)
 		kept, _ := users(res, "after a restart with persistence", statelab.Redis, scenarios.Kept)
-		others := "Memory and jwt never noticed"
-		if !allKept(res, "Redis down, failing closed", statelab.Memory, statelab.JWT) || !allKept(res, "after a restart without persistence", statelab.Memory, statelab.JWT) {
-			others = "Memory and jwt did not keep every user either (see the table)"
+		others := "Memory, jwt and cookie never noticed"
+		if !allKept(res, "Redis down, failing closed", statelab.Memory, statelab.JWT, statelab.Cookie) || !allKept(res, "after a restart without persistence", statelab.Memory, statelab.JWT, statelab.Cookie) {
+			others = "Memory, jwt and cookie did not keep every user either (see the table)"
 		}
 		return fmt.Sprintf("The redis variant outlives any instance, not its store. Stopping Redis, which kept nothing on disk, ended every redis session at once. "+
 			"Failing closed, %d of %d redis users got a 503 from healthy instances (%.1f ms for one request alone, a median of %.1f ms with every user at once), "+

@@ -15,7 +15,7 @@ var rollingRestart = &scenarios.Scenario{
 	Name:    "rolling-restart",
 	Summary: "every instance restarted in turn, as a deploy does: memory loses everyone, the others no one",
 	Setup:   "sticky routing; every instance restarted in turn, gracefully, while users keep going",
-	Claims:  []scenarios.Claim{claimFaultTolerance},
+	Claims:  []scenarios.Claim{claimFaultTolerance, claimSignedCookiesRestart},
 	Steps: []scenarios.Step{
 		stickyStep(),
 		fill(),
@@ -46,7 +46,9 @@ var rollingRestart = &scenarios.Scenario{
 		keepsAll(statelab.Redis, "during the restarts"),
 		keepsAll(statelab.Redis, "after the restarts"),
 		keepsAll(statelab.JWT, "during the restarts"),
+		keepsAll(statelab.Cookie, "during the restarts"),
 		keepsAll(statelab.JWT, "after the restarts"),
+		keepsAll(statelab.Cookie, "after the restarts"),
 	},
 	Verdict: "after the restarts",
 	Lesson: func(res *scenarios.Result) string {

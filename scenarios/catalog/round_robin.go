@@ -24,6 +24,7 @@ var roundRobin = &scenarios.Scenario{
 		refusesElsewhere(statelab.Memory, "after three more requests"),
 		keepsAll(statelab.Redis, "after three more requests"),
 		keepsAll(statelab.JWT, "after three more requests"),
+		keepsAll(statelab.Cookie, "after three more requests"),
 	},
 	Lesson: func(res *scenarios.Result) string {
 		all, bad := requests(res, "after three more requests", statelab.Memory)

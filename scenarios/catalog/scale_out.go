@@ -66,6 +66,7 @@ var scaleOut = &scenarios.Scenario{
 		refusesElsewhere(statelab.Memory, "after the affinity reset"),
 		keepsAll(statelab.Redis, "after the affinity reset"),
 		keepsAll(statelab.JWT, "after the affinity reset"),
+		keepsAll(statelab.Cookie, "after the affinity reset"),
 	},
 	Verdict:    "after the affinity reset",
 	Highlights: []string{"after adding the fourth instance", "after the affinity reset"},

@@ -33,6 +33,7 @@ var sticky = &scenarios.Scenario{
 		keepsAll(statelab.Memory, "with affinity"),
 		keepsAll(statelab.Redis, "with affinity"),
 		keepsAll(statelab.JWT, "with affinity"),
+		keepsAll(statelab.Cookie, "with affinity"),
 	},
 	Lesson: func(res *scenarios.Result) string {
 		kept, of := users(res, "with affinity", statelab.Memory, scenarios.Kept)

@@ -52,6 +52,7 @@ var switchRouting = &scenarios.Scenario{
 		refusesElsewhere(statelab.Memory, "after the switch"),
 		keepsAll(statelab.Redis, "after the switch"),
 		keepsAll(statelab.JWT, "after the switch"),
+		keepsAll(statelab.Cookie, "after the switch"),
 	},
 	Lesson: func(res *scenarios.Result) string {
 		all, bad := requests(res, "after the switch", statelab.Memory)
