@@ -89,7 +89,16 @@ const (
 	// that would need a larger one is refused (413), since a token travels
 	// in a header and proxies commonly refuse headers over 8 KiB.
 	MaxTokenBytes = 8 << 10
+	// MaxIdempotencyKeys is how many Idempotency-Keys of a session's latest
+	// cart changes the session remembers; MaxIdempotencyKeyLen the longest
+	// key taken.
+	MaxIdempotencyKeys   = 8
+	MaxIdempotencyKeyLen = 64
 )
+
+// IdempotencyKeyHeader names a cart change, so that sending it again
+// (after an answer that never came) does not apply it twice.
+const IdempotencyKeyHeader = "Idempotency-Key"
 
 // Item is one line of a cart.
 type Item struct {
@@ -124,6 +133,9 @@ type Body struct {
 	Keys       string `json:"keys,omitempty"`
 	SigningKey string `json:"signing_key,omitempty"`
 	Reloads    int64  `json:"reloads,omitzero"`
+	// CrashArmed (on /healthz) says the instance will die after the next
+	// cart change it applies, before answering it.
+	CrashArmed bool `json:"crash_armed,omitempty"`
 }
 
 // Held is what a session store holds: sessions and their bytes (ids and

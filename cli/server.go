@@ -77,6 +77,7 @@ func runServer(ctx context.Context, args []string, env Env) error {
 		FailOpen:      *failOpen,
 		Denylist:      *denylist,
 		Logger:        log,
+		Crash:         dieNow,
 
 		SessionLifetime: *lifetime,
 		MaxSessions:     *maxSessions,
@@ -90,6 +91,7 @@ func runServer(ctx context.Context, args []string, env Env) error {
 		srv.Close()
 		return StartupError{err}
 	}
+	defer armOnSignal(srv)()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer func() { signal.Stop(hup); close(hup) }()

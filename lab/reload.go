@@ -3,6 +3,7 @@ package lab
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -14,6 +15,28 @@ import (
 // Health reads an instance's /healthz: its key summary and how many times it
 // has reloaded its keys.
 func Health(ctx context.Context, base string) (statelab.Body, error) {
+	return health(ctx, base)
+}
+
+// AwaitArmed polls an instance's /healthz until it says its crash is armed.
+func AwaitArmed(ctx context.Context, name, base string) error {
+	err := poll.Until(ctx, 5*time.Second, 20*time.Millisecond, func(ctx context.Context) error {
+		h, err := health(ctx, base)
+		if err != nil {
+			return err
+		}
+		if !h.CrashArmed {
+			return errors.New("not armed yet")
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s: arming its crash: %w", name, err)
+	}
+	return nil
+}
+
+func health(ctx context.Context, base string) (statelab.Body, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/healthz", nil)

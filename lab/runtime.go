@@ -39,6 +39,10 @@ type Runtime interface {
 	// SIGHUP). No keys bring back the configured ones. It returns once the
 	// instance has reloaded.
 	SetKeys(ctx context.Context, name string, keys statelab.Keys) error
+	// CrashAfterNextWrite arms an instance to die, as SIGKILL would, after
+	// the next cart change it applies and before it answers (lab server:
+	// SIGUSR1). It returns once the instance says it is armed.
+	CrashAfterNextWrite(ctx context.Context, name string) error
 	// InstanceURL is the base URL at which the runner reaches an instance
 	// directly, bypassing the balancer (for /stats and /healthz).
 	InstanceURL(name string) string

@@ -3,6 +3,7 @@ package lab
 import (
 	"sort"
 	"strings"
+	"time"
 )
 
 // Settings change how an instance runs, on top of its base configuration.
@@ -14,6 +15,12 @@ type Settings struct {
 	// Denylist: the jwt variant records logged-out logins in Redis and
 	// refuses their tokens (lab server --jwt-denylist).
 	Denylist bool
+	// TokenTTL, when set, is how long a token is valid after it is issued
+	// (lab server --token-ttl).
+	TokenTTL time.Duration
+	// SessionTTL, when set, is how long a session lives after its last use
+	// (lab server --session-ttl).
+	SessionTTL time.Duration
 }
 
 // Env is s as the STATELAB_ variables of `lab server`, for runtimes that
@@ -25,6 +32,12 @@ func (s Settings) Env() map[string]string {
 	}
 	if s.Denylist {
 		env["STATELAB_JWT_DENYLIST"] = "true"
+	}
+	if s.TokenTTL > 0 {
+		env["STATELAB_TOKEN_TTL"] = s.TokenTTL.String()
+	}
+	if s.SessionTTL > 0 {
+		env["STATELAB_SESSION_TTL"] = s.SessionTTL.String()
 	}
 	return env
 }

@@ -452,3 +452,39 @@ func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return strings.TrimSpace(line)
 }
+
+// TestWritesNeverResent: backends that read a request and die before
+// answering: a write reaches one of them once, and the balancer answers 502
+// rather than send it to another, with or without an Idempotency-Key. A
+// GET in the same plight is tried again, Retries (2) more times.
+func TestWritesNeverResent(t *testing.T) {
+	for _, tc := range []struct {
+		name, request string
+		status, seen  int
+	}{
+		{"POST", "POST /cart HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}", 502, 1},
+		{"POST with an Idempotency-Key", "POST /cart HTTP/1.1\r\nHost: x\r\nIdempotency-Key: k1\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}", 502, 1},
+		{"GET", "GET /cart HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 502, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			seen := 0
+			dies := func(c net.Conn, _ *bufio.Reader, path string) {
+				mu.Lock()
+				seen++
+				mu.Unlock()
+				// The request was read; the connection ends with no answer.
+			}
+			l := newLab(t, lb.Config{}, spec("p", rawBackend(t, "a", dies), rawBackend(t, "b", dies)))
+			out := l.rawRequest("p", tc.request)
+			if got := statusOf(out); got != tc.status {
+				t.Fatalf("status %d (%q), want %d", got, firstLine(out), tc.status)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if seen != tc.seen {
+				t.Fatalf("the backends saw the request %d times, want %d", seen, tc.seen)
+			}
+		})
+	}
+}

@@ -60,10 +60,11 @@ type Config struct {
 	// Retries is how many other backends a request may be tried on after
 	// the first could not be reached. Default 2.
 	Retries int
-	// RetryIdempotent also retries GET, HEAD and OPTIONS requests (and
-	// those with an Idempotency-Key) that failed after the connection was
-	// made but before any response, as nginx's proxy_next_upstream error
-	// does. A POST that may have reached its backend is never retried.
+	// NoRetryIdempotent turns off retrying GET, HEAD and OPTIONS requests
+	// that failed after the connection was made but before any response,
+	// as nginx's proxy_next_upstream error does. A write that may have
+	// reached its backend is never sent again, Idempotency-Key or not: the
+	// key is for the client's retry.
 	// Default true; set NoRetryIdempotent to turn it off.
 	NoRetryIdempotent bool
 	// MaxConns bounds each pool's client connections; one more is answered

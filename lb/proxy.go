@@ -269,12 +269,16 @@ func (p *Pool) retryable(kind failure, req *fasthttp.Request) bool {
 	return false
 }
 
+// idempotent reports whether a request may be sent twice by the balancer:
+// GET, HEAD and OPTIONS only. A write with an Idempotency-Key is not: the
+// key is the client's, for the client's own retry, and a server that does
+// not honour keys would apply it twice.
 func idempotent(r *fasthttp.Request) bool {
 	switch string(r.Header.Method()) {
 	case "GET", "HEAD", "OPTIONS":
 		return true
 	}
-	return len(r.Header.Peek("Idempotency-Key")) > 0
+	return false
 }
 
 type failure int

@@ -47,6 +47,9 @@ func (u *User) Logout(ctx context.Context) Response {
 // still works, Refused that it was turned away.
 func (u *User) Replay(ctx context.Context) (Outcome, Response) {
 	u.cookies = slices.Clone(u.savedCookies)
+	for i := range u.cookies {
+		u.cookies[i].expires = time.Time{} // a copy is sent whatever a browser would do
+	}
 	u.token = u.savedToken
 	r := u.do(ctx, http.MethodGet, "/me", nil)
 	o := u.judgeCredential(r, ReplayAccepted)
@@ -133,3 +136,18 @@ func (u *User) TokenPayload() string {
 
 // TokenExpiry is when the token the user holds expires (zero when none).
 func (u *User) TokenExpiry() time.Time { return u.tokenExp }
+
+// SavedExpiry is when the copy of the credential the user kept at logout
+// expires: its token's expiry, or its session cookie's Max-Age counted from
+// when the cookie was set (zero when it says none).
+func (u *User) SavedExpiry() time.Time {
+	if u.savedToken != "" {
+		return expiry(u.savedToken)
+	}
+	for _, c := range u.savedCookies {
+		if !strings.HasPrefix(c.name, statelab.AffinityCookie) {
+			return c.expires
+		}
+	}
+	return time.Time{}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"statelab"
 )
@@ -28,10 +29,20 @@ func (r *Run) ReplayProbe(name string, variants ...statelab.Variant) (*Verdict, 
 // ProbeOf probes the users of some variants only, with ask, as a probe of
 // kind k; the verdict has no users for the others.
 func (r *Run) ProbeOf(k Kind, variants []statelab.Variant, name string, times int, ask Ask) (*Verdict, error) {
+	return r.probeUsers(k, r.usersOf(variants), name, times, ask)
+}
+
+// ProbeUsers asks some users only who they are: the verdict counts them
+// alone.
+func (r *Run) ProbeUsers(name string, users []*User) (*Verdict, error) {
+	return r.probeUsers(Session, users, name, 1, (*User).Probe)
+}
+
+func (r *Run) probeUsers(k Kind, users []*User, name string, times int, ask Ask) (*Verdict, error) {
 	times = max(times, 1)
 	v := newVerdict(name, k)
 	var mu sync.Mutex
-	r.EachUserOf(variants, func(u *User) {
+	r.eachOf(users, func(u *User) {
 		var worst Outcome
 		var last Response
 		moved := false
@@ -76,6 +87,18 @@ func (r *Run) ProbeOf(k Kind, variants []statelab.Variant, name string, times in
 // ProbeDuring keeps every user asking who it is while action runs, and
 // records the worst each user saw as a verdict.
 func (r *Run) ProbeDuring(name string, action func() error) (*Verdict, error) {
+	return r.probeLoop(name, 0, action)
+}
+
+// ProbeEvery has every user ask who it is once per interval, as an active
+// user would, while action runs, and records the worst each user saw.
+func (r *Run) ProbeEvery(name string, interval time.Duration, action func() error) (*Verdict, error) {
+	return r.probeLoop(name, interval, action)
+}
+
+// probeLoop runs rounds of every user asking who it is, at most one round
+// per pace (0: one after the other), while action runs.
+func (r *Run) probeLoop(name string, pace time.Duration, action func() error) (*Verdict, error) {
 	v := newVerdict(name, Session)
 	stop := make(chan struct{})
 	var mu sync.Mutex
@@ -90,6 +113,7 @@ func (r *Run) ProbeDuring(name string, action func() error) (*Verdict, error) {
 				return
 			default:
 			}
+			next := time.Now().Add(pace)
 			r.EachUser(func(u *User) {
 				o, resp := u.Probe(r.ctx)
 				mu.Lock()
@@ -99,6 +123,13 @@ func (r *Run) ProbeDuring(name string, action func() error) (*Verdict, error) {
 				v.observe(u, o, resp)
 			})
 			rounds++
+			if wait := time.Until(next); wait > 0 {
+				select {
+				case <-stop:
+					return
+				case <-time.After(wait):
+				}
+			}
 		}
 	}()
 	err := action()

@@ -89,6 +89,10 @@ func (r *Run) Fact(key string, v any) { r.res.Facts[key] = v }
 // one with End, and stopping Redis mark a fault by themselves.
 func (r *Run) Fault() { r.world.fault() }
 
+// Crashed tells the run that an instance died on its own (an armed crash):
+// what it held is gone.
+func (r *Run) Crashed(name string) { r.world.end(name) }
+
 // Fixed marks now as the moment a step undid the scenario's fault (the
 // drift corrected, the key restored): users served again after it were
 // not served by themselves, and the time to recover says so.
@@ -131,6 +135,11 @@ func (r *Run) EachUser(f func(u *User)) { r.EachUserOf(statelab.Variants, f) }
 
 // EachUserOf runs f for every user of the given variants.
 func (r *Run) EachUserOf(variants []statelab.Variant, f func(u *User)) {
+	r.eachOf(r.usersOf(variants), f)
+}
+
+// usersOf lists the users of the variants, interleaved.
+func (r *Run) usersOf(variants []statelab.Variant) []*User {
 	var all []*User
 	n := 0
 	for _, v := range variants {
@@ -143,6 +152,11 @@ func (r *Run) EachUserOf(variants []statelab.Variant, f func(u *User)) {
 			}
 		}
 	}
+	return all
+}
+
+// eachOf runs f for each of the users, Workers at a time.
+func (r *Run) eachOf(all []*User, f func(u *User)) {
 	work := make(chan *User)
 	var wg sync.WaitGroup
 	for w := 0; w < r.rn.opts.Workers && w < len(all); w++ {

@@ -89,7 +89,12 @@ type Response struct {
 // OK reports a complete 200 answer.
 func (r Response) OK() bool { return r.Err == nil && r.Status == http.StatusOK }
 
-type cookie struct{ name, value string }
+// cookie is one cookie of the jar; expires, when set, is when the browser
+// forgets it (Max-Age).
+type cookie struct {
+	name, value string
+	expires     time.Time
+}
 
 // NewUser makes a user of variant v who talks to the pool at base and adds
 // plan's items when filled. report, when not nil, receives every request;
@@ -113,11 +118,16 @@ type noWorld struct{}
 
 func (noWorld) Gone(*User) string { return "" }
 
-// cookieHeader is what the user's browser would send in Cookie.
+// cookieHeader is what the user's browser would send in Cookie: every
+// cookie that has not expired.
 func cookieHeader(cs []cookie) string {
 	var b strings.Builder
-	for i, c := range cs {
-		if i > 0 {
+	now := time.Now()
+	for _, c := range cs {
+		if !c.expires.IsZero() && now.After(c.expires) {
+			continue
+		}
+		if b.Len() > 0 {
 			b.WriteString("; ")
 		}
 		b.WriteString(c.name)
@@ -143,20 +153,25 @@ func (u *User) setCookies(resp *http.Response) {
 		}
 		i := slices.IndexFunc(u.cookies, func(have cookie) bool { return have.name == c.Name })
 		gone := c.MaxAge < 0 || (!c.Expires.IsZero() && c.Expires.Before(time.Now()))
+		var expires time.Time
+		if c.MaxAge > 0 {
+			expires = time.Now().Add(time.Duration(c.MaxAge) * time.Second)
+		}
 		switch {
 		case gone && i >= 0:
 			u.cookies = slices.Delete(u.cookies, i, i+1)
 		case gone:
 		case i >= 0:
-			u.cookies[i].value = c.Value
+			u.cookies[i].value, u.cookies[i].expires = c.Value, expires
 		default:
-			u.cookies = append(u.cookies, cookie{c.Name, c.Value})
+			u.cookies = append(u.cookies, cookie{c.Name, c.Value, expires})
 		}
 	}
 }
 
-// do sends one request and records it in the journal.
-func (u *User) do(ctx context.Context, method, path string, body any) Response {
+// do sends one request and records it in the journal; header, in pairs,
+// adds headers.
+func (u *User) do(ctx context.Context, method, path string, body any, header ...string) Response {
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -169,11 +184,14 @@ func (u *User) do(ctx context.Context, method, path string, body any) Response {
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
 	if u.token != "" {
 		req.Header.Set("Authorization", "Bearer "+u.token)
 	}
-	if len(u.cookies) > 0 {
-		req.Header.Set("Cookie", cookieHeader(u.cookies))
+	if h := cookieHeader(u.cookies); h != "" {
+		req.Header.Set("Cookie", h)
 	}
 	start := time.Now()
 	resp, err := u.transport.RoundTrip(req)
@@ -242,6 +260,20 @@ func (u *User) Login(ctx context.Context) Response {
 // keep it (lost data, not a refusal the shopper could fix).
 func (u *User) Add(ctx context.Context, it statelab.Item) Response {
 	r := u.do(ctx, http.MethodPost, "/cart", it)
+	if r.OK() || r.CookieTooLarge > 0 {
+		u.cart = addItem(u.cart, it)
+	}
+	u.report(u, "POST", "/cart", r, "")
+	return r
+}
+
+// AddKeyed adds an item with an Idempotency-Key: sent again with the same
+// key, the change is applied once. Empty key: no header.
+func (u *User) AddKeyed(ctx context.Context, it statelab.Item, key string) Response {
+	if key == "" {
+		return u.Add(ctx, it)
+	}
+	r := u.do(ctx, http.MethodPost, "/cart", it, statelab.IdempotencyKeyHeader, key)
 	if r.OK() || r.CookieTooLarge > 0 {
 		u.cart = addItem(u.cart, it)
 	}

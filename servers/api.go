@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -175,8 +176,21 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	s.reply(w, http.StatusOK, statelab.Body{User: st.User, Cart: st.Cart, Token: token})
 }
 
-func (s *Server) me(w http.ResponseWriter, r *http.Request) {
+// current is the request's session, renewed if it lives from its last use
+// and half of its life has passed.
+func (s *Server) current(w http.ResponseWriter, r *http.Request) (State, error) {
 	st, err := s.sessions.Current(r)
+	if err != nil {
+		return st, err
+	}
+	if sl, ok := s.sessions.(slider); ok {
+		err = sl.Slide(w, r, st)
+	}
+	return st, err
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request) {
+	st, err := s.current(w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -185,7 +199,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) cart(w http.ResponseWriter, r *http.Request) {
-	st, err := s.sessions.Current(r)
+	st, err := s.current(w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -214,9 +228,19 @@ func (s *Server) addToCart(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badRequest("qty %d out of range: want 1 to %d", *req.Qty, statelab.MaxQty))
 		return
 	}
+	key, err := idempotencyKey(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	st, err := s.sessions.Current(r)
 	if err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	if key != "" && slices.Contains(st.Applied, key) {
+		s.reply(w, http.StatusOK, statelab.Body{User: st.User, Cart: nonNil(st.Cart),
+			Note: "this Idempotency-Key was applied already: the change is not applied again"})
 		return
 	}
 	cart, err := addItem(st.Cart, *req.Item, *req.Qty)
@@ -225,12 +249,39 @@ func (s *Server) addToCart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.Cart = cart
+	if key != "" {
+		st.Applied = append(st.Applied, key)
+		st.Applied = st.Applied[max(0, len(st.Applied)-statelab.MaxIdempotencyKeys):]
+	}
 	token, err := s.sessions.Update(w, r, st)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	s.crashIfArmed()
 	s.reply(w, http.StatusOK, statelab.Body{User: st.User, Cart: st.Cart, Token: token})
+}
+
+// idempotencyKey is the request's Idempotency-Key: "" when it has none, an
+// error when it is not 1 to MaxIdempotencyKeyLen visible ASCII characters.
+func idempotencyKey(r *http.Request) (string, error) {
+	vs := r.Header.Values(statelab.IdempotencyKeyHeader)
+	switch {
+	case len(vs) == 0:
+		return "", nil
+	case len(vs) > 1:
+		return "", badRequest("more than one %s header", statelab.IdempotencyKeyHeader)
+	}
+	k := vs[0]
+	if k == "" || len(k) > statelab.MaxIdempotencyKeyLen {
+		return "", badRequest("%s: want 1 to %d characters", statelab.IdempotencyKeyHeader, statelab.MaxIdempotencyKeyLen)
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] <= ' ' || k[i] > '~' {
+			return "", badRequest("%s: want visible ASCII characters only", statelab.IdempotencyKeyHeader)
+		}
+	}
+	return k, nil
 }
 
 // tooLarge is a 413 in these words.
@@ -298,7 +349,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
-	s.reply(w, http.StatusOK, statelab.Body{Status: "ok", Keys: s.Config().KeysSummary(), SigningKey: s.Config().SigningKey(), Reloads: s.reloads.Load()})
+	s.reply(w, http.StatusOK, statelab.Body{Status: "ok", Keys: s.Config().KeysSummary(), SigningKey: s.Config().SigningKey(), Reloads: s.reloads.Load(), CrashArmed: s.CrashArmed()})
 }
 
 func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) {

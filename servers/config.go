@@ -75,6 +75,11 @@ type Config struct {
 	// Denylist makes the jwt variant record logged-out tokens in Redis and
 	// refuse them, at the cost of a Redis lookup per request.
 	Denylist bool
+	// Crash is how the instance dies when a crash was armed (see
+	// Server.ArmCrash): after a cart change is applied and before its
+	// answer is written. Default: the server closes every connection and
+	// listener at once, as a killed process would.
+	Crash func()
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Logger receives the server's logs. Default: discard.

@@ -21,6 +21,7 @@ type cookieSessions struct {
 	store    *store.CookieStore
 	shared   bool // the backend is shared by every instance (Redis)
 	failOpen bool
+	ttl      time.Duration // a session's life after its last use
 	lifetime time.Duration // the longest a login lasts
 	now      func() time.Time
 	close    func() error
@@ -61,12 +62,26 @@ func (c *cookieSessions) session(r *http.Request) (*sessions.Session, State, err
 }
 
 func (c *cookieSessions) save(w http.ResponseWriter, r *http.Request, sess *sessions.Session, st State) error {
+	st.Saved = c.now().UnixMilli()
 	raw, err := json.Marshal(st)
 	if err != nil {
 		return err
 	}
 	sess.Values["state"] = string(raw)
 	return c.store.Save(r, w, sess)
+}
+
+// Slide writes the session again, with a new expiry, once half of its life
+// has passed since it was last written.
+func (c *cookieSessions) Slide(w http.ResponseWriter, r *http.Request, st State) error {
+	if !due(st.Saved, c.ttl, c.now()) {
+		return nil
+	}
+	sess, _, err := c.session(r)
+	if err != nil {
+		return err
+	}
+	return c.save(w, r, sess, st)
 }
 
 func (c *cookieSessions) Start(w http.ResponseWriter, r *http.Request, st State) (string, error) {

@@ -26,6 +26,8 @@ type Claims struct {
 	// Login is when the login the token descends from happened: tokens of
 	// a login are refused Config.SessionLifetime after it.
 	Login *jwt.NumericDate `json:"login,omitempty"`
+	// Applied are the Idempotency-Keys of the latest cart changes.
+	Applied []string `json:"applied,omitempty"`
 }
 
 // tokenSessions keeps the whole session in a signed token the client holds:
@@ -99,9 +101,10 @@ func (t *tokenSessions) issue(sid string, st State) (string, error) {
 			ExpiresAt: jwt.NewNumericDate(now.Add(t.ttl)),
 			ID:        randomID(),
 		},
-		SID:   sid,
-		Cart:  cart,
-		Login: jwt.NewNumericDate(time.Unix(st.Since, 0)),
+		SID:     sid,
+		Cart:    cart,
+		Login:   jwt.NewNumericDate(time.Unix(st.Since, 0)),
+		Applied: st.Applied,
 	})
 	active := t.keys.Load().active
 	tok.Header["kid"] = active.ID
@@ -219,7 +222,10 @@ func (t *tokenSessions) Current(r *http.Request) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
-	return State{User: c.Subject, Cart: c.Cart, Since: c.Login.Unix()}, nil
+	if len(c.Applied) > statelab.MaxIdempotencyKeys {
+		return State{}, fmt.Errorf("%w: the token carries more than %d idempotency keys", ErrNoSession, statelab.MaxIdempotencyKeys)
+	}
+	return State{User: c.Subject, Cart: c.Cart, Since: c.Login.Unix(), Applied: c.Applied}, nil
 }
 
 func (t *tokenSessions) Update(_ http.ResponseWriter, r *http.Request, st State) (string, error) {

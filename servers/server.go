@@ -37,6 +37,10 @@ type Server struct {
 	logins   *loginLimiter // nil: no limit
 	origins  *http.CrossOriginProtection
 
+	crashArmed atomic.Bool
+	closeOnce  sync.Once
+	closeErr   error
+
 	keysMu  sync.Mutex
 	keys    Config // cfg with the keys in force
 	reloads atomic.Int64
@@ -90,6 +94,7 @@ func newSessions(cfg Config) (Sessions, error) {
 		return &cookieSessions{
 			name:     cfg.CookieName,
 			store:    store.NewCookieStore(mem, cfg.SessionTTL, cfg.SecureCookies, cfg.Keys.Cookie...),
+			ttl:      cfg.SessionTTL,
 			lifetime: cfg.SessionLifetime,
 			now:      cfg.Now,
 			close:    mem.Close,
@@ -101,6 +106,7 @@ func newSessions(cfg Config) (Sessions, error) {
 			store:    store.NewCookieStore(redisstore.New(rdb, ""), cfg.SessionTTL, cfg.SecureCookies, cfg.Keys.Cookie...),
 			shared:   true,
 			failOpen: cfg.FailOpen,
+			ttl:      cfg.SessionTTL,
 			lifetime: cfg.SessionLifetime,
 			now:      cfg.Now,
 			close:    rdb.Close,
@@ -115,6 +121,31 @@ func newSessions(cfg Config) (Sessions, error) {
 		return newTokenSessions(cfg, redisstore.New(rdb, "statelab:revoked:"), rdb.Close), nil
 	}
 	return nil, fmt.Errorf("unknown variant %q", cfg.Variant)
+}
+
+// ArmCrash makes the instance die after the next cart change it applies,
+// before answering it: the failure that makes a client's retry a second
+// write (lab server: SIGUSR1).
+func (s *Server) ArmCrash() {
+	s.crashArmed.Store(true)
+	s.log.Warn("crash armed: this instance dies after the next cart change it applies, before answering")
+}
+
+// CrashArmed reports whether a crash is armed.
+func (s *Server) CrashArmed() bool { return s.crashArmed.Load() }
+
+// crashIfArmed dies, if a crash is armed: the change is applied, the
+// answer never leaves.
+func (s *Server) crashIfArmed() {
+	if !s.crashArmed.CompareAndSwap(true, false) {
+		return
+	}
+	s.log.Warn("crashing after applying a cart change, before answering it")
+	if s.cfg.Crash != nil {
+		s.cfg.Crash()
+	}
+	_ = s.Kill()
+	panic(http.ErrAbortHandler)
 }
 
 // Config returns the instance's configuration, defaults filled in, with the
@@ -184,7 +215,7 @@ func (s *Server) redisAddr() string {
 // done, and releases the sessions (memory sessions die here).
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
-	if cerr := s.sessions.Close(); err == nil {
+	if cerr := s.closeSessions(); err == nil {
 		err = cerr
 	}
 	return err
@@ -195,7 +226,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // runtimes that run instances inside one process.
 func (s *Server) Kill() error {
 	err := s.http.Close()
-	if cerr := s.sessions.Close(); err == nil {
+	if cerr := s.closeSessions(); err == nil {
 		err = cerr
 	}
 	return err
@@ -203,7 +234,14 @@ func (s *Server) Kill() error {
 
 // Close releases the sessions without serving: for a Server used only
 // through Handler.
-func (s *Server) Close() error { return s.sessions.Close() }
+func (s *Server) Close() error { return s.closeSessions() }
+
+// closeSessions releases the sessions once, however often it is called (a
+// crashed instance is killed again when it is restarted).
+func (s *Server) closeSessions() error {
+	s.closeOnce.Do(func() { s.closeErr = s.sessions.Close() })
+	return s.closeErr
+}
 
 func (s *Server) stats(ctx context.Context) (statelab.Stats, error) {
 	local, shared, err := s.sessions.Stats(ctx)

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"time"
 
 	"statelab"
 	"statelab/servers/store"
@@ -18,6 +19,28 @@ type State struct {
 	// Since is when the user logged in (unix seconds): a session lives
 	// at most Config.SessionLifetime from then, however active.
 	Since int64 `json:"since,omitempty"`
+	// Saved is when the session was last written (unix milliseconds): a
+	// session lives Config.SessionTTL after its last use, and is written
+	// again on a read once half of that has passed (see slider).
+	Saved int64 `json:"saved,omitempty"`
+	// Applied are the Idempotency-Keys of the latest cart changes, at most
+	// statelab.MaxIdempotencyKeys: a change sent again with one of them is
+	// not applied again. They live where the session lives.
+	Applied []string `json:"applied,omitempty"`
+}
+
+// slider is implemented by Sessions whose sessions live SessionTTL after
+// their last use (memory, redis, cookie; a token lives a fixed time from
+// its issue): Slide writes the request's session again, with a new
+// expiry, once half of its life has passed since it was last written.
+type slider interface {
+	Slide(w http.ResponseWriter, r *http.Request, st State) error
+}
+
+// due reports whether a session last written at saved (unix ms) should be
+// written again now, to live ttl from now.
+func due(saved int64, ttl time.Duration, now time.Time) bool {
+	return now.Sub(time.UnixMilli(saved)) > ttl/2
 }
 
 // Errors that Sessions return, and the status each one becomes.

@@ -2,6 +2,7 @@ package servers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -91,6 +92,7 @@ func (s *signedSessions) save(w http.ResponseWriter, st State) error {
 	if st.Cart == nil {
 		st.Cart = []statelab.Item{}
 	}
+	st.Saved = s.now().UnixMilli()
 	value, err := securecookie.EncodeMulti(s.name, st, *s.codecs.Load()...)
 	if err != nil {
 		return fmt.Errorf("encode the session cookie: %w", err)
@@ -101,6 +103,19 @@ func (s *signedSessions) save(w http.ResponseWriter, st State) error {
 	}
 	http.SetCookie(w, sessions.NewCookie(s.name, value, s.options(int(s.ttl/time.Second))))
 	return nil
+}
+
+// Slide sets the cookie again, with a new expiry, once half of its life has
+// passed since it was made.
+func (s *signedSessions) Slide(w http.ResponseWriter, _ *http.Request, st State) error {
+	if !due(st.Saved, s.ttl, s.now()) {
+		return nil
+	}
+	var full *errCookieTooLarge
+	if err := s.save(w, st); err != nil && !errors.As(err, &full) {
+		return err
+	}
+	return nil // a full cookie is not renewed, and the read still served
 }
 
 func (s *signedSessions) options(maxAge int) *sessions.Options {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"statelab"
 	"statelab/servers"
@@ -113,4 +114,47 @@ func TestSignedCookieForged(t *testing.T) {
 			t.Fatalf("status %d, want 200", resp.StatusCode)
 		}
 	})
+}
+
+// TestSessionsSlide: memory, redis and cookie sessions live SessionTTL
+// after their last use, so an active user stays logged in past it and an
+// idle one is logged out; a token lives TokenTTL from its issue, however
+// active its user. Real time, since the stores' clocks are the real one:
+// a two-second life, asked every 250 ms.
+func TestSessionsSlide(t *testing.T) {
+	cfgs := configs(t)
+	const ttl = 2 * time.Second
+	for _, v := range statelab.Variants {
+		t.Run(string(v), func(t *testing.T) {
+			t.Parallel()
+			cfg := cfgs[v]
+			cfg.SessionTTL, cfg.TokenTTL = ttl, ttl
+			ts := instance(t, cfg)
+			u := newUser(t)
+			want(t, "login", u.login(ts.URL, "sam"), 200)
+			start := time.Now()
+			refused := time.Duration(0)
+			for time.Since(start) < ttl+ttl/2 && refused == 0 {
+				if r := u.do("GET", ts.URL+"/me", nil); r.status == 401 {
+					refused = time.Since(start)
+				}
+				time.Sleep(250 * time.Millisecond) // the user's pace, not a wait for the server
+			}
+			if v == statelab.JWT {
+				if refused == 0 {
+					t.Fatalf("a %s token was still taken %s after it was issued", ttl, time.Since(start).Round(time.Millisecond))
+				}
+				return
+			}
+			if refused > 0 {
+				t.Fatalf("an active user was logged out after %s; its session should slide", refused.Round(time.Millisecond))
+			}
+			// The user's idleness is what is under test: any request would
+			// renew the session, so the test can only wait.
+			time.Sleep(ttl + 1100*time.Millisecond)
+			if r := u.do("GET", ts.URL+"/me", nil); r.status != 401 {
+				t.Fatalf("an idle session still served %s after its last use: %d", ttl+1100*time.Millisecond, r.status)
+			}
+		})
+	}
 }

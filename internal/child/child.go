@@ -142,6 +142,10 @@ func (p *Process) Signal(sig syscall.Signal) error {
 	return p.cmd.Process.Signal(sig)
 }
 
+// ExpectEnd says that the process is about to end on its own, on purpose:
+// its end is not reported as unexpected.
+func (p *Process) ExpectEnd() { p.ending.Store(true) }
+
 // End sends sig and waits for the process to exit (SIGKILL after 5 s).
 func (p *Process) End(sig syscall.Signal) error {
 	p.mu.Lock()

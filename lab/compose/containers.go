@@ -40,6 +40,19 @@ func (rt *Runtime) Kill(ctx context.Context, name string) error {
 	return rt.waitStopped(ctx, name, id)
 }
 
+// CrashAfterNextWrite sends a container SIGUSR1, which arms its crash, and
+// waits until it says so.
+func (rt *Runtime) CrashAfterNextWrite(ctx context.Context, name string) error {
+	id, err := rt.id(name)
+	if err != nil {
+		return err
+	}
+	if _, err := rt.cli.ContainerKill(ctx, id, client.ContainerKillOptions{Signal: "USR1"}); err != nil {
+		return fmt.Errorf("arm %s: %w", name, err)
+	}
+	return lab.AwaitArmed(ctx, name, rt.InstanceURL(name))
+}
+
 // Stop stops a container with SIGTERM, as `docker compose stop` does.
 func (rt *Runtime) Stop(ctx context.Context, name string) error {
 	id, err := rt.id(name)

@@ -155,6 +155,8 @@ func (rt *Runtime) start(in *instance, s lab.Settings) error {
 		KeysFile:   rt.keysFile(in.name),
 		FailOpen:   s.FailOpen,
 		Denylist:   s.Denylist,
+		TokenTTL:   s.TokenTTL,
+		SessionTTL: s.SessionTTL,
 		Logger:     rt.opts.Logger,
 	})
 	if err != nil {
@@ -232,6 +234,22 @@ func (rt *Runtime) Kill(ctx context.Context, name string) error {
 		return err
 	}
 	return rt.end(ctx, in, true)
+}
+
+// CrashAfterNextWrite arms the instance's crash: after its next cart
+// change it closes everything, as a killed process would.
+func (rt *Runtime) CrashAfterNextWrite(_ context.Context, name string) error {
+	in, err := rt.inst(name)
+	if err != nil {
+		return err
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if in.srv == nil {
+		return fmt.Errorf("%s is not running", name)
+	}
+	in.srv.ArmCrash()
+	return nil
 }
 
 // Stop ends an instance gracefully.

@@ -140,6 +140,20 @@ func (rt *Runtime) Kill(_ context.Context, name string) error {
 	return p.End(syscall.SIGKILL)
 }
 
+// CrashAfterNextWrite sends an instance SIGUSR1, which arms its crash, and
+// waits until it says so. Its end, when it comes, is expected.
+func (rt *Runtime) CrashAfterNextWrite(ctx context.Context, name string) error {
+	p, err := rt.proc(name)
+	if err != nil {
+		return err
+	}
+	p.ExpectEnd()
+	if err := p.Signal(syscall.SIGUSR1); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return lab.AwaitArmed(ctx, name, "http://"+p.addr)
+}
+
 // Stop sends SIGTERM to an instance and waits for it to exit.
 func (rt *Runtime) Stop(_ context.Context, name string) error {
 	p, err := rt.proc(name)

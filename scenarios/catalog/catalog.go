@@ -28,6 +28,10 @@ var catalogue = []*scenarios.Scenario{
 	keyRotation,
 	configDrift,
 	cost,
+	strictAffinity,
+	stickyImbalance,
+	tokenExpiry,
+	retriedWrite,
 }
 
 // All returns every scenario, in catalogue order.

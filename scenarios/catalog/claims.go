@@ -32,6 +32,8 @@ var (
 		Text: `"state is stored externally, such as: Databases (PostgreSQL, MySQL) · Caches (Redis) · Tokens (JWTs, signed cookies)" · "Stateless systems authenticate users on every request using: Tokens · API keys · Signed cookies"`}
 	claimSignedCookiesRestart = scenarios.Claim{Source: "004", Row: "What happens to sessions when the server restarts?",
 		Text: `"Some applications also use signed cookies that store session data directly in the browser rather than on the server, which survives server restarts entirely since no server-side storage is involved."`}
+	claimShortExpiry = scenarios.Claim{Source: "001", Row: "Security",
+		Text: `"If an attacker steals a valid token, they can impersonate the user. Developers must use secure cookies, encryption, and short expiration times to mitigate these risks."`}
 	claimResources = scenarios.Claim{Source: "004", Row: "Server Resources",
 		Text: `stateless "Lower. No session data needs to be stored or managed on the server side." · stateful "Higher. Each active session occupies memory or database storage that must be maintained and expired."`}
 )

@@ -67,7 +67,8 @@ func (p *Text) label() string {
 // emit prints text, line by line, in colour code. In concise mode a line
 // already printed is marked: an indented one with the step's number in
 // place of its indent, another with the scenario's name at its end; so no
-// line repeats word for word.
+// line repeats word for word. The continuation of a wrapped line is left
+// as it is: a fragment may repeat, and a mark there would read as a number.
 func (p *Text) emit(code, text string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -77,7 +78,7 @@ func (p *Text) emit(code, text string) {
 
 func (p *Text) write(code, text string) {
 	for _, line := range strings.Split(text, "\n") {
-		if !p.verbose && line != "" && p.seen[line] {
+		if !p.verbose && line != "" && p.seen[line] && !strings.HasPrefix(line, indent+" ") {
 			mark := p.label()
 			switch {
 			case strings.HasPrefix(line, indent) && len(mark) < len(indent)-1:

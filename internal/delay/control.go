@@ -1,0 +1,76 @@
+package delay
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// State is what the control API says of a proxy.
+type State struct {
+	Target string `json:"target"`
+	Delay  string `json:"delay"`
+}
+
+// Control is the proxy's HTTP control API: GET /delay says the delay, PUT
+// /delay with {"delay":"20ms"} sets it.
+func (p *Proxy) Control() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /delay", func(w http.ResponseWriter, r *http.Request) { p.reply(w, http.StatusOK, "") })
+	mux.HandleFunc("PUT /delay", func(w http.ResponseWriter, r *http.Request) {
+		var req State
+		dec := json.NewDecoder(io.LimitReader(r.Body, 1<<10))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			p.reply(w, http.StatusBadRequest, `want {"delay":"20ms"}`)
+			return
+		}
+		d, err := time.ParseDuration(req.Delay)
+		if err == nil {
+			err = p.SetDelay(d)
+		}
+		if err != nil {
+			p.reply(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		p.reply(w, http.StatusOK, "")
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		p.reply(w, http.StatusNotFound, "no such endpoint (GET or PUT /delay)")
+	})
+	return mux
+}
+
+func (p *Proxy) reply(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	if msg != "" {
+		json.NewEncoder(w).Encode(map[string]string{"error": msg})
+		return
+	}
+	json.NewEncoder(w).Encode(State{Target: p.target, Delay: p.Delay().String()})
+}
+
+// Set sets the delay of the proxy whose control API is at base
+// (http://host:port).
+func Set(client *http.Client, base string, d time.Duration) error {
+	body := fmt.Sprintf(`{"delay":%q}`, d.String())
+	req, err := http.NewRequest(http.MethodPut, base+"/delay", strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("the delay proxy at %s: %w", base, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+		return fmt.Errorf("the delay proxy at %s: %s %s", base, resp.Status, b)
+	}
+	return nil
+}

@@ -1,0 +1,195 @@
+// Package delay is a TCP proxy that adds latency: every byte the target
+// sends back reaches the client a set time later, so each request and
+// answer of a protocol like Redis's costs that much more. The lab puts it
+// between the instances and Redis to show what a slow shared store costs,
+// and to whom.
+//
+// The delay can be changed while connections are open, and read or set
+// over a small HTTP control API (see Control) when the proxy runs as its
+// own process or container (lab delay).
+package delay
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// MaxDelay is the longest delay a proxy takes.
+const MaxDelay = 10 * time.Second
+
+// MaxConns is how many client connections a proxy carries at once; one
+// more is closed at once.
+const MaxConns = 1024
+
+// chunks bounds the reads of one connection held back at once: past it,
+// the proxy stops reading until the oldest is sent (so memory is bounded
+// by chunks × the read buffer).
+const chunks = 256
+
+// Proxy forwards connections from its listener to a target.
+type Proxy struct {
+	target string
+	ln     net.Listener
+	delay  atomic.Int64 // nanoseconds
+
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+	wg    sync.WaitGroup
+	done  bool
+}
+
+// Listen starts a proxy on addr (":0" picks a port) to target.
+func Listen(addr, target string) (*Proxy, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	p := &Proxy{target: target, ln: ln, conns: map[net.Conn]struct{}{}}
+	p.wg.Add(1)
+	go p.accept()
+	return p, nil
+}
+
+// Addr is the address clients connect to.
+func (p *Proxy) Addr() string { return p.ln.Addr().String() }
+
+// Target is where connections go.
+func (p *Proxy) Target() string { return p.target }
+
+// Delay is the latency added now.
+func (p *Proxy) Delay() time.Duration { return time.Duration(p.delay.Load()) }
+
+// SetDelay sets the latency added to what the target sends, from now on
+// (bytes already held back keep theirs).
+func (p *Proxy) SetDelay(d time.Duration) error {
+	if d < 0 || d > MaxDelay {
+		return fmt.Errorf("delay %s out of range: want 0 to %s", d, MaxDelay)
+	}
+	p.delay.Store(int64(d))
+	return nil
+}
+
+// Cut closes every open connection, as a target that went away would; new
+// ones are still accepted.
+func (p *Proxy) Cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.conns {
+		c.Close()
+	}
+}
+
+// Close stops accepting, closes every connection and waits for them.
+func (p *Proxy) Close() error {
+	p.mu.Lock()
+	p.done = true
+	p.mu.Unlock()
+	err := p.ln.Close()
+	p.Cut()
+	p.wg.Wait()
+	return err
+}
+
+func (p *Proxy) track(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done || len(p.conns) >= 2*MaxConns {
+		return false
+	}
+	p.conns[c] = struct{}{}
+	return true
+}
+
+func (p *Proxy) untrack(c net.Conn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.conns, c)
+}
+
+func (p *Proxy) accept() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			time.Sleep(10 * time.Millisecond) // EMFILE and the like: let it pass
+			continue
+		}
+		if !p.track(c) {
+			c.Close()
+			continue
+		}
+		p.wg.Add(1)
+		go p.serve(c)
+	}
+}
+
+func (p *Proxy) serve(client net.Conn) {
+	defer p.wg.Done()
+	defer p.untrack(client)
+	defer client.Close()
+	target, err := net.DialTimeout("tcp", p.target, 2*time.Second)
+	if err != nil {
+		return
+	}
+	if !p.track(target) {
+		target.Close()
+		return
+	}
+	defer p.untrack(target)
+	defer target.Close()
+	var both sync.WaitGroup
+	both.Add(2)
+	go func() { // client to target, as it comes
+		defer both.Done()
+		io.Copy(target, client)
+		target.Close()
+	}()
+	go func() { // target to client, held back by the delay
+		defer both.Done()
+		p.late(client, target)
+		client.Close()
+	}()
+	both.Wait()
+}
+
+type chunk struct {
+	at   time.Time
+	data []byte
+}
+
+// late copies from src to dst, each read written Delay after it arrived.
+func (p *Proxy) late(dst, src net.Conn) {
+	queue := make(chan chunk, chunks)
+	go func() {
+		defer close(queue)
+		for {
+			buf := make([]byte, 16<<10)
+			n, err := src.Read(buf)
+			if n > 0 {
+				queue <- chunk{at: time.Now().Add(p.Delay()), data: buf[:n]}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	for c := range queue {
+		if wait := time.Until(c.at); wait > 0 {
+			time.Sleep(wait)
+		}
+		if _, err := dst.Write(c.data); err != nil {
+			src.Close()
+			for range queue { // let the reader end
+			}
+			return
+		}
+	}
+}

@@ -1,0 +1,115 @@
+package delay_test
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"statelab/internal/delay"
+)
+
+// echo is a target that sends back every line it reads.
+func echo(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); io.Copy(c, c) }()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func roundTrip(t *testing.T, c net.Conn, br *bufio.Reader) time.Duration {
+	t.Helper()
+	start := time.Now()
+	if _, err := io.WriteString(c, "ping\n"); err != nil {
+		t.Fatal(err)
+	}
+	line, err := br.ReadString('\n')
+	if err != nil || line != "ping\n" {
+		t.Fatalf("read %q, %v", line, err)
+	}
+	return time.Since(start)
+}
+
+// TestDelay: every answer comes at least the delay late, the delay changes
+// on open connections, a delay out of range is refused, and Cut ends the
+// connections.
+func TestDelay(t *testing.T) {
+	p, err := delay.Listen("127.0.0.1:0", echo(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	roundTrip(t, c, br)
+	if err := p.SetDelay(60 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if d := roundTrip(t, c, br); d < 60*time.Millisecond {
+			t.Fatalf("a round trip took %s with a 60 ms delay", d)
+		}
+	}
+	for _, bad := range []time.Duration{-time.Millisecond, delay.MaxDelay + 1} {
+		if err := p.SetDelay(bad); err == nil {
+			t.Errorf("delay %s taken", bad)
+		}
+	}
+	p.Cut()
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := br.ReadString('\n'); err == nil {
+		t.Fatal("a cut connection still read")
+	}
+}
+
+// TestControl: the HTTP API reads and sets the delay, and refuses what is
+// not a delay with a 400.
+func TestControl(t *testing.T) {
+	p, err := delay.Listen("127.0.0.1:0", echo(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	ts := httptest.NewServer(p.Control())
+	t.Cleanup(ts.Close)
+	if err := delay.Set(ts.Client(), ts.URL, 20*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if p.Delay() != 20*time.Millisecond {
+		t.Fatalf("delay %s after setting 20ms", p.Delay())
+	}
+	for _, body := range []string{`{"delay":"soon"}`, `{"delay":"-1s"}`, `{"delay":"1h"}`, `not json`, `{"delay":"1s","x":1}`} {
+		req, _ := http.NewRequest("PUT", ts.URL+"/delay", strings.NewReader(body))
+		resp, err := ts.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 400 {
+			t.Errorf("PUT %s: %d, want 400", body, resp.StatusCode)
+		}
+	}
+	if err := delay.Set(ts.Client(), ts.URL, time.Hour); err == nil || !strings.Contains(err.Error(), "out of range") {
+		t.Errorf("setting an hour: %v, want an error that says out of range", err)
+	}
+}

@@ -1,0 +1,161 @@
+package catalog
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"statelab"
+	"statelab/lab"
+	"statelab/lb"
+	"statelab/scenarios"
+)
+
+// expiryTTL is the short life the token-expiry scenario gives tokens and
+// sessions: long enough for a request every half second, short enough to
+// watch.
+const expiryTTL = 4 * time.Second
+
+// tokenExpiry: tokens and sessions given a few seconds of life. Active
+// users keep sessions that slide; a token expires however active its user.
+// A copy taken at logout is refused once it expires.
+var tokenExpiry = &scenarios.Scenario{
+	Name:    "token-expiry",
+	Summary: "tokens and sessions live 4 s: active jwt users must log in again, sessions slide; a copy taken at logout works until it expires",
+	Setup:   "round-robin (memory sticky); tokens valid 4 s from issue, sessions 4 s from their last use",
+	Claims:  []scenarios.Claim{claimRevocation, claimShortExpiry},
+	Steps: []scenarios.Step{
+		{
+			Title: "give every instance short lifetimes: tokens 4 s from issue, sessions 4 s from their last use",
+			Why:   "STATELAB_TOKEN_TTL=4s and STATELAB_SESSION_TTL=4s, every instance restarted. Memory stays sticky, since it needs affinity.",
+			Run: func(r *scenarios.Run) error {
+				if err := r.SetPolicyFor(statelab.Memory, lb.Sticky); err != nil {
+					return err
+				}
+				for _, v := range statelab.Variants {
+					if err := r.RestartVariant(v, lab.Settings{TokenTTL: expiryTTL, SessionTTL: expiryTTL}); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+		},
+		fill(),
+		{
+			Title: "every user stays active, asking who it is twice a second, until every token has expired",
+			Why:   "A session that lives from its last use slides forward with every request; a token's expiry was fixed when it was issued.",
+			Run: func(r *scenarios.Run) error {
+				until := latest(r, statelab.JWT, (*scenarios.User).TokenExpiry).Add(time.Second)
+				r.Fact("active seconds", roundTenth(time.Until(until).Seconds()))
+				_, err := r.ProbeEvery("active, past the token lifetime", 500*time.Millisecond, func() error { return wait(r, until) })
+				return err
+			},
+		},
+		{
+			Title: "every user logs in again, then logs out, keeping a copy of its credential",
+			Why:   "Fresh credentials, 4 s of life each; the copy is what a thief would hold.",
+			Run: func(r *scenarios.Run) error {
+				if err := r.FillAll(); err != nil {
+					return err
+				}
+				out := time.Now()
+				if err := r.LogoutAll(statelab.Variants...); err != nil {
+					return err
+				}
+				for _, v := range []statelab.Variant{statelab.JWT, statelab.Cookie} {
+					var windows []float64
+					for _, u := range r.Users[v] {
+						if exp := u.SavedExpiry(); !exp.IsZero() {
+							windows = append(windows, exp.Sub(out).Seconds())
+						}
+					}
+					if len(windows) > 0 {
+						r.Fact("window "+string(v), roundTenth(slices.Max(windows)))
+					}
+				}
+				return nil
+			},
+		},
+		{
+			Title: "replay the copies at once",
+			Why:   "Memory and redis deleted the sessions; jwt and cookie kept nothing to delete. Refused is good here.",
+			Run: func(r *scenarios.Run) error {
+				_, err := r.ReplayProbe("replayed at once after logout", statelab.Variants...)
+				return err
+			},
+		},
+		{
+			Title: "wait until every copy has expired, then replay them again",
+			Why:   "Expiry is the only revocation a credential the server does not hold can have.",
+			Run: func(r *scenarios.Run) error {
+				until := time.Now()
+				for _, v := range statelab.Variants {
+					if t := latest(r, v, (*scenarios.User).SavedExpiry); t.After(until) {
+						until = t
+					}
+				}
+				// A second more: tokens and cookies count their life in
+				// whole seconds.
+				if err := wait(r, until.Add(1500*time.Millisecond)); err != nil {
+					return err
+				}
+				_, err := r.ReplayProbe("replayed after the copies expired", statelab.Variants...)
+				return err
+			},
+		},
+	},
+	Expect: []scenarios.Expectation{
+		losesAll(statelab.JWT, "active, past the token lifetime"),
+		keepsAll(statelab.Memory, "active, past the token lifetime"),
+		keepsAll(statelab.Redis, "active, past the token lifetime"),
+		keepsAll(statelab.Cookie, "active, past the token lifetime"),
+		credentials(statelab.Memory, scenarios.Replay, "replayed at once after logout", true),
+		credentials(statelab.Redis, scenarios.Replay, "replayed at once after logout", true),
+		credentials(statelab.JWT, scenarios.Replay, "replayed at once after logout", false),
+		credentials(statelab.Cookie, scenarios.Replay, "replayed at once after logout", false),
+		credentials(statelab.JWT, scenarios.Replay, "replayed after the copies expired", true),
+		credentials(statelab.Cookie, scenarios.Replay, "replayed after the copies expired", true),
+	},
+	Verdict:    "active, past the token lifetime",
+	Highlights: []string{"active, past the token lifetime", "replayed at once after logout", "replayed after the copies expired"},
+	Lesson: func(res *scenarios.Result) string {
+		lost, of := users(res, "active, past the token lifetime", statelab.JWT, scenarios.Lost)
+		slid := perVariant([]statelab.Variant{statelab.Memory, statelab.Redis, statelab.Cookie}, func(v statelab.Variant) int {
+			n, _ := users(res, "active, past the token lifetime", v, scenarios.Kept)
+			return n
+		})
+		jwtReplayed, _ := users(res, "replayed at once after logout", statelab.JWT, scenarios.ReplayAccepted)
+		cookieReplayed, _ := users(res, "replayed at once after logout", statelab.Cookie, scenarios.ReplayAccepted)
+		jwtLate, _ := users(res, "replayed after the copies expired", statelab.JWT, scenarios.Refused)
+		cookieLate, _ := users(res, "replayed after the copies expired", statelab.Cookie, scenarios.Refused)
+		return fmt.Sprintf("Asking twice a second for %.1f s, %d of %d jwt users were logged out anyway: a token's expiry is fixed when it is issued, so the client must log in again or hold a refresh token; "+
+			"%s users were kept, their sessions renewed by use. "+
+			"After logout, %d jwt and %d cookie copies of %d were still taken; once they expired (the last copy %.1f s after logout for jwt, %.1f s for cookie) %d and %d were refused. "+
+			"A short expiry is the revocation a stateless credential has: it bounds how long a stolen copy works, and costs active users their session as often.",
+			res.Float("active seconds"), lost, of, slid, jwtReplayed, cookieReplayed, of,
+			res.Float("window jwt"), res.Float("window cookie"), jwtLate, cookieLate)
+	},
+}
+
+// latest is the latest of a time each user of a variant has.
+func latest(r *scenarios.Run, v statelab.Variant, of func(*scenarios.User) time.Time) time.Time {
+	var t time.Time
+	for _, u := range r.Users[v] {
+		if x := of(u); x.After(t) {
+			t = x
+		}
+	}
+	return t
+}
+
+// wait waits until t, or until the run is stopped.
+func wait(r *scenarios.Run, t time.Time) error {
+	select {
+	case <-time.After(time.Until(t)):
+		return nil
+	case <-r.Context().Done():
+		return r.Context().Err()
+	}
+}
+
+func roundTenth(x float64) float64 { return float64(int(x*10+0.5)) / 10 }
