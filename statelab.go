@@ -136,6 +136,9 @@ type Body struct {
 	// CrashArmed (on /healthz) says the instance will die after the next
 	// cart change it applies, before answering it.
 	CrashArmed bool `json:"crash_armed,omitempty"`
+	// RedisTimeout (on /healthz, for instances that use Redis) is how long
+	// the instance waits for Redis before it gives up (503).
+	RedisTimeout string `json:"redis_timeout,omitempty"`
 }
 
 // Held is what a session store holds: sessions and their bytes (ids and

@@ -8,6 +8,7 @@ package lab
 
 import (
 	"context"
+	"time"
 
 	"statelab"
 )
@@ -56,6 +57,11 @@ type Runtime interface {
 	// StartRedis starts Redis again; with persist, it keeps an append-only
 	// file from then on, so that its data survive the next stop.
 	StartRedis(ctx context.Context, persist bool) error
+	// SetRedisLatency adds d to every answer Redis sends the instances (a
+	// delay proxy between them), from now on. Reset sets it back to 0.
+	SetRedisLatency(ctx context.Context, d time.Duration) error
+	// RedisSent counts the bytes the instances have sent Redis.
+	RedisSent(ctx context.Context) (int64, error)
 	// RedisStats counts Redis's keys and the bytes their values take.
 	RedisStats(ctx context.Context) (keys, bytes int64, err error)
 

@@ -231,7 +231,12 @@ var errUnaskedUpgrade = errors.New("the backend switched protocols unasked (101)
 // out, the backend named, a sticky user pinned to it.
 func (p *Pool) respond(ctx *fasthttp.RequestCtx, b *Backend, st *attempt) {
 	prepareResponse(&ctx.Response)
-	h := &ctx.Response.Header
+	p.name(&ctx.Response.Header, b, st)
+}
+
+// name says in a response which backend answered and, when the request
+// was pinned afresh, the new pin and where it moved from.
+func (p *Pool) name(h *fasthttp.ResponseHeader, b *Backend, st *attempt) {
 	h.Set(statelab.BackendHeader, b.Name)
 	if st.setCookie {
 		h.Add("Set-Cookie", b.cookie)

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
-
-	"statelab"
 )
 
 // isUpgrade reports a request that asks to switch protocols (a WebSocket).
@@ -90,10 +88,7 @@ func (p *Pool) upgrade(ctx *fasthttp.RequestCtx, st *attempt) {
 	b.answered()
 	b.stats.observe(fasthttp.StatusSwitchingProtocols, 0)
 	b.upgraded.Add(1)
-	resp.Header.Set(statelab.BackendHeader, b.Name)
-	if st.setCookie {
-		resp.Header.Add("Set-Cookie", b.cookie)
-	}
+	p.name(&resp.Header, b, st)
 	head := bytes.Clone(resp.Header.Header())
 	ended = true // the hijack handler ends it
 	ctx.HijackSetNoResponse(true)

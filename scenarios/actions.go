@@ -307,6 +307,19 @@ func (r *Run) Held(v statelab.Variant) (sessions, bytes int64, err error) {
 	return sessions, bytes, nil
 }
 
+// SampleLatencies has the first user of a variant ask who it is n times,
+// one request after the other with nothing else going on, and returns how
+// long each took.
+func (r *Run) SampleLatencies(v statelab.Variant, n int) []time.Duration {
+	u := r.Users[v][0]
+	ds := make([]time.Duration, 0, n)
+	for i := 0; i < n && r.ctx.Err() == nil; i++ {
+		_, resp := u.Probe(r.ctx)
+		ds = append(ds, resp.Took)
+	}
+	return ds
+}
+
 // SampleLatency has the first user of a variant ask who it is n times, one
 // request after the other with nothing else going on, and returns the
 // median: what one request costs, not what a crowd waits.

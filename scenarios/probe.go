@@ -38,6 +38,11 @@ func (r *Run) ProbeUsers(name string, users []*User) (*Verdict, error) {
 	return r.probeUsers(Session, users, name, 1, (*User).Probe)
 }
 
+// ProbeUsersWith asks some users only, with ask.
+func (r *Run) ProbeUsersWith(name string, users []*User, ask Ask) (*Verdict, error) {
+	return r.probeUsers(Session, users, name, 1, ask)
+}
+
 func (r *Run) probeUsers(k Kind, users []*User, name string, times int, ask Ask) (*Verdict, error) {
 	times = max(times, 1)
 	v := newVerdict(name, k)

@@ -181,6 +181,11 @@ func (r *Run) eachOf(all []*User, f func(u *User)) {
 // finish ends the scenario: with every step run (complete), its
 // expectations are checked and its lesson written; else why says why not.
 func (r *Run) finish(complete bool, why string) *ScenarioReport {
+	for _, us := range r.Users {
+		for _, u := range us {
+			u.CloseLive()
+		}
+	}
 	rep := r.rep
 	if !complete {
 		rep.Error = why

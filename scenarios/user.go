@@ -46,6 +46,7 @@ type User struct {
 	savedToken   string
 	report       Reporter
 	world        World
+	live         *live // the open /live connection, if any
 }
 
 // Origin is where and when a session began.

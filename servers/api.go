@@ -1,6 +1,7 @@
 package servers
 
 import (
+	"bufio"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"slices"
@@ -58,10 +60,11 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/me", s.methods(byMethod{"GET": s.me}))
 	mux.Handle("/cart", s.methods(byMethod{"GET": s.cart, "POST": s.writes(s.addToCart)}))
 	mux.Handle("/logout", s.methods(byMethod{"POST": s.writes(s.logout)}))
+	mux.Handle("/live", s.methods(byMethod{"GET": s.serveLive}))
 	mux.Handle("/healthz", s.methods(byMethod{"GET": s.healthz}))
 	mux.Handle("/stats", s.methods(byMethod{"GET": s.serveStats}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.fail(w, r, &statusError{http.StatusNotFound, "no such endpoint (the API: POST /login, GET /me, GET and POST /cart, POST /logout, GET /healthz, GET /stats)"})
+		s.fail(w, r, &statusError{http.StatusNotFound, "no such endpoint (the API: POST /login, GET /me, GET and POST /cart, POST /logout, GET /live, GET /healthz, GET /stats)"})
 	})
 	return s.middleware(mux)
 }
@@ -122,6 +125,11 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+}
+
+// Hijack lets a WebSocket upgrade through the recorder.
+func (r *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(r.ResponseWriter).Hijack()
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
@@ -349,7 +357,11 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
-	s.reply(w, http.StatusOK, statelab.Body{Status: "ok", Keys: s.Config().KeysSummary(), SigningKey: s.Config().SigningKey(), Reloads: s.reloads.Load(), CrashArmed: s.CrashArmed()})
+	b := statelab.Body{Status: "ok", Keys: s.Config().KeysSummary(), SigningKey: s.Config().SigningKey(), Reloads: s.reloads.Load(), CrashArmed: s.CrashArmed()}
+	if s.redisAddr() != "unused" {
+		b.RedisTimeout = s.cfg.RedisTimeout.String()
+	}
+	s.reply(w, http.StatusOK, b)
 }
 
 func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) {

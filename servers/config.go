@@ -75,6 +75,12 @@ type Config struct {
 	// Denylist makes the jwt variant record logged-out tokens in Redis and
 	// refuse them, at the cost of a Redis lookup per request.
 	Denylist bool
+	// LiveEvery is how often a /live connection is sent the session anew.
+	// Default 1s.
+	LiveEvery time.Duration
+	// MaxLive bounds the /live connections an instance holds; past it,
+	// 503. Default 1000.
+	MaxLive int
 	// Crash is how the instance dies when a crash was armed (see
 	// Server.ArmCrash): after a cart change is applied and before its
 	// answer is written. Default: the server closes every connection and
@@ -131,6 +137,12 @@ func (c Config) withDefaults() (Config, []string, error) {
 	}
 	if c.SessionLifetime <= 0 {
 		c.SessionLifetime = 12 * time.Hour
+	}
+	if c.LiveEvery <= 0 {
+		c.LiveEvery = time.Second
+	}
+	if c.MaxLive <= 0 {
+		c.MaxLive = 1000
 	}
 	if c.MaxSessions <= 0 {
 		c.MaxSessions = 50_000

@@ -36,6 +36,7 @@ type Server struct {
 	requests atomic.Int64
 	logins   *loginLimiter // nil: no limit
 	origins  *http.CrossOriginProtection
+	live     *live
 
 	crashArmed atomic.Bool
 	closeOnce  sync.Once
@@ -74,6 +75,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.logins = newLoginLimiter(cfg.LoginRate, cfg.LoginBurst, cfg.Now)
 	s.origins = http.NewCrossOriginProtection()
+	s.live = newLive(cfg.MaxLive, cfg.LiveEvery)
 	s.handler = s.routes()
 	s.http = &http.Server{
 		Handler:           s.handler,
@@ -215,6 +217,7 @@ func (s *Server) redisAddr() string {
 // done, and releases the sessions (memory sessions die here).
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
+	s.live.closeAll(true) // hijacked: Shutdown neither waits for them nor closes them
 	if cerr := s.closeSessions(); err == nil {
 		err = cerr
 	}
@@ -226,6 +229,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // runtimes that run instances inside one process.
 func (s *Server) Kill() error {
 	err := s.http.Close()
+	s.live.closeAll(false)
 	if cerr := s.closeSessions(); err == nil {
 		err = cerr
 	}
@@ -234,7 +238,10 @@ func (s *Server) Kill() error {
 
 // Close releases the sessions without serving: for a Server used only
 // through Handler.
-func (s *Server) Close() error { return s.closeSessions() }
+func (s *Server) Close() error {
+	s.live.closeAll(false)
+	return s.closeSessions()
+}
 
 // closeSessions releases the sessions once, however often it is called (a
 // crashed instance is killed again when it is restarted).

@@ -13,6 +13,8 @@ import (
 type State struct {
 	Target string `json:"target"`
 	Delay  string `json:"delay"`
+	// Sent is the bytes clients have sent the target (GET only).
+	Sent int64 `json:"sent,omitempty"`
 }
 
 // Control is the proxy's HTTP control API: GET /delay says the delay, PUT
@@ -51,7 +53,21 @@ func (p *Proxy) reply(w http.ResponseWriter, code int, msg string) {
 		json.NewEncoder(w).Encode(map[string]string{"error": msg})
 		return
 	}
-	json.NewEncoder(w).Encode(State{Target: p.target, Delay: p.Delay().String()})
+	json.NewEncoder(w).Encode(State{Target: p.target, Delay: p.Delay().String(), Sent: p.Sent()})
+}
+
+// Get reads the state of the proxy whose control API is at base.
+func Get(client *http.Client, base string) (State, error) {
+	var st State
+	resp, err := client.Get(base + "/delay")
+	if err != nil {
+		return st, fmt.Errorf("the delay proxy at %s: %w", base, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return st, fmt.Errorf("the delay proxy at %s: %s", base, resp.Status)
+	}
+	return st, json.NewDecoder(io.LimitReader(resp.Body, 1<<10)).Decode(&st)
 }
 
 // Set sets the delay of the proxy whose control API is at base

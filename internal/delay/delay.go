@@ -36,6 +36,7 @@ type Proxy struct {
 	target string
 	ln     net.Listener
 	delay  atomic.Int64 // nanoseconds
+	sent   atomic.Int64 // bytes clients sent to the target
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -73,6 +74,10 @@ func (p *Proxy) SetDelay(d time.Duration) error {
 	p.delay.Store(int64(d))
 	return nil
 }
+
+// Sent counts the bytes clients have sent the target through the proxy:
+// zero while measured means nothing asked the target anything.
+func (p *Proxy) Sent() int64 { return p.sent.Load() }
 
 // Cut closes every open connection, as a target that went away would; new
 // ones are still accepted.
@@ -149,7 +154,7 @@ func (p *Proxy) serve(client net.Conn) {
 	both.Add(2)
 	go func() { // client to target, as it comes
 		defer both.Done()
-		io.Copy(target, client)
+		io.Copy(target, counting{client, &p.sent})
 		target.Close()
 	}()
 	go func() { // target to client, held back by the delay
@@ -158,6 +163,18 @@ func (p *Proxy) serve(client net.Conn) {
 		client.Close()
 	}()
 	both.Wait()
+}
+
+// counting is a reader that counts what it reads.
+type counting struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c counting) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 type chunk struct {

@@ -49,6 +49,9 @@ type Options struct {
 	AdminToken string
 	// Redis is the Redis service's host:port. Default "redis:6379".
 	Redis string
+	// Delay is the control API of the delay proxy between the instances
+	// and Redis. Default "http://redis-delay:6390".
+	Delay string
 	// KeysFile is where the instances read their keys file. Default
 	// "/keys.env", as compose.yaml sets STATELAB_KEYS_FILE.
 	KeysFile string
@@ -87,6 +90,9 @@ func Start(ctx context.Context, opts Options) (_ *Runtime, err error) {
 	}
 	if opts.Redis == "" {
 		opts.Redis = "redis:6379"
+	}
+	if opts.Delay == "" {
+		opts.Delay = "http://redis-delay:6390"
 	}
 	if opts.KeysFile == "" {
 		opts.KeysFile = "/keys.env"

@@ -3,12 +3,14 @@ package compose
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
+	"statelab/internal/delay"
 	"statelab/internal/labredis"
 	"statelab/internal/poll"
 	"statelab/servers/store/redisstore"
@@ -45,6 +47,18 @@ func (rt *Runtime) StartRedis(ctx context.Context, persist bool) error {
 		}
 	}
 	return rt.waitRedis(ctx)
+}
+
+// SetRedisLatency sets the delay the redis-delay service adds.
+func (rt *Runtime) SetRedisLatency(_ context.Context, d time.Duration) error {
+	return delay.Set(&http.Client{Timeout: 5 * time.Second}, rt.opts.Delay, d)
+}
+
+// RedisSent counts the bytes the instances have sent Redis, as the
+// redis-delay service saw them.
+func (rt *Runtime) RedisSent(context.Context) (int64, error) {
+	st, err := delay.Get(&http.Client{Timeout: 5 * time.Second}, rt.opts.Delay)
+	return st.Sent, err
 }
 
 // RedisStats counts Redis's keys and value bytes.

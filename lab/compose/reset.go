@@ -27,6 +27,9 @@ func (rt *Runtime) Reset(ctx context.Context) error {
 	if err := rt.resetRedis(ctx); err != nil {
 		return err
 	}
+	if err := rt.SetRedisLatency(ctx, 0); err != nil {
+		return err
+	}
 	return parallel.Do(rt.base(), func(name string) error { return rt.resetInstance(ctx, name) })
 }
 

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"statelab"
+	"statelab/internal/delay"
 	"statelab/internal/labredis"
 	"statelab/internal/parallel"
 	"statelab/lab"
@@ -45,6 +46,7 @@ type Runtime struct {
 	opts     Options
 	dir      string // the instances' keys files
 	redis    labredis.Redis
+	delay    *delay.Proxy
 	bl       *lb.Balancer
 	blDone   chan struct{}
 	admin    *http.Server
@@ -90,6 +92,11 @@ func Start(ctx context.Context, opts Options) (_ *Runtime, err error) {
 		return nil, err
 	}
 	if rt.redis, err = labredis.Start(ctx, labredis.Embedded); err != nil {
+		return nil, err
+	}
+	// The instances reach Redis through a delay proxy (0 until a scenario
+	// slows Redis down); the runner reaches it directly.
+	if rt.delay, err = delay.Listen("127.0.0.1:0", rt.redis.Addr()); err != nil {
 		return nil, err
 	}
 	var specs []lb.PoolSpec
@@ -150,7 +157,7 @@ func (rt *Runtime) start(in *instance, s lab.Settings) error {
 		Variant:    in.variant,
 		Name:       in.name,
 		Addr:       in.addr,
-		RedisAddr:  rt.redis.Addr(),
+		RedisAddr:  rt.delay.Addr(),
 		CookieName: statelab.SessionCookie + "_" + string(in.variant),
 		KeysFile:   rt.keysFile(in.name),
 		FailOpen:   s.FailOpen,
@@ -336,7 +343,20 @@ func (rt *Runtime) Remove(ctx context.Context, name string) error {
 }
 
 // StopRedis stops the embedded Redis: without persistence it forgets.
-func (rt *Runtime) StopRedis(context.Context) error { return rt.redis.Stop() }
+func (rt *Runtime) StopRedis(context.Context) error {
+	err := rt.redis.Stop()
+	rt.delay.Cut() // what the instances had open to it ends with it
+	return err
+}
+
+// SetRedisLatency sets the delay the proxy between the instances and Redis
+// adds.
+func (rt *Runtime) SetRedisLatency(_ context.Context, d time.Duration) error {
+	return rt.delay.SetDelay(d)
+}
+
+// RedisSent counts the bytes the instances have sent Redis.
+func (rt *Runtime) RedisSent(context.Context) (int64, error) { return rt.delay.Sent(), nil }
 
 // StartRedis starts the embedded Redis again.
 func (rt *Runtime) StartRedis(ctx context.Context, persist bool) error {
@@ -359,6 +379,9 @@ func (rt *Runtime) Reset(ctx context.Context) error {
 	}
 	if err := labredis.Flush(ctx, rt.redis.Addr()); err != nil {
 		return fmt.Errorf("flush redis: %w", err)
+	}
+	if err := rt.delay.SetDelay(0); err != nil {
+		return err
 	}
 	rt.mu.Lock()
 	all := make([]*instance, 0, len(rt.insts))
@@ -398,6 +421,9 @@ func (rt *Runtime) Close() error {
 		<-rt.blDone
 	}
 	_ = parallel.Do(all, func(in *instance) error { return rt.end(context.Background(), in, true) })
+	if rt.delay != nil {
+		rt.delay.Close()
+	}
 	if rt.redis != nil {
 		rt.redis.Close()
 	}

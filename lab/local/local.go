@@ -19,6 +19,7 @@ import (
 
 	"statelab"
 	"statelab/internal/child"
+	"statelab/internal/delay"
 	"statelab/internal/labredis"
 	"statelab/internal/parallel"
 	"statelab/internal/ports"
@@ -53,6 +54,7 @@ type Runtime struct {
 	exe    string
 	dir    string // the instances' keys files
 	redis  labredis.Redis
+	delay  *delay.Proxy
 	lb     *child.Process
 	admin  string
 	pools  map[statelab.Variant]string
@@ -90,6 +92,11 @@ func Start(ctx context.Context, opts Options) (_ *Runtime, err error) {
 		return nil, err
 	}
 	if rt.redis, err = labredis.Start(ctx, opts.Redis); err != nil {
+		return nil, err
+	}
+	// The instances reach Redis through a delay proxy (0 until a scenario
+	// slows Redis down); the runner reaches it directly.
+	if rt.delay, err = delay.Listen("127.0.0.1:0", rt.redis.Addr()); err != nil {
 		return nil, err
 	}
 	var all []*instance
@@ -252,7 +259,20 @@ func (rt *Runtime) Remove(_ context.Context, name string) error {
 }
 
 // StopRedis stops Redis with SIGTERM (the embedded one: closes it).
-func (rt *Runtime) StopRedis(context.Context) error { return rt.redis.Stop() }
+func (rt *Runtime) StopRedis(context.Context) error {
+	err := rt.redis.Stop()
+	rt.delay.Cut() // what the instances had open to it ends with it
+	return err
+}
+
+// SetRedisLatency sets the delay the proxy between the instances and Redis
+// adds.
+func (rt *Runtime) SetRedisLatency(_ context.Context, d time.Duration) error {
+	return rt.delay.SetDelay(d)
+}
+
+// RedisSent counts the bytes the instances have sent Redis.
+func (rt *Runtime) RedisSent(context.Context) (int64, error) { return rt.delay.Sent(), nil }
 
 // StartRedis starts Redis again on its port.
 func (rt *Runtime) StartRedis(ctx context.Context, persist bool) error {
@@ -282,6 +302,9 @@ func (rt *Runtime) Reset(ctx context.Context) error {
 	if err := labredis.Flush(ctx, rt.redis.Addr()); err != nil {
 		return fmt.Errorf("flush redis: %w", err)
 	}
+	if err := rt.delay.SetDelay(0); err != nil {
+		return err
+	}
 	return parallel.Do(all, func(p *instance) error {
 		if !rt.base[p.name] {
 			return rt.Remove(ctx, p.name)
@@ -310,6 +333,9 @@ func (rt *Runtime) Close() error {
 	_ = parallel.Do(all, func(p *child.Process) error { return p.End(syscall.SIGKILL) })
 	if rt.dir != "" {
 		os.RemoveAll(rt.dir)
+	}
+	if rt.delay != nil {
+		rt.delay.Close()
 	}
 	if rt.redis != nil {
 		return rt.redis.Close()

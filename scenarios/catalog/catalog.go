@@ -32,6 +32,8 @@ var catalogue = []*scenarios.Scenario{
 	stickyImbalance,
 	tokenExpiry,
 	retriedWrite,
+	slowRedis,
+	longLived,
 }
 
 // All returns every scenario, in catalogue order.

@@ -34,6 +34,12 @@ var (
 		Text: `"Some applications also use signed cookies that store session data directly in the browser rather than on the server, which survives server restarts entirely since no server-side storage is involved."`}
 	claimShortExpiry = scenarios.Claim{Source: "001", Row: "Security",
 		Text: `"If an attacker steals a valid token, they can impersonate the user. Developers must use secure cookies, encryption, and short expiration times to mitigate these risks."`}
+	claimSharedBottleneck = scenarios.Claim{Source: "001", Row: "Pro-Tip",
+		Text: `"Implementation of statelessness often shifts the \"bottleneck\" from the application server to the database or the distributed cache. Always ensure your external state store, such as Redis, is as scalable as your compute layer."`}
+	claimLongLived = scenarios.Claim{Source: "000", Row: "When Stateful Systems Make Sense",
+		Text: `"WebSockets · Real-time multiplayer games · Collaborative applications · Long-lived connections" · "Most real-world systems are primarily stateless, with carefully managed state where required."`}
+	claimChat = scenarios.Claim{Source: "003", Row: "Why Stateful Services Still Exist",
+		Text: `"Some systems depend on long-lived connections" · "A chat server maintains: Open connections · Message state · User presence" · "Trying to make that fully stateless often makes things worse, not better."`}
 	claimResources = scenarios.Claim{Source: "004", Row: "Server Resources",
 		Text: `stateless "Lower. No session data needs to be stored or managed on the server side." · stateful "Higher. Each active session occupies memory or database storage that must be maintained and expired."`}
 )

@@ -1,0 +1,207 @@
+package catalog
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"statelab"
+	"statelab/lb"
+	"statelab/scenarios"
+)
+
+// slowDelays are the latencies slow-redis adds between the instances and
+// Redis.
+var slowDelays = []time.Duration{0, 20 * time.Millisecond, 100 * time.Millisecond}
+
+// slowSamples is how many GET /me one user sends, one after the other, at
+// each delay.
+const slowSamples = 40
+
+// slowFigures is what one variant's GET /me cost at one delay.
+type slowFigures struct {
+	DelayMs float64 `json:"delay_ms"`
+	P50Ms   float64 `json:"p50_ms"`
+	P99Ms   float64 `json:"p99_ms"`
+	// Sent is the bytes the variant's instances sent Redis meanwhile.
+	Sent int64 `json:"redis_bytes_sent"`
+}
+
+func slowProbe(d time.Duration) string { return fmt.Sprintf("Redis +%d ms", d.Milliseconds()) }
+
+const slowPast = "Redis slower than the instances wait"
+
+// slowRedis: latency between the instances and Redis, +0, +20 and +100 ms,
+// then more than the instances wait for Redis.
+var slowRedis = &scenarios.Scenario{
+	Name:     "slow-redis",
+	Summary:  "latency added between the instances and Redis: redis pays it on every request, the others never ask Redis; past the Redis timeout, 503",
+	Setup:    "round-robin (memory sticky); a delay proxy between the instances and Redis adds 0, 20 and 100 ms, then more than the Redis timeout",
+	Claims:   []scenarios.Claim{claimSharedStore, claimSharedBottleneck},
+	MaxUsers: 10,
+	Steps: []scenarios.Step{
+		{
+			Title: "route memory with affinity, the others round-robin",
+			Why:   "Memory needs affinity; redis, jwt and cookie can go anywhere.",
+			Run:   func(r *scenarios.Run) error { return r.SetPolicyFor(statelab.Memory, lb.Sticky) },
+		},
+		fill(),
+		{
+			Title: "at +0, +20 and +100 ms: every user asks who it is, then one user asks 40 times alone",
+			Why:   "Every GET /me of a redis user reads its session from Redis; memory reads its own map, jwt and cookie verify what the request carries.",
+			Run:   measureSlow,
+		},
+		{
+			Title: "make Redis slower than the instances wait for it",
+			Why:   "Each redis instance gives up on Redis after its timeout, and answers 503: failing closed.",
+			Run: func(r *scenarios.Run) error {
+				var h statelab.Body
+				if err := r.InstanceGet(r.RT.Instances(statelab.Redis)[0], "/healthz", &h); err != nil {
+					return err
+				}
+				timeout, err := time.ParseDuration(h.RedisTimeout)
+				if err != nil {
+					return fmt.Errorf("redis-1 does not say its Redis timeout (%q)", h.RedisTimeout)
+				}
+				d := timeout * 7 / 5
+				r.Fact("redis timeout ms", float64(timeout.Milliseconds()))
+				r.Fact("past delay ms", float64(d.Milliseconds()))
+				r.Fault()
+				if err := r.RT.SetRedisLatency(r.Context(), d); err != nil {
+					return err
+				}
+				r.Note("the instances wait %s for Redis; every answer of Redis now comes %s late", timeout, d)
+				_, err = r.Probe(slowPast, 1)
+				return err
+			},
+		},
+		{
+			Title: "take the delay away",
+			Why:   "Redis answers at once again.",
+			Run: func(r *scenarios.Run) error {
+				if err := r.RT.SetRedisLatency(r.Context(), 0); err != nil {
+					return err
+				}
+				r.Fixed()
+				_, err := r.Probe("Redis fast again", 1)
+				return err
+			},
+		},
+	},
+	Expect: []scenarios.Expectation{
+		paysDelay(statelab.Redis),
+		asksRedisNothing(statelab.Memory), asksRedisNothing(statelab.JWT), asksRedisNothing(statelab.Cookie),
+		unavailableFromInstances(statelab.Redis, slowPast),
+		keepsAll(statelab.Memory, slowPast), keepsAll(statelab.JWT, slowPast), keepsAll(statelab.Cookie, slowPast),
+		keepsAll(statelab.Redis, "Redis fast again"),
+	},
+	Verdict:    slowPast,
+	Highlights: []string{slowProbe(slowDelays[len(slowDelays)-1]), slowPast, "Redis fast again"},
+	Lesson: func(res *scenarios.Result) string {
+		f := slowOf(res, statelab.Redis)
+		if len(f) < len(slowDelays) {
+			return "The latency was not measured: see the error above."
+		}
+		var p50s []string
+		for _, x := range f {
+			p50s = append(p50s, fmt.Sprintf("%.1f", x.P50Ms))
+		}
+		others := notMemory()[1:]
+		down, of := users(res, slowPast, statelab.Redis, scenarios.Unavailable)
+		return fmt.Sprintf("With Redis +0, +20 and +100 ms away, one redis GET /me took %s ms (medians of %d): every request pays the round trip to the shared store, and a slower store slows every request. "+
+			"Memory, %s sent Redis %d bytes meanwhile: what they need is in the process or in the request, so they cannot notice. "+
+			"Once Redis answered %.0f ms late, more than the %.0f ms an instance waits, %d of %d redis users got 503 from healthy instances. "+
+			"A shared store is a dependency on the path of every request: its latency is yours, its limits yours.",
+			strings.Join(p50s, ", "), slowSamples, variantNames(others), sentBy(res, statelab.Memory)+sentBy(res, statelab.JWT)+sentBy(res, statelab.Cookie),
+			res.Float("past delay ms"), res.Float("redis timeout ms"), down, of)
+	},
+}
+
+func measureSlow(r *scenarios.Run) error {
+	figures := map[statelab.Variant][]slowFigures{}
+	for _, d := range slowDelays {
+		if err := r.RT.SetRedisLatency(r.Context(), d); err != nil {
+			return err
+		}
+		if _, err := r.Probe(slowProbe(d), 1); err != nil {
+			return err
+		}
+		for _, v := range statelab.Variants {
+			before, err := r.RT.RedisSent(r.Context())
+			if err != nil {
+				return err
+			}
+			took := r.SampleLatencies(v, slowSamples)
+			after, err := r.RT.RedisSent(r.Context())
+			if err != nil {
+				return err
+			}
+			slices.Sort(took)
+			figures[v] = append(figures[v], slowFigures{
+				DelayMs: float64(d.Milliseconds()), P50Ms: ms(took[len(took)/2]), P99Ms: ms(took[len(took)*99/100]), Sent: after - before,
+			})
+		}
+	}
+	if err := r.RT.SetRedisLatency(r.Context(), 0); err != nil {
+		return err
+	}
+	t := scenarios.Table{
+		Title:   fmt.Sprintf("GET /me, one user alone, %d requests in a row at each delay: p50 · p99, and the bytes the instances sent Redis meanwhile", slowSamples),
+		Columns: []string{"variant", "Redis +0 ms", "Redis +20 ms", "Redis +100 ms", "bytes sent to Redis"},
+	}
+	for _, v := range statelab.Variants {
+		r.Fact("slow "+string(v), figures[v])
+		row := []string{string(v)}
+		var sent int64
+		for _, f := range figures[v] {
+			row = append(row, fmt.Sprintf("%.1f · %.1f ms", f.P50Ms, f.P99Ms))
+			sent += f.Sent
+		}
+		t.Rows = append(t.Rows, append(row, fmt.Sprint(sent)))
+	}
+	r.AddTable(t)
+	return nil
+}
+
+func slowOf(res *scenarios.Result, v statelab.Variant) []slowFigures {
+	f, _ := res.Facts["slow "+string(v)].([]slowFigures)
+	return f
+}
+
+func sentBy(res *scenarios.Result, v statelab.Variant) int64 {
+	var n int64
+	for _, f := range slowOf(res, v) {
+		n += f.Sent
+	}
+	return n
+}
+
+// paysDelay: at each delay, the median GET /me is at least the delay: each
+// one waits for at least one answer of Redis.
+func paysDelay(v statelab.Variant) scenarios.Expectation {
+	return scenarios.Expectation{Variant: v, Text: "pays the delay on every request: its median GET /me is at least the delay", Check: func(res *scenarios.Result) (bool, string) {
+		f := slowOf(res, v)
+		ok := len(f) == len(slowDelays)
+		var parts []string
+		for _, x := range f {
+			ok = ok && x.P50Ms >= x.DelayMs && x.Sent > 0
+			parts = append(parts, fmt.Sprintf("+%.0f ms: %.1f ms", x.DelayMs, x.P50Ms))
+		}
+		return ok, "medians " + strings.Join(parts, ", ")
+	}}
+}
+
+// asksRedisNothing: the variant's instances sent Redis nothing while
+// measured, so no delay of Redis can reach its requests.
+func asksRedisNothing(v statelab.Variant) scenarios.Expectation {
+	return scenarios.Expectation{Variant: v, Text: "sends Redis nothing, so Redis's delay cannot reach it", Check: func(res *scenarios.Result) (bool, string) {
+		f := slowOf(res, v)
+		var parts []string
+		for _, x := range f {
+			parts = append(parts, fmt.Sprintf("+%.0f ms: %.1f ms", x.DelayMs, x.P50Ms))
+		}
+		n := sentBy(res, v)
+		return len(f) == len(slowDelays) && n == 0, fmt.Sprintf("%d bytes sent to Redis; medians %s", n, strings.Join(parts, ", "))
+	}}
+}
