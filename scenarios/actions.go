@@ -174,6 +174,23 @@ func (r *Run) End(n int, graceful bool) error {
 	return r.awaitDown(targets, mark, t0)
 }
 
+// CrashDuring arms instance number n of variant v to die after the next
+// write it applies, runs write (which should send it one), and waits until
+// the balancer reports the instance down: it is gone, and what it held
+// with it.
+func (r *Run) CrashDuring(v statelab.Variant, n int, write func()) error {
+	in := instance{v, r.RT.Instances(v)[n-1]}
+	if err := r.RT.CrashAfterNextWrite(r.ctx, in.name); err != nil {
+		return err
+	}
+	mark := r.rn.events.lastID()
+	r.Fault()
+	t0 := time.Now()
+	write()
+	r.world.end(in.name)
+	return r.awaitDown([]instance{in}, mark, t0)
+}
+
 // awaitDown waits for the balancer to report each instance down and notes,
 // in a line, how long it took.
 func (r *Run) awaitDown(targets []instance, mark int64, t0 time.Time) error {

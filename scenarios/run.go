@@ -89,9 +89,6 @@ func (r *Run) Fact(key string, v any) { r.res.Facts[key] = v }
 // one with End, and stopping Redis mark a fault by themselves.
 func (r *Run) Fault() { r.world.fault() }
 
-// Crashed tells the run that an instance died on its own (an armed crash):
-// what it held is gone.
-func (r *Run) Crashed(name string) { r.world.end(name) }
 
 // Fixed marks now as the moment a step undid the scenario's fault (the
 // drift corrected, the key restored): users served again after it were

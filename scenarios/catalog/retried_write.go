@@ -110,18 +110,14 @@ func cutWrite(r *scenarios.Run, i int, key, probe string) error {
 	if len(ws) != len(statelab.Variants) {
 		return fmt.Errorf("instance 2 of some variant served fewer than %d users: too few users for this scenario", i+1)
 	}
-	for _, name := range r.Instance(2) {
-		if err := r.RT.CrashAfterNextWrite(r.Context(), name); err != nil {
-			return err
-		}
-	}
-	r.Fault()
 	item := statelab.Item{Item: fmt.Sprintf("retried-%d", i+1), Qty: 1}
 	statuses := map[string]int{}
 	for _, u := range ws {
-		first := u.AddKeyed(r.Context(), item, key)
+		var first scenarios.Response
+		if err := r.CrashDuring(u.Variant, 2, func() { first = u.AddKeyed(r.Context(), item, key) }); err != nil {
+			return err
+		}
 		statuses[string(u.Variant)] = first.Status
-		r.Crashed(fmt.Sprintf("%s-2", u.Variant))
 		second := u.AddKeyed(r.Context(), item, key)
 		r.Detail("%s: %s's write answered %d; its retry %d, by %s", u.Variant, u.Name, first.Status, second.Status, second.Instance)
 	}
