@@ -89,7 +89,6 @@ func (r *Run) Fact(key string, v any) { r.res.Facts[key] = v }
 // one with End, and stopping Redis mark a fault by themselves.
 func (r *Run) Fault() { r.world.fault() }
 
-
 // Fixed marks now as the moment a step undid the scenario's fault (the
 // drift corrected, the key restored): users served again after it were
 // not served by themselves, and the time to recover says so.
