@@ -120,7 +120,7 @@ func (r *Run) LogoutAll(variants ...statelab.Variant) error {
 	if surprising {
 		note = r.Note
 	}
-	note("logouts that say the old credential is now refused: %s", strings.Join(parts, ", "))
+	note("logouts after which the old credential is refused, as the servers say: %s", strings.Join(parts, ", "))
 	return nil
 }
 

@@ -68,6 +68,17 @@ func (u *User) SessionCookie() string {
 	return statelab.SessionCookie
 }
 
+// SessionCookieValue is the value of the session cookie the user's jar
+// holds now ("" when none).
+func (u *User) SessionCookieValue() string {
+	for _, c := range u.cookies {
+		if strings.HasPrefix(c.name, statelab.SessionCookie) {
+			return c.value
+		}
+	}
+	return ""
+}
+
 // As sends GET /me with a credential someone else made for this user: a
 // cookie (name, value) or a bearer token. ForgeryAccepted means the server
 // took it for this user, Refused that it was turned away. The user's own

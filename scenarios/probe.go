@@ -82,7 +82,7 @@ func (r *Run) probeUsers(k Kind, users []*User, name string, times int, ask Ask)
 		}
 	}
 	if len(moved) > 0 {
-		r.Note("lb: re-pinned %s users (%s users now on %s)", strings.Join(moved, ", "), first, v.Spread(first))
+		r.Note("lb: re-pinned %s users (the %s users of this probe are now on %s)", strings.Join(moved, ", "), first, v.Spread(first))
 	}
 	r.res.Verdicts = append(r.res.Verdicts, v)
 	r.rn.obs.Probed(v)

@@ -32,10 +32,14 @@ var (
 		Text: `"state is stored externally, such as: Databases (PostgreSQL, MySQL) · Caches (Redis) · Tokens (JWTs, signed cookies)" · "Stateless systems authenticate users on every request using: Tokens · API keys · Signed cookies"`}
 	claimSignedCookiesRestart = scenarios.Claim{Source: "004", Row: "What happens to sessions when the server restarts?",
 		Text: `"Some applications also use signed cookies that store session data directly in the browser rather than on the server, which survives server restarts entirely since no server-side storage is involved."`}
-	claimShortExpiry = scenarios.Claim{Source: "001", Row: "Security",
+	claimIdempotent = scenarios.Claim{Source: "001", Row: "Optimization",
+		Text: `"designing your API so that making the same request multiple times has the same effect as making it once. This is critical in stateless systems where network hiccups might cause a client to retry a request. If the request is idempotent, the retry won't result in duplicate transactions or corrupted data."`}
+	claimTokenSize = scenarios.Claim{Source: "001", Row: "Common Pitfalls",
+		Text: `"If your stateless token becomes too large, it increases network latency and consumes excessive bandwidth."`}
+	claimShortExpiry = scenarios.Claim{Source: "001", Row: "What are the security risks of stateless architecture?",
 		Text: `"If an attacker steals a valid token, they can impersonate the user. Developers must use secure cookies, encryption, and short expiration times to mitigate these risks."`}
 	claimSharedBottleneck = scenarios.Claim{Source: "001", Row: "Pro-Tip",
-		Text: `"Implementation of statelessness often shifts the \"bottleneck\" from the application server to the database or the distributed cache. Always ensure your external state store, such as Redis, is as scalable as your compute layer."`}
+		Text: `"Implementation of statelessness often shifts the “bottleneck” from the application server to the database or the distributed cache. Always ensure your external state store, such as Redis, is as scalable as your compute layer."`}
 	claimLongLived = scenarios.Claim{Source: "000", Row: "When Stateful Systems Make Sense",
 		Text: `"WebSockets · Real-time multiplayer games · Collaborative applications · Long-lived connections" · "Most real-world systems are primarily stateless, with carefully managed state where required."`}
 	claimChat = scenarios.Claim{Source: "003", Row: "Why Stateful Services Still Exist",

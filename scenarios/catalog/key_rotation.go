@@ -55,7 +55,7 @@ var keyRotation = &scenarios.Scenario{
 		stickyStep(),
 		{
 			Title: "put key A in force on every instance",
-			Why:   "Cookies signed with A, tokens with a; reloaded on SIGHUP, no restart.",
+			Why:   "Cookies and tokens signed with key A (a token names it kid a); reloaded on SIGHUP, no restart.",
 			Run:   setAllKeys(rotationKeys([]string{rotationKeyA}, key("a", rotationKeyA)), "cookie key A, jwt key a"),
 		},
 		fill(),
@@ -99,7 +99,7 @@ var keyRotation = &scenarios.Scenario{
 				}
 				r.Fact("jwt sessions held", int(jwtHeld))
 				r.Fact("cookie sessions held", int(cookieHeld))
-				r.Detail("the memory instances still hold %d sessions; Redis still holds %d; the jwt and cookie instances hold %d and %d: each of those users existed only in its token or cookie", sessions, keys, jwtHeld, cookieHeld)
+				r.Note("the memory instances still hold %d sessions; Redis still holds %d; the jwt and cookie instances hold %d and %d: each of those users existed only in its token or cookie", sessions, keys, jwtHeld, cookieHeld)
 				return nil
 			},
 		},
@@ -148,8 +148,9 @@ var keyRotation = &scenarios.Scenario{
 		}
 		return fmt.Sprintf("%s; dropping A too early refused the users of every variant alike (%s of %d), destroying nothing: memory and Redis still held %d and %d sessions, "+
 			"and the jwt and cookie instances %d and %d (each of those users lives only in its token or cookie, which A would verify again). "+
-			"With the key, forged session ids were taken %d times (a signed id must also name a session the server holds), forged tokens for %d of %d users, forged whole-session cookies for %d of %d. "+
-			"With a shared HMAC key (HS256, as here) whatever verifies tokens can also mint them; an asymmetric key (RS256, ES256) would leave the instances only a public key, which this lab does not show.",
+			"With the key, forged session ids were accepted %d times (a signed id must also name a session the server holds), forged tokens for %d of %d users, forged whole-session cookies for %d of %d. "+
+			"With a shared HMAC key (HS256, as here) whatever verifies tokens can also mint them; an asymmetric key (RS256, ES256) would leave the instances only a public key, which this lab does not show. "+
+			"The cookie variant has no such way out: every instance must encrypt and decrypt its cookies, so every instance holds the secret.",
 			rotated, and(refused), of, res.Int("memory sessions held"), res.Int("redis sessions held"), res.Int("jwt sessions held"), res.Int("cookie sessions held"), forgedCookies, forgedTokens, of, forgedWhole, of)
 	},
 }

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"encoding/base64"
 	"fmt"
 	"math"
 	"strings"
@@ -34,6 +35,14 @@ var logoutReplay = &scenarios.Scenario{
 				if payload := u.TokenPayload(); payload != "" {
 					r.Fact("a token's payload", payload)
 					r.Note("jwt: a token is signed, not encrypted: %s's names the user and its cart (%s) to anyone holding it", u.Name, cartWords(u.Cart()))
+				}
+				if c := r.Users[statelab.Cookie][0]; c.SessionCookieValue() != "" {
+					value := c.SessionCookieValue()
+					if readable(value, c) {
+						r.Note("cookie: %s's cookie shows its name or an item of its cart to whoever reads it", c.Name)
+					} else {
+						r.Note("cookie: %s's cookie (%d characters) is encrypted: neither its name nor its cart's items can be read from it, even base64-decoded", c.Name, len(value))
+					}
 				}
 				return nil
 			},
@@ -117,6 +126,28 @@ var logoutReplay = &scenarios.Scenario{
 			memRefused, redisRefused, of, accepted, of, lifetime, cookies, of, denied, of,
 			res.Float("jwt ms with the denylist, one request alone"), res.Float("jwt ms, one request alone"), res.Int("denylist entries"))
 	},
+}
+
+// readable reports whether a cookie value shows the user's name or one of
+// its items, as it is or base64-decoded.
+func readable(value string, u *scenarios.User) bool {
+	texts := []string{value}
+	for _, enc := range []*base64.Encoding{base64.URLEncoding, base64.RawURLEncoding, base64.StdEncoding} {
+		if b, err := enc.DecodeString(value); err == nil {
+			texts = append(texts, string(b))
+		}
+	}
+	for _, t := range texts {
+		if strings.Contains(t, u.Name) {
+			return true
+		}
+		for _, it := range u.Cart() {
+			if strings.Contains(t, it.Item) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // cartWords says a cart as "5 × lime, 1 × fig".

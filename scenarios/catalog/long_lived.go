@@ -19,7 +19,7 @@ const (
 var longLived = &scenarios.Scenario{
 	Name:    "long-lived",
 	Summary: "every user holds a live WebSocket; an instance of each variant is killed: its connections drop in every variant, and only memory users reconnect to nothing",
-	Setup:   "sticky routing; every user holds GET /live open (the session, pushed every second); one instance of each variant is SIGKILLed",
+	Setup:   "sticky routing; every user holds a WebSocket open (GET /live, upgraded; the session pushed every second); one instance of each variant is SIGKILLed",
 	Claims:  []scenarios.Claim{claimLongLived, claimChat},
 	Steps: []scenarios.Step{
 		stickyStep(),
@@ -74,7 +74,7 @@ var longLived = &scenarios.Scenario{
 		return fmt.Sprintf("Killing %s dropped %s live connections of %d users each: exactly those the dead instances held, whatever the session design. "+
 			"A connection is state no design can move: it lives in one process, and a stateless token does not keep it open. "+
 			"Reconnecting, %d of %d memory users found their session gone with the process; the redis, jwt and cookie users found theirs. "+
-			"Long-lived connections are why chat and multiplayer servers stay stateful: they keep the sessions elsewhere and make reconnecting cheap.",
+			"The connection is the state that cannot move; the session can, and where it lives outside the process, a reconnect finds it. That is why servers of long-lived connections stay stateful, whatever their sessions do.",
 			instanceNames(2), drops, of, lost, n)
 	},
 }
@@ -124,7 +124,7 @@ func awaitDrops(r *scenarios.Run) error {
 			}
 		}
 		r.Fact("live "+string(v), d)
-		r.Detail("%s: %d connections dropped, %d held by %s; %d still open", v, d.Dropped, d.Held, dead, len(r.Users[v])-d.Dropped)
+		r.Note("%s: %d of %d live connections dropped (%d of them held by %s); %d still open", v, d.Dropped, len(r.Users[v]), d.Dropped-d.Others, dead, len(r.Users[v])-d.Dropped)
 	}
 	return nil
 }

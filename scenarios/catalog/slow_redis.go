@@ -71,7 +71,7 @@ var slowRedis = &scenarios.Scenario{
 				if err := r.RT.SetRedisLatency(r.Context(), d); err != nil {
 					return err
 				}
-				r.Note("the instances wait %s for Redis; every answer of Redis now comes %s late", timeout, d)
+				r.Note("the instances wait %d ms for Redis; every answer of Redis now comes %d ms late", timeout.Milliseconds(), d.Milliseconds())
 				_, err = r.Probe(slowPast, 1)
 				return err
 			},
@@ -110,9 +110,9 @@ var slowRedis = &scenarios.Scenario{
 		others := notMemory()[1:]
 		down, of := users(res, slowPast, statelab.Redis, scenarios.Unavailable)
 		return fmt.Sprintf("With Redis +0, +20 and +100 ms away, one redis GET /me took %s ms (medians of %d): every request pays the round trip to the shared store, and a slower store slows every request. "+
-			"Memory, %s sent Redis %d bytes meanwhile: what they need is in the process or in the request, so they cannot notice. "+
+			"Memory, %s sent Redis %d bytes meanwhile: what they need is in the process or in the request, so no delay of Redis can reach them. "+
 			"Once Redis answered %.0f ms late, more than the %.0f ms an instance waits, %d of %d redis users got 503 from healthy instances. "+
-			"A shared store is a dependency on the path of every request: its latency is yours, its limits yours.",
+			"A shared store is a dependency on the path of every request: its latency is the application's. (Latency and the timeout only: the store's capacity under load is not measured here.)",
 			strings.Join(p50s, ", "), slowSamples, variantNames(others), sentBy(res, statelab.Memory)+sentBy(res, statelab.JWT)+sentBy(res, statelab.Cookie),
 			res.Float("past delay ms"), res.Float("redis timeout ms"), down, of)
 	},

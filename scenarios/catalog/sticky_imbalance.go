@@ -98,8 +98,9 @@ var stickyImbalance = &scenarios.Scenario{
 	Lesson: func(res *scenarios.Result) string {
 		c := func(probe string, v statelab.Variant, inst string) int { return perInstance(res, probe, v)[inst] }
 		all, _ := requests(res, imbalanceAfter, statelab.Memory)
-		return fmt.Sprintf("Back from its restart, memory-2 served %d of %d memory requests: every memory user was pinned to memory-1 (%d) or memory-3 (%d), "+
-			"and affinity keeps a pin where it is. Round-robin needs no pin, so redis-2, jwt-2 and cookie-2 took %d, %d and %d at once. "+
+		return fmt.Sprintf("Back from its restart, memory-2 served %d of %d memory requests: every memory user was pinned to memory-1 (%d requests) or memory-3 (%d), "+
+			"and affinity keeps a pin where it is. Redis, jwt and cookie users had been re-pinned too, and would have stayed as skewed under sticky routing; switched to round-robin, which they can use since they need no pin, "+
+			"redis-2, jwt-2 and cookie-2 took %d, %d and %d at once. "+
 			"Only when the users churned and were pinned afresh did memory-2 get %d of %d. Sticky sessions reduce the effectiveness of load balancing: "+
 			"a pool that scales out or recovers stays skewed for as long as its users stay.",
 			c(imbalanceAfter, statelab.Memory, "memory-2"), all, c(imbalanceAfter, statelab.Memory, "memory-1"), c(imbalanceAfter, statelab.Memory, "memory-3"),

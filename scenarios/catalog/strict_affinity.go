@@ -61,8 +61,8 @@ var strictAffinity = &scenarios.Scenario{
 		others := notMemory()
 		return fmt.Sprintf("Strict affinity turned the kill into an outage for every user pinned to instance 2: %s users of %d each got 503 until it came back. "+
 			"For memory it bought nothing: the restarted memory-2 is a new process, and %d users lost their session all the same; the %s users, whose sessions were never in the process, "+
-			"were refused service they could have had from any other instance. A real site re-pins (kill-instance): a memory user logs in again at once instead of waiting on an error. "+
-			"Strict fits only a server whose state comes back with it (a pause, not a crash), where a fresh empty session would do harm.",
+			"were refused service they could have had from any other instance. Re-pinning (kill-instance) lets a memory user log in again at once instead of waiting on an error, which is why balancers re-pin by default. "+
+			"Strict can only pay when an instance comes back with its state (a pause rather than a crash, which this lab does not show).",
 			down, of, lost, variantNames(others))
 	},
 }

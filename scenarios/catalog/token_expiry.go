@@ -43,7 +43,7 @@ var tokenExpiry = &scenarios.Scenario{
 		fill(),
 		{
 			Title: "every user stays active, asking who it is twice a second, until every token has expired",
-			Why:   "A session that lives from its last use slides forward with every request; a token's expiry was fixed when it was issued.",
+			Why:   "Memory, redis and cookie sessions live 4 s from their last use: a read renews one (the cookie variant sets a new cookie) once half of that has passed. A token's expiry was fixed when it was issued.",
 			Run: func(r *scenarios.Run) error {
 				until := latest(r, statelab.JWT, (*scenarios.User).TokenExpiry).Add(time.Second)
 				r.Fact("active seconds", roundTenth(time.Until(until).Seconds()))
@@ -86,7 +86,7 @@ var tokenExpiry = &scenarios.Scenario{
 		},
 		{
 			Title: "wait until every copy has expired, then replay them again",
-			Why:   "Expiry is the only revocation a credential the server does not hold can have.",
+			Why:   "Without a denylist (logout-replay), expiry is the only revocation that needs no state on the server.",
 			Run: func(r *scenarios.Run) error {
 				until := time.Now()
 				for _, v := range statelab.Variants {
@@ -130,8 +130,8 @@ var tokenExpiry = &scenarios.Scenario{
 		cookieLate, _ := users(res, "replayed after the copies expired", statelab.Cookie, scenarios.Refused)
 		return fmt.Sprintf("Asking twice a second for %.1f s, %d of %d jwt users were logged out anyway: a token's expiry is fixed when it is issued, so the client must log in again or hold a refresh token; "+
 			"%s users were kept, their sessions renewed by use. "+
-			"After logout, %d jwt and %d cookie copies of %d were still taken; once they expired (the last copy %.1f s after logout for jwt, %.1f s for cookie) %d and %d were refused. "+
-			"A short expiry is the revocation a stateless credential has: it bounds how long a stolen copy works, and costs active users their session as often.",
+			"After logout, %d jwt and %d cookie copies of %d were still accepted; once they expired (the last copy expired %.1f s after logout for jwt, %.1f s for cookie) %d and %d were refused. "+
+			"A short expiry bounds how long a stolen copy works: a fixed one (jwt) costs active users their session as often, a sliding one (cookie) keeps them, but would also renew a stolen copy that stays in use.",
 			res.Float("active seconds"), lost, of, slid, jwtReplayed, cookieReplayed, of,
 			res.Float("window jwt"), res.Float("window cookie"), jwtLate, cookieLate)
 	},

@@ -131,7 +131,7 @@ func (p *Text) RunStarted(_ string, plan scenarios.Plan, scs []*scenarios.Scenar
 // Definition says what "stateless" means in the lab, and where the seed
 // articles disagree.
 const Definition = `An instance is stateless when it keeps nothing a user needs between requests: any instance can answer any of them. ` +
-	`memory keeps the session in one process (stateful by any reading), jwt in the token the client sends (stateless by any reading, unless its denylist is on), ` +
+	`memory keeps the session in one process (stateful by any reading), jwt and cookie in the token or the signed, encrypted cookie the client sends (stateless by any reading, unless jwt's denylist is on), ` +
 	`redis in a shared Redis: stateless for article 003 ("the service instance does not own the state"), stateful for article 004 (a server-side session store). ` +
 	`The lab shows both: redis outlives every instance, and fails with its store. (000 to 004: the five articles whose claims the lab tests; the README lists them.)`
 
