@@ -24,5 +24,10 @@ func armOnSignal(srv *servers.Server) (stop func()) {
 }
 
 // dieNow ends this process as SIGKILL does: nothing more is written,
-// nothing is cleaned up.
-func dieNow() { _ = syscall.Kill(os.Getpid(), syscall.SIGKILL) }
+// nothing is cleaned up. As PID 1 of a container (no init) the kernel
+// ignores a SIGKILL the process sends itself, hence the exit with SIGKILL's
+// status right after.
+func dieNow() {
+	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	os.Exit(137)
+}

@@ -14,10 +14,10 @@ import (
 // runDelay runs a delay proxy (the workshop stack's redis-delay), or, with
 // --set, sets the delay of one that runs.
 func runDelay(ctx context.Context, args []string, env Env) error {
-	fs := newFlagSet("delay", "delay --listen :6380 --to redis:6379 [--control :6390]  |  delay --set 100ms [--at URL]")
-	listen := fs.String("listen", ":6380", "where clients connect")
+	fs := newFlagSet("delay", "delay --to redis:6379 [--listen 127.0.0.1:6380] [--control 127.0.0.1:6390]  |  delay --set 100ms [--at URL]")
+	listen := fs.String("listen", "127.0.0.1:6380", "where clients connect (the stack gives :6380, on its own network)")
 	to := fs.String("to", "", "the target, host:port (required to run a proxy)")
-	control := fs.String("control", ":6390", "address of the control API (GET, PUT /delay)")
+	control := fs.String("control", "127.0.0.1:6390", "address of the control API (GET, PUT /delay; no authentication, so loopback unless on a private network)")
 	initial := fs.Duration("delay", 0, "the delay to start with")
 	set := fs.String("set", "", "set the delay of a running proxy to this (e.g. 100ms, 0) and exit")
 	at := fs.String("at", "http://127.0.0.1:6390", "with --set: the running proxy's control API")

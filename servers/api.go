@@ -2,7 +2,9 @@ package servers
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,7 +14,6 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -192,9 +193,13 @@ func (s *Server) current(w http.ResponseWriter, r *http.Request) (State, error) 
 		return st, err
 	}
 	if sl, ok := s.sessions.(slider); ok {
-		err = sl.Slide(w, r, st)
+		if err := sl.Slide(w, r, st); err != nil {
+			// The read was served; only the renewal failed, and the next
+			// read tries again.
+			s.log.Warn("session not renewed", "path", r.URL.Path, "err", err)
+		}
 	}
-	return st, err
+	return st, nil
 }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
@@ -246,10 +251,31 @@ func (s *Server) addToCart(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if key != "" && slices.Contains(st.Applied, key) {
-		s.reply(w, http.StatusOK, statelab.Body{User: st.User, Cart: nonNil(st.Cart),
-			Note: "this Idempotency-Key was applied already: the change is not applied again"})
-		return
+	applied := ""
+	if key != "" {
+		// One change per key at a time on this instance: a retry sent
+		// while the first try is still being served waits for its answer.
+		// (Two instances of the redis variant could still both apply one
+		// key, read then written: a Redis lock per key would close that.)
+		inflight := st.User + "\x00" + key
+		if _, busy := s.applying.LoadOrStore(inflight, struct{}{}); busy {
+			s.fail(w, r, &statusError{http.StatusConflict, "a change with this Idempotency-Key is still being applied: send it again once that one has answered"})
+			return
+		}
+		defer s.applying.Delete(inflight)
+		applied = appliedEntry(key, *req.Item, *req.Qty)
+		for _, a := range st.Applied {
+			k, _, _ := strings.Cut(a, " ")
+			switch {
+			case a == applied:
+				s.reply(w, http.StatusOK, statelab.Body{User: st.User, Cart: nonNil(st.Cart),
+					Note: "this Idempotency-Key was applied already: the change is not applied again"})
+				return
+			case k == key:
+				s.fail(w, r, &statusError{http.StatusUnprocessableEntity, "this Idempotency-Key was used for another change: a key names one change"})
+				return
+			}
+		}
 	}
 	cart, err := addItem(st.Cart, *req.Item, *req.Qty)
 	if err != nil {
@@ -257,8 +283,8 @@ func (s *Server) addToCart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.Cart = cart
-	if key != "" {
-		st.Applied = append(st.Applied, key)
+	if applied != "" {
+		st.Applied = append(st.Applied, applied)
 		st.Applied = st.Applied[max(0, len(st.Applied)-statelab.MaxIdempotencyKeys):]
 	}
 	token, err := s.sessions.Update(w, r, st)
@@ -268,6 +294,14 @@ func (s *Server) addToCart(w http.ResponseWriter, r *http.Request) {
 	}
 	s.crashIfArmed()
 	s.reply(w, http.StatusOK, statelab.Body{User: st.User, Cart: st.Cart, Token: token})
+}
+
+// appliedEntry is how a session remembers an applied change: its key and a
+// digest of the change, so that the key sent with another change is told
+// apart.
+func appliedEntry(key, item string, qty int) string {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%d", item, qty)))
+	return key + " " + hex.EncodeToString(sum[:6])
 }
 
 // idempotencyKey is the request's Idempotency-Key: "" when it has none, an
@@ -349,7 +383,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	case s.cfg.Variant == statelab.JWT:
 		b.Note = "the token's login is on the denylist in Redis until its last token expires"
 	case s.cfg.Variant == statelab.Cookie:
-		b.Note = "the cookie is deleted from this client only: no server holds the session, so a copy of the cookie stays valid until it expires"
+		b.Note = "the cookie is deleted from this client only: no server holds the session, so a copy of the cookie stays valid until it expires, and renews itself while it is used"
 	default:
 		b.Note = "the session record is deleted: the old cookie now finds nothing"
 	}

@@ -129,6 +129,14 @@ func (c Config) withDefaults() (Config, []string, error) {
 	if c.Password == "" {
 		c.Password = statelab.DemoPassword
 	}
+	for _, d := range []struct {
+		name string
+		ttl  time.Duration
+	}{{"session TTL", c.SessionTTL}, {"token TTL", c.TokenTTL}} {
+		if d.ttl > 0 && d.ttl < time.Second {
+			return c, nil, fmt.Errorf("%s %s: want at least 1s (cookies and tokens count their life in seconds)", d.name, d.ttl)
+		}
+	}
 	if c.SessionTTL <= 0 {
 		c.SessionTTL = 30 * time.Minute
 	}

@@ -81,7 +81,13 @@ func (c *cookieSessions) Slide(w http.ResponseWriter, r *http.Request, st State)
 	if err != nil {
 		return err
 	}
-	return c.save(w, r, sess, st)
+	st.Saved = c.now().UnixMilli()
+	raw, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	sess.Values["state"] = string(raw)
+	return c.store.Refresh(r, w, sess)
 }
 
 func (c *cookieSessions) Start(w http.ResponseWriter, r *http.Request, st State) (string, error) {

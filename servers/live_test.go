@@ -52,6 +52,9 @@ func TestLive(t *testing.T) {
 			if err != nil {
 				t.Fatalf("dial: %v (%v)", err, resp)
 			}
+			if got := resp.Header.Get(statelab.InstanceHeader); got != cfg.Name {
+				t.Errorf("the 101 names instance %q, want %q: the handler's headers must go with the upgrade", got, cfg.Name)
+			}
 			defer c.Close()
 			var b statelab.Body
 			if err := c.ReadJSON(&b); err != nil || b.User != "lia" || len(b.Cart) != 0 || b.Instance != cfg.Name {

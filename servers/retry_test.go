@@ -2,11 +2,14 @@ package servers_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"statelab"
 	"statelab/servers"
@@ -22,8 +25,12 @@ func TestIdempotencyKey(t *testing.T) {
 			ts := instance(t, cfgs[v])
 			u := newUser(t)
 			want(t, "login", u.login(ts.URL, "ida"), 200)
-			add := func(key string) result {
-				req, _ := http.NewRequest("POST", ts.URL+"/cart", strings.NewReader(`{"item":"egg","qty":1}`))
+			add := func(key string, item ...string) result {
+				body := `{"item":"egg","qty":1}`
+				if len(item) > 0 {
+					body = `{"item":"` + item[0] + `","qty":1}`
+				}
+				req, _ := http.NewRequest("POST", ts.URL+"/cart", strings.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
 				if key != "" {
 					req.Header.Set("Idempotency-Key", key)
@@ -59,7 +66,71 @@ func TestIdempotencyKey(t *testing.T) {
 					t.Errorf("key %q: %d, want 400", bad, r.status)
 				}
 			}
+			if r := add("k-2", "ham"); r.status != 422 {
+				t.Errorf("k-2 again with another item: %d, want 422", r.status)
+			}
+			// The session remembers the last 8 keys: after 8 more, k-1 is
+			// a new change again.
+			for i := 0; i < statelab.MaxIdempotencyKeys; i++ {
+				want(t, "another key", add(fmt.Sprintf("n-%d", i), "nut"), 200)
+			}
+			want(t, "k-1 once forgotten", add("k-1"), 200)
+			if r := u.do("GET", ts.URL+"/cart", nil); r.body.Cart[0].Qty != 4 {
+				t.Fatalf("cart %v, want 4 eggs", r.body.Cart)
+			}
 		})
+	}
+}
+
+// TestIdempotencyKeyConcurrent: the same change sent twice at once with one
+// key is applied once; the second is told to wait (409) or finds it
+// applied.
+func TestIdempotencyKeyConcurrent(t *testing.T) {
+	ts := instance(t, servers.Config{Variant: statelab.Memory})
+	u := newUser(t)
+	want(t, "login", u.login(ts.URL, "cora"), 200)
+	for round := 0; round < 20; round++ {
+		key := fmt.Sprintf("c-%d", round)
+		var wg sync.WaitGroup
+		codes := make([]int, 2)
+		for i := range codes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req, _ := http.NewRequest("POST", ts.URL+"/cart", strings.NewReader(`{"item":"cod","qty":1}`))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Idempotency-Key", key)
+				resp, err := u.c.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+				codes[i] = resp.StatusCode
+			}()
+		}
+		wg.Wait()
+		for _, c := range codes {
+			if c != 200 && c != 409 {
+				t.Fatalf("round %d: statuses %v, want 200 or 409", round, codes)
+			}
+		}
+	}
+	if r := u.do("GET", ts.URL+"/cart", nil); r.body.Cart[0].Qty != 20 {
+		t.Fatalf("cart %v, want 20 cod: one per key", r.body.Cart)
+	}
+}
+
+// TestShortLifetimesRefused: a session or token TTL under a second cannot
+// be kept (cookies and tokens count seconds), so it is refused at start.
+func TestShortLifetimesRefused(t *testing.T) {
+	for _, cfg := range []servers.Config{
+		{Variant: statelab.Cookie, SessionTTL: 500 * time.Millisecond},
+		{Variant: statelab.JWT, TokenTTL: 999 * time.Millisecond},
+	} {
+		if _, err := servers.New(cfg); err == nil || !strings.Contains(err.Error(), "want at least 1s") {
+			t.Errorf("%+v: %v, want an error that says at least 1s", cfg, err)
+		}
 	}
 }
 

@@ -37,6 +37,7 @@ type Server struct {
 	logins   *loginLimiter // nil: no limit
 	origins  *http.CrossOriginProtection
 	live     *live
+	applying sync.Map // user and Idempotency-Key of the changes being applied
 
 	crashArmed atomic.Bool
 	closeOnce  sync.Once

@@ -138,7 +138,8 @@ func (s *signedSessions) Update(w http.ResponseWriter, r *http.Request, st State
 
 // End deletes the cookie from the client. Nothing on the server knew the
 // session, so nothing there can refuse it: a copy of the cookie taken
-// before stays valid until it expires.
+// before stays valid until it expires, and, used, renews itself (as the
+// session did) up to Config.SessionLifetime after the login.
 func (s *signedSessions) End(w http.ResponseWriter, r *http.Request) (bool, error) {
 	if _, err := s.Current(r); err != nil {
 		return false, err

@@ -13,7 +13,7 @@ import (
 type State struct {
 	Target string `json:"target"`
 	Delay  string `json:"delay"`
-	// Sent is the bytes clients have sent the target (GET only).
+	// Sent is the bytes clients have sent the target.
 	Sent int64 `json:"sent,omitempty"`
 }
 

@@ -26,6 +26,10 @@ const MaxDelay = 10 * time.Second
 // more is closed at once.
 const MaxConns = 1024
 
+// readSize is the most one read takes; what is held back is kept in
+// buffers of the size read, so a connection holds at most chunks of them.
+const readSize = 16 << 10
+
 // chunks bounds the reads of one connection held back at once: past it,
 // the proxy stops reading until the oldest is sent (so memory is bounded
 // by chunks × the read buffer).
@@ -38,10 +42,11 @@ type Proxy struct {
 	delay  atomic.Int64 // nanoseconds
 	sent   atomic.Int64 // bytes clients sent to the target
 
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
-	done  bool
+	mu      sync.Mutex
+	conns   map[net.Conn]struct{}
+	clients int // client connections open
+	wg      sync.WaitGroup
+	done    bool
 }
 
 // Listen starts a proxy on addr (":0" picks a port) to target.
@@ -100,20 +105,27 @@ func (p *Proxy) Close() error {
 	return err
 }
 
-func (p *Proxy) track(c net.Conn) bool {
+// track records an open connection; a client's counts against MaxConns.
+func (p *Proxy) track(c net.Conn, client bool) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.done || len(p.conns) >= 2*MaxConns {
+	if p.done || client && p.clients >= MaxConns {
 		return false
 	}
 	p.conns[c] = struct{}{}
+	if client {
+		p.clients++
+	}
 	return true
 }
 
-func (p *Proxy) untrack(c net.Conn) {
+func (p *Proxy) untrack(c net.Conn, client bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.conns, c)
+	if client {
+		p.clients--
+	}
 }
 
 func (p *Proxy) accept() {
@@ -127,7 +139,7 @@ func (p *Proxy) accept() {
 			time.Sleep(10 * time.Millisecond) // EMFILE and the like: let it pass
 			continue
 		}
-		if !p.track(c) {
+		if !p.track(c, true) {
 			c.Close()
 			continue
 		}
@@ -138,17 +150,17 @@ func (p *Proxy) accept() {
 
 func (p *Proxy) serve(client net.Conn) {
 	defer p.wg.Done()
-	defer p.untrack(client)
+	defer p.untrack(client, true)
 	defer client.Close()
 	target, err := net.DialTimeout("tcp", p.target, 2*time.Second)
 	if err != nil {
 		return
 	}
-	if !p.track(target) {
+	if !p.track(target, false) {
 		target.Close()
 		return
 	}
-	defer p.untrack(target)
+	defer p.untrack(target, false)
 	defer target.Close()
 	var both sync.WaitGroup
 	both.Add(2)
@@ -187,11 +199,11 @@ func (p *Proxy) late(dst, src net.Conn) {
 	queue := make(chan chunk, chunks)
 	go func() {
 		defer close(queue)
+		buf := make([]byte, readSize)
 		for {
-			buf := make([]byte, 16<<10)
 			n, err := src.Read(buf)
 			if n > 0 {
-				queue <- chunk{at: time.Now().Add(p.Delay()), data: buf[:n]}
+				queue <- chunk{at: time.Now().Add(p.Delay()), data: append([]byte(nil), buf[:n]...)}
 			}
 			if err != nil {
 				return

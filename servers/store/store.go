@@ -38,6 +38,10 @@ type Backend interface {
 	Find(ctx context.Context, id string) (data []byte, found bool, err error)
 	// Commit stores data for id until expiry, replacing what was there.
 	Commit(ctx context.Context, id string, data []byte, expiry time.Time) error
+	// Refresh stores data for id until expiry, as Commit does, but only
+	// while id is still held: a session deleted or expired meanwhile is not
+	// brought back. It reports whether id was held.
+	Refresh(ctx context.Context, id string, data []byte, expiry time.Time) (bool, error)
 	// Delete removes id. Deleting a missing session is not an error.
 	Delete(ctx context.Context, id string) error
 	// Stats counts the sessions the backend holds and their size in bytes
@@ -180,6 +184,30 @@ func (s *CookieStore) Save(r *http.Request, w http.ResponseWriter, sess *session
 	}
 	expiry := time.Now().Add(time.Duration(sess.Options.MaxAge) * time.Second)
 	if err := s.Backend.Commit(r.Context(), sess.ID, data, expiry); err != nil {
+		return err
+	}
+	encoded, err := securecookie.EncodeMulti(sess.Name(), []byte(sess.ID), *s.codecs.Load()...)
+	if err != nil {
+		return fmt.Errorf("sign session cookie: %w", err)
+	}
+	http.SetCookie(w, sessions.NewCookie(sess.Name(), encoded, sess.Options))
+	return nil
+}
+
+// Refresh writes the session's values again with a new expiry, and sets its
+// cookie again, but only while the backend still holds it: a session ended
+// since it was read (a logout) stays ended.
+func (s *CookieStore) Refresh(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
+	if sess.ID == "" {
+		return nil
+	}
+	data, err := encodeValues(sess.Values)
+	if err != nil {
+		return fmt.Errorf("encode session: %w", err)
+	}
+	expiry := time.Now().Add(time.Duration(sess.Options.MaxAge) * time.Second)
+	held, err := s.Backend.Refresh(r.Context(), sess.ID, data, expiry)
+	if err != nil || !held {
 		return err
 	}
 	encoded, err := securecookie.EncodeMulti(sess.Name(), []byte(sess.ID), *s.codecs.Load()...)

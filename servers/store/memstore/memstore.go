@@ -108,6 +108,24 @@ func (s *Store) Commit(_ context.Context, id string, data []byte, expiry time.Ti
 	return nil
 }
 
+// Refresh stores a copy of data for id until expiry, only if id is held
+// and not expired.
+func (s *Store) Refresh(_ context.Context, id string, data []byte, expiry time.Time) (bool, error) {
+	cp := make([]byte, len(data))
+	copy(cp, data)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	el, ok := s.sessions[id]
+	if !ok || !time.Now().Before(el.Value.(*entry).expiry) {
+		return false, nil
+	}
+	e := el.Value.(*entry)
+	s.bytes += int64(len(cp) - len(e.data))
+	e.data, e.expiry = cp, expiry
+	s.lru.MoveToFront(el)
+	return true, nil
+}
+
 // Delete removes id.
 func (s *Store) Delete(_ context.Context, id string) error {
 	s.mu.Lock()

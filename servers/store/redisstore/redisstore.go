@@ -104,6 +104,16 @@ local size = string.len(ARGV[4]) + string.len(ARGV[1])
 redis.call('HSET', KEYS[3], ARGV[4], size)
 redis.call('INCRBY', KEYS[4], size - old)
 return 1`)
+	// refreshScript is commitScript for a record that still exists only.
+	refreshScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local old = tonumber(redis.call('HGET', KEYS[3], ARGV[4]) or '0')
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+local size = string.len(ARGV[4]) + string.len(ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[4], size)
+redis.call('INCRBY', KEYS[4], size - old)
+return 1`)
 	deleteScript = redis.NewScript(`
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
@@ -148,6 +158,21 @@ func (s *Store) Commit(ctx context.Context, id string, data []byte, expiry time.
 	}
 	keys := []string{s.prefix + id, s.index, s.sizes, s.total}
 	return Unavailable(commitScript.Run(ctx, s.rdb, keys, data, max(ttl.Milliseconds(), 1), expiry.UnixMilli(), id).Err())
+}
+
+// Refresh stores data for id until expiry, only while Redis holds it: in
+// one script, so that a logout between the read and this write stays.
+func (s *Store) Refresh(ctx context.Context, id string, data []byte, expiry time.Time) (bool, error) {
+	ttl := time.Until(expiry)
+	if ttl <= 0 {
+		return false, nil
+	}
+	keys := []string{s.prefix + id, s.index, s.sizes, s.total}
+	n, err := refreshScript.Run(ctx, s.rdb, keys, data, max(ttl.Milliseconds(), 1), expiry.UnixMilli(), id).Int()
+	if err != nil {
+		return false, Unavailable(err)
+	}
+	return n == 1, nil
 }
 
 // Delete removes id.

@@ -28,6 +28,7 @@ func Run(t *testing.T, newBackend Factory) {
 	t.Run("CommitFind", func(t *testing.T) { testCommitFind(t, newBackend(t)) })
 	t.Run("CommitReplaces", func(t *testing.T) { testCommitReplaces(t, newBackend(t)) })
 	t.Run("Delete", func(t *testing.T) { testDelete(t, newBackend(t)) })
+	t.Run("Refresh", func(t *testing.T) { testRefresh(t, newBackend(t)) })
 	t.Run("Expiry", func(t *testing.T) { testExpiry(t, newBackend(t)) })
 	t.Run("Stats", func(t *testing.T) { testStats(t, newBackend(t)) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, newBackend(t)) })
@@ -65,6 +66,37 @@ func testCommitReplaces(t *testing.T, b store.Backend) {
 	copy(buf, "xxx") // the backend must not keep the caller's slice
 	if data, _, _ := b.Find(ctx, "a"); string(data) != "two" {
 		t.Fatalf("Find after two commits = %q, want two", data)
+	}
+}
+
+// testRefresh: Refresh replaces what is held, and never brings back a
+// session that was deleted or never stored (a logout between a read and its
+// renewal stays a logout).
+func testRefresh(t *testing.T, b store.Backend) {
+	exp := time.Now().Add(time.Minute)
+	if held, err := b.Refresh(ctx, "never", []byte("x"), exp); held || err != nil {
+		t.Fatalf("Refresh(never stored) = %v, %v; want false, nil", held, err)
+	}
+	if _, found, _ := b.Find(ctx, "never"); found {
+		t.Fatal("Refresh stored a session that was never committed")
+	}
+	if err := b.Commit(ctx, "a", []byte("one"), exp); err != nil {
+		t.Fatal(err)
+	}
+	if held, err := b.Refresh(ctx, "a", []byte("two"), exp); !held || err != nil {
+		t.Fatalf("Refresh(held) = %v, %v; want true, nil", held, err)
+	}
+	if data, _, _ := b.Find(ctx, "a"); string(data) != "two" {
+		t.Fatalf("Find after Refresh = %q, want two", data)
+	}
+	if err := b.Delete(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if held, err := b.Refresh(ctx, "a", []byte("three"), exp); held || err != nil {
+		t.Fatalf("Refresh(deleted) = %v, %v; want false, nil", held, err)
+	}
+	if _, found, _ := b.Find(ctx, "a"); found {
+		t.Fatal("Refresh brought back a deleted session")
 	}
 }
 
