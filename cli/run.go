@@ -47,7 +47,10 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	step := fs.Bool("step", false, "wait for Enter before each step and each verdict (r restarts the scenario, s skips it, q stops)")
 	hold := fs.Bool("hold", false, "after the last scenario, keep the lab (and the live page) running as the scenario left it,\nuntil Enter or Ctrl-C")
 	verbose := fs.Bool("verbose", false, "print everything: every narration, claim quote, confirmation and table, each time")
-	dry := fs.Bool("dry-run", false, "print the plan and touch nothing")
+	dry := fs.Bool("dry-run", false, "print the plan (steps, not what to expect: see --reveal) and touch nothing")
+	reveal := fs.Bool("reveal", false, "with --dry-run: print what each variant is expected to show, too")
+	predict := fs.Bool("predict", false, "before each scenario, ask one question per variant (all, some or none of its users?),\nthen score the answers against what happened")
+	answers := fs.String("answers", "", "with --predict: read the answers from this file, one per line, instead of stdin")
 	runtime := fs.String("runtime", "local", "where the lab runs: local (processes of this binary) or docker (the compose stack's\ncontainers; from inside it: docker compose run --rm lab run NAME)")
 	token := fs.String("admin-token", "", "docker: the balancer's admin token")
 	redisMode := fs.String("redis", "auto", "local: auto (redis-server if on PATH, else embedded), server or embedded")
@@ -82,7 +85,17 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	color := isTerminal(out) && env.Getenv("NO_COLOR") == ""
 	plan := scenarios.NewPlan(*seed, *users)
 	if *dry {
-		return dryRun(out, scs, plan, *redisMode)
+		return dryRun(out, scs, plan, *redisMode, *reveal)
+	}
+	if *answers != "" && !*predict {
+		return UsageError{errors.New("--answers is for --predict")}
+	}
+	var answerFile *os.File
+	if *answers != "" {
+		if answerFile, err = os.Open(*answers); err != nil {
+			return UsageError{fmt.Errorf("--answers: %w", err)}
+		}
+		defer answerFile.Close()
 	}
 	for _, f := range []string{*jsonOut, *mdOut} {
 		if f != "" && f != "-" {
@@ -143,12 +156,30 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	if *step {
 		opts.Pacer = &report.Prompter{Text: text, In: stdin, Echo: !isTerminal(env.Stdin)}
 	}
+	var predictor *report.Predictor
+	if *predict {
+		in, echo := stdin, !isTerminal(env.Stdin)
+		if answerFile != nil {
+			in, echo = bufio.NewReader(answerFile), true
+		}
+		predictor = &report.Predictor{Text: text, In: in, Echo: echo, Next: opts.Pacer, Users: func(sc *scenarios.Scenario) int {
+			if sc.MaxUsers > 0 && sc.MaxUsers < *users {
+				return sc.MaxUsers
+			}
+			return *users
+		}}
+		opts.Pacer = predictor
+	}
 	rn, err := scenarios.NewRunner(ctx, rt, opts)
 	if err != nil {
 		return StartupError{err}
 	}
 	defer rn.Close()
 	j, runErr := rn.Run(ctx, scs)
+	if predictor != nil && j != nil {
+		right, asked := predictor.Score(j)
+		fmt.Fprintf(out, "\npredictions: %d of %d answers right\n", right, asked)
+	}
 	if err := writeReports(j, *jsonOut, *mdOut, env.Stdout); err != nil {
 		return err
 	}
@@ -263,7 +294,7 @@ func checkWritable(name string) error {
 	return f.Close()
 }
 
-func dryRun(w io.Writer, scs []*scenarios.Scenario, plan scenarios.Plan, redisMode string) error {
+func dryRun(w io.Writer, scs []*scenarios.Scenario, plan scenarios.Plan, redisMode string, reveal bool) error {
 	redis := "a real redis-server (found on PATH)"
 	if _, err := exec.LookPath("redis-server"); err != nil || redisMode == "embedded" {
 		redis = "an embedded Redis (miniredis), since no redis-server is on PATH"
@@ -281,8 +312,12 @@ func dryRun(w io.Writer, scs []*scenarios.Scenario, plan scenarios.Plan, redisMo
 				fmt.Fprintf(w, "             %s\n", st.Why)
 			}
 		}
-		for _, e := range s.Expect {
-			fmt.Fprintf(w, "  expect     %s %s\n", e.Variant, e.Text)
+		if reveal {
+			for _, e := range s.Expect {
+				fmt.Fprintf(w, "  expect     %s %s\n", e.Variant, e.Text)
+			}
+		} else {
+			fmt.Fprintf(w, "  expect     %d predictions, not shown (--reveal shows them; --predict asks the room first)\n", len(s.Expect))
 		}
 		var claims []string
 		for _, c := range s.Claims {

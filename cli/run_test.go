@@ -59,12 +59,13 @@ func TestRunUsage(t *testing.T) {
 }
 
 // TestDryRun: the plan is printed, is the same for the same seed, and no
-// process is started.
+// process is started; what to expect is shown with --reveal only, so that
+// a class can predict first.
 func TestDryRun(t *testing.T) {
-	run := func(seed string) string {
+	run := func(seed string, more ...string) string {
 		e, out, errb := env(nil)
 		before := child.Children(os.Getpid())
-		if code := cli.Main(context.Background(), []string{"run", "kill-instance", "--dry-run", "--seed", seed, "--users", "12"}, e); code != 0 {
+		if code := cli.Main(context.Background(), append([]string{"run", "kill-instance", "--dry-run", "--seed", seed, "--users", "12"}, more...), e); code != 0 {
 			t.Fatalf("exit %d: %s", code, errb.String())
 		}
 		if after := child.Children(os.Getpid()); len(after) > len(before) {
@@ -79,9 +80,38 @@ func TestDryRun(t *testing.T) {
 	if a == c {
 		t.Error("two seeds printed the same plan")
 	}
-	for _, want := range []string{"dry run: nothing is started", "12 users per variant", "step 4/5  kill memory-2, redis-2, jwt-2 and cookie-2 (SIGKILL)", "expect     memory"} {
+	for _, want := range []string{"dry run: nothing is started", "12 users per variant", "step 4/5  kill memory-2, redis-2, jwt-2 and cookie-2 (SIGKILL)", "predictions, not shown"} {
 		if !strings.Contains(a, want) {
 			t.Errorf("dry run lacks %q:\n%s", want, a)
+		}
+	}
+	if strings.Contains(a, "expect     memory") {
+		t.Errorf("a dry run without --reveal tells what to expect:\n%s", a)
+	}
+	if r := run("5", "--reveal"); !strings.Contains(r, "expect     memory loses exactly") {
+		t.Errorf("--reveal does not show what to expect:\n%s", r)
+	}
+}
+
+// TestPredict: --predict asks one question per variant before the
+// scenario and scores the answers against the verdict; an answer it cannot
+// read is asked again, and the end of the input leaves the rest unanswered.
+func TestPredict(t *testing.T) {
+	e, out, errb := env(map[string]string{"NO_COLOR": "1"})
+	e.Stdin = strings.NewReader("all\nmost\nsome\nnone\n") // "most" is asked again; cookie gets none
+	if code := cli.Main(context.Background(), []string{"run", "sticky", "--users", "6", "--predict"}, e); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	for _, want := range []string{
+		"memory: at “with affinity”, how many of the 6 memory users will keep their session and cart?",
+		"memory  you said all; 6 of 6 users kept: all ✓",
+		"redis   you said some; 6 of 6 users kept: all ✗",
+		"jwt     you said none; 6 of 6 users kept: all ✗",
+		"cookie  you said nothing; 6 of 6 users kept: all –",
+		"predictions: 1 of 3 answers right",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
 }

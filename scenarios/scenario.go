@@ -39,6 +39,9 @@ type Scenario struct {
 	// Verdict names the probe the verdict table and the journal's
 	// "variants" show. Default: the last one.
 	Verdict string
+	// VerdictKind is the kind of that probe, known before it runs (for
+	// the questions of lab run --predict). Default Session.
+	VerdictKind Kind
 	// Highlights name the probes the run's summary shows. Default: the
 	// verdict.
 	Highlights []string

@@ -103,6 +103,16 @@ func TestCatalogue(t *testing.T) {
 	}
 }
 
+// TestVerdictNamed: every scenario names its main probe, which the
+// questions of lab run --predict ask about.
+func TestVerdictNamed(t *testing.T) {
+	for _, sc := range catalog.All() {
+		if sc.Verdict == "" {
+			t.Errorf("%s names no verdict probe", sc.Name)
+		}
+	}
+}
+
 func mustFind(t *testing.T, name string) *scenarios.Scenario {
 	t.Helper()
 	scs, err := catalog.Find(name)

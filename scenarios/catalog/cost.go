@@ -59,6 +59,7 @@ var cost = &scenarios.Scenario{
 		sendsMore(statelab.JWT), holdsNothing(statelab.JWT),
 		sendsMore(statelab.Cookie), holdsNothing(statelab.Cookie), losesWhatOverflows(statelab.Cookie),
 	},
+	Verdict: "100 items in the cart",
 	Lesson: func(res *scenarios.Result) string {
 		jwtF, memF, redisF := costOf(res, statelab.JWT), costOf(res, statelab.Memory), costOf(res, statelab.Redis)
 		if len(jwtF) == 0 || len(memF) == 0 || len(redisF) == 0 {

@@ -107,8 +107,9 @@ var logoutReplay = &scenarios.Scenario{
 		credentials(statelab.Cookie, scenarios.Replay, "replayed after logout", false),
 		credentials(statelab.JWT, scenarios.Replay, "replayed after logout, with the denylist", true),
 	},
-	Verdict:    "replayed after logout",
-	Highlights: []string{"replayed after logout", "replayed after logout, with the denylist"},
+	Verdict:     "replayed after logout",
+	VerdictKind: scenarios.Replay,
+	Highlights:  []string{"replayed after logout", "replayed after logout, with the denylist"},
 	Lesson: func(res *scenarios.Result) string {
 		memRefused, of := users(res, "replayed after logout", statelab.Memory, scenarios.Refused)
 		redisRefused, _ := users(res, "replayed after logout", statelab.Redis, scenarios.Refused)

@@ -26,6 +26,7 @@ var roundRobin = &scenarios.Scenario{
 		keepsAll(statelab.JWT, "after three more requests"),
 		keepsAll(statelab.Cookie, "after three more requests"),
 	},
+	Verdict: "after three more requests",
 	Lesson: func(res *scenarios.Result) string {
 		all, bad := requests(res, "after three more requests", statelab.Memory)
 		refused, of := users(res, "after three more requests", statelab.Memory, scenarios.Refused)

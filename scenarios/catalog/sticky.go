@@ -35,6 +35,7 @@ var sticky = &scenarios.Scenario{
 		keepsAll(statelab.JWT, "with affinity"),
 		keepsAll(statelab.Cookie, "with affinity"),
 	},
+	Verdict: "with affinity",
 	Lesson: func(res *scenarios.Result) string {
 		kept, of := users(res, "with affinity", statelab.Memory, scenarios.Kept)
 		return fmt.Sprintf("With affinity memory kept %d of %d users: each user's requests all went to the one instance holding its session (%s). "+

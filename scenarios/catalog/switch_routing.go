@@ -54,6 +54,7 @@ var switchRouting = &scenarios.Scenario{
 		keepsAll(statelab.JWT, "after the switch"),
 		keepsAll(statelab.Cookie, "after the switch"),
 	},
+	Verdict: "after the switch",
 	Lesson: func(res *scenarios.Result) string {
 		all, bad := requests(res, "after the switch", statelab.Memory)
 		flapped := ""
