@@ -18,6 +18,8 @@ RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/lab ./cmd/lab
 
 FROM scratch
 COPY --from=build /out/lab /lab
+# Scenario files: docker compose run --rm lab run /examples/NAME.yaml
+COPY examples /examples
 USER 65532:65532
 EXPOSE 8080
 ENTRYPOINT ["/lab"]

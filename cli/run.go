@@ -22,6 +22,7 @@ import (
 	"statelab/scenarios"
 	"statelab/scenarios/catalog"
 	"statelab/scenarios/report"
+	"statelab/scenarios/spec"
 )
 
 func runList(_ context.Context, args []string, env Env) error {
@@ -39,7 +40,7 @@ func runList(_ context.Context, args []string, env Env) error {
 }
 
 func runRun(ctx context.Context, args []string, env Env) error {
-	fs := newFlagSet("run", "run [NAME...|all] [flags]")
+	fs := newFlagSet("run", "run [NAME...|all|FILE.yaml] [flags]")
 	users := fs.Int("users", 30, "virtual users per variant")
 	seed := fs.Uint64("seed", 1, "seed of the plan: the same seed and user count give the same plan")
 	jsonOut := fs.String("json", "", "write the journal (every request, outcome and timing) as JSON to this file (- for stdout)")
@@ -64,7 +65,7 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	if len(names) == 0 {
 		names = []string{"all"}
 	}
-	scs, err := catalog.Find(names...)
+	scs, err := findScenarios(names)
 	if err != nil {
 		return UsageError{err}
 	}
@@ -250,6 +251,28 @@ func parseInterleaved(fs *flagSet, args []string, env Env) ([]string, error) {
 		rest = fs.Args()[1:]
 	}
 	return pos, parse(fs, nil, env)
+}
+
+// findScenarios returns the scenarios named: from the catalogue, or from a
+// file (a name that ends in .yaml, .yml or .json, or has a slash).
+func findScenarios(names []string) ([]*scenarios.Scenario, error) {
+	var out []*scenarios.Scenario
+	for _, n := range names {
+		if spec.IsFile(n) {
+			sc, err := spec.Load(n, catalog.Claim)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, sc)
+			continue
+		}
+		scs, err := catalog.Find(n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, scs...)
+	}
+	return out, nil
 }
 
 func writeReports(j *scenarios.Journal, jsonOut, mdOut string, stdout io.Writer) error {

@@ -60,6 +60,19 @@ func Find(names ...string) ([]*scenarios.Scenario, error) {
 	return out, nil
 }
 
+// Claim finds a claim the catalogue quotes by its reference, as the
+// "tests" lines say it: "004: Fault Tolerance".
+func Claim(ref string) (scenarios.Claim, bool) {
+	for _, sc := range catalogue {
+		for _, c := range sc.Claims {
+			if c.String() == ref {
+				return c, true
+			}
+		}
+	}
+	return scenarios.Claim{}, false
+}
+
 // Names lists the scenario names.
 func Names() []string {
 	out := make([]string, len(catalogue))

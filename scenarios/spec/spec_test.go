@@ -1,0 +1,163 @@
+package spec_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"statelab/lab/inproc"
+	"statelab/scenarios"
+	"statelab/scenarios/catalog"
+	"statelab/scenarios/spec"
+)
+
+// examples is the repository's examples folder.
+const examples = "../../examples"
+
+// TestParseErrors: every mistake is an error that names its line and
+// column (or, for what YAML itself cannot read, its line), never a panic.
+func TestParseErrors(t *testing.T) {
+	const good = "name: x\nsteps:\n  - probe: a\nexpect:\n  - {variant: memory, probe: a, outcome: kept, users: all}\n"
+	if _, err := spec.Parse("good.yaml", []byte(good), catalog.Claim); err != nil {
+		t.Fatalf("the good file: %v", err)
+	}
+	for _, tc := range []struct{ name, data, want string }{
+		{"empty", "", "the file is empty"},
+		{"not a mapping", "- a\n- b\n", "good.yaml:1:1: the scenario: want a mapping"},
+		{"bad YAML", "name: x\nsteps: [{probe: a}\n", "line "},
+		{"unknown top key", "name: x\nstep: []\n", "good.yaml:2:1: the scenario: unknown key \"step\""},
+		{"no name", "steps:\n  - probe: a\nexpect: []\n", "has no \"name\""},
+		{"bad name", "name: a b\nsteps:\n  - probe: a\nexpect:\n  - {variant: memory, probe: a, outcome: kept, users: all}\n", "good.yaml:1:7: name"},
+		{"typo in a step", "name: x\nsteps:\n  - kil: 2\nexpect: []\n", "good.yaml:3:5: a step: unknown key \"kil\""},
+		{"two actions", "name: x\nsteps:\n  - {kill: 2, stop: 2}\nexpect: []\n", "a step does one thing"},
+		{"no action", "name: x\nsteps:\n  - {title: hello}\nexpect: []\n", "a step needs one of"},
+		{"instance out of range", "name: x\nsteps:\n  - kill: 0\nexpect: []\n", "good.yaml:3:11: want a whole number from 1 to 9"},
+		{"unknown policy", "name: x\nsteps:\n  - policy: random\nexpect: []\n", "good.yaml:3:13:"},
+		{"times on a kill", "name: x\nsteps:\n  - {kill: 2, times: 3}\nexpect: []\n", "\"times\" goes with \"probe\" only"},
+		{"bad latency", "name: x\nsteps:\n  - redis-latency: forever\nexpect: []\n", "want a duration from 0 to 10s"},
+		{"probe twice", "name: x\nsteps:\n  - probe: a\n  - probe: a\nexpect: []\n", "good.yaml:4:5: a second probe named \"a\""},
+		{"no expectations", "name: x\nsteps:\n  - probe: a\nexpect: []\n", "expect: want a list"},
+		{"unknown variant", strings.Replace(good, "memory", "memroy", 1), "good.yaml:5:15: unknown variant \"memroy\""},
+		{"unknown probe", strings.Replace(good, "probe: a,", "probe: b,", 1), "no step probes \"b\""},
+		{"unknown outcome", strings.Replace(good, "kept", "happy", 1), "outcome \"happy\": want one of kept, refused, lost"},
+		{"bad users", strings.Replace(good, "users: all", "users: most", 1), "users \"most\""},
+		{"unknown claim", "claims: [\"009: Nothing\"]\n" + good, "good.yaml:1:10: no claim \"009: Nothing\""},
+		{"a blank", strings.Replace(good, "kept", spec.Blank, 1), "good.yaml:5:42: a blank (___) is left to fill in"},
+		{"verdict not probed", good + "verdict: z\n", "verdict \"z\": no step probes it"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := spec.Parse("good.yaml", []byte(tc.data), catalog.Claim)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+	big := filepath.Join(t.TempDir(), "big.yaml")
+	if err := os.WriteFile(big, []byte(good+"# "+strings.Repeat("x", spec.MaxFile)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := spec.Load(big, catalog.Claim); err == nil || !strings.Contains(err.Error(), "a scenario file is at most") {
+		t.Errorf("a file over %d bytes: %v", spec.MaxFile, err)
+	}
+}
+
+// TestCatalogueFiles: the catalogue scenarios shipped as files behave as
+// their Go versions: run one after the other on the same lab, every probe
+// counts the same users per outcome, per variant, and every expectation of
+// both holds. The challenges, their blanks filled as the answer key says
+// (docs/workshop-answers.md), run and hold too.
+func TestCatalogueFiles(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(examples, "catalogue", "*.yaml"))
+	if err != nil || len(files) < 2 {
+		t.Fatalf("catalogue files %v, %v: want at least two", files, err)
+	}
+	var scs []*scenarios.Scenario
+	for _, f := range files {
+		file, err := spec.Load(f, catalog.Claim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		orig, err := catalog.Find(file.Name)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		scs = append(scs, orig[0], file)
+	}
+	answers := map[string][]string{
+		"challenge-strict.yaml":        {"unavailable", "unavailable", "some", "Strict affinity answers 503 to every user pinned to the dead instance."},
+		"challenge-redis-restart.yaml": {"false", "lost", "all", "Redis without persistence forgets every session when it restarts."},
+	}
+	for name, fill := range answers {
+		data, err := os.ReadFile(filepath.Join(examples, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := spec.Parse(name, data, catalog.Claim); err == nil || !strings.Contains(err.Error(), "a blank") {
+			t.Fatalf("%s as shipped: %v, want the blank it leaves", name, err)
+		}
+		s := string(data)
+		for _, a := range fill {
+			s = strings.Replace(s, spec.Blank, a, 1)
+		}
+		sc, err := spec.Parse(name, []byte(s), catalog.Claim)
+		if err != nil {
+			t.Fatalf("%s with the answers: %v", name, err)
+		}
+		scs = append(scs, sc)
+	}
+	rt, err := inproc.Start(context.Background(), inproc.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close() })
+	rn, err := scenarios.NewRunner(context.Background(), rt, scenarios.Options{Users: 30, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rn.Close()
+	j, err := rn.Run(context.Background(), scs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rep := range j.Scenarios {
+		for _, e := range rep.Expectations {
+			if !e.Holds {
+				t.Errorf("%s: %s %s does not hold: %s", rep.Name, e.Variant, e.Text, e.Observed)
+			}
+		}
+	}
+	for i := 0; i+1 < 2*len(files); i += 2 {
+		goRep, fileRep := j.Scenarios[i], j.Scenarios[i+1]
+		if len(goRep.Verdicts) != len(fileRep.Verdicts) {
+			t.Fatalf("%s: %d probes in Go, %d in the file", goRep.Name, len(goRep.Verdicts), len(fileRep.Verdicts))
+		}
+		for k, gv := range goRep.Verdicts {
+			fv := fileRep.Verdicts[k]
+			if gv.Name != fv.Name {
+				t.Errorf("%s: probe %d is %q in Go, %q in the file", goRep.Name, k+1, gv.Name, fv.Name)
+			}
+			for v, gt := range gv.Variants {
+				ft := fv.Variants[v]
+				if gt.Users != ft.Users || !sameCounts(gt.Count, ft.Count) {
+					t.Errorf("%s, %s, %s: Go %v, file %v", goRep.Name, gv.Name, v, gt.Count, ft.Count)
+				}
+			}
+		}
+	}
+}
+
+func sameCounts(a, b map[scenarios.Outcome]int) bool {
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	for k, v := range b {
+		if a[k] != v {
+			return false
+		}
+	}
+	return true
+}
