@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"net/http"
+	"maps"
 	"slices"
 	"sync"
 
@@ -33,7 +34,12 @@ type LiveState struct {
 	Title    string                     `json:"title"`
 	Why      string                     `json:"why"`
 	Notes    []string                   `json:"notes"`
+	// Order is the variants, in the order the page shows them.
+	Order    []string                   `json:"order"`
 	Variants map[string][]LiveUser      `json:"variants"`
+	// Answers counts, per variant, the answers each instance gave during
+	// the step under way (at most the variant's instances: bounded).
+	Answers map[string]map[string]int `json:"answers"`
 	Done     []LiveDone                 `json:"done"` // scenarios finished, in order
 	Tallies  map[string]scenarios.Tally `json:"tallies,omitempty"`
 }
@@ -54,7 +60,11 @@ type LiveUser struct {
 
 // NewLive returns an empty live state.
 func NewLive() *Live {
-	return &Live{state: LiveState{Variants: map[string][]LiveUser{}}}
+	order := make([]string, len(statelab.Variants))
+	for i, v := range statelab.Variants {
+		order[i] = string(v)
+	}
+	return &Live{state: LiveState{Order: order, Variants: map[string][]LiveUser{}, Answers: map[string]map[string]int{}}}
 }
 
 // RunStarted records what the lab runs on.
@@ -89,6 +99,7 @@ func (l *Live) StepStarted(_ *scenarios.Scenario, n int, st scenarios.Step) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.state.Step, l.state.Title, l.state.Why, l.state.Notes = n, st.Title, st.Why, nil
+	l.state.Answers = map[string]map[string]int{}
 }
 
 // Noted adds a note under the step.
@@ -112,6 +123,16 @@ func (l *Live) Answered(v statelab.Variant, user string, rq scenarios.Request, o
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if rq.Instance != "" {
+		m := l.state.Answers[string(v)]
+		if m == nil {
+			m = map[string]int{}
+			l.state.Answers[string(v)] = m
+		}
+		if _, known := m[rq.Instance]; known || len(m) < maxLiveInstances {
+			m[rq.Instance]++
+		}
+	}
 	if i, ok := l.index[v][user]; ok {
 		u := &l.state.Variants[string(v)][i]
 		u.State = state
@@ -129,6 +150,9 @@ func (l *Live) ScenarioFinished(_ *scenarios.Scenario, rep *scenarios.ScenarioRe
 	l.state.Tallies = rep.Variants
 }
 
+// maxLiveInstances bounds the instances counted per variant on the page.
+const maxLiveInstances = 16
+
 // Handler serves the live page (/) and its state (/state).
 func (l *Live) Handler() http.Handler {
 	mux := http.NewServeMux()
@@ -144,6 +168,10 @@ func (l *Live) Handler() http.Handler {
 			st.Variants[k] = slices.Clone(v)
 		}
 		st.Notes = slices.Clone(l.state.Notes)
+		st.Answers = map[string]map[string]int{}
+		for v, m := range l.state.Answers {
+			st.Answers[v] = maps.Clone(m)
+		}
 		st.Done = slices.Clone(l.state.Done)
 		l.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")

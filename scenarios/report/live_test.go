@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 
+	"statelab"
 	"statelab/lab/inproc"
 	"statelab/scenarios"
 	"statelab/scenarios/catalog"
@@ -30,7 +32,7 @@ func TestLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rn.Close()
-	scs, _ := catalog.Find("round-robin")
+	scs, _ := catalog.Find("sticky-imbalance")
 	if _, err := rn.Run(ctx, scs); err != nil {
 		t.Fatal(err)
 	}
@@ -43,10 +45,13 @@ func TestLive(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
 		t.Fatal(err)
 	}
-	if st.Scenario != "round-robin" || st.Step != st.Steps || len(st.Done) != 1 || !st.Done[0].OK {
+	if st.Scenario != "sticky-imbalance" || st.Step != st.Steps || len(st.Done) != 1 || !st.Done[0].OK {
 		t.Fatalf("state %+v", st)
 	}
-	for _, v := range []string{"memory", "redis", "jwt"} {
+	if len(st.Order) != len(statelab.Variants) || st.Order[3] != "cookie" {
+		t.Fatalf("the page shows the variants %v", st.Order)
+	}
+	for _, v := range st.Order {
 		users := st.Variants[v]
 		if len(users) != 5 {
 			t.Fatalf("%s: %d users", v, len(users))
@@ -61,5 +66,47 @@ func TestLive(t *testing.T) {
 		t.Fatalf("page: %v %v", r, err)
 	} else {
 		r.Body.Close()
+	}
+}
+
+// TestLiveAnswers: the page counts, per variant, the answers each instance
+// gave in the step under way, afresh at each step, and at most 16
+// instances per variant.
+func TestLiveAnswers(t *testing.T) {
+	live := report.NewLive()
+	ts := httptest.NewServer(live.Handler())
+	defer ts.Close()
+	sc := &scenarios.Scenario{Name: "x", Steps: []scenarios.Step{{Title: "a"}, {Title: "b"}}}
+	live.ScenarioStarted(sc, 1, 1, map[statelab.Variant][]string{statelab.Memory: {"u1", "u2"}})
+	state := func() report.LiveState {
+		resp, err := http.Get(ts.URL + "/state")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var st report.LiveState
+		if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	live.StepStarted(sc, 1, sc.Steps[0])
+	for i := 0; i < 3; i++ {
+		live.Answered(statelab.Memory, "u1", scenarios.Request{Instance: "memory-1", Status: 200}, scenarios.Kept)
+	}
+	live.Answered(statelab.Memory, "u2", scenarios.Request{Instance: "memory-3", Status: 401}, scenarios.Refused)
+	live.Answered(statelab.Memory, "u2", scenarios.Request{Status: 0}, scenarios.Unavailable) // no instance answered
+	if got := state().Answers["memory"]; got["memory-1"] != 3 || got["memory-3"] != 1 || len(got) != 2 {
+		t.Fatalf("answers %v, want memory-1 3 and memory-3 1", got)
+	}
+	live.StepStarted(sc, 2, sc.Steps[1])
+	if got := state().Answers["memory"]; len(got) != 0 {
+		t.Fatalf("answers %v after a new step, want none", got)
+	}
+	for i := 0; i < 40; i++ {
+		live.Answered(statelab.Memory, "u1", scenarios.Request{Instance: "memory-" + strconv.Itoa(i), Status: 200}, scenarios.Kept)
+	}
+	if got := state().Answers["memory"]; len(got) != 16 {
+		t.Fatalf("%d instances counted, want the bound, 16", len(got))
 	}
 }
