@@ -3,8 +3,8 @@ package report
 import (
 	_ "embed"
 	"encoding/json"
-	"net/http"
 	"maps"
+	"net/http"
 	"slices"
 	"sync"
 
@@ -26,22 +26,22 @@ var _ scenarios.Observer = (*Live)(nil)
 
 // LiveState is the body of GET /state.
 type LiveState struct {
-	Runtime  string                     `json:"runtime"`
-	Scenario string                     `json:"scenario"`
-	Setup    string                     `json:"setup"`
-	Step     int                        `json:"step"`
-	Steps    int                        `json:"steps"`
-	Title    string                     `json:"title"`
-	Why      string                     `json:"why"`
-	Notes    []string                   `json:"notes"`
+	Runtime  string   `json:"runtime"`
+	Scenario string   `json:"scenario"`
+	Setup    string   `json:"setup"`
+	Step     int      `json:"step"`
+	Steps    int      `json:"steps"`
+	Title    string   `json:"title"`
+	Why      string   `json:"why"`
+	Notes    []string `json:"notes"`
 	// Order is the variants, in the order the page shows them.
-	Order    []string                   `json:"order"`
-	Variants map[string][]LiveUser      `json:"variants"`
+	Order    []string              `json:"order"`
+	Variants map[string][]LiveUser `json:"variants"`
 	// Answers counts, per variant, the answers each instance gave during
 	// the step under way (at most the variant's instances: bounded).
-	Answers map[string]map[string]int `json:"answers"`
-	Done     []LiveDone                 `json:"done"` // scenarios finished, in order
-	Tallies  map[string]scenarios.Tally `json:"tallies,omitempty"`
+	Answers map[string]map[string]int  `json:"answers"`
+	Done    []LiveDone                 `json:"done"` // scenarios finished, in order
+	Tallies map[string]scenarios.Tally `json:"tallies,omitempty"`
 }
 
 // LiveDone is a finished scenario and whether its expectations held.
