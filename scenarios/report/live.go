@@ -38,10 +38,15 @@ type LiveState struct {
 	Order    []string              `json:"order"`
 	Variants map[string][]LiveUser `json:"variants"`
 	// Answers counts, per variant, the answers each instance gave during
-	// the step under way (at most the variant's instances: bounded).
-	Answers map[string]map[string]int  `json:"answers"`
-	Done    []LiveDone                 `json:"done"` // scenarios finished, in order
-	Tallies map[string]scenarios.Tally `json:"tallies,omitempty"`
+	// step AnswersStep, the latest step that sent requests (kept while the
+	// next waits in step mode); at most 16 instances per variant.
+	Answers     map[string]map[string]int `json:"answers"`
+	AnswersStep int                       `json:"answers_step"`
+	// Instances lists, per variant, every instance that has answered in
+	// this scenario (at most 16), so that one answering nothing shows 0.
+	Instances map[string][]string        `json:"instances"`
+	Done      []LiveDone                 `json:"done"` // scenarios finished, in order
+	Tallies   map[string]scenarios.Tally `json:"tallies,omitempty"`
 }
 
 // LiveDone is a finished scenario and whether its expectations held.
@@ -64,7 +69,7 @@ func NewLive() *Live {
 	for i, v := range statelab.Variants {
 		order[i] = string(v)
 	}
-	return &Live{state: LiveState{Order: order, Variants: map[string][]LiveUser{}, Answers: map[string]map[string]int{}}}
+	return &Live{state: LiveState{Order: order, Variants: map[string][]LiveUser{}, Answers: map[string]map[string]int{}, Instances: map[string][]string{}}}
 }
 
 // RunStarted records what the lab runs on.
@@ -81,6 +86,8 @@ func (l *Live) ScenarioStarted(sc *scenarios.Scenario, _, _ int, users map[state
 	l.state.Scenario, l.state.Setup = sc.Name, sc.Setup
 	l.state.Steps, l.state.Step, l.state.Title, l.state.Why, l.state.Notes = len(sc.Steps), 0, "", "", nil
 	l.state.Tallies = nil
+	l.state.Answers, l.state.AnswersStep = map[string]map[string]int{}, 0
+	l.state.Instances = map[string][]string{}
 	l.index = map[statelab.Variant]map[string]int{}
 	for v, us := range users {
 		list := make([]LiveUser, len(us))
@@ -99,7 +106,6 @@ func (l *Live) StepStarted(_ *scenarios.Scenario, n int, st scenarios.Step) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.state.Step, l.state.Title, l.state.Why, l.state.Notes = n, st.Title, st.Why, nil
-	l.state.Answers = map[string]map[string]int{}
 }
 
 // Noted adds a note under the step.
@@ -123,6 +129,9 @@ func (l *Live) Answered(v statelab.Variant, user string, rq scenarios.Request, o
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.state.AnswersStep != l.state.Step {
+		l.state.Answers, l.state.AnswersStep = map[string]map[string]int{}, l.state.Step
+	}
 	if rq.Instance != "" {
 		m := l.state.Answers[string(v)]
 		if m == nil {
@@ -131,6 +140,9 @@ func (l *Live) Answered(v statelab.Variant, user string, rq scenarios.Request, o
 		}
 		if _, known := m[rq.Instance]; known || len(m) < maxLiveInstances {
 			m[rq.Instance]++
+		}
+		if in := l.state.Instances[string(v)]; !slices.Contains(in, rq.Instance) && len(in) < maxLiveInstances {
+			l.state.Instances[string(v)] = append(in, rq.Instance)
 		}
 	}
 	if i, ok := l.index[v][user]; ok {
@@ -168,6 +180,10 @@ func (l *Live) Handler() http.Handler {
 			st.Variants[k] = slices.Clone(v)
 		}
 		st.Notes = slices.Clone(l.state.Notes)
+		st.Instances = map[string][]string{}
+		for v, in := range l.state.Instances {
+			st.Instances[v] = slices.Clone(in)
+		}
 		st.Answers = map[string]map[string]int{}
 		for v, m := range l.state.Answers {
 			st.Answers[v] = maps.Clone(m)
