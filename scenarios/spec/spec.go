@@ -264,7 +264,7 @@ func (p *parser) boolean(n *yaml.Node) (bool, error) {
 
 // actions are the keys a step may have; one of them, exactly, says what
 // the step does.
-var actions = []string{"policy", "fill", "probe", "kill", "stop", "start", "add", "forget-affinity", "logout", "replay", "stop-redis", "start-redis", "redis-latency"}
+var actions = []string{"policy", "fill", "probe", "kill", "stop", "start", "add", "forget-affinity", "logout", "replay", "stop-redis", "start-redis", "redis-latency", "keys"}
 
 func (p *parser) step(n *yaml.Node) (scenarios.Step, string, error) {
 	keys := append(slices.Clone(actions), "title", "why", "times", "strict", "persist")
@@ -373,6 +373,14 @@ func (p *parser) step(n *yaml.Node) (scenarios.Step, string, error) {
 			}
 		}
 		st = scenarios.Step{Title: "start Redis again", Run: func(r *scenarios.Run) error { return r.RT.StartRedis(r.Context(), persist) }}
+	case "keys":
+		keys, what, err := p.keys(v)
+		if err != nil {
+			return st, "", err
+		}
+		st = scenarios.Step{Title: "put " + what + " in force on every instance", Why: "Reloaded on SIGHUP, no restart.", Run: func(r *scenarios.Run) error {
+			return r.SetKeys(keys, r.AllInstances()...)
+		}}
 	case "redis-latency":
 		d, err := time.ParseDuration(v.Value)
 		if err != nil || d < 0 || d > 10*time.Second {
@@ -395,6 +403,50 @@ func (p *parser) step(n *yaml.Node) (scenarios.Step, string, error) {
 		st.Why = why
 	}
 	return st, probe, nil
+}
+
+// keys reads the keys step: "configured" (each instance's own keys again),
+// or {cookie: "KEY,KEY", jwt: "kid:secret,kid:secret", active: kid}, in
+// the keys file's syntax; the first cookie key signs.
+func (p *parser) keys(n *yaml.Node) (statelab.Keys, string, error) {
+	if n.Kind == yaml.ScalarNode {
+		if n.Value != "configured" {
+			return statelab.Keys{}, "", p.errAt(n, "keys: want configured, or {cookie: ..., jwt: ..., active: ...}")
+		}
+		return statelab.Keys{}, "the configured keys", nil
+	}
+	f, err := p.mapping(n, "keys", "cookie", "jwt", "active")
+	if err != nil {
+		return statelab.Keys{}, "", err
+	}
+	var k statelab.Keys
+	var what []string
+	if c := f["cookie"]; c != nil {
+		if k.Cookie, err = statelab.ParseCookieKeys(c.Value); err != nil {
+			return k, "", p.errAt(c, "keys.cookie: %v", err)
+		}
+		what = append(what, fmt.Sprintf("%d cookie keys", len(k.Cookie)))
+	}
+	if j := f["jwt"]; j != nil {
+		if k.JWT, err = statelab.ParseJWTKeys(j.Value); err != nil {
+			return k, "", p.errAt(j, "keys.jwt: %v", err)
+		}
+		ids := make([]string, len(k.JWT))
+		for i, key := range k.JWT {
+			ids[i] = key.ID
+		}
+		what = append(what, "jwt keys "+strings.Join(ids, ", "))
+	}
+	if a := f["active"]; a != nil {
+		k.JWTActive = a.Value
+		if !slices.ContainsFunc(k.JWT, func(key statelab.Key) bool { return key.ID == a.Value }) {
+			return k, "", p.errAt(a, "keys.active %q is not among the jwt keys", a.Value)
+		}
+	}
+	if len(what) == 0 {
+		return k, "", p.errAt(n, "keys: give cookie, jwt, or both")
+	}
+	return k, strings.Join(what, " and "), nil
 }
 
 // expectation reads {variant, probe, outcome, users}: users is all, none,

@@ -46,6 +46,8 @@ func TestParseErrors(t *testing.T) {
 		{"unknown claim", "claims: [\"009: Nothing\"]\n" + good, "good.yaml:1:10: no claim \"009: Nothing\""},
 		{"a blank", strings.Replace(good, "kept", spec.Blank, 1), "good.yaml:5:42: a blank (___) is left to fill in"},
 		{"verdict not probed", good + "verdict: z\n", "verdict \"z\": no step probes it"},
+		{"a short key", "name: x\nsteps:\n  - keys: {cookie: short}\nexpect: []\n", "good.yaml:3:20: keys.cookie:"},
+		{"an active key not given", "name: x\nsteps:\n  - keys: {jwt: \"a:0123456789abcdef0123456789abcdef\", active: b}\nexpect: []\n", "keys.active \"b\" is not among the jwt keys"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := spec.Parse("good.yaml", []byte(tc.data), catalog.Claim)
@@ -107,6 +109,29 @@ func TestCatalogueFiles(t *testing.T) {
 		}
 		scs = append(scs, sc)
 	}
+	// Keys swapped for others on every instance, then the configured ones
+	// put back: everyone refused, then everyone kept.
+	const swapped = `name: keys-swapped
+steps:
+  - policy: sticky
+  - fill: true
+  - keys: {cookie: "another-cookie-key-0123456789abcdef", jwt: "other:another-jwt-key-0123456789abcdefgh", active: other}
+  - probe: other keys
+  - keys: configured
+  - probe: the configured keys again
+expect:
+  - {variant: memory, probe: other keys, outcome: refused, users: all}
+  - {variant: redis, probe: other keys, outcome: refused, users: all}
+  - {variant: jwt, probe: other keys, outcome: refused, users: all}
+  - {variant: cookie, probe: other keys, outcome: refused, users: all}
+  - {variant: memory, probe: the configured keys again, outcome: kept, users: all}
+  - {variant: cookie, probe: the configured keys again, outcome: kept, users: all}
+`
+	sw, err := spec.Parse("swapped.yaml", []byte(swapped), catalog.Claim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scs = append(scs, sw)
 	rt, err := inproc.Start(context.Background(), inproc.Options{})
 	if err != nil {
 		t.Fatal(err)
