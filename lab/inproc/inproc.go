@@ -39,6 +39,11 @@ type Options struct {
 	// Logger receives the instances' and the balancer's logs. Default:
 	// discard.
 	Logger *slog.Logger
+	// RedisTimeout is how long an instance waits for Redis. Default 2s:
+	// the embedded Redis runs its scripts in this process, under the race
+	// detector in tests and beside every other test binary in CI, where
+	// the servers' 250 ms can pass without anything being wrong.
+	RedisTimeout time.Duration
 }
 
 // Runtime is a lab inside this process.
@@ -75,6 +80,9 @@ type instance struct {
 func Start(ctx context.Context, opts Options) (_ *Runtime, err error) {
 	if opts.Instances <= 0 {
 		opts.Instances = 3
+	}
+	if opts.RedisTimeout <= 0 {
+		opts.RedisTimeout = 2 * time.Second
 	}
 	if opts.HealthInterval <= 0 {
 		opts.HealthInterval = 50 * time.Millisecond
@@ -154,17 +162,18 @@ func (rt *Runtime) startLB(specs []lb.PoolSpec) error {
 // configuration.
 func (rt *Runtime) start(in *instance, s lab.Settings) error {
 	srv, err := servers.New(servers.Config{
-		Variant:    in.variant,
-		Name:       in.name,
-		Addr:       in.addr,
-		RedisAddr:  rt.delay.Addr(),
-		CookieName: statelab.SessionCookie + "_" + string(in.variant),
-		KeysFile:   rt.keysFile(in.name),
-		FailOpen:   s.FailOpen,
-		Denylist:   s.Denylist,
-		TokenTTL:   s.TokenTTL,
-		SessionTTL: s.SessionTTL,
-		Logger:     rt.opts.Logger,
+		Variant:      in.variant,
+		Name:         in.name,
+		Addr:         in.addr,
+		RedisAddr:    rt.delay.Addr(),
+		RedisTimeout: rt.opts.RedisTimeout,
+		CookieName:   statelab.SessionCookie + "_" + string(in.variant),
+		KeysFile:     rt.keysFile(in.name),
+		FailOpen:     s.FailOpen,
+		Denylist:     s.Denylist,
+		TokenTTL:     s.TokenTTL,
+		SessionTTL:   s.SessionTTL,
+		Logger:       rt.opts.Logger,
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", in.name, err)

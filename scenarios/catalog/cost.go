@@ -87,6 +87,7 @@ func measureCost(r *scenarios.Run) error {
 	for _, size := range costSizes {
 		var mu sync.Mutex
 		failed := 0
+		why := ""
 		r.EachUser(func(u *scenarios.User) {
 			for len(u.Cart()) < size {
 				n := len(u.Cart()) + 1
@@ -98,6 +99,9 @@ func measureCost(r *scenarios.Run) error {
 					over.add(u.Name, n, resp.CookieTooLarge)
 				case !resp.OK():
 					failed++
+					if why == "" {
+						why = fmt.Sprintf("%s's POST /cart of item %d: %d %s%v", u.Name, n, resp.Status, resp.Body.Error, errOrNil(resp.Err))
+					}
 				}
 				mu.Unlock()
 				if !resp.OK() && resp.CookieTooLarge == 0 {
@@ -109,7 +113,7 @@ func measureCost(r *scenarios.Run) error {
 			return err
 		}
 		if failed > 0 {
-			return fmt.Errorf("%d users could not grow their cart to %d items", failed, size)
+			return fmt.Errorf("%d users could not grow their cart to %d items (first: %s)", failed, size, why)
 		}
 		v, err := r.Probe(fmt.Sprintf("%s in the cart", plural(size, "item")), 3)
 		if err != nil {
@@ -218,6 +222,13 @@ func losesWhatOverflows(v statelab.Variant) scenarios.Expectation {
 		return lost == o.Users && kept == of-o.Users, fmt.Sprintf("the cookie outgrew 4096 bytes at %d items (%d bytes) for %d users; at %d items %d of %d users lost data, %d kept",
 			o.At, o.Bytes, o.Users, costSizes[len(costSizes)-1], lost, of, kept)
 	}}
+}
+
+func errOrNil(err error) string {
+	if err == nil {
+		return ""
+	}
+	return " " + err.Error()
 }
 
 func costOf(res *scenarios.Result, v statelab.Variant) []costFigures {
