@@ -112,9 +112,20 @@ func Scenarios(t *testing.T, rt lab.Runtime, users int, names ...string) *scenar
 		if s.Error != "" {
 			t.Errorf("%s failed: %s", s.Name, s.Error)
 		}
+		failed := false
 		for _, e := range s.Expectations {
 			if !e.Holds {
+				failed = true
 				t.Errorf("%s: %s %s: %s", s.Name, e.Variant, e.Text, e.Observed)
+			}
+		}
+		if failed { // what went wrong, for the log of a run that cannot be repeated
+			n := 0
+			for _, rq := range s.Requests {
+				if rq.Outcome != "" && rq.Outcome != string(scenarios.Kept) && rq.Outcome != string(scenarios.Refused) && n < 5 {
+					n++
+					t.Logf("  %s %s %s %s at %.2f s: %d %s from %q (%s)", rq.Variant, rq.User, rq.Method, rq.Path, rq.T, rq.Status, rq.Outcome, rq.Instance, rq.Error)
+				}
 			}
 		}
 	}

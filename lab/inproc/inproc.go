@@ -9,7 +9,6 @@ package inproc
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -252,22 +251,6 @@ func (rt *Runtime) Kill(ctx context.Context, name string) error {
 	return rt.end(ctx, in, true)
 }
 
-// CrashAfterNextWrite arms the instance's crash: after its next cart
-// change it closes everything, as a killed process would.
-func (rt *Runtime) CrashAfterNextWrite(_ context.Context, name string) error {
-	in, err := rt.inst(name)
-	if err != nil {
-		return err
-	}
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	if in.srv == nil {
-		return fmt.Errorf("%s is not running", name)
-	}
-	in.srv.ArmCrash()
-	return nil
-}
-
 // Stop ends an instance gracefully.
 func (rt *Runtime) Stop(ctx context.Context, name string) error {
 	in, err := rt.inst(name)
@@ -288,26 +271,6 @@ func (rt *Runtime) Start(ctx context.Context, name string, s lab.Settings) error
 		return err
 	}
 	return rt.start(in, s)
-}
-
-// SetKeys writes the instance's keys file and reloads it.
-func (rt *Runtime) SetKeys(_ context.Context, name string, keys statelab.Keys) error {
-	in, err := rt.inst(name)
-	if err != nil {
-		return err
-	}
-	if in.srv == nil {
-		return fmt.Errorf("%s is not running", name)
-	}
-	path := rt.keysFile(name)
-	if keys.Empty() {
-		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-	} else if err := os.WriteFile(path, keys.Format(), 0o600); err != nil {
-		return err
-	}
-	return in.srv.Reload()
 }
 
 // InstanceURL is the instance's own URL.
@@ -349,32 +312,6 @@ func (rt *Runtime) Remove(ctx context.Context, name string) error {
 	delete(rt.insts, name)
 	rt.mu.Unlock()
 	return err
-}
-
-// StopRedis stops the embedded Redis: without persistence it forgets.
-func (rt *Runtime) StopRedis(context.Context) error {
-	err := rt.redis.Stop()
-	rt.delay.Cut() // what the instances had open to it ends with it
-	return err
-}
-
-// SetRedisLatency sets the delay the proxy between the instances and Redis
-// adds.
-func (rt *Runtime) SetRedisLatency(_ context.Context, d time.Duration) error {
-	return rt.delay.SetDelay(d)
-}
-
-// RedisSent counts the bytes the instances have sent Redis.
-func (rt *Runtime) RedisSent(context.Context) (int64, error) { return rt.delay.Sent(), nil }
-
-// StartRedis starts the embedded Redis again.
-func (rt *Runtime) StartRedis(ctx context.Context, persist bool) error {
-	return rt.redis.Start(ctx, persist)
-}
-
-// RedisStats counts Redis's keys and value bytes.
-func (rt *Runtime) RedisStats(ctx context.Context) (int64, int64, error) {
-	return labredis.Stats(ctx, rt.redis.Addr())
 }
 
 // Reset starts every base instance anew with its base configuration, ends

@@ -46,6 +46,12 @@ type Options struct {
 	// lets twice that many logins through at once (--login-burst), instead
 	// of its default of 1000 for one real client. Default: that default.
 	Users int
+	// RedisTimeout, when set, is how long an instance waits for Redis
+	// (lab server --redis-timeout). Default: the server's, 250ms. Tests
+	// that share the machine with other tests give more: a write Redis
+	// applied but answered late is a 503 whose change was made, which a
+	// scenario then counts as duplicated.
+	RedisTimeout time.Duration
 }
 
 // Runtime is a lab of local processes.

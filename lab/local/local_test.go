@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"statelab/internal/labredis"
 	"statelab/internal/labtest"
@@ -20,7 +21,7 @@ func TestProcesses(t *testing.T) {
 	if !labredis.ServerOnPath() {
 		redistest.Absent(t, "redis-server is not on PATH (apt-get install redis-server)")
 	}
-	rt, err := local.Start(context.Background(), local.Options{Redis: labredis.Server, Exe: labtest.Binary(t)})
+	rt, err := local.Start(context.Background(), local.Options{Redis: labredis.Server, Exe: labtest.Binary(t), RedisTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatalf("start the local lab: %v", err)
 	}
@@ -41,7 +42,7 @@ func TestProcesses(t *testing.T) {
 // TestEmbeddedRedis runs the scenarios that depend on Redis's behaviour with
 // the embedded Redis, the one a machine without redis-server gets.
 func TestEmbeddedRedis(t *testing.T) {
-	rt, err := local.Start(context.Background(), local.Options{Redis: labredis.Embedded, Exe: labtest.Binary(t)})
+	rt, err := local.Start(context.Background(), local.Options{Redis: labredis.Embedded, Exe: labtest.Binary(t), RedisTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatalf("start the local lab: %v", err)
 	}

@@ -38,6 +38,9 @@ func (rt *Runtime) startInstance(ctx context.Context, p *instance, s lab.Setting
 			"--keys-file", rt.keysFile(p.name),
 			"--log-level", "warn",
 		}
+		if rt.opts.RedisTimeout > 0 {
+			args = append(args, "--redis-timeout", rt.opts.RedisTimeout.String())
+		}
 		if burst := 2 * rt.opts.Users; burst > 1000 {
 			args = append(args, "--login-burst", strconv.Itoa(burst))
 		}
