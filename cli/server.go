@@ -25,7 +25,7 @@ func runServer(ctx context.Context, args []string, env Env) error {
 	jwtKeys := fs.String("jwt-keys", "", "token keys as kid:secret, comma-separated (default: the built-in demo key, with a warning)")
 	jwtActive := fs.String("jwt-active", "", "id of the key that signs new tokens (default: the first of --jwt-keys)")
 	keysFile := fs.String("keys-file", "", "file of STATELAB_COOKIE_KEYS=, STATELAB_JWT_KEYS=, STATELAB_JWT_ACTIVE= lines that\noverride the keys; read at start and again on SIGHUP (rotate keys without a restart)")
-	sessionTTL := fs.Duration("session-ttl", 30*time.Minute, "lifetime of a cookie session after its last change")
+	sessionTTL := fs.Duration("session-ttl", 30*time.Minute, "a session's lifetime after its last use (memory, redis, cookie); at least 1s")
 	tokenTTL := fs.Duration("token-ttl", 15*time.Minute, "lifetime of a token")
 	cookieName := fs.String("cookie-name", statelab.SessionCookie, "name of the session cookie (memory, redis, cookie); variants served on one host\nneed different names to share a browser, which sends a host's cookies to all its ports")
 	secure := fs.Bool("secure-cookies", false, "mark cookies Secure (HTTPS only)")

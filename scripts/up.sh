@@ -10,6 +10,6 @@ cat >&2 <<TXT
   redis   http://localhost:8082
   jwt     http://localhost:8083
   cookie  http://localhost:8084
-  balancer status page: http://localhost:9000 (user: anything, password: the admin token in .env)
+  balancer status page: http://localhost:9000 (paste the admin token from .env when the page asks)
   a scenario:           docker compose run --rm lab run kill-instance
 TXT
