@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"statelab"
-	"statelab/internal/delay"
 	"statelab/internal/labredis"
 	"statelab/internal/parallel"
 	"statelab/lab"
@@ -47,15 +46,14 @@ type Options struct {
 
 // Runtime is a lab inside this process.
 type Runtime struct {
-	opts     Options
-	dir      string // the instances' keys files
-	redis    labredis.Redis
-	delay    *delay.Proxy
-	bl       *lb.Balancer
-	blDone   chan struct{}
-	admin    *http.Server
-	adminURL string
-	pools    map[statelab.Variant]string
+	opts              Options
+	dir               string // the instances' keys files
+	*labredis.Fronted        // Redis, and the delay proxy the instances reach it through
+	bl                *lb.Balancer
+	blDone            chan struct{}
+	admin             *http.Server
+	adminURL          string
+	pools             map[statelab.Variant]string
 
 	mu     sync.Mutex
 	insts  map[string]*instance
@@ -98,12 +96,7 @@ func Start(ctx context.Context, opts Options) (_ *Runtime, err error) {
 	if rt.dir, err = os.MkdirTemp("", "statelab-inproc-"); err != nil {
 		return nil, err
 	}
-	if rt.redis, err = labredis.Start(ctx, labredis.Embedded); err != nil {
-		return nil, err
-	}
-	// The instances reach Redis through a delay proxy (0 until a scenario
-	// slows Redis down); the runner reaches it directly.
-	if rt.delay, err = delay.Listen("127.0.0.1:0", rt.redis.Addr()); err != nil {
+	if rt.Fronted, err = labredis.StartFronted(ctx, labredis.Embedded); err != nil {
 		return nil, err
 	}
 	var specs []lb.PoolSpec
@@ -164,7 +157,7 @@ func (rt *Runtime) start(in *instance, s lab.Settings) error {
 		Variant:      in.variant,
 		Name:         in.name,
 		Addr:         in.addr,
-		RedisAddr:    rt.delay.Addr(),
+		RedisAddr:    rt.InstancesAddr(),
 		RedisTimeout: rt.opts.RedisTimeout,
 		CookieName:   statelab.SessionCookie + "_" + string(in.variant),
 		KeysFile:     rt.keysFile(in.name),
@@ -225,7 +218,7 @@ func (rt *Runtime) keysFile(name string) string { return filepath.Join(rt.dir, n
 
 // Describe says what the lab runs on.
 func (rt *Runtime) Describe() string {
-	return fmt.Sprintf("one process (%d instances per variant and the balancer on loopback ports); Redis: %s", rt.opts.Instances, rt.redis.Describe())
+	return fmt.Sprintf("one process (%d instances per variant and the balancer on loopback ports); Redis: %s", rt.opts.Instances, rt.DescribeRedis())
 }
 
 // Endpoints are the pools' and the admin API's URLs.
@@ -317,16 +310,7 @@ func (rt *Runtime) Remove(ctx context.Context, name string) error {
 // Reset starts every base instance anew with its base configuration, ends
 // added ones, and leaves Redis running, without persistence, and empty.
 func (rt *Runtime) Reset(ctx context.Context) error {
-	if err := rt.redis.Stop(); err != nil {
-		return err
-	}
-	if err := rt.redis.Start(ctx, false); err != nil {
-		return err
-	}
-	if err := labredis.Flush(ctx, rt.redis.Addr()); err != nil {
-		return fmt.Errorf("flush redis: %w", err)
-	}
-	if err := rt.delay.SetDelay(0); err != nil {
+	if err := rt.ResetRedis(ctx); err != nil {
 		return err
 	}
 	rt.mu.Lock()
@@ -367,11 +351,8 @@ func (rt *Runtime) Close() error {
 		<-rt.blDone
 	}
 	_ = parallel.Do(all, func(in *instance) error { return rt.end(context.Background(), in, true) })
-	if rt.delay != nil {
-		rt.delay.Close()
-	}
-	if rt.redis != nil {
-		rt.redis.Close()
+	if rt.Fronted != nil {
+		rt.CloseRedis()
 	}
 	if rt.dir != "" {
 		os.RemoveAll(rt.dir)

@@ -19,7 +19,6 @@ import (
 
 	"statelab"
 	"statelab/internal/child"
-	"statelab/internal/delay"
 	"statelab/internal/labredis"
 	"statelab/internal/parallel"
 	"statelab/internal/ports"
@@ -56,19 +55,18 @@ type Options struct {
 
 // Runtime is a lab of local processes.
 type Runtime struct {
-	opts   Options
-	exe    string
-	dir    string // the instances' keys files
-	redis  labredis.Redis
-	delay  *delay.Proxy
-	lb     *child.Process
-	admin  string
-	pools  map[statelab.Variant]string
-	mu     sync.Mutex
-	procs  map[string]*instance // instances by name
-	base   map[string]bool      // the instances of the base lab
-	closed bool
-	ports  ports.Allocator // never the same port twice
+	opts              Options
+	exe               string
+	dir               string // the instances' keys files
+	*labredis.Fronted        // Redis, and the delay proxy the instances reach it through
+	lb                *child.Process
+	admin             string
+	pools             map[statelab.Variant]string
+	mu                sync.Mutex
+	procs             map[string]*instance // instances by name
+	base              map[string]bool      // the instances of the base lab
+	closed            bool
+	ports             ports.Allocator // never the same port twice
 }
 
 var _ lab.Runtime = (*Runtime)(nil)
@@ -97,12 +95,7 @@ func Start(ctx context.Context, opts Options) (_ *Runtime, err error) {
 	if rt.dir, err = os.MkdirTemp("", "statelab-lab-"); err != nil {
 		return nil, err
 	}
-	if rt.redis, err = labredis.Start(ctx, opts.Redis); err != nil {
-		return nil, err
-	}
-	// The instances reach Redis through a delay proxy (0 until a scenario
-	// slows Redis down); the runner reaches it directly.
-	if rt.delay, err = delay.Listen("127.0.0.1:0", rt.redis.Addr()); err != nil {
+	if rt.Fronted, err = labredis.StartFronted(ctx, opts.Redis); err != nil {
 		return nil, err
 	}
 	var all []*instance
@@ -127,7 +120,7 @@ func Start(ctx context.Context, opts Options) (_ *Runtime, err error) {
 // Describe says what the lab runs on.
 func (rt *Runtime) Describe() string {
 	return fmt.Sprintf("local processes (%d instances per variant, balancer on %s, its status page on %s); Redis: %s",
-		rt.opts.Instances, strings.TrimPrefix(rt.pools[statelab.Memory], "http://"), rt.admin, rt.redis.Describe())
+		rt.opts.Instances, strings.TrimPrefix(rt.pools[statelab.Memory], "http://"), rt.admin, rt.DescribeRedis())
 }
 
 // Endpoints are the pools' and the admin API's URLs.
@@ -264,32 +257,6 @@ func (rt *Runtime) Remove(_ context.Context, name string) error {
 	return err
 }
 
-// StopRedis stops Redis with SIGTERM (the embedded one: closes it).
-func (rt *Runtime) StopRedis(context.Context) error {
-	err := rt.redis.Stop()
-	rt.delay.Cut() // what the instances had open to it ends with it
-	return err
-}
-
-// SetRedisLatency sets the delay the proxy between the instances and Redis
-// adds.
-func (rt *Runtime) SetRedisLatency(_ context.Context, d time.Duration) error {
-	return rt.delay.SetDelay(d)
-}
-
-// RedisSent counts the bytes the instances have sent Redis.
-func (rt *Runtime) RedisSent(context.Context) (int64, error) { return rt.delay.Sent(), nil }
-
-// StartRedis starts Redis again on its port.
-func (rt *Runtime) StartRedis(ctx context.Context, persist bool) error {
-	return rt.redis.Start(ctx, persist)
-}
-
-// RedisStats counts Redis's keys and value bytes.
-func (rt *Runtime) RedisStats(ctx context.Context) (int64, int64, error) {
-	return labredis.Stats(ctx, rt.redis.Addr())
-}
-
 // Reset restarts every base instance with its base configuration, ends
 // added ones, and leaves Redis running, without persistence, and empty.
 func (rt *Runtime) Reset(ctx context.Context) error {
@@ -299,16 +266,7 @@ func (rt *Runtime) Reset(ctx context.Context) error {
 		all = append(all, p)
 	}
 	rt.mu.Unlock()
-	if err := rt.redis.Stop(); err != nil {
-		return err
-	}
-	if err := rt.redis.Start(ctx, false); err != nil {
-		return err
-	}
-	if err := labredis.Flush(ctx, rt.redis.Addr()); err != nil {
-		return fmt.Errorf("flush redis: %w", err)
-	}
-	if err := rt.delay.SetDelay(0); err != nil {
+	if err := rt.ResetRedis(ctx); err != nil {
 		return err
 	}
 	return parallel.Do(all, func(p *instance) error {
@@ -340,11 +298,8 @@ func (rt *Runtime) Close() error {
 	if rt.dir != "" {
 		os.RemoveAll(rt.dir)
 	}
-	if rt.delay != nil {
-		rt.delay.Close()
-	}
-	if rt.redis != nil {
-		return rt.redis.Close()
+	if rt.Fronted != nil {
+		return rt.CloseRedis()
 	}
 	return nil
 }

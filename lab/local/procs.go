@@ -33,7 +33,7 @@ func (rt *Runtime) startInstance(ctx context.Context, p *instance, s lab.Setting
 			"--variant", string(p.variant),
 			"--name", p.name,
 			"--addr", p.addr,
-			"--redis", rt.delay.Addr(),
+			"--redis", rt.InstancesAddr(),
 			"--cookie-name", statelab.SessionCookie + "_" + string(p.variant),
 			"--keys-file", rt.keysFile(p.name),
 			"--log-level", "warn",
