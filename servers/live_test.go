@@ -1,6 +1,7 @@
 package servers_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"statelab"
+	"statelab/internal/poll"
 	"statelab/servers"
 )
 
@@ -113,5 +115,52 @@ func TestLiveBounded(t *testing.T) {
 	}
 	if _, resp, err := websocket.DefaultDialer.Dial(wsURL, header); err == nil || resp == nil || resp.StatusCode != 503 {
 		t.Fatalf("a third connection: %v, %v; want a 503", resp, err)
+	}
+}
+
+// TestLiveHostile: GET /live without a WebSocket handshake is a 400, and a
+// client that sends more than the connection takes (1 KiB a message) is cut
+// off, its slot freed.
+func TestLiveHostile(t *testing.T) {
+	srv, err := servers.New(servers.Config{Variant: statelab.JWT, Name: "jwt-1", MaxLive: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() { ts.Close(); srv.Close() })
+	u := newUser(t)
+	want(t, "login", u.login(ts.URL, "eve"), 200)
+	if r := u.do("GET", ts.URL+"/live", nil); r.status != 400 {
+		t.Fatalf("GET /live without a handshake: %d, want 400", r.status)
+	}
+	header := http.Header{"Authorization": {"Bearer " + u.token}}
+	wsURL := "ws" + strings.TrimPrefix(ts.URL, "http") + "/live"
+	c, _, err := websocket.DefaultDialer.Dial(wsURL, header)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.WriteMessage(websocket.TextMessage, []byte(strings.Repeat("x", 2<<10))); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	for {
+		if _, _, err := c.ReadMessage(); err != nil {
+			if ne, ok := err.(interface{ Timeout() bool }); ok && ne.Timeout() {
+				t.Fatal("a client that sent 2 KiB is still connected")
+			}
+			break
+		}
+	}
+	// The one slot is free again: a new connection is taken.
+	err = poll.Until(context.Background(), 3*time.Second, 20*time.Millisecond, func(context.Context) error {
+		c2, _, err := websocket.DefaultDialer.Dial(wsURL, header)
+		if err != nil {
+			return err
+		}
+		return c2.Close()
+	})
+	if err != nil {
+		t.Fatalf("the slot of the cut-off client: %v", err)
 	}
 }

@@ -61,10 +61,19 @@ func TestIdempotencyKey(t *testing.T) {
 			if r := u.do("GET", ts.URL+"/cart", nil); r.body.Cart[0].Qty != 3 {
 				t.Fatalf("cart %v, want 3 eggs: k-1 once, k-2, and one without a key", r.body.Cart)
 			}
-			for _, bad := range []string{strings.Repeat("k", 65), "with space", "tab\tkey"} {
+			for _, bad := range []string{strings.Repeat("k", 65), "with space", "tab\tkey", "é-non-ascii"} {
 				if r := add(bad); r.status != 400 {
 					t.Errorf("key %q: %d, want 400", bad, r.status)
 				}
+			}
+			twice, _ := http.NewRequest("POST", ts.URL+"/cart", strings.NewReader(`{"item":"egg","qty":1}`))
+			twice.Header.Set("Content-Type", "application/json")
+			twice.Header.Add("Idempotency-Key", "a")
+			twice.Header.Add("Idempotency-Key", "b")
+			if resp, err := http.DefaultClient.Do(twice); err != nil || resp.StatusCode != 400 {
+				t.Errorf("two Idempotency-Key headers: %v %v, want 400", resp, err)
+			} else {
+				resp.Body.Close()
 			}
 			if r := add("k-2", "ham"); r.status != 422 {
 				t.Errorf("k-2 again with another item: %d, want 422", r.status)

@@ -98,7 +98,7 @@ func TestControl(t *testing.T) {
 	if p.Delay() != 20*time.Millisecond {
 		t.Fatalf("delay %s after setting 20ms", p.Delay())
 	}
-	for _, body := range []string{`{"delay":"soon"}`, `{"delay":"-1s"}`, `{"delay":"1h"}`, `not json`, `{"delay":"1s","x":1}`} {
+	for _, body := range []string{`{"delay":"soon"}`, `{"delay":"-1s"}`, `{"delay":"1h"}`, `not json`, `{"delay":"1s","x":1}`, `{"delay":"` + strings.Repeat("1", 4096) + `ms"}`} {
 		req, _ := http.NewRequest("PUT", ts.URL+"/delay", strings.NewReader(body))
 		resp, err := ts.Client().Do(req)
 		if err != nil {

@@ -2,6 +2,7 @@ package spec_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -185,4 +186,29 @@ func sameCounts(a, b map[scenarios.Outcome]int) bool {
 		}
 	}
 	return true
+}
+
+// FuzzParse: whatever a file holds, Parse returns a scenario or a *spec.Error
+// that names the file, and never panics.
+func FuzzParse(f *testing.F) {
+	for _, name := range []string{"catalogue/kill-instance.yaml", "catalogue/sticky.yaml", "challenge-strict.yaml"} {
+		if data, err := os.ReadFile(filepath.Join(examples, name)); err == nil {
+			f.Add(data)
+		}
+	}
+	f.Add([]byte("name: x\nsteps:\n  - keys: {cookie: a, jwt: b, active: c}\nexpect: [{variant: memory}]\n"))
+	f.Add([]byte("{name: [1, 2], steps: {a: b}, expect: 3}"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sc, err := spec.Parse("f.yaml", data, catalog.Claim)
+		if err == nil {
+			if sc.Name == "" || len(sc.Steps) == 0 || len(sc.Expect) == 0 || sc.Lesson == nil {
+				t.Fatalf("a scenario without its parts: %+v", sc)
+			}
+			return
+		}
+		var se *spec.Error
+		if !errors.As(err, &se) || se.File != "f.yaml" {
+			t.Fatalf("error %v (%T), want a *spec.Error naming the file", err, err)
+		}
+	})
 }
