@@ -25,7 +25,7 @@ func at(probe string) string {
 func keepsAll(v statelab.Variant, probe string) scenarios.Expectation {
 	return scenarios.Expectation{Variant: v, Text: "keeps every user" + at(probe), Check: func(res *scenarios.Result) (bool, string) {
 		t := res.Verdict(probe).Tallies[v]
-		return t.Users > 0 && t.Of(scenarios.Kept) == t.Users, fmt.Sprintf("%d of %d users kept", t.Of(scenarios.Kept), t.Users)
+		return t.Users > 0 && t.Of(scenarios.Kept) == t.Users, ofUsers(t.Of(scenarios.Kept), t.Users) + " kept"
 	}, Counts: true}
 }
 
@@ -33,7 +33,7 @@ func keepsAll(v statelab.Variant, probe string) scenarios.Expectation {
 func every(v statelab.Variant, probe string, o scenarios.Outcome, text string) scenarios.Expectation {
 	return scenarios.Expectation{Variant: v, Text: text + at(probe), Check: func(res *scenarios.Result) (bool, string) {
 		t := res.Verdict(probe).Tallies[v]
-		return t.Users > 0 && t.Of(o) == t.Users, fmt.Sprintf("%d of %d users %s", t.Of(o), t.Users, o.Word())
+		return t.Users > 0 && t.Of(o) == t.Users, ofUsers(t.Of(o), t.Users) + " " + o.Word()
 	}, Counts: true}
 }
 
@@ -121,7 +121,7 @@ func unavailableFromInstances(v statelab.Variant, probe string) scenarios.Expect
 		}
 		t := vd.Tallies[v]
 		return t.Users > 0 && t.Of(scenarios.Unavailable) == t.Users && fromInstance == len(answers),
-			fmt.Sprintf("%d of %d users unavailable; %d of %d requests answered 503 by an instance", t.Of(scenarios.Unavailable), t.Users, fromInstance, len(answers))
+			fmt.Sprintf("%s unavailable; %d of %d requests answered 503 by an instance", ofUsers(t.Of(scenarios.Unavailable), t.Users), fromInstance, len(answers))
 	}}
 }
 
@@ -138,7 +138,7 @@ func credentials(v statelab.Variant, k scenarios.Kind, probe string, refused boo
 	}
 	return scenarios.Expectation{Variant: v, Text: text + at(probe), Check: func(res *scenarios.Result) (bool, string) {
 		t := res.Verdict(probe).Tallies[v]
-		return t.Users > 0 && t.Of(o) == t.Users, fmt.Sprintf("%d of %d users: %s", t.Of(o), t.Users, o.Word())
+		return t.Users > 0 && t.Of(o) == t.Users, ofUsers(t.Of(o), t.Users) + ": " + o.Word()
 	}, Counts: true}
 }
 
@@ -169,4 +169,12 @@ func and(words []string) string {
 		return strings.Join(words, "")
 	}
 	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
+}
+
+// ofUsers says "3 of 30 users", "1 of 1 user".
+func ofUsers(n, of int) string {
+	if of == 1 {
+		return fmt.Sprintf("%d of 1 user", n)
+	}
+	return fmt.Sprintf("%d of %d users", n, of)
 }

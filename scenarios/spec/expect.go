@@ -86,7 +86,7 @@ func (p *parser) expectation(n *yaml.Node, probes map[string]bool) (scenarios.Ex
 		default:
 			holds = n == want
 		}
-		return holds, fmt.Sprintf("%d of %d users %s", n, t.Users, o.Word())
+		return holds, fmt.Sprintf("%d of %d %s %s", n, t.Users, plural(strconv.Itoa(t.Users)), o.Word())
 	}}, nil
 }
 
