@@ -317,18 +317,25 @@ func TestForgedCredentials(t *testing.T) {
 		{"huge", strings.Repeat("A", 8000)},
 	} {
 		t.Run("cookie/"+tc.name, func(t *testing.T) {
-			req, _ := http.NewRequest("GET", mem.URL+"/me", nil)
-			req.AddCookie(&http.Cookie{Name: statelab.SessionCookie, Value: tc.cookie})
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != 401 {
-				t.Fatalf("status %d, want 401", resp.StatusCode)
+			if got := meWithCookie(t, mem.URL, tc.cookie); got != 401 {
+				t.Fatalf("status %d, want 401", got)
 			}
 		})
 	}
+}
+
+// meWithCookie asks base's GET /me with one session cookie and returns the
+// status.
+func meWithCookie(t *testing.T, base, value string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/me", nil)
+	req.AddCookie(&http.Cookie{Name: statelab.SessionCookie, Value: value})
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // TestBadInput: malformed or invalid input is a 4xx with a JSON error.

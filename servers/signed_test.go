@@ -90,28 +90,14 @@ func TestSignedCookieForged(t *testing.T) {
 		{"huge", strings.Repeat("A", 8000)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req, _ := http.NewRequest("GET", ts.URL+"/me", nil)
-			req.AddCookie(&http.Cookie{Name: statelab.SessionCookie, Value: tc.cookie})
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != 401 {
-				t.Fatalf("status %d, want 401", resp.StatusCode)
+			if got := meWithCookie(t, ts.URL, tc.cookie); got != 401 {
+				t.Fatalf("status %d, want 401", got)
 			}
 		})
 	}
 	t.Run("the genuine cookie", func(t *testing.T) {
-		req, _ := http.NewRequest("GET", ts.URL+"/me", nil)
-		req.AddCookie(&http.Cookie{Name: statelab.SessionCookie, Value: good})
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Fatalf("status %d, want 200", resp.StatusCode)
+		if got := meWithCookie(t, ts.URL, good); got != 200 {
+			t.Fatalf("status %d, want 200", got)
 		}
 	})
 }
