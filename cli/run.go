@@ -141,15 +141,19 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	stdin := bufio.NewReader(env.Stdin)
 	opts := scenarios.Options{Users: *users, Seed: *seed, Observers: []scenarios.Observer{text}}
 	liveURL := ""
+	var live *report.Live
 	if *liveAddr != "" {
 		ln, err := net.Listen("tcp", *liveAddr)
 		if err != nil {
 			return StartupError{fmt.Errorf("--live: %w", err)}
 		}
-		live := report.NewLive()
+		live = report.NewLive()
 		srv := &http.Server{Handler: live.Handler(), ReadHeaderTimeout: 5 * time.Second}
 		go func() { _ = srv.Serve(ln) }()
 		defer srv.Close()
+		fctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go live.Follow(fctx, rt, 500*time.Millisecond)
 		liveURL = "http://" + ln.Addr().String()
 		fmt.Fprintf(out, "live: %s\n", liveURL)
 		opts.Observers = append(opts.Observers, live)
@@ -171,6 +175,9 @@ func runRun(ctx context.Context, args []string, env Env) error {
 		}}
 		opts.Pacer = predictor
 	}
+	if live != nil && opts.Pacer != nil {
+		opts.Pacer = live.Pacer(opts.Pacer)
+	}
 	rn, err := scenarios.NewRunner(ctx, rt, opts)
 	if err != nil {
 		return StartupError{err}
@@ -184,7 +191,14 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	if err := writeReports(j, *jsonOut, *mdOut, env.Stdout); err != nil {
 		return err
 	}
-	if *hold && ctx.Err() == nil && !errors.Is(runErr, scenarios.ErrQuit) {
+	held := *hold && ctx.Err() == nil && !errors.Is(runErr, scenarios.ErrQuit)
+	if live != nil {
+		live.End(held)
+		if !held {
+			lastLook(ctx, live)
+		}
+	}
+	if held {
 		holdLab(ctx, out, stdin, rt, liveURL)
 	}
 	switch {
@@ -232,6 +246,22 @@ func holdLab(ctx context.Context, out io.Writer, in *bufio.Reader, rt lab.Runtim
 	select {
 	case <-enter:
 	case <-ctx.Done():
+	}
+}
+
+// lastLook gives a live page that is open up to two seconds to fetch the
+// final state before the lab ends, so that it does not freeze on the last
+// step but shows the verdict and says the run is over.
+func lastLook(ctx context.Context, live *report.Live) {
+	if ever, _ := live.Served(); !ever {
+		return
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if _, current := live.Served(); current {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -1,11 +1,10 @@
 package report
 
 import (
+	"context"
 	_ "embed"
 	"encoding/json"
-	"maps"
 	"net/http"
-	"slices"
 	"sync"
 
 	"statelab"
@@ -13,40 +12,133 @@ import (
 )
 
 // Live is what a run looks like right now, for the live page: the scenario
-// and step under way, and each user's latest answer, per variant. It is an
-// observer of the run; its Handler serves the page.
+// and step under way (and, in step mode, the step just finished while the
+// next one waits), each user under the instance that holds its session,
+// the instances as the balancer sees them, the last probe's counts (the
+// verdict's, to the user), and, once a scenario ends, its verdict,
+// expectations and lesson. It is an observer of the run; Handler serves
+// the page; Pacer wraps a step-mode pacer so that the page knows when the
+// run waits for Enter; Follow polls the balancer and the instances.
 type Live struct {
 	scenarios.Base
-	mu    sync.Mutex
-	state LiveState
-	index map[statelab.Variant]map[string]int
+	mu      sync.Mutex
+	state   LiveState
+	index   map[statelab.Variant]map[string]int
+	version int64 // bumped on every change
+	served  int64 // the version the page last fetched
 }
 
 var _ scenarios.Observer = (*Live)(nil)
 
 // LiveState is the body of GET /state.
 type LiveState struct {
-	Runtime  string   `json:"runtime"`
-	Scenario string   `json:"scenario"`
-	Setup    string   `json:"setup"`
-	Step     int      `json:"step"`
-	Steps    int      `json:"steps"`
-	Title    string   `json:"title"`
-	Why      string   `json:"why"`
-	Notes    []string `json:"notes"`
+	Version  int64  `json:"version"`
+	Runtime  string `json:"runtime"`
+	Scenario string `json:"scenario"`
+	Setup    string `json:"setup"`
+	N        int    `json:"n"`     // the scenario is number N
+	Total    int    `json:"total"` // of Total in the run
+	// Step is the step under way or, with Waiting, the next one.
+	Step  int    `json:"step"`
+	Steps int    `json:"steps"`
+	Title string `json:"title"`
+	Why   string `json:"why"`
+	// Notes are what the step under way has noted.
+	Notes []string `json:"notes"`
+	// Prev is the step before Step, with all its notes.
+	Prev *LiveStep `json:"prev,omitempty"`
+	// Waiting: in step mode, the run waits for Enter before step Step
+	// (or, with Verdict, before the verdict).
+	Waiting bool `json:"waiting"`
+	Verdict bool `json:"verdict_next"`
 	// Order is the variants, in the order the page shows them.
-	Order    []string              `json:"order"`
-	Variants map[string][]LiveUser `json:"variants"`
-	// Answers counts, per variant, the answers each instance gave during
-	// step AnswersStep, the latest step that sent requests (kept while the
-	// next waits in step mode); at most 16 instances per variant.
-	Answers     map[string]map[string]int `json:"answers"`
-	AnswersStep int                       `json:"answers_step"`
-	// Instances lists, per variant, every instance that has answered in
-	// this scenario (at most 16), so that one answering nothing shows 0.
-	Instances map[string][]string        `json:"instances"`
-	Done      []LiveDone                 `json:"done"` // scenarios finished, in order
-	Tallies   map[string]scenarios.Tally `json:"tallies,omitempty"`
+	Order []string `json:"order"`
+	// Users are each variant's users, in plan order.
+	Users map[string][]LiveUser `json:"users"`
+	// Instances are each variant's instances as the balancer sees them
+	// (from Follow), at most 16 per variant.
+	Instances map[string][]LiveInstance `json:"instances"`
+	// Shared says what a variant keeps outside its instances ("Redis
+	// holds 30 sessions"), from the instances' /stats.
+	Shared map[string]string `json:"shared,omitempty"`
+	// Probe is the latest probe's verdict in this scenario.
+	Probe *LiveProbe `json:"probe,omitempty"`
+	// Finished is the latest scenario that ended, with its verdict.
+	Finished *LiveFinished `json:"finished,omitempty"`
+	Done     []LiveDone    `json:"done"` // scenarios finished, in order
+	// Over: every scenario has run (or the run was stopped). Held: the
+	// lab is kept running after it (--hold), until Enter.
+	Over bool `json:"over"`
+	Held bool `json:"held"`
+	// Followed is false while the balancer cannot be read: then the
+	// instance states are not current, and the page says so.
+	Followed bool   `json:"followed"`
+	Unfollow string `json:"unfollowed,omitempty"` // why not
+}
+
+// LiveStep is a step and the notes it made.
+type LiveStep struct {
+	N     int      `json:"n"`
+	Title string   `json:"title"`
+	Notes []string `json:"notes"`
+}
+
+// LiveUser is a user and its latest answer. Home is the instance that
+// answered its latest login: the one that holds its session, for the
+// memory variant, and where the balancer pinned it. State is an outcome
+// when a probe judged the user, else "ok", "refused" or "unavailable"
+// for other requests, or "new". Judged is "good" or "bad" when the state
+// is a probe's outcome whose judgement is known, "pending" for a probe's
+// refusal before the probe's verdict, else "".
+type LiveUser struct {
+	Name     string `json:"name"`
+	Home     string `json:"home,omitempty"`
+	Instance string `json:"instance,omitempty"` // answered its latest request
+	State    string `json:"state"`
+	Judged   string `json:"judged,omitempty"`
+	Step     int    `json:"step"` // the step of its latest answer
+}
+
+// LiveInstance is an instance as the balancer and its own /stats see it.
+type LiveInstance struct {
+	Name  string `json:"name"`
+	State string `json:"state"` // up, down, draining, disabled; "" unknown
+	Why   string `json:"why,omitempty"`
+	// Sessions it holds itself (nil: unknown, it did not answer /stats).
+	Sessions *int64 `json:"sessions,omitempty"`
+	// Answers it gave in step AnswersStep.
+	Answers int `json:"answers"`
+}
+
+// LiveProbe is a probe's verdict: per variant, users per outcome.
+type LiveProbe struct {
+	Name   string                 `json:"name"`
+	Step   int                    `json:"step"`
+	Kind   string                 `json:"kind"`
+	Counts map[string][]LiveCount `json:"counts"`
+}
+
+// LiveCount is how many users had an outcome, and whether it is good.
+type LiveCount struct {
+	Outcome string `json:"outcome"`
+	Word    string `json:"word"`
+	Users   int    `json:"users"`
+	Good    bool   `json:"good"`
+}
+
+// LiveFinished is a finished scenario: its verdict's counts, its
+// expectations and lesson, as the terminal prints them.
+type LiveFinished struct {
+	Name         string                        `json:"name"`
+	OK           bool                          `json:"ok"`
+	Skipped      bool                          `json:"skipped,omitempty"`
+	Stopped      bool                          `json:"stopped,omitempty"`
+	Error        string                        `json:"error,omitempty"`
+	Verdict      string                        `json:"verdict,omitempty"`
+	Counts       map[string][]LiveCount        `json:"counts,omitempty"`
+	Recover      map[string]string             `json:"recover,omitempty"`
+	Expectations []scenarios.ExpectationResult `json:"expectations"`
+	Lesson       string                        `json:"lesson,omitempty"`
 }
 
 // LiveDone is a finished scenario and whether its expectations held.
@@ -55,13 +147,8 @@ type LiveDone struct {
 	OK   bool   `json:"ok"`
 }
 
-// LiveUser is a user's latest answer: an outcome when it was probed, else
-// "ok" or "refused" for other requests, and the instance that answered.
-type LiveUser struct {
-	Name     string `json:"name"`
-	State    string `json:"state"`
-	Instance string `json:"instance"`
-}
+// maxLiveInstances bounds the instances shown per variant.
+const maxLiveInstances = 16
 
 // NewLive returns an empty live state.
 func NewLive() *Live {
@@ -69,57 +156,85 @@ func NewLive() *Live {
 	for i, v := range statelab.Variants {
 		order[i] = string(v)
 	}
-	return &Live{state: LiveState{Order: order, Variants: map[string][]LiveUser{}, Answers: map[string]map[string]int{}, Instances: map[string][]string{}}}
+	return &Live{state: LiveState{Order: order, Users: map[string][]LiveUser{}, Instances: map[string][]LiveInstance{}}}
+}
+
+// update changes the state under the lock and bumps its version.
+func (l *Live) update(f func(st *LiveState)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f(&l.state)
+	l.version++
 }
 
 // RunStarted records what the lab runs on.
 func (l *Live) RunStarted(runtime string, _ scenarios.Plan, _ []*scenarios.Scenario) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.state.Runtime = runtime
+	l.update(func(st *LiveState) { st.Runtime = runtime })
 }
 
 // ScenarioStarted shows a new scenario, every user new.
-func (l *Live) ScenarioStarted(sc *scenarios.Scenario, _, _ int, users map[statelab.Variant][]string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.state.Scenario, l.state.Setup = sc.Name, sc.Setup
-	l.state.Steps, l.state.Step, l.state.Title, l.state.Why, l.state.Notes = len(sc.Steps), 0, "", "", nil
-	l.state.Tallies = nil
-	l.state.Answers, l.state.AnswersStep = map[string]map[string]int{}, 0
-	l.state.Instances = map[string][]string{}
-	l.index = map[statelab.Variant]map[string]int{}
-	for v, us := range users {
-		list := make([]LiveUser, len(us))
-		idx := map[string]int{}
-		for i, name := range us {
-			list[i] = LiveUser{Name: name, State: "new"}
-			idx[name] = i
+func (l *Live) ScenarioStarted(sc *scenarios.Scenario, n, total int, users map[statelab.Variant][]string) {
+	l.update(func(st *LiveState) {
+		st.Scenario, st.Setup, st.N, st.Total = sc.Name, sc.Setup, n, total
+		st.Steps, st.Step, st.Title, st.Why, st.Notes, st.Prev = len(sc.Steps), 0, "", "", nil, nil
+		st.Waiting, st.Verdict, st.Probe = false, false, nil
+		for i := range st.Instances {
+			for j := range st.Instances[i] {
+				st.Instances[i][j].Answers = 0
+			}
 		}
-		l.state.Variants[string(v)] = list
-		l.index[v] = idx
-	}
+		l.index = map[statelab.Variant]map[string]int{}
+		st.Users = map[string][]LiveUser{}
+		for v, us := range users {
+			list := make([]LiveUser, len(us))
+			idx := map[string]int{}
+			for i, name := range us {
+				list[i] = LiveUser{Name: name, State: "new"}
+				idx[name] = i
+			}
+			st.Users[string(v)] = list
+			l.index[v] = idx
+		}
+	})
 }
 
-// StepStarted shows the step under way.
-func (l *Live) StepStarted(_ *scenarios.Scenario, n int, st scenarios.Step) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.state.Step, l.state.Title, l.state.Why, l.state.Notes = n, st.Title, st.Why, nil
+// StepStarted shows the step under way; the one before moves to Prev, with
+// its notes.
+func (l *Live) StepStarted(_ *scenarios.Scenario, n int, s scenarios.Step) {
+	l.update(func(st *LiveState) {
+		if st.Step > 0 {
+			st.Prev = &LiveStep{N: st.Step, Title: st.Title, Notes: st.Notes}
+		}
+		st.Step, st.Title, st.Why, st.Notes = n, s.Title, s.Why, nil
+		for v := range st.Instances {
+			for j := range st.Instances[v] {
+				st.Instances[v][j].Answers = 0
+			}
+		}
+	})
 }
 
 // Noted adds a note under the step.
 func (l *Live) Noted(s string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.state.Notes = append(l.state.Notes, s)
+	l.update(func(st *LiveState) {
+		if len(st.Notes) < 50 {
+			st.Notes = append(st.Notes, s)
+		}
+	})
 }
 
-// Answered shows a user's latest answer.
+// Answered shows a user's latest answer. A probe's outcome is judged at
+// once when every kind of probe judges it alike; a refusal, good in a
+// replay probe and bad in a session probe, waits for the probe's verdict.
 func (l *Live) Answered(v statelab.Variant, user string, rq scenarios.Request, o scenarios.Outcome) {
-	state := string(o)
+	state, judged := string(o), ""
 	switch {
+	case o == scenarios.Kept:
+		judged = "good"
+	case o == scenarios.Refused:
+		judged = "pending"
 	case o != "":
+		judged = "bad"
 	case rq.Status == 200 && rq.Error == "":
 		state = "ok"
 	case rq.Status == 0 || rq.Status >= 500:
@@ -127,74 +242,175 @@ func (l *Live) Answered(v statelab.Variant, user string, rq scenarios.Request, o
 	default:
 		state = "refused"
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.state.AnswersStep != l.state.Step {
-		l.state.Answers, l.state.AnswersStep = map[string]map[string]int{}, l.state.Step
-	}
-	if rq.Instance != "" {
-		m := l.state.Answers[string(v)]
-		if m == nil {
-			m = map[string]int{}
-			l.state.Answers[string(v)] = m
+	l.update(func(st *LiveState) {
+		if rq.Instance != "" {
+			l.countAnswer(st, string(v), rq.Instance)
 		}
-		if _, known := m[rq.Instance]; known || len(m) < maxLiveInstances {
-			m[rq.Instance]++
+		i, ok := l.index[v][user]
+		if !ok {
+			return
 		}
-		if in := l.state.Instances[string(v)]; !slices.Contains(in, rq.Instance) && len(in) < maxLiveInstances {
-			l.state.Instances[string(v)] = append(in, rq.Instance)
-		}
-	}
-	if i, ok := l.index[v][user]; ok {
-		u := &l.state.Variants[string(v)][i]
-		u.State = state
+		u := &st.Users[string(v)][i]
+		u.State, u.Judged, u.Step = state, judged, st.Step
 		if rq.Instance != "" {
 			u.Instance = rq.Instance
 		}
+		if rq.Path == "/login" && rq.Method == http.MethodPost && rq.Status == 200 && rq.Instance != "" {
+			u.Home = rq.Instance
+		}
+	})
+}
+
+// countAnswer counts an answer of an instance in the step under way,
+// adding the instance when the balancer's view has not listed it yet.
+func (l *Live) countAnswer(st *LiveState, v, instance string) {
+	in := st.Instances[v]
+	for j := range in {
+		if in[j].Name == instance {
+			in[j].Answers++
+			return
+		}
+	}
+	if len(in) < maxLiveInstances {
+		st.Instances[v] = append(in, LiveInstance{Name: instance, Answers: 1}) // its state unknown until Follow reads it
 	}
 }
 
-// ScenarioFinished shows the verdict.
-func (l *Live) ScenarioFinished(_ *scenarios.Scenario, rep *scenarios.ScenarioReport) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.state.Done = append(l.state.Done, LiveDone{Name: rep.Name, OK: rep.OK})
-	l.state.Tallies = rep.Variants
+// Probed replaces each user's state with its outcome at the probe (the
+// worst of its answers, as the verdict counts it), judged by the probe's
+// kind, so that the squares count what the terminal prints.
+func (l *Live) Probed(vd *scenarios.Verdict) {
+	l.update(func(st *LiveState) {
+		p := &LiveProbe{Name: vd.Name, Step: st.Step, Kind: string(vd.Kind), Counts: map[string][]LiveCount{}}
+		for v, outs := range vd.Outcome {
+			for user, o := range outs {
+				if i, ok := l.index[v][user]; ok {
+					u := &st.Users[string(v)][i]
+					u.State, u.Judged, u.Step = string(o), judgement(o.Good(vd.Kind)), st.Step
+				}
+			}
+			if t := vd.Tallies[v]; t != nil && t.Users > 0 {
+				p.Counts[string(v)] = counts(*t)
+			}
+		}
+		st.Probe = p
+	})
 }
 
-// maxLiveInstances bounds the instances counted per variant on the page.
-const maxLiveInstances = 16
+func judgement(good bool) string {
+	if good {
+		return "good"
+	}
+	return "bad"
+}
+
+// counts lists a tally's outcomes with users, in the reports' order.
+func counts(t scenarios.Tally) []LiveCount {
+	var out []LiveCount
+	for _, o := range scenarios.Outcomes {
+		if n := t.Of(o); n > 0 {
+			out = append(out, LiveCount{Outcome: string(o), Word: o.Word(), Users: n, Good: o.Good(t.Kind)})
+		}
+	}
+	return out
+}
+
+// ScenarioFinished shows the verdict, the expectations and the lesson.
+func (l *Live) ScenarioFinished(_ *scenarios.Scenario, rep *scenarios.ScenarioReport) {
+	l.update(func(st *LiveState) {
+		st.Waiting, st.Verdict = false, false
+		st.Done = append(st.Done, LiveDone{Name: rep.Name, OK: rep.OK})
+		if len(st.Done) > 100 {
+			st.Done = st.Done[len(st.Done)-100:]
+		}
+		f := &LiveFinished{Name: rep.Name, OK: rep.OK, Skipped: rep.Skipped, Stopped: rep.Stopped, Error: rep.Error,
+			Verdict: rep.Verdict, Expectations: rep.Expectations, Lesson: rep.Lesson}
+		if rep.Variants != nil {
+			f.Counts, f.Recover = map[string][]LiveCount{}, map[string]string{}
+			for v, t := range rep.Variants {
+				f.Counts[v] = counts(t)
+				if t.RecoverSeconds != nil && *t.RecoverSeconds > 0 {
+					f.Recover[v] = t.Recover
+				}
+			}
+		}
+		st.Finished = f
+	})
+}
+
+// RunFinished says the run is over.
+func (l *Live) RunFinished(*scenarios.Journal) {
+	l.update(func(st *LiveState) { st.Over, st.Waiting = true, false })
+}
+
+// End says the run is over, also when it ended early (stopped, failed or
+// interrupted), and whether the lab is held for the room.
+func (l *Live) End(held bool) {
+	l.update(func(st *LiveState) { st.Over, st.Held, st.Waiting = true, held, false })
+}
+
+// Pacer wraps a step-mode pacer: while it waits for Enter, the page shows
+// the step just finished and says which comes next.
+func (l *Live) Pacer(next scenarios.Pacer) scenarios.Pacer {
+	return livePacer{l, next}
+}
+
+type livePacer struct {
+	l    *Live
+	next scenarios.Pacer
+}
+
+func (p livePacer) Pause(ctx context.Context, ps scenarios.Pause) scenarios.Decision {
+	p.l.update(func(st *LiveState) { st.Waiting, st.Verdict = true, ps.Verdict })
+	defer p.l.update(func(st *LiveState) { st.Waiting, st.Verdict = false, false })
+	return p.next.Pause(ctx, ps)
+}
+
+// Served reports whether a page has ever fetched the state, and whether
+// it has fetched it as it is now.
+func (l *Live) Served() (ever, current bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.served > 0, l.served == l.version
+}
 
 // Handler serves the live page (/) and its state (/state).
 func (l *Live) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		_, _ = w.Write(livePage)
 	})
 	mux.HandleFunc("GET /state", func(w http.ResponseWriter, _ *http.Request) {
 		l.mu.Lock()
 		st := l.state
-		st.Variants = map[string][]LiveUser{}
-		for k, v := range l.state.Variants {
-			st.Variants[k] = slices.Clone(v)
-		}
-		st.Notes = slices.Clone(l.state.Notes)
-		st.Instances = map[string][]string{}
-		for v, in := range l.state.Instances {
-			st.Instances[v] = slices.Clone(in)
-		}
-		st.Answers = map[string]map[string]int{}
-		for v, m := range l.state.Answers {
-			st.Answers[v] = maps.Clone(m)
-		}
-		st.Done = slices.Clone(l.state.Done)
+		st.Version = l.version
+		l.served = l.version
+		// Encoding under the lock is the deep copy: nothing the JSON
+		// holds is shared with a later change.
+		body, err := json.Marshal(st)
 		l.mu.Unlock()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
-		_ = json.NewEncoder(w).Encode(st)
+		_, _ = w.Write(body)
 	})
 	return mux
+}
+
+// State returns a copy of the state, as GET /state serves it.
+func (l *Live) State() LiveState {
+	l.mu.Lock()
+	body, _ := json.Marshal(l.state)
+	l.mu.Unlock()
+	var st LiveState
+	_ = json.Unmarshal(body, &st)
+	return st
 }
 
 //go:embed live.html

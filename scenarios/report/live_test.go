@@ -3,21 +3,41 @@ package report_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"testing"
+	"time"
 
 	"statelab"
+	"statelab/internal/poll"
 	"statelab/lab/inproc"
 	"statelab/scenarios"
 	"statelab/scenarios/catalog"
 	"statelab/scenarios/report"
 )
 
-// TestLive: after a run, the live state names the scenario, its steps, and
-// each user's latest answer; the page is served.
-func TestLive(t *testing.T) {
+func getState(t *testing.T, url string) report.LiveState {
+	t.Helper()
+	resp, err := http.Get(url + "/state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st report.LiveState
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// TestLiveKillInstance: after kill-instance, the live state shows what the
+// terminal shows: the verdict's counts (each user once, the worst of its
+// answers), every user under the instance it logged in on, the memory
+// users of the killed instance lost, that instance down in the balancer's
+// view, the expectations and lesson, and the run over.
+func TestLiveKillInstance(t *testing.T) {
 	ctx := context.Background()
 	rt, err := inproc.Start(ctx, inproc.Options{})
 	if err != nil {
@@ -27,86 +47,163 @@ func TestLive(t *testing.T) {
 	live := report.NewLive()
 	ts := httptest.NewServer(live.Handler())
 	defer ts.Close()
-	rn, err := scenarios.NewRunner(ctx, rt, scenarios.Options{Users: 5, Observers: []scenarios.Observer{live}})
+	rn, err := scenarios.NewRunner(ctx, rt, scenarios.Options{Users: 12, Observers: []scenarios.Observer{live}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rn.Close()
-	scs, _ := catalog.Find("sticky-imbalance")
-	if _, err := rn.Run(ctx, scs); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.Get(ts.URL + "/state")
+	scs, _ := catalog.Find("kill-instance")
+	j, err := rn.Run(ctx, scs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	var st report.LiveState
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go live.Follow(fctx, rt, 20*time.Millisecond)
+	err = poll.Until(ctx, 10*time.Second, 20*time.Millisecond, func(context.Context) error {
+		if st := live.State(); !st.Followed || len(st.Instances["memory"]) < 3 || st.Instances["memory"][0].Sessions == nil && st.Instances["memory"][0].State != "down" {
+			return errors.New("not followed yet")
+		}
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Scenario != "sticky-imbalance" || st.Step != st.Steps || len(st.Done) != 1 || !st.Done[0].OK {
-		t.Fatalf("state %+v", st)
-	}
-	if len(st.Order) != len(statelab.Variants) || st.Order[3] != "cookie" {
-		t.Fatalf("the page shows the variants %v", st.Order)
+	st := getState(t, ts.URL)
+	rep := j.Scenarios[0]
+	if !st.Over || st.Finished == nil || st.Finished.Name != "kill-instance" || !st.Finished.OK || st.Finished.Lesson != rep.Lesson || len(st.Finished.Expectations) != len(rep.Expectations) {
+		t.Fatalf("finished %+v, over %v", st.Finished, st.Over)
 	}
 	for _, v := range st.Order {
-		users := st.Variants[v]
-		if len(users) != 5 {
-			t.Fatalf("%s: %d users", v, len(users))
-		}
-		for _, u := range users {
-			if u.State == "new" || u.Instance == "" {
-				t.Errorf("%s %s: %+v, want its latest answer", v, u.Name, u)
+		want := rep.Variants[v]
+		got := map[string]int{}
+		for _, c := range st.Finished.Counts[v] {
+			got[c.Outcome] = c.Users
+			if c.Good != scenarios.Outcome(c.Outcome).Good(want.Kind) {
+				t.Errorf("%s %s judged good=%v", v, c.Outcome, c.Good)
 			}
 		}
+		squares := map[string]int{}
+		for _, u := range st.Users[v] {
+			squares[u.State]++
+			if u.Home == "" {
+				t.Errorf("%s %s: no home instance", v, u.Name)
+			}
+			if u.Home == v+"-2" && v == "memory" && u.State != "lost" {
+				t.Errorf("%s: logged in on the killed memory-2 but %s", u.Name, u.State)
+			}
+		}
+		for _, o := range scenarios.Outcomes {
+			if got[string(o)] != want.Of(o) || squares[string(o)] != want.Of(o) {
+				t.Errorf("%s %s: page %d, squares %d, verdict %d", v, o, got[string(o)], squares[string(o)], want.Of(o))
+			}
+		}
+		if pc := st.Probe.Counts[v]; len(pc) != len(st.Finished.Counts[v]) {
+			t.Errorf("%s: probe counts %v, finished %v", v, pc, st.Finished.Counts[v])
+		}
+		down := ""
+		for _, in := range st.Instances[v] {
+			if in.State == "down" {
+				down += in.Name
+			} else if v == "memory" && (in.Sessions == nil || *in.Sessions == 0) {
+				t.Errorf("%s holds %v sessions, want some", in.Name, in.Sessions)
+			}
+		}
+		if down != v+"-2" {
+			t.Errorf("%s: instances down %q, want %s-2 (%+v)", v, down, v, st.Instances[v])
+		}
 	}
-	if r, err := http.Get(ts.URL + "/"); err != nil || r.StatusCode != 200 {
+	if m := st.Finished.Counts["memory"]; len(m) != 2 || m[0].Outcome != "kept" || m[1].Outcome != "lost" || m[1].Good {
+		t.Fatalf("memory counts %+v", m)
+	}
+	if r, err := http.Get(ts.URL + "/"); err != nil || r.StatusCode != 200 || r.Header.Get("Content-Security-Policy") == "" {
 		t.Fatalf("page: %v %v", r, err)
 	} else {
 		r.Body.Close()
 	}
 }
 
-// TestLiveAnswers: the page counts, per variant, the answers each instance
-// gave in the latest step that sent requests (kept while the next step has
-// sent none), and at most 16 instances per variant.
-func TestLiveAnswers(t *testing.T) {
+// TestLiveJudgement: a probe's refusal waits for the verdict, which judges
+// it by the probe's kind (good in a replay probe); answers outside probes
+// are not judged; answers per instance count the step under way, for at
+// most 16 instances.
+func TestLiveJudgement(t *testing.T) {
 	live := report.NewLive()
-	ts := httptest.NewServer(live.Handler())
-	defer ts.Close()
 	sc := &scenarios.Scenario{Name: "x", Steps: []scenarios.Step{{Title: "a"}, {Title: "b"}}}
-	live.ScenarioStarted(sc, 1, 1, map[statelab.Variant][]string{statelab.Memory: {"u1", "u2"}})
-	state := func() report.LiveState {
-		resp, err := http.Get(ts.URL + "/state")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var st report.LiveState
-		if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-			t.Fatal(err)
-		}
-		return st
-	}
+	live.ScenarioStarted(sc, 1, 1, map[statelab.Variant][]string{statelab.JWT: {"u1", "u2"}})
 	live.StepStarted(sc, 1, sc.Steps[0])
-	for i := 0; i < 3; i++ {
-		live.Answered(statelab.Memory, "u1", scenarios.Request{Instance: "memory-1", Status: 200}, scenarios.Kept)
-	}
-	live.Answered(statelab.Memory, "u2", scenarios.Request{Instance: "memory-3", Status: 401}, scenarios.Refused)
-	live.Answered(statelab.Memory, "u2", scenarios.Request{Status: 0}, scenarios.Unavailable) // no instance answered
-	if got := state().Answers["memory"]; got["memory-1"] != 3 || got["memory-3"] != 1 || len(got) != 2 {
-		t.Fatalf("answers %v, want memory-1 3 and memory-3 1", got)
+	live.Answered(statelab.JWT, "u1", scenarios.Request{Method: "POST", Path: "/login", Instance: "jwt-1", Status: 200}, "")
+	live.Answered(statelab.JWT, "u2", scenarios.Request{Method: "POST", Path: "/login", Instance: "jwt-2", Status: 200}, "")
+	live.Noted("logged in")
+	st := live.State()
+	if u := st.Users["jwt"][0]; u.Home != "jwt-1" || u.State != "ok" || u.Judged != "" {
+		t.Fatalf("after login %+v", u)
 	}
 	live.StepStarted(sc, 2, sc.Steps[1])
-	if st := state(); st.AnswersStep != 1 || st.Answers["memory"]["memory-1"] != 3 || len(st.Instances["memory"]) != 2 {
-		t.Fatalf("step 2 has sent nothing yet: answers of step %d %v, want step 1's", st.AnswersStep, st.Answers)
+	live.Answered(statelab.JWT, "u1", scenarios.Request{Instance: "jwt-3", Status: 401}, scenarios.Refused)
+	live.Answered(statelab.JWT, "u2", scenarios.Request{Instance: "jwt-3", Status: 200}, scenarios.ReplayAccepted)
+	st = live.State()
+	if st.Prev == nil || st.Prev.N != 1 || len(st.Prev.Notes) != 1 {
+		t.Fatalf("the step before and its notes: %+v", st.Prev)
+	}
+	if u := st.Users["jwt"][0]; u.Judged != "pending" || u.Home != "jwt-1" || u.Instance != "jwt-3" {
+		t.Fatalf("a refusal before the verdict: %+v", u)
+	}
+	if u := st.Users["jwt"][1]; u.Judged != "bad" {
+		t.Fatalf("an accepted replay: %+v", u)
+	}
+	vd := &scenarios.Verdict{Name: "replay", Kind: scenarios.Replay,
+		Outcome: map[statelab.Variant]map[string]scenarios.Outcome{statelab.JWT: {"u1": scenarios.Refused, "u2": scenarios.ReplayAccepted}},
+		Tallies: map[statelab.Variant]*scenarios.Tally{statelab.JWT: {Kind: scenarios.Replay, Users: 2, Count: map[scenarios.Outcome]int{scenarios.Refused: 1, scenarios.ReplayAccepted: 1}}}}
+	live.Probed(vd)
+	st = live.State()
+	if u := st.Users["jwt"][0]; u.Judged != "good" {
+		t.Fatalf("a refused replay after the verdict: %+v", u)
+	}
+	if c := st.Probe.Counts["jwt"]; len(c) != 2 || !c[0].Good || c[0].Outcome != "refused" || c[1].Good {
+		t.Fatalf("probe counts %+v", c)
+	}
+	if in := st.Instances["jwt"]; len(in) != 3 || in[2].Name != "jwt-3" || in[2].Answers != 2 || in[0].Answers != 0 {
+		t.Fatalf("answers per instance in step 2: %+v", in)
 	}
 	for i := 0; i < 40; i++ {
-		live.Answered(statelab.Memory, "u1", scenarios.Request{Instance: "memory-" + strconv.Itoa(i), Status: 200}, scenarios.Kept)
+		live.Answered(statelab.JWT, "u1", scenarios.Request{Instance: "jwt-x" + strconv.Itoa(i), Status: 200}, "")
 	}
-	if st := state(); len(st.Answers["memory"]) != 16 || st.AnswersStep != 2 {
-		t.Fatalf("step %d, %d instances counted, want step 2 and the bound, 16", st.AnswersStep, len(st.Answers["memory"]))
+	if n := len(live.State().Instances["jwt"]); n != 16 {
+		t.Fatalf("%d instances shown, want the bound, 16", n)
+	}
+}
+
+// waitPacer records the live state while it waits.
+type waitPacer struct {
+	live *report.Live
+	seen []report.LiveState
+}
+
+func (p *waitPacer) Pause(context.Context, scenarios.Pause) scenarios.Decision {
+	p.seen = append(p.seen, p.live.State())
+	return scenarios.Go
+}
+
+// TestLivePacer: while the run waits for Enter, the state says so, and
+// which step (or the verdict) comes next; once it goes on, it does not.
+func TestLivePacer(t *testing.T) {
+	live := report.NewLive()
+	wp := &waitPacer{live: live}
+	p := live.Pacer(wp)
+	sc := &scenarios.Scenario{Name: "x", Steps: []scenarios.Step{{Title: "a"}}}
+	live.ScenarioStarted(sc, 1, 1, nil)
+	live.StepStarted(sc, 1, sc.Steps[0])
+	p.Pause(context.Background(), scenarios.Pause{Step: 1, Steps: 1})
+	p.Pause(context.Background(), scenarios.Pause{Step: 1, Steps: 1, Verdict: true})
+	if len(wp.seen) != 2 || !wp.seen[0].Waiting || wp.seen[0].Verdict || !wp.seen[1].Verdict {
+		t.Fatalf("while waiting: %+v", wp.seen)
+	}
+	if st := live.State(); st.Waiting {
+		t.Fatal("still waiting after Enter")
+	}
+	live.End(true)
+	if st := live.State(); !st.Over || !st.Held {
+		t.Fatalf("after the run, held: %+v", st)
 	}
 }
