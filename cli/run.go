@@ -193,8 +193,10 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	}
 	held := *hold && ctx.Err() == nil && !errors.Is(runErr, scenarios.ErrQuit)
 	if live != nil {
-		live.End(held)
-		if !held {
+		if held {
+			live.End("the lab is held: press Enter in the terminal to stop it")
+		} else {
+			live.End("")
 			lastLook(ctx, live)
 		}
 	}

@@ -51,6 +51,14 @@ type Options struct {
 	// applied but answered late is a 503 whose change was made, which a
 	// scenario then counts as duplicated.
 	RedisTimeout time.Duration
+	// Pools, when set, gives the address each variant's pool listens on
+	// (lab up: the compose stack's ports), and Admin the admin API's;
+	// unset ones take free loopback ports.
+	Pools map[statelab.Variant]string
+	Admin string
+	// Policy is every pool's policy at start (lb --policy). Default: the
+	// balancer's, round-robin.
+	Policy string
 }
 
 // Runtime is a lab of local processes.

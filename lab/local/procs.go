@@ -73,11 +73,21 @@ func (rt *Runtime) startLB(ctx context.Context) error {
 	if rt.opts.HealthInterval > 0 {
 		args = append(args, "--health-interval", rt.opts.HealthInterval.String())
 	}
+	if rt.opts.Policy != "" {
+		args = append(args, "--policy", rt.opts.Policy)
+	}
+	// pick is a given address, or a free one.
+	pick := func(given string) (string, error) {
+		if given != "" {
+			return given, nil
+		}
+		return rt.ports.Addr()
+	}
 	for attempt := 0; ; attempt++ {
 		a := append([]string{}, args...)
 		want := map[string]string{} // pool → listen address
 		for _, v := range statelab.Variants {
-			listen, err := rt.ports.Addr()
+			listen, err := pick(rt.opts.Pools[v])
 			if err != nil {
 				return err
 			}
@@ -89,7 +99,7 @@ func (rt *Runtime) startLB(ctx context.Context) error {
 			rt.pools[v] = "http://" + listen
 			want[string(v)] = listen
 		}
-		admin, err := rt.ports.Addr()
+		admin, err := pick(rt.opts.Admin)
 		if err != nil {
 			return err
 		}
@@ -120,7 +130,7 @@ func (rt *Runtime) startLB(ctx context.Context) error {
 			return nil
 		}
 		rt.lb.End(syscall.SIGKILL)
-		if attempt < 3 && strings.Contains(err.Error(), "address already in use") {
+		if attempt < 3 && strings.Contains(err.Error(), "address already in use") && len(rt.opts.Pools) == 0 && rt.opts.Admin == "" {
 			continue
 		}
 		return fmt.Errorf("start the balancer: %w", err)

@@ -66,10 +66,10 @@ type LiveState struct {
 	// Finished is the latest scenario that ended, with its verdict.
 	Finished *LiveFinished `json:"finished,omitempty"`
 	Done     []LiveDone    `json:"done"` // scenarios finished, in order
-	// Over: every scenario has run (or the run was stopped). Held: the
-	// lab is kept running after it (--hold), until Enter.
-	Over bool `json:"over"`
-	Held bool `json:"held"`
+	// Over: every scenario has run (or the run was stopped). Held, when
+	// the lab is kept running after it (--hold), says until when.
+	Over bool   `json:"over"`
+	Held string `json:"held,omitempty"`
 	// Followed is false while the balancer cannot be read: then the
 	// instance states are not current, and the page says so.
 	Followed bool   `json:"followed"`
@@ -169,7 +169,7 @@ func (l *Live) update(f func(st *LiveState)) {
 
 // RunStarted records what the lab runs on.
 func (l *Live) RunStarted(runtime string, _ scenarios.Plan, _ []*scenarios.Scenario) {
-	l.update(func(st *LiveState) { st.Runtime = runtime })
+	l.update(func(st *LiveState) { st.Runtime, st.Over, st.Held = runtime, false, "" })
 }
 
 // ScenarioStarted shows a new scenario, every user new.
@@ -344,8 +344,8 @@ func (l *Live) RunFinished(*scenarios.Journal) {
 }
 
 // End says the run is over, also when it ended early (stopped, failed or
-// interrupted), and whether the lab is held for the room.
-func (l *Live) End(held bool) {
+// interrupted), and, when the lab is held for the room, how it ends.
+func (l *Live) End(held string) {
 	l.update(func(st *LiveState) { st.Over, st.Held, st.Waiting = true, held, false })
 }
 

@@ -202,8 +202,8 @@ func TestLivePacer(t *testing.T) {
 	if st := live.State(); st.Waiting {
 		t.Fatal("still waiting after Enter")
 	}
-	live.End(true)
-	if st := live.State(); !st.Over || !st.Held {
+	live.End("until Enter")
+	if st := live.State(); !st.Over || st.Held != "until Enter" {
 		t.Fatalf("after the run, held: %+v", st)
 	}
 }

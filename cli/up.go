@@ -1,0 +1,240 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"statelab"
+	"statelab/lab"
+	"statelab/lab/local"
+	"statelab/scenarios"
+	"statelab/scenarios/catalog"
+	"statelab/scenarios/report"
+)
+
+// runUp starts the whole local lab on the compose stack's ports, for
+// hands-on work without Docker, and keeps it up until Ctrl-C. A scenario
+// name typed at its prompt runs on this very lab, with the live page.
+func runUp(ctx context.Context, args []string, env Env) error {
+	fs := newFlagSet("up", "up [flags]")
+	bind := fs.String("bind", "127.0.0.1", "the address the pools, the status page and the live page listen on")
+	ports := map[statelab.Variant]*int{}
+	for i, v := range statelab.Variants {
+		ports[v] = fs.Int(string(v)+"-port", 8081+i, "the "+string(v)+" pool's port")
+	}
+	adminPort := fs.Int("admin-port", 9000, "the balancer's status page and admin API's port")
+	livePort := fs.Int("live-port", 8090, "the live page's port (0: none)")
+	policy := fs.String("policy", "sticky", "every pool's policy at start: sticky (a browser keeps its instance), round-robin\nor least-conn")
+	redisMode := fs.String("redis", "auto", "auto (redis-server if on PATH, else embedded), server or embedded")
+	instances := fs.Int("instances", 3, "instances per variant (1 to 9)")
+	logs := fs.Bool("logs", false, "show every process's log lines on stderr")
+	if err := parse(fs, args, env); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	if *redisMode != "auto" && *redisMode != "server" && *redisMode != "embedded" {
+		return UsageError{fmt.Errorf("--redis %q: want auto, server or embedded", *redisMode)}
+	}
+	if *instances < 1 || *instances > 9 {
+		return UsageError{fmt.Errorf("--instances %d: want 1 to 9", *instances)}
+	}
+	if *policy != "sticky" && *policy != "round-robin" && *policy != "least-conn" {
+		return UsageError{fmt.Errorf("--policy %q: want sticky, round-robin or least-conn", *policy)}
+	}
+	opts := local.Options{Redis: *redisMode, Instances: *instances, Policy: *policy, Pools: map[statelab.Variant]string{}}
+	if *logs {
+		opts.Logs = env.Stderr
+	}
+	// Every port is checked before anything starts, so that a port in use
+	// is one clear sentence and nothing is left half started.
+	taken := map[int]string{}
+	check := func(what string, port int) (string, error) {
+		if port < 1 || port > 65535 {
+			return "", UsageError{fmt.Errorf("%s port %d: want 1 to 65535", what, port)}
+		}
+		if other, dup := taken[port]; dup {
+			return "", UsageError{fmt.Errorf("%s and %s both want port %d", other, what, port)}
+		}
+		taken[port] = what
+		addr := net.JoinHostPort(*bind, strconv.Itoa(port))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return "", StartupError{fmt.Errorf("%s: cannot listen on %s: %v\nIs the compose stack up (docker compose down), or another lab up? Or move it: --%s-port", what, addr, err, strings.Fields(what)[0])}
+		}
+		ln.Close()
+		return addr, nil
+	}
+	for _, v := range statelab.Variants {
+		addr, err := check(string(v)+" pool", *ports[v])
+		if err != nil {
+			return err
+		}
+		opts.Pools[v] = addr
+	}
+	var err error
+	if opts.Admin, err = check("admin status page", *adminPort); err != nil {
+		return err
+	}
+	liveAddr := ""
+	if *livePort != 0 {
+		if liveAddr, err = check("live page", *livePort); err != nil {
+			return err
+		}
+	}
+
+	out := env.Stdout
+	fmt.Fprintln(out, "statelab: starting the local lab...")
+	start := time.Now()
+	rt, err := local.Start(ctx, opts)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ExitCodeError{130}
+		}
+		return StartupError{err}
+	}
+	defer rt.Close()
+	var live *report.Live
+	liveURL := ""
+	if liveAddr != "" {
+		ln, err := net.Listen("tcp", liveAddr)
+		if err != nil {
+			return StartupError{fmt.Errorf("live page: %w", err)}
+		}
+		live = report.NewLive()
+		srv := &http.Server{Handler: live.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		defer srv.Close()
+		fctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go live.Follow(fctx, rt, 500*time.Millisecond)
+		liveURL = "http://" + ln.Addr().String()
+	}
+	fmt.Fprintf(out, "lab: %s (up in %.1f s)\n\n", rt.Describe(), time.Since(start).Seconds())
+	ep := rt.Endpoints()
+	for _, v := range statelab.Variants {
+		fmt.Fprintf(out, "  %-7s %s   (shop page: log in, add to the cart, see which instance answers)\n", v, ep.Pools[v])
+	}
+	fmt.Fprintf(out, "  status  %s   (the balancer: backends up or down, drain, disable, policy)\n", ep.Admin)
+	if liveURL != "" {
+		fmt.Fprintf(out, "  live    %s   (every virtual user of a scenario typed below)\n", liveURL)
+	}
+	fmt.Fprintf(out, "\nEvery pool starts %s: a browser stays on the instance that first answered it.\n", *policy)
+	upHelp(out)
+
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		in := bufio.NewReader(env.Stdin)
+		for {
+			line, err := in.ReadString('\n')
+			if line != "" || err == nil {
+				select {
+				case lines <- strings.TrimSpace(line):
+				case <-ctx.Done():
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	text := report.NewText(out, isTerminal(out) && env.Getenv("NO_COLOR") == "", false)
+	for {
+		select {
+		case <-ctx.Done():
+			rt.Close()
+			fmt.Fprintln(out, "\nstopped: every process of the lab has ended")
+			return nil
+		case line, ok := <-lines:
+			if !ok {
+				lines = nil // the input is closed: only Ctrl-C ends the lab
+				continue
+			}
+			if done, err := upCommand(ctx, out, line, rt, text, live); done || err != nil {
+				rt.Close()
+				fmt.Fprintln(out, "stopped: every process of the lab has ended")
+				return err
+			}
+			upPrompt(out)
+		}
+	}
+}
+
+func upHelp(out io.Writer) {
+	fmt.Fprint(out, "\nType kill NAME (SIGKILL, e.g. kill memory-2), stop NAME (SIGTERM), start NAME, a scenario's name\n"+
+		"to run it on this lab (list: their names; help: this again), or q (or Ctrl-C) to stop the lab.\n> ")
+}
+
+func upPrompt(out io.Writer) { fmt.Fprint(out, "> ") }
+
+// upCommand runs one line typed at lab up's prompt; done reports q.
+func upCommand(ctx context.Context, out io.Writer, line string, rt *local.Runtime, text *report.Text, live *report.Live) (done bool, err error) {
+	switch line {
+	case "":
+		return false, nil
+	case "q", "quit", "stop", "exit":
+		return true, nil
+	case "help", "?", "h":
+		upHelp(out)
+		return false, nil
+	case "list", "ls":
+		for _, s := range catalog.All() {
+			fmt.Fprintf(out, "  %-16s %s\n", s.Name, s.Summary)
+		}
+		return false, nil
+	}
+	if verb, name, ok := strings.Cut(line, " "); ok && (verb == "kill" || verb == "stop" || verb == "start") {
+		name = strings.TrimSpace(name)
+		var err error
+		switch verb {
+		case "kill":
+			err = rt.Kill(ctx, name)
+		case "stop":
+			err = rt.Stop(ctx, name)
+		default:
+			err = rt.Start(ctx, name, lab.Settings{})
+		}
+		if err != nil {
+			fmt.Fprintf(out, "%s %s: %v\n", verb, name, err)
+			return false, nil
+		}
+		what := map[string]string{"kill": "killed (SIGKILL): its memory is gone; the balancer marks it down at its next health check",
+			"stop": "stopped (SIGTERM)", "start": "started again, a new process that remembers nothing"}[verb]
+		fmt.Fprintf(out, "%s %s\n", name, what)
+		return false, nil
+	}
+	scs, err := catalog.Find(line)
+	if err != nil {
+		fmt.Fprintf(out, "%v (help: what can be typed)\n", err)
+		return false, nil
+	}
+	fmt.Fprintln(out, "running on this lab: it is reset first (instances restarted, Redis emptied, pools round-robin), so a browser's session ends")
+	obs := []scenarios.Observer{text}
+	if live != nil {
+		obs = append(obs, live)
+	}
+	rn, err := scenarios.NewRunner(ctx, rt, scenarios.Options{Users: 30, Seed: 1, Observers: obs})
+	if err != nil {
+		return false, StartupError{err}
+	}
+	defer rn.Close()
+	if _, err := rn.Run(ctx, scs); err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintf(out, "the scenario did not run to its end: %v\n", err)
+	}
+	if live != nil {
+		live.End("the lab stays up: type another scenario in the terminal, or q")
+	}
+	fmt.Fprintln(out, "\nthe lab stays as the scenario left it (policies too); type another name, or q")
+	return false, nil
+}

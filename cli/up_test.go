@@ -1,0 +1,117 @@
+package cli_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"statelab/cli"
+	"statelab/internal/child"
+	"statelab/internal/poll"
+)
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// TestUp: lab up serves the shop pages on the ports it was given, kills an
+// instance when told, says a port in use in one sentence, and leaves
+// nothing behind after q.
+func TestUp(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	busyPort := strconv.Itoa(busy.Addr().(*net.TCPAddr).Port)
+	e, _, errb := env(nil)
+	if code := cli.Main(context.Background(), []string{"up", "--admin-port", busyPort}, e); code != 2 || !strings.Contains(errb.String(), "cannot listen on 127.0.0.1:"+busyPort) {
+		t.Fatalf("a port in use: exit %d, %q", code, errb.String())
+	}
+
+	ports := map[string]string{}
+	args := []string{"up", "--instances", "2", "--redis", "embedded"}
+	for _, f := range []string{"memory", "redis", "jwt", "cookie", "admin", "live"} {
+		ports[f] = freePort(t)
+		args = append(args, "--"+f+"-port", ports[f])
+	}
+	e, out, errb := env(map[string]string{"NO_COLOR": "1"})
+	in, typed := io.Pipe()
+	e.Stdin = in
+	done := make(chan int, 1)
+	go func() { done <- cli.Main(context.Background(), args, e) }()
+	t.Cleanup(func() { typed.Close() })
+	waitFor := func(s string) {
+		t.Helper()
+		err := poll.Until(context.Background(), 60*time.Second, 20*time.Millisecond, func(context.Context) error {
+			if !strings.Contains(out.String(), s) {
+				return fmt.Errorf("no %q yet", s)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%v\n%s\n%s", err, out.String(), errb.String())
+		}
+	}
+	waitFor("> ")
+	memory := "http://127.0.0.1:" + ports["memory"]
+	if !strings.Contains(out.String(), "memory  "+memory) || !strings.Contains(out.String(), "status  http://127.0.0.1:"+ports["admin"]) {
+		t.Fatalf("the URLs are not printed:\n%s", out.String())
+	}
+	req, _ := http.NewRequest("POST", memory+"/login", strings.NewReader(`{"user":"a","password":"statelab"}`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	inst := resp.Header.Get("X-Statelab-Instance")
+	if resp.StatusCode != 200 || !strings.HasPrefix(inst, "memory-") {
+		t.Fatalf("login: %s from %q", resp.Status, inst)
+	}
+	for _, p := range []string{ports["admin"], ports["live"]} {
+		r, err := http.Get("http://127.0.0.1:" + p + "/")
+		if err != nil || r.StatusCode != 200 {
+			t.Fatalf("page on %s: %v %v", p, r, err)
+		}
+		r.Body.Close()
+	}
+	fmt.Fprintf(typed, "nonsense\nkill %s\n", inst)
+	waitFor(inst + " killed (SIGKILL)")
+	if !strings.Contains(out.String(), `unknown scenario "nonsense"`) {
+		t.Errorf("an unknown command is not named:\n%s", out.String())
+	}
+	if r, err := http.Get("http://" + strings.TrimPrefix(memory, "http://") + "/healthz"); err == nil {
+		r.Body.Close() // the pool still answers, from the other instance
+	} else {
+		t.Errorf("the pool does not answer after one instance was killed: %v", err)
+	}
+	fmt.Fprintln(typed, "q")
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("exit %d after q, want 0", code)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("lab up did not end after q")
+	}
+	if _, err := http.Get(memory + "/healthz"); err == nil {
+		t.Error("the balancer still answers after q")
+	}
+	if kids := child.Children(os.Getpid()); len(kids) > 0 {
+		t.Errorf("processes left after q: %v", kids)
+	}
+}
