@@ -3,6 +3,7 @@ package lb
 import (
 	"bytes"
 	"net/netip"
+	"statelab"
 
 	"github.com/valyala/fasthttp"
 )
@@ -64,6 +65,7 @@ func prepareRequest(ctx *fasthttp.RequestCtx, keepUpgrade bool) (clientClose boo
 	}
 	h.Del("Expect")
 	h.Del("Forwarded")
+	h.Del(statelab.RepinnedHeader) // only the balancer says who it moved
 	var ip [64]byte
 	if addr, ok := netip.AddrFromSlice(ctx.RemoteIP()); ok {
 		h.SetBytesV("X-Forwarded-For", addr.Unmap().AppendTo(ip[:0]))

@@ -69,6 +69,11 @@ func (p *Pool) forward(ctx *fasthttp.RequestCtx, st *attempt) {
 	for {
 		b := st.backend
 		st.tries++
+		if st.repinnedFrom != "" && st.repinnedFrom != b.Name {
+			// The backend learns of the move too: a page it serves can
+			// tell the person why their session may be gone.
+			ctx.Request.Header.Set(statelab.RepinnedHeader, st.repinnedFrom+" -> "+b.Name)
+		}
 		start := time.Now()
 		b.inflight.Add(1)
 		c, reused, err := b.upstream.get(start)

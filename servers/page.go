@@ -13,13 +13,33 @@ var pageHTML string
 
 var pageTemplate = template.Must(template.New("page").Parse(pageHTML))
 
+// accents tell the variants' pages apart at a glance.
+var accents = map[statelab.Variant]template.CSS{
+	statelab.Memory: "#6d3fb8",
+	statelab.Redis:  "#b3261e",
+	statelab.JWT:    "#1a62a3",
+	statelab.Cookie: "#8a5700",
+}
+
 // page serves the small HTML page a person uses in a browser.
 func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'")
 	_ = pageTemplate.Execute(w, map[string]any{
-		"Variant":  string(s.cfg.Variant),
+		"Variant": string(s.cfg.Variant),
+		"Accent":  accents[s.cfg.Variant],
+		// The balancer says when it moved this browser to this instance
+		// (the request for the page itself carried the move).
+		"Moved":    abbreviate(r.Header.Get(statelab.RepinnedHeader), 100),
 		"Instance": s.cfg.Name,
 		"Token":    s.cfg.Variant == statelab.JWT,
 	})
+}
+
+// abbreviate keeps at most n bytes of a header.
+func abbreviate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
