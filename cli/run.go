@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"runtime/pprof"
@@ -75,8 +73,8 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	if *runtime != "local" && *runtime != "docker" {
 		return UsageError{fmt.Errorf("--runtime %q: want local or docker", *runtime)}
 	}
-	if *redisMode != "auto" && *redisMode != "server" && *redisMode != "embedded" {
-		return UsageError{fmt.Errorf("--redis %q: want auto, server or embedded", *redisMode)}
+	if err := checkRedis(*redisMode); err != nil {
+		return err
 	}
 	// Reports to stdout push the narration to stderr.
 	out := env.Stdout
@@ -143,18 +141,11 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	liveURL := ""
 	var live *report.Live
 	if *liveAddr != "" {
-		ln, err := net.Listen("tcp", *liveAddr)
-		if err != nil {
+		var stop func()
+		if live, liveURL, stop, err = serveLive(ctx, *liveAddr, rt); err != nil {
 			return StartupError{fmt.Errorf("--live: %w", err)}
 		}
-		live = report.NewLive()
-		srv := &http.Server{Handler: live.Handler(), ReadHeaderTimeout: 5 * time.Second}
-		go func() { _ = srv.Serve(ln) }()
-		defer srv.Close()
-		fctx, stop := context.WithCancel(ctx)
 		defer stop()
-		go live.Follow(fctx, rt, 500*time.Millisecond)
-		liveURL = "http://" + ln.Addr().String()
 		fmt.Fprintf(out, "live: %s\n", liveURL)
 		opts.Observers = append(opts.Observers, live)
 	}
@@ -248,22 +239,6 @@ func holdLab(ctx context.Context, out io.Writer, in *bufio.Reader, rt lab.Runtim
 	select {
 	case <-enter:
 	case <-ctx.Done():
-	}
-}
-
-// lastLook gives a live page that is open up to two seconds to fetch the
-// final state before the lab ends, so that it does not freeze on the last
-// step but shows the verdict and says the run is over.
-func lastLook(ctx context.Context, live *report.Live) {
-	if ever, _ := live.Served(); !ever {
-		return
-	}
-	deadline := time.Now().Add(2 * time.Second)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
-		if _, current := live.Served(); current {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

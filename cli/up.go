@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -42,8 +41,8 @@ func runUp(ctx context.Context, args []string, env Env) error {
 	if err := noArgs(fs); err != nil {
 		return err
 	}
-	if *redisMode != "auto" && *redisMode != "server" && *redisMode != "embedded" {
-		return UsageError{fmt.Errorf("--redis %q: want auto, server or embedded", *redisMode)}
+	if err := checkRedis(*redisMode); err != nil {
+		return err
 	}
 	if *instances < 1 || *instances > 9 {
 		return UsageError{fmt.Errorf("--instances %d: want 1 to 9", *instances)}
@@ -106,18 +105,11 @@ func runUp(ctx context.Context, args []string, env Env) error {
 	var live *report.Live
 	liveURL := ""
 	if liveAddr != "" {
-		ln, err := net.Listen("tcp", liveAddr)
-		if err != nil {
-			return StartupError{fmt.Errorf("live page: %w", err)}
+		var stop func()
+		if live, liveURL, stop, err = serveLive(ctx, liveAddr, rt); err != nil {
+			return StartupError{err}
 		}
-		live = report.NewLive()
-		srv := &http.Server{Handler: live.Handler(), ReadHeaderTimeout: 5 * time.Second}
-		go func() { _ = srv.Serve(ln) }()
-		defer srv.Close()
-		fctx, stop := context.WithCancel(ctx)
 		defer stop()
-		go live.Follow(fctx, rt, 500*time.Millisecond)
-		liveURL = "http://" + ln.Addr().String()
 	}
 	fmt.Fprintf(out, "lab: %s (up in %.1f s)\n\n", rt.Describe(), time.Since(start).Seconds())
 	ep := rt.Endpoints()

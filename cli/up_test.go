@@ -15,16 +15,19 @@ import (
 	"statelab/cli"
 	"statelab/internal/child"
 	"statelab/internal/poll"
+	"statelab/internal/ports"
 )
+
+// freePorts hands out loopback ports, never the same one twice.
+var freePorts ports.Allocator
 
 func freePort(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freePorts.Free()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	return strconv.Itoa(p)
 }
 
 // TestUp: lab up serves the shop pages on the ports it was given, kills an

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -37,23 +38,39 @@ func AwaitArmed(ctx context.Context, name, base string) error {
 }
 
 func health(ctx context.Context, base string) (statelab.Body, error) {
+	var body statelab.Body
+	err := getJSON(ctx, http.DefaultClient, base+"/healthz", &body)
+	return body, err
+}
+
+// Stats reads an instance's /stats (what it holds), with client (nil: the
+// default one), within 2 seconds.
+func Stats(ctx context.Context, client *http.Client, base string) (statelab.Stats, error) {
+	if client == nil {
+		client = http.DefaultClient
+	}
+	var st statelab.Stats
+	err := getJSON(ctx, client, base+"/stats", &st)
+	return st, err
+}
+
+// getJSON reads at most 1 MiB of JSON from url into v, within 2 seconds.
+func getJSON(ctx context.Context, client *http.Client, url string, v any) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/healthz", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return statelab.Body{}, err
+		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
-		return statelab.Body{}, err
+		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return statelab.Body{}, fmt.Errorf("%s/healthz: %s", base, resp.Status)
+		return fmt.Errorf("%s: %s", url, resp.Status)
 	}
-	var body statelab.Body
-	err = json.NewDecoder(resp.Body).Decode(&body)
-	return body, err
+	return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(v)
 }
 
 // AwaitReload polls the instance at base until it has reloaded its keys

@@ -117,7 +117,7 @@ func TestBrowserKillAndReload(t *testing.T) {
 			}
 			browsertest.Shot(t, ctx, "shop-"+string(v)+"-after-kill")
 			// The instance comes back for the next variant's run.
-			if err := rt.Start(context.Background(), inst, labSettings()); err != nil {
+			if err := rt.Start(context.Background(), inst, lab.Settings{}); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -184,7 +184,7 @@ func TestBrowserLive(t *testing.T) {
 	}
 	fin := browsertest.WaitText(t, ctx, "#finished", func(s string) bool { return strings.Contains(s, "every expectation holds") })
 	memory := j.Scenarios[0].Variants["memory"]
-	for _, want := range []string{"memory ✓ " + itoa(memory.Of(scenarios.Kept)) + " kept · ✗ " + itoa(memory.Of(scenarios.Lost)) + " lost (must log in again)", "holds memory loses exactly the users", j.Scenarios[0].Lesson} {
+	for _, want := range []string{"memory ✓ " + strconv.Itoa(memory.Of(scenarios.Kept)) + " kept · ✗ " + strconv.Itoa(memory.Of(scenarios.Lost)) + " lost (must log in again)", "holds memory loses exactly the users", j.Scenarios[0].Lesson} {
 		if !strings.Contains(fin, want) {
 			t.Errorf("the finished panel lacks %q:\n%s", want, fin)
 		}
@@ -219,10 +219,6 @@ func TestBrowserLive(t *testing.T) {
 	browsertest.WaitText(t, narrow, "#finished", func(s string) bool { return s != "" })
 	fitsWidth(t, narrow, "the live page at 390 px")
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
-
-func labSettings() lab.Settings { return lab.Settings{} }
 
 // eval evaluates a JavaScript expression in the page.
 func eval[T any](t *testing.T, ctx context.Context, expr string) T {

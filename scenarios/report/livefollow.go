@@ -2,9 +2,7 @@ package report
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -51,7 +49,7 @@ func (l *Live) follow(ctx context.Context, client *lb.Client, hc *http.Client, r
 			}
 			in := LiveInstance{Name: b.Name, State: string(b.State), Why: b.Why}
 			if b.State != lb.Down {
-				if s, err := instanceStats(ctx, hc, rt.InstanceURL(b.Name)); err == nil {
+				if s, err := lab.Stats(ctx, hc, rt.InstanceURL(b.Name)); err == nil {
 					in.Sessions = &s.Sessions
 					if s.Store != nil && shared[p.Name] == "" {
 						shared[p.Name] = sharedLine(statelab.Variant(p.Name), s.Store.Sessions)
@@ -85,25 +83,4 @@ func sharedLine(v statelab.Variant, n int64) string {
 	default:
 		return fmt.Sprintf("Redis holds %d sessions, for every instance", n)
 	}
-}
-
-func instanceStats(ctx context.Context, hc *http.Client, base string) (statelab.Stats, error) {
-	var st statelab.Stats
-	if base == "" {
-		return st, fmt.Errorf("no address")
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/stats", nil)
-	if err != nil {
-		return st, err
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return st, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return st, fmt.Errorf("%s", resp.Status)
-	}
-	err = json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&st)
-	return st, err
 }

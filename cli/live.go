@@ -1,0 +1,52 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"statelab/internal/poll"
+	"statelab/lab"
+	"statelab/scenarios/report"
+)
+
+// serveLive serves the live page at addr and follows rt's balancer and
+// instances for it, until stop is called.
+func serveLive(ctx context.Context, addr string, rt lab.Runtime) (live *report.Live, url string, stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("the live page: %w", err)
+	}
+	live = report.NewLive()
+	srv := &http.Server{Handler: live.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	fctx, cancel := context.WithCancel(ctx)
+	go live.Follow(fctx, rt, 500*time.Millisecond)
+	return live, "http://" + ln.Addr().String(), func() { cancel(); srv.Close() }, nil
+}
+
+// lastLook gives a live page that is open up to two seconds to fetch the
+// final state before the lab ends, so that it does not freeze on the last
+// step but shows the verdict and says the run is over.
+func lastLook(ctx context.Context, live *report.Live) {
+	if ever, _ := live.Served(); !ever {
+		return
+	}
+	_ = poll.Until(ctx, 2*time.Second, 50*time.Millisecond, func(context.Context) error {
+		if _, current := live.Served(); !current {
+			return errors.New("the page has not fetched the final state")
+		}
+		return nil
+	})
+}
+
+// checkRedis checks a --redis flag.
+func checkRedis(mode string) error {
+	if mode != "auto" && mode != "server" && mode != "embedded" {
+		return UsageError{fmt.Errorf("--redis %q: want auto, server or embedded", mode)}
+	}
+	return nil
+}
