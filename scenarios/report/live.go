@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"sync"
 
@@ -106,7 +107,7 @@ type LiveInstance struct {
 	Why   string `json:"why,omitempty"`
 	// Sessions it holds itself (nil: unknown, it did not answer /stats).
 	Sessions *int64 `json:"sessions,omitempty"`
-	// Answers it gave in step AnswersStep.
+	// Answers it gave in the step under way (or the last one).
 	Answers int `json:"answers"`
 }
 
@@ -131,6 +132,7 @@ type LiveCount struct {
 type LiveFinished struct {
 	Name         string                        `json:"name"`
 	OK           bool                          `json:"ok"`
+	How          string                        `json:"how"` // as LiveDone says it
 	Skipped      bool                          `json:"skipped,omitempty"`
 	Stopped      bool                          `json:"stopped,omitempty"`
 	Error        string                        `json:"error,omitempty"`
@@ -141,10 +143,37 @@ type LiveFinished struct {
 	Lesson       string                        `json:"lesson,omitempty"`
 }
 
-// LiveDone is a finished scenario and whether its expectations held.
+// LiveDone is a finished scenario, whether its expectations held, and how
+// it ended, in words: "every expectation holds", "2 of 5 expectations
+// FAIL", "skipped by the instructor", "stopped by the instructor",
+// "failed: ...".
 type LiveDone struct {
 	Name string `json:"name"`
 	OK   bool   `json:"ok"`
+	How  string `json:"how"`
+}
+
+// ended says how a scenario ended.
+func ended(rep *scenarios.ScenarioReport) string {
+	failed := 0
+	for _, e := range rep.Expectations {
+		if !e.Holds {
+			failed++
+		}
+	}
+	switch {
+	case rep.Skipped:
+		return "skipped by the instructor"
+	case rep.Stopped:
+		return "stopped by the instructor"
+	case rep.Error != "":
+		return "failed: " + rep.Error
+	case failed > 0:
+		return fmt.Sprintf("%d of %d expectations FAIL", failed, len(rep.Expectations))
+	case !rep.OK:
+		return "did not pass"
+	}
+	return "every expectation holds"
 }
 
 // maxLiveInstances bounds the instances shown per variant.
@@ -319,11 +348,11 @@ func counts(t scenarios.Tally) []LiveCount {
 func (l *Live) ScenarioFinished(_ *scenarios.Scenario, rep *scenarios.ScenarioReport) {
 	l.update(func(st *LiveState) {
 		st.Waiting, st.Verdict = false, false
-		st.Done = append(st.Done, LiveDone{Name: rep.Name, OK: rep.OK})
+		st.Done = append(st.Done, LiveDone{Name: rep.Name, OK: rep.OK, How: ended(rep)})
 		if len(st.Done) > 100 {
 			st.Done = st.Done[len(st.Done)-100:]
 		}
-		f := &LiveFinished{Name: rep.Name, OK: rep.OK, Skipped: rep.Skipped, Stopped: rep.Stopped, Error: rep.Error,
+		f := &LiveFinished{Name: rep.Name, OK: rep.OK, How: ended(rep), Skipped: rep.Skipped, Stopped: rep.Stopped, Error: rep.Error,
 			Verdict: rep.Verdict, Expectations: rep.Expectations, Lesson: rep.Lesson}
 		if rep.Variants != nil {
 			f.Counts, f.Recover = map[string][]LiveCount{}, map[string]string{}

@@ -207,3 +207,29 @@ func TestLivePacer(t *testing.T) {
 		t.Fatalf("after the run, held: %+v", st)
 	}
 }
+
+// TestLiveEnded: the page says how each scenario ended, never "holds" for
+// one that did not pass.
+func TestLiveEnded(t *testing.T) {
+	holds := []scenarios.ExpectationResult{{Holds: true}, {Holds: true}}
+	for _, tc := range []struct {
+		rep  scenarios.ScenarioReport
+		want string
+	}{
+		{scenarios.ScenarioReport{OK: true, Expectations: holds}, "every expectation holds"},
+		{scenarios.ScenarioReport{Expectations: append(holds, scenarios.ExpectationResult{})}, "1 of 3 expectations FAIL"},
+		{scenarios.ScenarioReport{Expectations: holds}, "did not pass"},
+		{scenarios.ScenarioReport{Error: "step 2: boom", Expectations: holds}, "failed: step 2: boom"},
+		{scenarios.ScenarioReport{Skipped: true}, "skipped by the instructor"},
+		{scenarios.ScenarioReport{Stopped: true}, "stopped by the instructor"},
+	} {
+		live := report.NewLive()
+		rep := tc.rep
+		rep.Name = "x"
+		live.ScenarioFinished(nil, &rep)
+		st := live.State()
+		if st.Done[0].How != tc.want || st.Finished.How != tc.want {
+			t.Errorf("%+v: %q / %q, want %q", tc.rep, st.Done[0].How, st.Finished.How, tc.want)
+		}
+	}
+}
