@@ -126,9 +126,9 @@ func runUp(ctx context.Context, args []string, env Env) error {
 	lines := make(chan string)
 	go func() {
 		defer close(lines)
-		in := bufio.NewReader(env.Stdin)
+		in := bufio.NewReaderSize(env.Stdin, maxUpLine)
 		for {
-			line, err := in.ReadString('\n')
+			line, err := readLine(in)
 			if line != "" || err == nil {
 				select {
 				case lines <- strings.TrimSpace(line):
@@ -163,6 +163,25 @@ func runUp(ctx context.Context, args []string, env Env) error {
 	}
 }
 
+// maxUpLine bounds a line typed at lab up's prompt.
+const maxUpLine = 4096
+
+// readLine reads a line of at most maxUpLine bytes; the rest of a longer
+// one is read and dropped, and the line comes back as tooLong.
+func readLine(in *bufio.Reader) (string, error) {
+	b, prefix, err := in.ReadLine()
+	if !prefix {
+		return string(b), err
+	}
+	for prefix && err == nil {
+		_, prefix, err = in.ReadLine()
+	}
+	return tooLong, err
+}
+
+// tooLong stands for a line over maxUpLine bytes (no one can type it).
+const tooLong = "\x00too long"
+
 func upHelp(out io.Writer) {
 	fmt.Fprint(out, "\nType kill NAME (SIGKILL, e.g. kill memory-2), stop NAME (SIGTERM), start NAME, a scenario's name\n"+
 		"to run it on this lab (list: their names; help: this again), or q (or Ctrl-C) to stop the lab.\n> ")
@@ -174,6 +193,9 @@ func upPrompt(out io.Writer) { fmt.Fprint(out, "> ") }
 func upCommand(ctx context.Context, out io.Writer, line string, rt *local.Runtime, text *report.Text, live *report.Live) (done bool, err error) {
 	switch line {
 	case "":
+		return false, nil
+	case tooLong:
+		fmt.Fprintf(out, "a line over %d bytes: ignored\n", maxUpLine)
 		return false, nil
 	case "q", "quit", "stop", "exit":
 		return true, nil

@@ -92,8 +92,11 @@ func TestUp(t *testing.T) {
 		}
 		r.Body.Close()
 	}
-	fmt.Fprintf(typed, "nonsense\nkill %s\n", inst)
+	fmt.Fprintf(typed, "%s\nnonsense\nkill %s\n", strings.Repeat("x", 10000), inst)
 	waitFor(inst + " killed (SIGKILL)")
+	if !strings.Contains(out.String(), "a line over 4096 bytes: ignored") {
+		t.Errorf("a line over the bound is not refused:\n%s", out.String())
+	}
 	if !strings.Contains(out.String(), `unknown scenario "nonsense"`) {
 		t.Errorf("an unknown command is not named:\n%s", out.String())
 	}

@@ -766,3 +766,38 @@ func mustAdmin(bl *lb.Balancer, opts lb.AdminOptions) http.Handler {
 	}
 	return h
 }
+
+// TestRepinnedReachesTheBackend: the backend a sticky user is moved to
+// learns of the move from the request (so that a page it serves can say
+// why a session is gone); a client cannot make up a move: its own header
+// of that name never reaches a backend.
+func TestRepinnedReachesTheBackend(t *testing.T) {
+	echo := func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.Header.Get(statelab.RepinnedHeader)) }
+	a, b := newBackend(t, "a", echo), newBackend(t, "b", echo)
+	byName := map[string]*backend{"a": a, "b": b}
+	bl, _ := startLB(t, lb.Config{Policy: lb.Sticky}, spec("p", a, b))
+	cl := newClient(t)
+	forged := func() answer {
+		req, _ := http.NewRequest("GET", url(bl, "p")+"/", nil)
+		req.Header.Set(statelab.RepinnedHeader, "x -> <script>")
+		resp, err := cl.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return answer{resp.StatusCode, resp.Header.Get("X-Statelab-Instance"), resp.Header.Get(statelab.RepinnedHeader), string(body)}
+	}
+	first := forged()
+	if first.status != 200 || first.body != "" {
+		t.Fatalf("a client's own %s reached the backend: %+v", statelab.RepinnedHeader, first)
+	}
+	byName[first.instance].kill()
+	moved := forged()
+	if want := first.instance + " -> " + moved.instance; moved.body != want || moved.repinned != want {
+		t.Fatalf("after the move the backend saw %q and the client %q, want %q", moved.body, moved.repinned, want)
+	}
+	if again := forged(); again.body != "" {
+		t.Fatalf("a request after the move told the backend %q", again.body)
+	}
+}

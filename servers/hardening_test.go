@@ -389,3 +389,22 @@ func TestShortKeyRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestPageMoveEscaped: the move the balancer names reaches the page's
+// script as a string, escaped, and at most 100 bytes of it: a header
+// naming a script cannot end the script element or run.
+func TestPageMoveEscaped(t *testing.T) {
+	h := newHandler(t, servers.Config{Variant: statelab.Memory})
+	evil := `a -> b"; alert(1); "</script><script>alert(2)</script>` + strings.Repeat("x", 500)
+	rec := h.send("GET", "/", "", map[string]string{statelab.RepinnedHeader: evil})
+	body := rec.Body.String()
+	if strings.Contains(body, "alert(1); \"") || strings.Contains(body, "<script>alert(2)") || strings.Contains(body, strings.Repeat("x", 200)) {
+		t.Fatalf("the page carries the header unescaped or unbounded:\n%s", body[strings.Index(body, "movedAtLoad"):][:300])
+	}
+	if !strings.Contains(body, `const movedAtLoad = "a -\u003e b\"; alert(1); \"\u003c/script\u003e\u003cscript\u003e`) {
+		t.Errorf("the move is not in the page as an escaped string:\n%s", body[strings.Index(body, "movedAtLoad"):][:200])
+	}
+	if rec := h.send("GET", "/", "", map[string]string{statelab.RepinnedHeader: "memory-2 -> memory-3"}); !strings.Contains(rec.Body.String(), `const movedAtLoad = "memory-2 -\u003e memory-3"`) {
+		t.Errorf("a real move is not on the page")
+	}
+}
