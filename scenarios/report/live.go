@@ -54,14 +54,13 @@ type LiveState struct {
 	Verdict bool `json:"verdict_next"`
 	// Order is the variants, in the order the page shows them.
 	Order []string `json:"order"`
-	// Users are each variant's users, in plan order.
-	Users map[string][]LiveUser `json:"users"`
+	// Users are each variant's users, in plan order: the first
+	// maxLiveUsers of them; UsersTotal counts them all.
+	Users      map[string][]LiveUser `json:"users"`
+	UsersTotal map[string]int        `json:"users_total"`
 	// Instances are each variant's instances as the balancer sees them
 	// (from Follow), at most 16 per variant.
 	Instances map[string][]LiveInstance `json:"instances"`
-	// Shared says what a variant keeps outside its instances ("Redis
-	// holds 30 sessions"), from the instances' /stats.
-	Shared map[string]string `json:"shared,omitempty"`
 	// Probe is the latest probe's verdict in this scenario.
 	Probe *LiveProbe `json:"probe,omitempty"`
 	// Finished is the latest scenario that ended, with its verdict.
@@ -176,8 +175,12 @@ func ended(rep *scenarios.ScenarioReport) string {
 	return "every expectation holds"
 }
 
-// maxLiveInstances bounds the instances shown per variant.
-const maxLiveInstances = 16
+// maxLiveInstances bounds the instances shown per variant, maxLiveUsers
+// the users (the counts are the verdict's, of every user).
+const (
+	maxLiveInstances = 16
+	maxLiveUsers     = 400
+)
 
 // NewLive returns an empty live state.
 func NewLive() *Live {
@@ -213,8 +216,10 @@ func (l *Live) ScenarioStarted(sc *scenarios.Scenario, n, total int, users map[s
 			}
 		}
 		l.index = map[statelab.Variant]map[string]int{}
-		st.Users = map[string][]LiveUser{}
+		st.Users, st.UsersTotal = map[string][]LiveUser{}, map[string]int{}
 		for v, us := range users {
+			st.UsersTotal[string(v)] = len(us)
+			us = us[:min(len(us), maxLiveUsers)]
 			list := make([]LiveUser, len(us))
 			idx := map[string]int{}
 			for i, name := range us {

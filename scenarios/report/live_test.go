@@ -233,3 +233,20 @@ func TestLiveEnded(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveUsersBounded: the state carries at most 400 users per variant,
+// and says how many there are.
+func TestLiveUsersBounded(t *testing.T) {
+	live := report.NewLive()
+	var names []string
+	for i := 0; i < 5000; i++ {
+		names = append(names, "u"+strconv.Itoa(i))
+	}
+	sc := &scenarios.Scenario{Name: "x", Steps: []scenarios.Step{{Title: "a"}}}
+	live.ScenarioStarted(sc, 1, 1, map[statelab.Variant][]string{statelab.Memory: names})
+	live.Answered(statelab.Memory, "u4999", scenarios.Request{Instance: "memory-1", Status: 200}, "")
+	st := live.State()
+	if len(st.Users["memory"]) != 400 || st.UsersTotal["memory"] != 5000 {
+		t.Fatalf("%d users in the state, total %d; want 400 and 5000", len(st.Users["memory"]), st.UsersTotal["memory"])
+	}
+}

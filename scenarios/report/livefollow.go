@@ -2,7 +2,6 @@ package report
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -12,9 +11,12 @@ import (
 )
 
 // Follow polls, every interval until ctx ends, the balancer's view of every
-// backend (up, down, why) and each instance's /stats (the sessions it
-// holds), so that the live page can mark the dead instances and count what
-// each holds. A balancer that does not answer is said on the page.
+// backend (up, down, why) and each memory instance's /stats (the sessions
+// it holds), so that the live page can mark the dead instances and count
+// what each holds. Only the memory instances are asked: their /stats reads
+// their own memory, where another variant's would query Redis and add to
+// the traffic a scenario measures. A balancer that does not answer is said
+// on the page.
 func (l *Live) Follow(ctx context.Context, rt lab.Runtime, every time.Duration) {
 	ep := rt.Endpoints()
 	client := &lb.Client{Base: ep.Admin, Token: ep.AdminToken, HTTP: &http.Client{Timeout: time.Second}}
@@ -40,7 +42,6 @@ func (l *Live) follow(ctx context.Context, client *lb.Client, hc *http.Client, r
 		return
 	}
 	seen := map[string][]LiveInstance{}
-	shared := map[string]string{}
 	for _, p := range st.Pools {
 		var list []LiveInstance
 		for _, b := range p.Backends {
@@ -48,12 +49,9 @@ func (l *Live) follow(ctx context.Context, client *lb.Client, hc *http.Client, r
 				break
 			}
 			in := LiveInstance{Name: b.Name, State: string(b.State), Why: b.Why}
-			if b.State != lb.Down {
+			if b.State != lb.Down && p.Name == string(statelab.Memory) {
 				if s, err := lab.Stats(ctx, hc, rt.InstanceURL(b.Name)); err == nil {
 					in.Sessions = &s.Sessions
-					if s.Store != nil && shared[p.Name] == "" {
-						shared[p.Name] = sharedLine(statelab.Variant(p.Name), s.Store.Sessions)
-					}
 				}
 			}
 			list = append(list, in)
@@ -61,7 +59,7 @@ func (l *Live) follow(ctx context.Context, client *lb.Client, hc *http.Client, r
 		seen[p.Name] = list
 	}
 	l.update(func(s *LiveState) {
-		s.Followed, s.Unfollow, s.Shared = true, "", shared
+		s.Followed, s.Unfollow = true, ""
 		for v, list := range seen {
 			answers := map[string]int{}
 			for _, in := range s.Instances[v] {
@@ -73,14 +71,4 @@ func (l *Live) follow(ctx context.Context, client *lb.Client, hc *http.Client, r
 			s.Instances[v] = list
 		}
 	})
-}
-
-// sharedLine says what a variant keeps outside its instances.
-func sharedLine(v statelab.Variant, n int64) string {
-	switch v {
-	case statelab.JWT:
-		return fmt.Sprintf("Redis denylist: %d revoked tokens", n)
-	default:
-		return fmt.Sprintf("Redis holds %d sessions, for every instance", n)
-	}
 }
