@@ -154,6 +154,7 @@ func TestBrowserKeyboardLogin(t *testing.T) {
 	}
 	browsertest.WaitText(t, ctx, "#who", func(s string) bool { return strings.HasPrefix(s, "Logged in as bob") })
 	fitsWidth(t, ctx, "the redis shop page at 390 px")
+	browsertest.Shot(t, ctx, "shop-redis-narrow")
 }
 
 // TestBrowserLive: the live page after kill-instance shows what the
@@ -218,6 +219,7 @@ func TestBrowserLive(t *testing.T) {
 	}
 	browsertest.WaitText(t, narrow, "#finished", func(s string) bool { return s != "" })
 	fitsWidth(t, narrow, "the live page at 390 px")
+	browsertest.Shot(t, narrow, "live-narrow")
 }
 
 // eval evaluates a JavaScript expression in the page.
