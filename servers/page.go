@@ -24,6 +24,8 @@ var accents = map[statelab.Variant]template.CSS{
 // page serves the small HTML page a person uses in a browser.
 func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	// The page carries this request's move (below): never a cached copy.
+	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'")
 	_ = pageTemplate.Execute(w, map[string]any{
 		"Variant": string(s.cfg.Variant),
