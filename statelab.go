@@ -139,6 +139,10 @@ type Body struct {
 	// RedisTimeout (on /healthz, for instances that use Redis) is how long
 	// the instance waits for Redis before it gives up (503).
 	RedisTimeout string `json:"redis_timeout,omitempty"`
+	// Sessions (on /healthz, memory variant only) is how many sessions this
+	// instance holds in its memory: the balancer shows it beside the
+	// instance's state.
+	Sessions *int64 `json:"sessions,omitempty"`
 }
 
 // Held is what a session store holds: sessions and their bytes (ids and

@@ -390,11 +390,3 @@ func writeEvent(w io.Writer, ev Event) {
 	b, _ := json.Marshal(ev)
 	fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", ev.ID, ev.Type, b)
 }
-
-//go:embed status.html
-var statusHTML []byte
-
-func (bl *Balancer) statusPage(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, _ = w.Write(statusHTML)
-}

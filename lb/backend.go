@@ -63,6 +63,7 @@ type Backend struct {
 	upgraded  atomic.Int64 // connections switched to another protocol (WebSockets), open now
 	lastOK    atomic.Int64 // unix nanos of the last answer (check or request)
 	lastCheck atomic.Int64 // unix nanos of the end of the last active check
+	sessions  atomic.Int64 // what the last good check's body said the backend holds; -1: nothing
 
 	stats backendStats
 
@@ -77,6 +78,7 @@ type Backend struct {
 
 func newBackend(p *Pool, name, addr string) *Backend {
 	b := &Backend{Name: name, Addr: addr, pool: p}
+	b.sessions.Store(-1)
 	b.upstream = &upstream{
 		addr:   func() string { return b.Addr },
 		dialer: &net.Dialer{Timeout: p.cfg.ConnectTimeout, KeepAlive: 30 * time.Second},
@@ -151,19 +153,20 @@ func (b *Backend) setHealth(up bool, why string) {
 func (b *Backend) Do(a Action) error {
 	var state int32
 	var typ EventType
+	var why string
 	switch a {
 	case Drain:
-		state, typ = adminDraining, EventDrain
+		state, typ, why = adminDraining, EventDrain, "drained by the admin API: takes only users pinned to it"
 	case Disable:
-		state, typ = adminDisabled, EventDisable
+		state, typ, why = adminDisabled, EventDisable, "disabled by the admin API: takes nobody"
 	case Enable:
-		state, typ = adminEnabled, EventEnable
+		state, typ, why = adminEnabled, EventEnable, "enabled by the admin API: its health checks decide"
 	default:
 		return fmt.Errorf("unknown action %q (want drain, disable or enable)", a)
 	}
 	b.admin.Store(state)
 	b.mu.Lock()
-	b.changedAt, b.why = time.Now(), string(typ)+" by the admin API"
+	b.changedAt, b.why = time.Now(), why
 	b.mu.Unlock()
 	b.pool.emit(Event{Type: typ, Pool: b.pool.Name, Backend: b.Name, Reason: "admin API"})
 	return nil
@@ -184,6 +187,9 @@ type BackendStatus struct {
 	// Checked is when the last active check ended: a state read after a
 	// restart is current only if Checked is later than the restart.
 	Checked time.Time `json:"last_check"`
+	// Sessions is what the backend's health check answer said it holds
+	// ({"sessions": N}), when it says so: the memory variant does.
+	Sessions *int64 `json:"sessions,omitempty"`
 }
 
 func (b *Backend) status() BackendStatus {
@@ -202,5 +208,14 @@ func (b *Backend) status() BackendStatus {
 		Changed:  changed,
 		Why:      why,
 		Checked:  time.Unix(0, b.lastCheck.Load()),
+		Sessions: held(b.sessions.Load()),
 	}
+}
+
+// held is a count a backend reported, or nil when it reported none.
+func held(n int64) *int64 {
+	if n < 0 {
+		return nil
+	}
+	return &n
 }

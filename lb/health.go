@@ -2,6 +2,7 @@ package lb
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -77,14 +78,17 @@ func (b *Backend) check(ctx context.Context) (ok, definitive bool, why string, l
 	}
 	resp, err := healthClient.Do(req)
 	if err != nil {
+		b.sessions.Store(-1) // no answer: what it holds is unknown
 		kind := classify(err)
 		return false, kind == failConnect && !isTimeout(err), "active: " + shortError(err), kind == failLocal
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxHealthBody))
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
+		b.sessions.Store(-1)
 		return false, false, fmt.Sprintf("active: %s answered %s", cfg.HealthPath, resp.Status), false
 	}
+	b.sessions.Store(reportedSessions(body))
 	return true, false, "active: " + cfg.HealthPath + " answered 200", false
 }
 
@@ -112,6 +116,23 @@ func (b *Backend) record(ok, now bool, why string) {
 		b.why = why // the first check confirmed the state: say so
 		b.mu.Unlock()
 	}
+}
+
+// maxHealthBody is the most of a health check's answer the balancer reads.
+const maxHealthBody = 64 << 10
+
+// reportedSessions reads {"sessions": N} from a health check's answer:
+// N when the body is a JSON object with a count that fits, -1 otherwise
+// (a backend need not say anything, and a hostile one cannot make the
+// balancer show a negative or absurd count).
+func reportedSessions(body []byte) int64 {
+	var v struct {
+		Sessions *int64 `json:"sessions"`
+	}
+	if json.Unmarshal(body, &v) != nil || v.Sessions == nil || *v.Sessions < 0 {
+		return -1
+	}
+	return *v.Sessions
 }
 
 func isTimeout(err error) bool {

@@ -801,3 +801,56 @@ func TestRepinnedReachesTheBackend(t *testing.T) {
 		t.Fatalf("a request after the move told the backend %q", again.body)
 	}
 }
+
+// TestReportedSessions: the status shows what a backend's health check
+// answer says it holds, and nothing when it says nothing usable: no
+// count, a negative one, a body that is not JSON or too large to read,
+// or no answer at all.
+func TestReportedSessions(t *testing.T) {
+	bodies := []struct {
+		name, body string
+		want       int64 // -1: none shown
+	}{
+		{"holds7", `{"status":"ok","sessions":7}`, 7},
+		{"holds0", `{"sessions":0}`, 0},
+		{"silent", `{"status":"ok"}`, -1},
+		{"negative", `{"sessions":-3}`, -1},
+		{"text", `ok`, -1},
+		{"huge", `{"pad":"` + strings.Repeat("x", 70<<10) + `","sessions":5}`, -1},
+		{"overflow", `{"sessions":99999999999999999999}`, -1},
+	}
+	var specs []lb.BackendSpec
+	servers := map[string]*httptest.Server{}
+	for _, b := range bodies {
+		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, b.body) }))
+		t.Cleanup(ts.Close)
+		servers[b.name] = ts
+		specs = append(specs, lb.BackendSpec{Name: b.name, Addr: strings.TrimPrefix(ts.URL, "http://")})
+	}
+	_, admin := startLB(t, lb.Config{HealthInterval: 20 * time.Millisecond}, lb.PoolSpec{Name: "p", Listen: "127.0.0.1:0", Backends: specs})
+	shown := func(name string) (int64, bool) {
+		ps, err := admin.Pool(context.Background(), "p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range ps.Backends {
+			if b.Name == name {
+				if b.Sessions == nil {
+					return -1, !b.Checked.IsZero() && b.Checked.Unix() > 0
+				}
+				return *b.Sessions, true
+			}
+		}
+		t.Fatalf("no backend %s", name)
+		return 0, false
+	}
+	for _, b := range bodies {
+		var got int64
+		waitFor(t, b.name+" checked", func() bool { n, ok := shown(b.name); got = n; return ok })
+		if got != b.want {
+			t.Errorf("%s: shown %d sessions, want %d", b.name, got, b.want)
+		}
+	}
+	servers["holds7"].Close()
+	waitFor(t, "no count for a backend that stopped answering", func() bool { n, _ := shown("holds7"); return n == -1 })
+}

@@ -238,10 +238,17 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	s.reply(w, http.StatusOK, b)
 }
 
-func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	b := statelab.Body{Status: "ok", Keys: s.Config().KeysSummary(), SigningKey: s.Config().SigningKey(), Reloads: s.reloads.Load(), CrashArmed: s.CrashArmed()}
 	if s.redisAddr() != "unused" {
 		b.RedisTimeout = s.cfg.RedisTimeout.String()
+	}
+	// Only memory counts what it holds here: the others' count lives in
+	// Redis or nowhere, and a health check must not add Redis traffic.
+	if s.cfg.Variant == statelab.Memory {
+		if local, _, err := s.sessions.Stats(r.Context()); err == nil {
+			b.Sessions = &local.Sessions
+		}
 	}
 	s.reply(w, http.StatusOK, b)
 }

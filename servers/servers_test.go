@@ -536,6 +536,12 @@ func TestStats(t *testing.T) {
 			if (st.Store != nil) != (tc.shared >= 0) || (st.Store != nil && st.Store.Sessions != tc.shared) {
 				t.Errorf("store stats = %+v, want %d", st.Store, tc.shared)
 			}
+			// /healthz tells the balancer what memory holds, and nothing
+			// for the others (their count is in Redis or nowhere).
+			h := newUser(t).do("GET", ts.URL+"/healthz", nil).body.Sessions
+			if (h != nil) != (tc.v == statelab.Memory) || (h != nil && *h != tc.local) {
+				t.Errorf("healthz sessions = %v, want %d for memory only", h, tc.local)
+			}
 		})
 	}
 }

@@ -1,0 +1,141 @@
+package browsertest_test
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"statelab"
+	"statelab/internal/browsertest"
+	"statelab/internal/poll"
+	"statelab/lb"
+)
+
+// TestBrowserStatusPage: the balancer's status page, driven by its own
+// buttons: drain, enable, disable and a policy change reach the balancer
+// and show on the page (whole rows in the state's colour, "2/3 up"); the
+// sessions a memory instance holds appear beside it; a killed instance
+// turns red; and when the balancer stops answering, the rows stay greyed
+// under "no answer from the balancer since …", their buttons disabled.
+// At 390 px the page does not scroll sideways.
+func TestBrowserStatusPage(t *testing.T) {
+	rt, client := startLab(t)
+	ctx := context.Background()
+	// The page reaches the balancer through a proxy the test can cut.
+	admin, err := url.Parse(rt.Endpoints().Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httptest.NewServer(httputil.NewSingleHostReverseProxy(admin))
+	defer proxy.Close()
+
+	// One memory user, so that one instance holds one session.
+	page := rt.Endpoints().Pools[statelab.Memory]
+	b := browsertest.New(t, 1400, 1000)
+	if err := chromedp.Do(b, chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#login")), chromedp.Click(chromedp.CSS("#login"))); err != nil {
+		t.Fatal(err)
+	}
+	who := browsertest.WaitText(t, b, "#who", func(s string) bool { return strings.HasPrefix(s, "Logged in as alice") })
+	holder := servedBy.FindStringSubmatch(who)[1]
+
+	if err := chromedp.Do(b, chromedp.Navigate(proxy.URL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	row := func(name string) string { return `[...document.querySelectorAll("#pools tr")].find(r => r.querySelector("td.name")?.textContent === "` + name + `")` }
+	cellOf := func(name, cls string) string { return row(name) + `?.querySelector("td.` + cls + `")?.textContent || ""` }
+	waitEval := func(what, expr string, ok func(string) bool) string {
+		t.Helper()
+		var got string
+		err := poll.Until(ctx, 15*time.Second, 50*time.Millisecond, func(context.Context) error {
+			if got = eval[string](t, b, expr); !ok(got) {
+				return errors.New("not yet")
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s: still %q", what, got)
+		}
+		return got
+	}
+	waitEval("the memory pool's count", `document.querySelector("#pools section .count")?.textContent || ""`, func(s string) bool { return s == "3/3 up" })
+	sessions := `[...document.querySelectorAll("#pools section:first-child td.num[data-l='sessions held']")].map(td => td.textContent).join(",")`
+	waitEval(holder+" holding the one session", `(`+cellOf(holder, `num[data-l='sessions held']`)+`) + "/" + (`+sessions+`)`,
+		func(s string) bool { return strings.HasPrefix(s, "1/") && strings.Count(s, "0") == 2 })
+	if got := eval[string](t, b, cellOf("redis-1", `num[data-l='sessions held']`)); got != "—" {
+		t.Errorf("redis-1 shows %q sessions held: want —, it holds none itself", got)
+	}
+
+	click := func(backend, action string) {
+		t.Helper()
+		if err := chromedp.Do(b, chromedp.Click(chromedp.CSS(`button[aria-label="`+action+` `+backend+`"]`))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantState := func(backend string, state lb.State) {
+		t.Helper()
+		pool := strings.SplitN(backend, "-", 2)[0]
+		if err := client.WaitState(ctx, pool, backend, state, 10*time.Second); err != nil {
+			t.Fatalf("after the click: %v", err)
+		}
+		waitEval(backend+"'s row", row(backend)+`?.className || ""`, func(s string) bool { return s == string(state) })
+	}
+	click("memory-1", "drain")
+	wantState("memory-1", lb.Draining)
+	browsertest.WaitText(t, b, "#said", func(s string) bool { return s == "drain memory-1: done." })
+	click("memory-1", "enable")
+	wantState("memory-1", lb.Up)
+	click("memory-3", "disable")
+	wantState("memory-3", lb.Disabled)
+	waitEval("the count after a disable", `document.querySelector("#pools section .count").textContent`, func(s string) bool { return s == "2/3 up" })
+
+	if err := chromedp.Do(b, chromedp.SetValue(chromedp.CSS(`select[aria-label="policy of jwt"]`), "round-robin")); err != nil {
+		t.Fatal(err)
+	}
+	err = poll.Until(ctx, 10*time.Second, 50*time.Millisecond, func(ctx context.Context) error {
+		ps, err := client.Pool(ctx, "jwt")
+		if err == nil && ps.Policy != lb.RoundRobin {
+			err = errors.New("policy " + string(ps.Policy))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("the policy select did not reach the balancer: %v", err)
+	}
+
+	if err := rt.Kill(ctx, "redis-2"); err != nil {
+		t.Fatal(err)
+	}
+	wantState("redis-2", lb.Down)
+	bg := eval[string](t, b, `getComputedStyle(`+row("redis-2")+`.querySelector("td.name")).backgroundColor`)
+	if bg != "rgb(198, 40, 40)" {
+		t.Errorf("a down row's cells are %s: want the whole row red", bg)
+	}
+	browsertest.Shot(t, b, "status")
+
+	// The balancer stops answering this page.
+	proxy.CloseClientConnections()
+	proxy.Close()
+	stale := browsertest.WaitText(t, b, "#stale", func(s string) bool { return s != "" })
+	if !strings.HasPrefix(stale, "No answer from the balancer since ") || !strings.Contains(stale, "the rows below are what it said then") {
+		t.Errorf("stale banner: %q", stale)
+	}
+	if !eval[bool](t, b, `document.body.classList.contains("stale") && [...document.querySelectorAll("#pools button")].every(x => x.disabled)`) {
+		t.Error("stale rows are not greyed, or their buttons still act")
+	}
+	browsertest.Shot(t, b, "status-stale")
+
+	narrow := browsertest.New(t, 390, 900)
+	if err := chromedp.Do(narrow, chromedp.Navigate(rt.Endpoints().Admin+"/")); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.WaitText(t, narrow, "#pools", func(s string) bool { return strings.Contains(s, "redis-2") })
+	fitsWidth(t, narrow, "the status page at 390 px")
+	browsertest.Shot(t, narrow, "status-narrow")
+}
