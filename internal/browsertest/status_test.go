@@ -48,8 +48,12 @@ func TestBrowserStatusPage(t *testing.T) {
 	if err := chromedp.Do(b, chromedp.Navigate(proxy.URL+"/")); err != nil {
 		t.Fatal(err)
 	}
-	row := func(name string) string { return `[...document.querySelectorAll("#pools tr")].find(r => r.querySelector("td.name")?.textContent === "` + name + `")` }
-	cellOf := func(name, cls string) string { return row(name) + `?.querySelector("td.` + cls + `")?.textContent || ""` }
+	row := func(name string) string {
+		return `[...document.querySelectorAll("#pools tr")].find(r => r.querySelector("td.name")?.textContent === "` + name + `")`
+	}
+	cellOf := func(name, cls string) string {
+		return row(name) + `?.querySelector("td.` + cls + `")?.textContent || ""`
+	}
 	waitEval := func(what, expr string, ok func(string) bool) string {
 		t.Helper()
 		var got string
