@@ -2,12 +2,13 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"statelab/lb"
 )
@@ -44,44 +45,175 @@ func runWatch(ctx context.Context, args []string, env Env) error {
 		io.WriteString(env.Stdout, renderWatch(base, st, nil, color, time.Now()))
 		return nil
 	}
-
-	var mu sync.Mutex
-	var events []lb.Event
-	if stream, err := client.Events(ctx, 0); err == nil {
-		go func() {
-			for ev := range stream {
-				mu.Lock()
-				events = append(events, ev)
-				if len(events) > 10 {
-					events = events[len(events)-10:]
-				}
-				mu.Unlock()
-			}
-		}()
-	}
+	w := &watcher{client: client, base: base, color: color, st: st, at: time.Now()}
+	go w.follow(ctx, time.Second)
 	t := time.NewTicker(*interval)
 	defer t.Stop()
 	for {
-		mu.Lock()
-		evs := append([]lb.Event(nil), events...)
-		mu.Unlock()
-		io.WriteString(env.Stdout, "\x1b[H\x1b[2J"+renderWatch(base, st, evs, color, time.Now()))
+		width := termWidth(env.Stdout)
+		if width <= 0 {
+			width, _ = strconv.Atoi(env.Getenv("COLUMNS"))
+		}
+		io.WriteString(env.Stdout, "\x1b[H\x1b[2J"+fitWidth(w.frame(time.Now()), width))
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 		}
-		next, err := client.Status(ctx)
-		switch {
-		case errors.Is(err, context.Canceled):
-			return nil
-		case err != nil:
-			st.Pools = nil // shown as unreachable below
-			io.WriteString(env.Stdout, "\x1b[H\x1b[2J"+fmt.Sprintf("statelab balancer at %s: unreachable (%v); retrying\n", base, err))
+		w.poll(ctx)
+	}
+}
+
+// watcher keeps what lab watch shows: the balancer's last answer, since
+// when it has not answered, and the latest events, from a stream that
+// reconnects.
+type watcher struct {
+	client *lb.Client
+	base   string
+	color  bool
+
+	mu      sync.Mutex
+	st      lb.Status // the last answer
+	at      time.Time // when it came
+	failed  time.Time // since when there is no answer (zero: it answers)
+	err     error
+	events  []lb.Event // the latest, at most maxWatchEvents
+	lastID  int64
+	lastAt  time.Time
+	streams int // event streams opened, for the reconnect line
+}
+
+const maxWatchEvents = 10
+
+// poll asks the balancer for its state once.
+func (w *watcher) poll(ctx context.Context) {
+	st, err := w.client.Status(ctx)
+	if ctx.Err() != nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err != nil {
+		if w.failed.IsZero() {
+			w.failed = time.Now()
+		}
+		w.err = err
+		return
+	}
+	w.st, w.at, w.failed, w.err = st, time.Now(), time.Time{}, nil
+}
+
+// follow reads the event stream until ctx ends, opening it again, retry
+// after it ended, when the balancer comes back. A restarted balancer
+// numbers its events from 1 again: the stream is asked for every kept
+// event, and only those after the last one shown are added.
+func (w *watcher) follow(ctx context.Context, retry time.Duration) {
+	for ctx.Err() == nil {
+		if stream, err := w.client.Events(ctx, 0); err == nil {
+			w.mu.Lock()
+			w.streams++
+			w.mu.Unlock()
+			for ev := range stream {
+				w.add(ev)
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(retry):
+		}
+	}
+}
+
+func (w *watcher) add(ev lb.Event) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if ev.ID <= w.lastID && !ev.Time.After(w.lastAt) {
+		return // seen before the stream was opened again
+	}
+	w.lastID, w.lastAt = ev.ID, ev.Time
+	w.events = append(w.events, ev)
+	if len(w.events) > maxWatchEvents {
+		w.events = w.events[len(w.events)-maxWatchEvents:]
+	}
+}
+
+// frame is the screen: while the balancer does not answer, a line that
+// says since when, above its last answer.
+func (w *watcher) frame(now time.Time) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	text := renderWatch(w.base, w.st, append([]lb.Event(nil), w.events...), w.color, now)
+	if w.failed.IsZero() {
+		return text
+	}
+	line := fmt.Sprintf("balancer unreachable since %s (%s): %v; retrying. Below: what it said at %s.",
+		w.failed.Format("15:04:05"), now.Sub(w.failed).Round(time.Second), w.err, w.at.Format("15:04:05"))
+	if w.color {
+		line = "\x1b[1;41;97m" + line + "\x1b[0m"
+	}
+	return line + "\n" + text
+}
+
+// fitWidth cuts every line of text to width visible columns (0: as it
+// is), keeping colour codes whole, so that a narrow terminal does not
+// wrap the table into a mess.
+func fitWidth(text string, width int) string {
+	if width <= 0 {
+		return text
+	}
+	lines := strings.Split(text, "\n")
+	for i, line := range lines {
+		lines[i] = fitLine(line, width)
+	}
+	return strings.Join(lines, "\n")
+}
+
+func fitLine(line string, width int) string {
+	var b strings.Builder
+	cols, colored := 0, false
+	for i := 0; i < len(line); {
+		if line[i] == 0x1b {
+			end := strings.IndexByte(line[i:], 'm')
+			if end < 0 {
+				break
+			}
+			b.WriteString(line[i : i+end+1])
+			colored = line[i:i+end+1] != "\x1b[0m"
+			i += end + 1
 			continue
 		}
-		st = next
+		r, size := utf8.DecodeRuneInString(line[i:])
+		if cols == width-1 && visible(line[i+size:]) > 0 {
+			b.WriteString("…")
+			if colored {
+				b.WriteString("\x1b[0m")
+			}
+			return b.String()
+		}
+		b.WriteRune(r)
+		cols++
+		i += size
 	}
+	return b.String()
+}
+
+// visible counts the columns of s outside colour codes.
+func visible(s string) int {
+	n := 0
+	for i := 0; i < len(s); {
+		if s[i] == 0x1b {
+			end := strings.IndexByte(s[i:], 'm')
+			if end < 0 {
+				return n
+			}
+			i += end + 1
+			continue
+		}
+		_, size := utf8.DecodeRuneInString(s[i:])
+		n++
+		i += size
+	}
+	return n
 }
 
 // renderWatch draws the balancer's state as text.

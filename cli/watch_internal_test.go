@@ -1,0 +1,138 @@
+package cli
+
+import (
+	"context"
+	"net"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"statelab/internal/poll"
+	"statelab/lb"
+)
+
+// adminAt serves a new balancer's admin API on addr ("": any port).
+func adminAt(t *testing.T, addr string) (*lb.Balancer, *httptest.Server) {
+	t.Helper()
+	bl, err := lb.New(lb.Config{Policy: lb.Sticky}, lb.PoolSpec{Name: "jwt", Listen: "127.0.0.1:0", Backends: []lb.BackendSpec{{Name: "jwt-1", Addr: "127.0.0.1:1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := bl.Admin(lb.AdminOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(h)
+	ts.Listener = l
+	ts.Start()
+	t.Cleanup(func() { stopServer(ts) })
+	return bl, ts
+}
+
+// stopServer ends a server and its open streams at once.
+func stopServer(ts *httptest.Server) {
+	ts.CloseClientConnections()
+	ts.Close()
+}
+
+// TestWatchUnreachable: when the balancer stops answering, every frame
+// says since when, above the pools it showed last (not a header alone);
+// when it answers again, the line goes.
+func TestWatchUnreachable(t *testing.T) {
+	_, ts := adminAt(t, "")
+	addr := ts.Listener.Addr().String()
+	w := &watcher{client: &lb.Client{Base: ts.URL}, base: ts.URL}
+	ctx := context.Background()
+	w.poll(ctx)
+	if f := w.frame(time.Now()); !strings.Contains(f, "jwt-1") || strings.Contains(f, "unreachable") {
+		t.Fatalf("while it answers:\n%s", f)
+	}
+	stopServer(ts)
+	for i := range 3 {
+		w.poll(ctx)
+		f := w.frame(time.Now())
+		if !strings.HasPrefix(f, "balancer unreachable since ") || !strings.Contains(f, "Below: what it said at") || !strings.Contains(f, "jwt-1") {
+			t.Fatalf("redraw %d while it does not answer:\n%s", i+1, f)
+		}
+	}
+	adminAt(t, addr)
+	w.poll(ctx)
+	if f := w.frame(time.Now()); strings.Contains(f, "unreachable") || !strings.Contains(f, "jwt-1") {
+		t.Fatalf("after it came back:\n%s", f)
+	}
+}
+
+// TestWatchReconnects: the event stream is opened again after the
+// balancer restarts, and the new balancer's events show although its ids
+// start from 1 again.
+func TestWatchReconnects(t *testing.T) {
+	bl, ts := adminAt(t, "")
+	addr := ts.Listener.Addr().String()
+	w := &watcher{client: &lb.Client{Base: ts.URL}, base: ts.URL}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); w.follow(ctx, 20*time.Millisecond) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitFrame := func(what, want string) {
+		t.Helper()
+		err := poll.Until(ctx, 10*time.Second, 10*time.Millisecond, func(context.Context) error {
+			if !strings.Contains(w.frame(time.Now()), want) {
+				return errTest(what)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s:\n%s", err, w.frame(time.Now()))
+		}
+	}
+	if err := bl.Pool("jwt").Backend("jwt-1").Do(lb.Drain); err != nil {
+		t.Fatal(err)
+	}
+	waitFrame("the first balancer's drain", "backend_draining")
+	stopServer(ts)
+	bl2, _ := adminAt(t, addr)
+	if err := bl2.Pool("jwt").Backend("jwt-1").Do(lb.Disable); err != nil {
+		t.Fatal(err)
+	}
+	waitFrame("the restarted balancer's disable", "backend_disabled")
+	f := w.frame(time.Now())
+	if strings.Count(f, "backend_draining") != 1 {
+		t.Errorf("the drain shown %d times after the reconnect:\n%s", strings.Count(f, "backend_draining"), f)
+	}
+}
+
+type errTest string
+
+func (e errTest) Error() string { return "no " + string(e) + " yet" }
+
+// TestFitWidth: lines are cut to the terminal's width, colour codes kept
+// whole and closed.
+func TestFitWidth(t *testing.T) {
+	red := "\x1b[1;31m"
+	for _, tc := range []struct {
+		in    string
+		width int
+		want  string
+	}{
+		{"abcdefghij", 0, "abcdefghij"},
+		{"abcdefghij", 10, "abcdefghij"},
+		{"abcdefghijk", 10, "abcdefghi…"},
+		{"a·b·c·d·e·f", 5, "a·b·…"},
+		{"ab" + red + "cdefgh\x1b[0m", 5, "ab" + red + "cd…\x1b[0m"},
+		{"ab" + red + "cd\x1b[0m", 4, "ab" + red + "cd\x1b[0m"},
+		{"one long line\nshort", 6, "one l…\nshort"},
+	} {
+		if got := fitWidth(tc.in, tc.width); got != tc.want {
+			t.Errorf("fitWidth(%q, %d) = %q, want %q", tc.in, tc.width, got, tc.want)
+		}
+	}
+}
+
