@@ -135,4 +135,3 @@ func TestFitWidth(t *testing.T) {
 		}
 	}
 }
-
