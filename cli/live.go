@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"statelab/internal/poll"
@@ -25,7 +26,17 @@ func serveLive(ctx context.Context, addr string, rt lab.Runtime) (live *report.L
 	go func() { _ = srv.Serve(ln) }()
 	fctx, cancel := context.WithCancel(ctx)
 	go live.Follow(fctx, rt, 500*time.Millisecond)
-	return live, "http://" + ln.Addr().String(), func() { cancel(); srv.Close() }, nil
+	return live, liveURL(ln.Addr()), func() { cancel(); srv.Close() }, nil
+}
+
+// liveURL is the address a browser on this machine opens: for a page on
+// every interface (0.0.0.0, as in the compose lab service, which publishes
+// the port on the host's loopback), the loopback one.
+func liveURL(a net.Addr) string {
+	if t, ok := a.(*net.TCPAddr); ok && t.IP.IsUnspecified() {
+		return "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(t.Port))
+	}
+	return "http://" + a.String()
 }
 
 // lastLook gives a live page that is open up to two seconds to fetch the
