@@ -17,6 +17,7 @@ import (
 	"statelab/lab"
 	"statelab/lab/compose"
 	"statelab/lab/local"
+	"statelab/lab/remote"
 	"statelab/scenarios"
 	"statelab/scenarios/catalog"
 	"statelab/scenarios/report"
@@ -56,6 +57,8 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	logs := fs.Bool("logs", false, "local: show every process's log lines on stderr")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the runner (this process) to this file, for go tool pprof")
 	liveAddr := fs.String("live", "", "serve a live page of every user's state at this address while the run goes on (e.g. 127.0.0.1:8090)")
+	up := fs.Bool("up", false, "run on the lab that lab up keeps running on this machine (its pages stay open; it stays up after)")
+	control := fs.String("control", remote.DefaultSocket(), "with --up: lab up's control socket")
 	names, err := parseInterleaved(fs, args, env)
 	if err != nil {
 		return err
@@ -115,16 +118,26 @@ func runRun(ctx context.Context, args []string, env Env) error {
 		}
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
-	fmt.Fprintf(out, "statelab: starting the lab (%s runtime)...\n", *runtime)
 	var logw io.Writer
 	if *logs {
 		logw = env.Stderr
 	}
 	start := time.Now()
 	var rt lab.Runtime
-	if *runtime == "docker" {
-		rt, err = compose.Start(ctx, compose.Options{AdminToken: *token})
+	if *up {
+		fmt.Fprintf(out, "statelab: attaching to the lab up at %s...\n", *control)
 	} else {
+		fmt.Fprintf(out, "statelab: starting the lab (%s runtime)...\n", *runtime)
+	}
+	switch {
+	case *up:
+		rt, err = attachUp(ctx, fs, *runtime, *control, names)
+		if err != nil {
+			return err
+		}
+	case *runtime == "docker":
+		rt, err = compose.Start(ctx, compose.Options{AdminToken: *token})
+	default:
 		rt, err = local.Start(ctx, local.Options{Redis: *redisMode, Logs: logw, Users: *users})
 	}
 	if err != nil {
@@ -137,7 +150,7 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	fmt.Fprintf(out, "lab: %s (up in %.1f s)\n", rt.Describe(), time.Since(start).Seconds())
 	text := report.NewText(out, color, *verbose)
 	stdin := bufio.NewReader(env.Stdin)
-	opts := scenarios.Options{Users: *users, Seed: *seed, Observers: []scenarios.Observer{text}}
+	opts := scenarios.Options{Users: *users, Seed: *seed, Observers: []scenarios.Observer{text}, Used: *up}
 	liveURL := ""
 	var live *report.Live
 	if *liveAddr != "" {
@@ -197,10 +210,10 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	switch {
 	case ctx.Err() != nil:
 		rt.Close()
-		fmt.Fprintln(out, "\ninterrupted: every process of the lab has been stopped")
+		fmt.Fprintln(out, "\ninterrupted: "+ending(*up, "has been stopped"))
 		return ExitCodeError{130}
 	case errors.Is(runErr, scenarios.ErrQuit):
-		fmt.Fprintln(out, "\nstopped by the instructor: every process of the lab is being stopped")
+		fmt.Fprintln(out, "\nstopped by the instructor: "+ending(*up, "is being stopped"))
 		return ExitCodeError{130}
 	case runErr != nil:
 		return runErr
@@ -209,6 +222,14 @@ func runRun(ctx context.Context, args []string, env Env) error {
 		return ExitCodeError{ExitFailed}
 	}
 	return nil
+}
+
+// ending says what becomes of the lab when a run ends early.
+func ending(attached bool, what string) string {
+	if attached {
+		return "the lab up keeps running, as the scenario left it"
+	}
+	return "every process of the lab " + what
 }
 
 // holdLab keeps the lab as the last scenario left it, says how to reach

@@ -14,6 +14,7 @@ import (
 	"statelab"
 	"statelab/lab"
 	"statelab/lab/local"
+	"statelab/lab/remote"
 	"statelab/scenarios"
 	"statelab/scenarios/catalog"
 	"statelab/scenarios/report"
@@ -35,6 +36,7 @@ func runUp(ctx context.Context, args []string, env Env) error {
 	redisMode := fs.String("redis", "auto", "auto (redis-server if on PATH, else embedded), server or embedded")
 	instances := fs.Int("instances", 3, "instances per variant (1 to 9)")
 	logs := fs.Bool("logs", false, "show every process's log lines on stderr")
+	control := fs.String("control", remote.DefaultSocket(), "the control socket lab run --up drives this lab through (this user only)")
 	if err := parse(fs, args, env); err != nil {
 		return err
 	}
@@ -111,6 +113,11 @@ func runUp(ctx context.Context, args []string, env Env) error {
 		}
 		defer stop()
 	}
+	ctl, stopControl, err := serveControl(rt, *control)
+	if err != nil {
+		return StartupError{err}
+	}
+	defer stopControl()
 	fmt.Fprintf(out, "lab: %s (up in %.1f s)\n\n", rt.Describe(), time.Since(start).Seconds())
 	ep := rt.Endpoints()
 	for _, v := range statelab.Variants {
@@ -120,6 +127,7 @@ func runUp(ctx context.Context, args []string, env Env) error {
 	if liveURL != "" {
 		fmt.Fprintf(out, "  live    %s   (every virtual user of a scenario typed below)\n", liveURL)
 	}
+	fmt.Fprintf(out, "  runs    lab run NAME --up   (from another terminal: a scenario on this lab, through %s)\n", *control)
 	fmt.Fprintf(out, "\nEvery pool starts %s: a browser stays on the instance that first answered it.\n", *policy)
 	upHelp(out)
 
@@ -153,7 +161,7 @@ func runUp(ctx context.Context, args []string, env Env) error {
 				lines = nil // the input is closed: only Ctrl-C ends the lab
 				continue
 			}
-			if done, err := upCommand(ctx, out, line, rt, text, live); done || err != nil {
+			if done, err := upCommand(ctx, out, line, rt, ctl, text, live); done || err != nil {
 				rt.Close()
 				fmt.Fprintln(out, "stopped: every process of the lab has ended")
 				return err
@@ -190,7 +198,7 @@ func upHelp(out io.Writer) {
 func upPrompt(out io.Writer) { fmt.Fprint(out, "> ") }
 
 // upCommand runs one line typed at lab up's prompt; done reports q.
-func upCommand(ctx context.Context, out io.Writer, line string, rt *local.Runtime, text *report.Text, live *report.Live) (done bool, err error) {
+func upCommand(ctx context.Context, out io.Writer, line string, rt *local.Runtime, ctl *remote.Server, text *report.Text, live *report.Live) (done bool, err error) {
 	switch line {
 	case "":
 		return false, nil
@@ -233,12 +241,18 @@ func upCommand(ctx context.Context, out io.Writer, line string, rt *local.Runtim
 		fmt.Fprintf(out, "%v (help: what can be typed)\n", err)
 		return false, nil
 	}
+	release, err := ctl.Acquire("a scenario typed at lab up's prompt")
+	if err != nil {
+		fmt.Fprintf(out, "not now: %v; type it again when that run ends\n", err)
+		return false, nil
+	}
+	defer release()
 	fmt.Fprintln(out, "running on this lab: it is reset first (instances restarted, Redis emptied, pools round-robin), so a browser's session ends")
 	obs := []scenarios.Observer{text}
 	if live != nil {
 		obs = append(obs, live)
 	}
-	rn, err := scenarios.NewRunner(ctx, rt, scenarios.Options{Users: 30, Seed: 1, Observers: obs})
+	rn, err := scenarios.NewRunner(ctx, rt, scenarios.Options{Users: 30, Seed: 1, Observers: obs, Used: true})
 	if err != nil {
 		return false, StartupError{err}
 	}

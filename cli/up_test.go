@@ -46,7 +46,8 @@ func TestUp(t *testing.T) {
 	}
 
 	ports := map[string]string{}
-	args := []string{"up", "--instances", "2", "--redis", "embedded"}
+	sock := t.TempDir() + "/up.sock"
+	args := []string{"up", "--instances", "2", "--redis", "embedded", "--control", sock}
 	for _, f := range []string{"memory", "redis", "jwt", "cookie", "admin", "live"} {
 		ports[f] = freePort(t)
 		args = append(args, "--"+f+"-port", ports[f])
@@ -105,6 +106,35 @@ func TestUp(t *testing.T) {
 	} else {
 		t.Errorf("the pool does not answer after one instance was killed: %v", err)
 	}
+	// A scenario from another terminal runs on this lab, which stays up.
+	re, rout, rerr := env(map[string]string{"NO_COLOR": "1"})
+	if code := cli.Main(context.Background(), []string{"run", "kill-instance", "--up", "--control", sock, "--users", "12"}, re); code != 0 {
+		t.Fatalf("lab run --up: exit %d\n%s\n%s", code, rout.String(), rerr.String())
+	}
+	if !strings.Contains(rout.String(), "attaching to the lab up at "+sock) || !strings.Contains(rout.String(), "run by lab up") {
+		t.Errorf("lab run --up does not say where it runs:\n%s", rout.String())
+	}
+	if r, err := http.Get(memory + "/healthz"); err == nil {
+		r.Body.Close()
+	} else {
+		t.Errorf("the lab ended with lab run --up: %v", err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "kill-instance", "--up", "--control", sock, "--redis", "server"}, "--redis: not with --up"},
+		{[]string{"run", "kill-instance", "--up", "--control", t.TempDir() + "/none.sock"}, "no lab up answers at"},
+	} {
+		be, _, berr := env(nil)
+		if code := cli.Main(context.Background(), tc.args, be); code != 2 || !strings.Contains(berr.String(), tc.want) {
+			t.Errorf("%v: exit %d, %q; want 2 and %q", tc.args, code, berr.String(), tc.want)
+		}
+	}
+	// The run left the -2 instances dead: a scenario typed at the prompt
+	// resets the lab first.
+	fmt.Fprintln(typed, "kill-instance")
+	waitFor("kill-instance: every expectation holds")
 	fmt.Fprintln(typed, "q")
 	select {
 	case code := <-done:
@@ -116,6 +146,9 @@ func TestUp(t *testing.T) {
 	}
 	if _, err := http.Get(memory + "/healthz"); err == nil {
 		t.Error("the balancer still answers after q")
+	}
+	if _, err := os.Stat(sock); err == nil {
+		t.Error("the control socket is left after q")
 	}
 	if kids := child.Children(os.Getpid()); len(kids) > 0 {
 		t.Errorf("processes left after q: %v", kids)

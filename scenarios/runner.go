@@ -25,6 +25,10 @@ type Options struct {
 	Observers []Observer
 	// Pacer, in step mode, decides before each step whether to go on.
 	Pacer Pacer
+	// Used says the lab has been used before this runner (lab up's, which
+	// people click around in): it is reset before the first scenario too,
+	// not only between scenarios.
+	Used bool
 }
 
 func (o Options) withDefaults() Options {
@@ -66,7 +70,7 @@ func NewRunner(ctx context.Context, rt lab.Runtime, opts Options) (*Runner, erro
 		obs:    observers(opts.Observers),
 		events: newEventLog(),
 		plan:   NewPlan(opts.Seed, opts.Users),
-		fresh:  true,
+		fresh:  !opts.Used,
 		transport: &http.Transport{
 			DialContext:         (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
 			MaxIdleConns:        4096,

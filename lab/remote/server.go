@@ -1,0 +1,251 @@
+// Package remote lets one process drive a lab another process runs: `lab
+// up` serves its local runtime on a Unix socket (Server), and `lab run
+// --up` attaches to it (Dial) and runs scenarios on it as on a runtime of
+// its own. One runner at a time holds the lab (a lease, renewed while it
+// runs, expiring if it dies); closing the client lets go of the lab and
+// leaves it running.
+package remote
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"statelab"
+	"statelab/lab"
+)
+
+// LeaseTTL is how long a lease lasts without being renewed; a client
+// renews it every LeaseTTL/4.
+const LeaseTTL = 20 * time.Second
+
+// maxBody bounds a request's body (the largest is SetKeys's keys).
+const maxBody = 1 << 20
+
+// ErrBusy is what Acquire and an attach get while another holds the lab.
+var ErrBusy = errors.New("the lab is busy")
+
+// Server serves a runtime to one attached runner at a time.
+type Server struct {
+	rt lab.Runtime
+
+	mu      sync.Mutex
+	holder  string    // who holds the lab: "" for nobody
+	lease   string    // the attached client's lease id
+	expires time.Time // when the lease ends unless renewed
+	now     func() time.Time
+}
+
+// NewServer serves rt. Close is never forwarded: the lab stays the
+// server's.
+func NewServer(rt lab.Runtime) *Server { return &Server{rt: rt, now: time.Now} }
+
+// Acquire takes the lab for the server's own use (a scenario typed at lab
+// up's prompt) unless a runner holds it.
+func (s *Server) Acquire(who string) (release func(), err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.busyLocked(); err != nil {
+		return nil, err
+	}
+	s.holder = who
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.lease == "" {
+			s.holder = ""
+		}
+	}, nil
+}
+
+// Holder says who holds the lab now ("" for nobody).
+func (s *Server) Holder() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expireLocked()
+	return s.holder
+}
+
+func (s *Server) expireLocked() {
+	if s.lease != "" && s.now().After(s.expires) {
+		s.holder, s.lease = "", ""
+	}
+}
+
+func (s *Server) busyLocked() error {
+	s.expireLocked()
+	if s.holder != "" {
+		return fmt.Errorf("%w: %s holds it", ErrBusy, s.holder)
+	}
+	return nil
+}
+
+// Handler is the API: POST /attach {"who": ...} returns a lease; every
+// other call carries it in X-Statelab-Lease. Errors are JSON {"error"}.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /attach", s.attach)
+	mux.HandleFunc("POST /{op}", s.call)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, http.StatusNotFound, nil, fmt.Errorf("no such call: %s %s", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+type attachRequest struct {
+	Who string `json:"who"`
+}
+
+// Attached is the answer to an attach: the lease, and what never changes
+// while the lab runs.
+type Attached struct {
+	Lease     string                        `json:"lease"`
+	Describe  string                        `json:"describe"`
+	Endpoints lab.Endpoints                 `json:"endpoints"`
+	Instances map[statelab.Variant][]string `json:"instances"`
+}
+
+func (s *Server) attach(w http.ResponseWriter, r *http.Request) {
+	var req attachRequest
+	if err := decode(r, &req); err != nil {
+		reply(w, http.StatusBadRequest, nil, err)
+		return
+	}
+	if req.Who == "" || len(req.Who) > 200 {
+		reply(w, http.StatusBadRequest, nil, errors.New("attach: say who attaches (1 to 200 bytes)"))
+		return
+	}
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	s.mu.Lock()
+	if err := s.busyLocked(); err != nil {
+		s.mu.Unlock()
+		reply(w, http.StatusConflict, nil, err)
+		return
+	}
+	s.holder, s.lease, s.expires = req.Who, hex.EncodeToString(b), s.now().Add(LeaseTTL)
+	a := Attached{Lease: s.lease, Describe: s.rt.Describe(), Endpoints: s.rt.Endpoints(), Instances: map[statelab.Variant][]string{}}
+	s.mu.Unlock()
+	for _, v := range statelab.Variants {
+		a.Instances[v] = s.rt.Instances(v)
+	}
+	reply(w, http.StatusOK, a, nil)
+}
+
+// args is every call's body; each call reads the fields it needs.
+type args struct {
+	Name     string        `json:"name,omitempty"`
+	Variant  string        `json:"variant,omitempty"`
+	Settings lab.Settings  `json:"settings"`
+	Keys     statelab.Keys `json:"keys"`
+	Persist  bool          `json:"persist,omitempty"`
+	Latency  time.Duration `json:"latency,omitempty"`
+}
+
+// result is every call's answer.
+type result struct {
+	Addr  string `json:"addr,omitempty"`
+	URL   string `json:"url,omitempty"`
+	Sent  int64  `json:"sent,omitempty"`
+	Keys  int64  `json:"keys,omitempty"`
+	Bytes int64  `json:"bytes,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+func (s *Server) call(w http.ResponseWriter, r *http.Request) {
+	op := r.PathValue("op")
+	s.mu.Lock()
+	s.expireLocked()
+	lease := r.Header.Get("X-Statelab-Lease")
+	if s.lease == "" || lease != s.lease {
+		s.mu.Unlock()
+		reply(w, http.StatusConflict, nil, errors.New("this runner does not hold the lab (never attached, detached, or its lease expired)"))
+		return
+	}
+	s.expires = s.now().Add(LeaseTTL)
+	s.mu.Unlock()
+	var a args
+	if err := decode(r, &a); err != nil {
+		reply(w, http.StatusBadRequest, nil, err)
+		return
+	}
+	ctx := r.Context()
+	var res result
+	var err error
+	switch op {
+	case "renew":
+	case "detach":
+		s.mu.Lock()
+		s.holder, s.lease = "", ""
+		s.mu.Unlock()
+	case "kill":
+		err = s.rt.Kill(ctx, a.Name)
+	case "stop":
+		err = s.rt.Stop(ctx, a.Name)
+	case "start":
+		err = s.rt.Start(ctx, a.Name, a.Settings)
+	case "set-keys":
+		err = s.rt.SetKeys(ctx, a.Name, a.Keys)
+	case "crash-after-next-write":
+		err = s.rt.CrashAfterNextWrite(ctx, a.Name)
+	case "instance-url":
+		res.URL = s.rt.InstanceURL(a.Name)
+	case "add":
+		res.Addr, err = s.rt.Add(ctx, statelab.Variant(a.Variant), a.Name, a.Settings)
+	case "remove":
+		err = s.rt.Remove(ctx, a.Name)
+	case "stop-redis":
+		err = s.rt.StopRedis(ctx)
+	case "start-redis":
+		err = s.rt.StartRedis(ctx, a.Persist)
+	case "set-redis-latency":
+		err = s.rt.SetRedisLatency(ctx, a.Latency)
+	case "redis-sent":
+		res.Sent, err = s.rt.RedisSent(ctx)
+	case "redis-stats":
+		res.Keys, res.Bytes, err = s.rt.RedisStats(ctx)
+	case "reset":
+		err = s.rt.Reset(ctx)
+	default:
+		reply(w, http.StatusNotFound, nil, fmt.Errorf("no such call: %s", op))
+		return
+	}
+	if err != nil {
+		// The runtime's own error: the call was understood and failed.
+		reply(w, http.StatusUnprocessableEntity, nil, err)
+		return
+	}
+	reply(w, http.StatusOK, res, nil)
+}
+
+func decode(r *http.Request, v any) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return fmt.Errorf("reading the request: %w", err)
+	}
+	if len(body) > maxBody {
+		return fmt.Errorf("a request over %d bytes", maxBody)
+	}
+	if len(body) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("bad JSON: %w", err)
+	}
+	return nil
+}
+
+func reply(w http.ResponseWriter, code int, v any, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	if err != nil {
+		v = result{Error: err.Error()}
+	}
+	_ = json.NewEncoder(w).Encode(v)
+}
