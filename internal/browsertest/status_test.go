@@ -135,6 +135,30 @@ func TestBrowserStatusPage(t *testing.T) {
 	}
 	browsertest.Shot(t, b, "status-stale")
 
+	// A balancer with a token: the page asks for it, and what it shows
+	// before is not "no answer".
+	guarded, err := lb.New(lb.Config{}, lb.PoolSpec{Name: "jwt", Listen: "127.0.0.1:0", Backends: []lb.BackendSpec{{Name: "jwt-9", Addr: "127.0.0.1:1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := guarded.Admin(lb.AdminOptions{Token: "status-page-token-0123"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gts := httptest.NewServer(h)
+	defer gts.Close()
+	g := browsertest.New(t, 1000, 700)
+	if err := chromedp.Do(g, chromedp.Navigate(gts.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#token"))); err != nil {
+		t.Fatal(err)
+	}
+	if said := browsertest.WaitText(t, g, "#health", func(s string) bool { return s != "loading…" }); !strings.Contains(said, "wants its admin token") || eval[bool](t, g, `document.body.classList.contains("stale")`) {
+		t.Errorf("before the token: %q, stale %v", said, eval[bool](t, g, `document.body.classList.contains("stale")`))
+	}
+	if err := chromedp.Do(g, chromedp.SendKeys(chromedp.CSS("#token"), "status-page-token-0123\n")); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.WaitText(t, g, "#pools", func(s string) bool { return strings.Contains(s, "jwt-9") })
+
 	narrow := browsertest.New(t, 390, 900)
 	if err := chromedp.Do(narrow, chromedp.Navigate(rt.Endpoints().Admin+"/")); err != nil {
 		t.Fatal(err)
