@@ -241,8 +241,12 @@ func renderWatch(base string, st lb.Status, events []lb.Event, color bool, now t
 		fmt.Fprintf(&b, "\n%s on %s: %s   retries %d, re-pinned %d, no backend %d\n", paint("1", p.Name), p.Listen, policy, p.Retries, p.Repins, p.NoneUp)
 		for _, be := range p.Backends {
 			state := fmt.Sprintf("%-8s", be.State)
-			fmt.Fprintf(&b, "  %-10s %s in flight %-3d requests %-7d errors %-4d %8s ago  %s\n",
-				be.Name, paint(stateColor[be.State], state), be.InFlight, be.Requests, be.Errors, now.Sub(be.Changed).Round(100*time.Millisecond), be.Why)
+			held := "holds -"
+			if be.Sessions != nil {
+				held = fmt.Sprintf("holds %d", *be.Sessions)
+			}
+			fmt.Fprintf(&b, "  %-10s %s %-9s in flight %-3d requests %-7d errors %-4d %8s ago  %s\n",
+				be.Name, paint(stateColor[be.State], state), held, be.InFlight, be.Requests, be.Errors, now.Sub(be.Changed).Round(100*time.Millisecond), be.Why)
 		}
 	}
 	if len(events) > 0 {
