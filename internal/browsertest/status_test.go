@@ -98,6 +98,9 @@ func TestBrowserStatusPage(t *testing.T) {
 	click("memory-3", "disable")
 	wantState("memory-3", lb.Disabled)
 	waitEval("the count after a disable", `document.querySelector("#pools section .count").textContent`, func(s string) bool { return s == "2/3 up" })
+	if cls := eval[string](t, b, `document.querySelector("#pools section .count").className`); cls != "count held" {
+		t.Errorf("memory with one backend disabled on purpose: badge %q, want amber (count held), not red", cls)
+	}
 
 	if err := chromedp.Do(b, chromedp.SetValue(chromedp.CSS(`select[aria-label="policy of jwt"]`), "round-robin")); err != nil {
 		t.Fatal(err)
@@ -117,6 +120,9 @@ func TestBrowserStatusPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantState("redis-2", lb.Down)
+	if cls := eval[string](t, b, `document.querySelectorAll("#pools section .count")[1].className`); cls != "count short" {
+		t.Errorf("redis with a backend down: badge %q, want red (count short)", cls)
+	}
 	bg := eval[string](t, b, `getComputedStyle(`+row("redis-2")+`.querySelector("td.name")).backgroundColor`)
 	if bg != "rgb(198, 40, 40)" {
 		t.Errorf("a down row's cells are %s: want the whole row red", bg)
