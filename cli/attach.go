@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -15,25 +14,26 @@ import (
 	"statelab/lab/remote"
 )
 
-// serveControl serves rt on the Unix socket at path, for lab run --up.
-// A socket left by a lab up that died is replaced; one that answers is
-// another lab up's, and an error.
+// serveControl serves rt on the Unix socket at path, for lab run --up, in
+// a directory only this user can use. A socket left by a lab up that died
+// is replaced; one that answers is another lab up's, and an error;
+// anything else at path is left alone, and an error.
 func serveControl(rt lab.Runtime, path string) (srv *remote.Server, stop func(), err error) {
+	if err := remote.PrivateDir(path, true); err != nil {
+		return nil, nil, err
+	}
+	if c, derr := net.DialTimeout("unix", path, time.Second); derr == nil {
+		c.Close()
+		return nil, nil, fmt.Errorf("another lab up serves %s: end it first, or give this one --control PATH", path)
+	}
+	if err := remote.RemoveStale(path); err != nil {
+		return nil, nil, err
+	}
 	l, err := net.Listen("unix", path)
 	if err != nil {
-		if c, derr := net.DialTimeout("unix", path, time.Second); derr == nil {
-			c.Close()
-			return nil, nil, fmt.Errorf("another lab up serves %s: end it first, or give this one --control PATH", path)
-		}
-		if rerr := os.Remove(path); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
-			return nil, nil, fmt.Errorf("the control socket %s: %v", path, err)
-		}
-		if l, err = net.Listen("unix", path); err != nil {
-			return nil, nil, fmt.Errorf("the control socket %s: %v", path, err)
-		}
+		return nil, nil, fmt.Errorf("the control socket %s: %v", path, err)
 	}
-	// Only this user may drive the lab: a Unix socket is out of a web
-	// page's reach, and its mode keeps other users out.
+	// The directory keeps others out already; the socket's mode too.
 	if err := os.Chmod(path, 0o600); err != nil {
 		l.Close()
 		return nil, nil, fmt.Errorf("the control socket %s: %v", path, err)
@@ -44,9 +44,14 @@ func serveControl(rt lab.Runtime, path string) (srv *remote.Server, stop func(),
 	return srv, func() { hs.Close(); os.Remove(path) }, nil
 }
 
+// maxUpUsers is the most users per variant lab up's instances take logins
+// for from the runner's one address (their default login burst, 1000, is
+// twice that).
+const maxUpUsers = 500
+
 // attachUp attaches lab run to a running lab up, refusing the flags that
 // belong to lab up (the lab it runs is already set up).
-func attachUp(ctx context.Context, fs *flagSet, runtime, path string, names []string) (lab.Runtime, error) {
+func attachUp(ctx context.Context, fs *flagSet, runtime, path string, names []string, users int) (lab.Runtime, error) {
 	var theirs []string
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
@@ -60,8 +65,14 @@ func attachUp(ctx context.Context, fs *flagSet, runtime, path string, names []st
 	if len(theirs) > 0 {
 		return nil, UsageError{fmt.Errorf("%s: not with --up (the lab up was started with its own settings, and stays up after the run anyway)", strings.Join(theirs, ", "))}
 	}
+	if users > maxUpUsers {
+		return nil, UsageError{fmt.Errorf("--users %d: lab up's instances take logins for at most %d users from one address; for more, run without --up", users, maxUpUsers)}
+	}
 	rt, err := remote.Dial(ctx, path, "lab run "+strings.Join(names, " "))
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ExitCodeError{130}
+		}
 		return nil, StartupError{err}
 	}
 	return rt, nil

@@ -131,7 +131,7 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	}
 	switch {
 	case *up:
-		rt, err = attachUp(ctx, fs, *runtime, *control, names)
+		rt, err = attachUp(ctx, fs, *runtime, *control, names, *users)
 		if err != nil {
 			return err
 		}

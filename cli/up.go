@@ -34,7 +34,7 @@ func runUp(ctx context.Context, args []string, env Env) error {
 	livePort := fs.Int("live-port", 8090, "the live page's port (0: none)")
 	policy := fs.String("policy", "sticky", "every pool's policy at start: sticky (a browser keeps its instance), round-robin\nor least-conn")
 	redisMode := fs.String("redis", "auto", "auto (redis-server if on PATH, else embedded), server or embedded")
-	instances := fs.Int("instances", 3, "instances per variant (1 to 9)")
+	instances := fs.Int("instances", 3, "instances per variant (1 to 9; the scenarios need 3 or more)")
 	logs := fs.Bool("logs", false, "show every process's log lines on stderr")
 	control := fs.String("control", remote.DefaultSocket(), "the control socket lab run --up drives this lab through (this user only)")
 	if err := parse(fs, args, env); err != nil {
@@ -127,7 +127,11 @@ func runUp(ctx context.Context, args []string, env Env) error {
 	if liveURL != "" {
 		fmt.Fprintf(out, "  live    %s   (every virtual user of a scenario typed below)\n", liveURL)
 	}
-	fmt.Fprintf(out, "  runs    lab run NAME --up   (from another terminal: a scenario on this lab, through %s)\n", *control)
+	runCmd := "lab run NAME --up"
+	if *control != remote.DefaultSocket() {
+		runCmd += " --control " + *control
+	}
+	fmt.Fprintf(out, "  runs    %s   (from another terminal: a scenario on this lab)\n", runCmd)
 	fmt.Fprintf(out, "\nEvery pool starts %s: a browser stays on the instance that first answered it.\n", *policy)
 	upHelp(out)
 
@@ -150,9 +154,11 @@ func runUp(ctx context.Context, args []string, env Env) error {
 		}
 	}()
 	text := report.NewText(out, isTerminal(out) && env.Getenv("NO_COLOR") == "", false)
+	warned := false
 	for {
 		select {
 		case <-ctx.Done():
+			stopControl() // no runner starts anything while the lab ends
 			rt.Close()
 			fmt.Fprintln(out, "\nstopped: every process of the lab has ended")
 			return nil
@@ -161,7 +167,8 @@ func runUp(ctx context.Context, args []string, env Env) error {
 				lines = nil // the input is closed: only Ctrl-C ends the lab
 				continue
 			}
-			if done, err := upCommand(ctx, out, line, rt, ctl, text, live); done || err != nil {
+			if done, err := upCommand(ctx, out, line, rt, ctl, &warned, text, live); done || err != nil {
+				stopControl()
 				rt.Close()
 				fmt.Fprintln(out, "stopped: every process of the lab has ended")
 				return err
@@ -198,7 +205,11 @@ func upHelp(out io.Writer) {
 func upPrompt(out io.Writer) { fmt.Fprint(out, "> ") }
 
 // upCommand runs one line typed at lab up's prompt; done reports q.
-func upCommand(ctx context.Context, out io.Writer, line string, rt *local.Runtime, ctl *remote.Server, text *report.Text, live *report.Live) (done bool, err error) {
+// A q while a lab run --up holds the lab only warns, once (warned).
+func upCommand(ctx context.Context, out io.Writer, line string, rt *local.Runtime, ctl *remote.Server, warned *bool, text *report.Text, live *report.Live) (done bool, err error) {
+	if ctl.Holder() == "" {
+		*warned = false
+	}
 	switch line {
 	case "":
 		return false, nil
@@ -206,6 +217,11 @@ func upCommand(ctx context.Context, out io.Writer, line string, rt *local.Runtim
 		fmt.Fprintf(out, "a line over %d bytes: ignored\n", maxUpLine)
 		return false, nil
 	case "q", "quit", "stop", "exit":
+		if h := ctl.Holder(); h != "" && !*warned {
+			*warned = true
+			fmt.Fprintf(out, "%s is running on this lab: q again ends the lab under it (its verdict would then be wrong)\n", h)
+			return false, nil
+		}
 		return true, nil
 	case "help", "?", "h":
 		upHelp(out)
@@ -218,6 +234,11 @@ func upCommand(ctx context.Context, out io.Writer, line string, rt *local.Runtim
 	}
 	if verb, name, ok := strings.Cut(line, " "); ok && (verb == "kill" || verb == "stop" || verb == "start") {
 		name = strings.TrimSpace(name)
+		if h := ctl.Holder(); h != "" {
+			// The run's expectations count only what it did itself.
+			fmt.Fprintf(out, "not now: %s is running on this lab; %s %s would spoil its verdict\n", h, verb, name)
+			return false, nil
+		}
 		var err error
 		switch verb {
 		case "kill":
@@ -247,15 +268,16 @@ func upCommand(ctx context.Context, out io.Writer, line string, rt *local.Runtim
 		return false, nil
 	}
 	defer release()
-	fmt.Fprintln(out, "running on this lab: it is reset first (instances restarted, Redis emptied, pools round-robin), so a browser's session ends")
 	obs := []scenarios.Observer{text}
 	if live != nil {
 		obs = append(obs, live)
 	}
 	rn, err := scenarios.NewRunner(ctx, rt, scenarios.Options{Users: 30, Seed: 1, Observers: obs, Used: true})
 	if err != nil {
-		return false, StartupError{err}
+		fmt.Fprintf(out, "cannot run it on this lab: %v\n", err)
+		return false, nil
 	}
+	fmt.Fprintln(out, "running on this lab: it is reset first (instances restarted, Redis emptied, pools round-robin), so a browser's session ends")
 	defer rn.Close()
 	if _, err := rn.Run(ctx, scs); err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintf(out, "the scenario did not run to its end: %v\n", err)

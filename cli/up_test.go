@@ -16,6 +16,7 @@ import (
 	"statelab/internal/child"
 	"statelab/internal/poll"
 	"statelab/internal/ports"
+	"statelab/lab/remote"
 )
 
 // freePorts hands out loopback ports, never the same one twice.
@@ -46,8 +47,13 @@ func TestUp(t *testing.T) {
 	}
 
 	ports := map[string]string{}
-	sock := t.TempDir() + "/up.sock"
-	args := []string{"up", "--instances", "2", "--redis", "embedded", "--control", sock}
+	// The control socket lives in a directory only this user can use.
+	private := t.TempDir()
+	if err := os.Chmod(private, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	sock := private + "/up.sock"
+	args := []string{"up", "--instances", "3", "--redis", "embedded", "--control", sock}
 	for _, f := range []string{"memory", "redis", "jwt", "cookie", "admin", "live"} {
 		ports[f] = freePort(t)
 		args = append(args, "--"+f+"-port", ports[f])
@@ -125,12 +131,26 @@ func TestUp(t *testing.T) {
 	}{
 		{[]string{"run", "kill-instance", "--up", "--control", sock, "--redis", "server"}, "--redis: not with --up"},
 		{[]string{"run", "kill-instance", "--up", "--control", t.TempDir() + "/none.sock"}, "no lab up answers at"},
+		{[]string{"run", "kill-instance", "--up", "--control", sock, "--users", "600"}, "at most 500 users"},
 	} {
 		be, _, berr := env(nil)
 		if code := cli.Main(context.Background(), tc.args, be); code != 2 || !strings.Contains(berr.String(), tc.want) {
 			t.Errorf("%v: exit %d, %q; want 2 and %q", tc.args, code, berr.String(), tc.want)
 		}
 	}
+	// While a runner holds the lab, the prompt changes nothing under it,
+	// and q only warns, once.
+	holder, err := remote.Dial(context.Background(), sock, "a test runner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(typed, "kill memory-1")
+	waitFor("not now: a test runner is running on this lab; kill memory-1 would spoil its verdict")
+	fmt.Fprintln(typed, "q")
+	waitFor("a test runner is running on this lab: q again ends the lab under it")
+	fmt.Fprintln(typed, "kill-instance")
+	waitFor("not now: the lab is busy: a test runner holds it")
+	holder.Close()
 	// The run left the -2 instances dead: a scenario typed at the prompt
 	// resets the lab first.
 	fmt.Fprintln(typed, "kill-instance")

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"statelab"
+	"statelab/lab"
 	"statelab/lab/inproc"
 	"statelab/scenarios"
 )
@@ -129,5 +130,22 @@ func TestEngine(t *testing.T) {
 	j, _, err = run(&pacer{answers: []scenarios.Decision{scenarios.Quit}}, probeOnce("quit", "probed"), probeOnce("never", "probed"))
 	if err != scenarios.ErrQuit || len(j.Scenarios) != 1 || !j.Scenarios[0].Stopped || j.Scenarios[0].Error != "" {
 		t.Errorf("quit: err %v, %d scenarios (%+v); want ErrQuit after the first, marked stopped, not failed", err, len(j.Scenarios), j.Scenarios)
+	}
+}
+
+// twoInstances is a lab with two instances of each variant: too few for
+// the scenarios, which act on instances 1 to 3.
+type twoInstances struct{ lab.Runtime }
+
+func (twoInstances) Instances(v statelab.Variant) []string {
+	return []string{string(v) + "-1", string(v) + "-2"}
+}
+
+// TestRunnerNeedsThreeInstances: a runner refuses, in a sentence, a lab
+// too small for the scenarios instead of failing inside one.
+func TestRunnerNeedsThreeInstances(t *testing.T) {
+	_, err := scenarios.NewRunner(context.Background(), twoInstances{}, scenarios.Options{})
+	if err == nil || !strings.Contains(err.Error(), "this lab runs 2 memory instance(s)") {
+		t.Fatalf("NewRunner on 2 instances: %v", err)
 	}
 }

@@ -44,6 +44,10 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// MinInstances is how many instances of each variant the scenarios need:
+// they kill, stop and restart instances 1 to 3 by number.
+const MinInstances = 3
+
 // ErrQuit is returned when the instructor stops the run in step mode.
 var ErrQuit = errors.New("stopped by the instructor")
 
@@ -63,6 +67,11 @@ type Runner struct {
 // until ctx ends.
 func NewRunner(ctx context.Context, rt lab.Runtime, opts Options) (*Runner, error) {
 	opts = opts.withDefaults()
+	for _, v := range statelab.Variants {
+		if n := len(rt.Instances(v)); n < MinInstances {
+			return nil, fmt.Errorf("the scenarios act on instances 1 to %d of each variant; this lab runs %d %s instance(s) (lab up: --instances %d)", MinInstances, n, v, MinInstances)
+		}
+	}
 	ep := rt.Endpoints()
 	client := &lb.Client{Base: ep.Admin, Token: ep.AdminToken}
 	rn := &Runner{

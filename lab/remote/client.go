@@ -9,21 +9,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
-	"strconv"
 	"sync"
 	"time"
 
 	"statelab"
 	"statelab/lab"
 )
-
-// DefaultSocket is where lab up serves its lab and lab run --up looks
-// for it: one per user of this machine, readable by that user only.
-func DefaultSocket() string {
-	return filepath.Join(os.TempDir(), "statelab-up-"+strconv.Itoa(os.Getuid())+".sock")
-}
 
 // Client is a lab another process runs, as a lab.Runtime. Close lets go
 // of it; the lab keeps running.
@@ -36,7 +27,20 @@ type Client struct {
 }
 
 // Dial attaches to the lab served on the Unix socket at path, as who.
+// The socket must be this user's, in a directory only this user can use:
+// another user's program in its place would get every call (keys too).
 func Dial(ctx context.Context, path, who string) (*Client, error) {
+	if exists, err := ownSocket(path); err != nil {
+		return nil, err
+	} else if !exists {
+		return nil, fmt.Errorf("no lab up answers at %s (no socket there): start one with lab up, or run without --up", path)
+	}
+	if err := PrivateDir(path, false); err != nil {
+		return nil, err
+	}
+	if len(who) > maxWho {
+		who = who[:maxWho-3] + "..."
+	}
 	c := &Client{http: &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer

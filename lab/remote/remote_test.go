@@ -5,10 +5,12 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"statelab/lab"
 	"statelab/lab/inproc"
 	"statelab/lab/remote"
 	"statelab/lb"
@@ -24,7 +26,11 @@ func serve(t *testing.T) (*inproc.Runtime, *remote.Server, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rt.Close() })
-	path := filepath.Join(t.TempDir(), "up.sock")
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "up.sock")
 	l, err := net.Listen("unix", path)
 	if err != nil {
 		t.Fatal(err)
@@ -129,6 +135,12 @@ func TestRemoteOneAtATime(t *testing.T) {
 	}
 	if err := c.Kill(ctx, "no-such-1"); err == nil {
 		t.Error("killing an instance that does not exist: no error")
+	}
+	if err := c.Kill(ctx, "../../tmp/x"); err == nil || !strings.Contains(err.Error(), "is not an instance name") {
+		t.Errorf("a name with a path in it: %v", err)
+	}
+	if _, err := c.Add(ctx, "mongo", "mongo-1", lab.Settings{}); err == nil || !strings.Contains(err.Error(), `no variant "mongo"`) {
+		t.Errorf("an unknown variant: %v", err)
 	}
 	c.Close()
 	release, err := srv.Acquire("the prompt")

@@ -7,6 +7,7 @@
 package remote
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -14,6 +15,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
+	"slices"
 	"sync"
 	"time"
 
@@ -24,6 +27,9 @@ import (
 // LeaseTTL is how long a lease lasts without being renewed; a client
 // renews it every LeaseTTL/4.
 const LeaseTTL = 20 * time.Second
+
+// maxWho bounds the name a runner attaches under.
+const maxWho = 200
 
 // maxBody bounds a request's body (the largest is SetKeys's keys).
 const maxBody = 1 << 20
@@ -117,8 +123,8 @@ func (s *Server) attach(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusBadRequest, nil, err)
 		return
 	}
-	if req.Who == "" || len(req.Who) > 200 {
-		reply(w, http.StatusBadRequest, nil, errors.New("attach: say who attaches (1 to 200 bytes)"))
+	if req.Who == "" || len(req.Who) > maxWho {
+		reply(w, http.StatusBadRequest, nil, fmt.Errorf("attach: say who attaches (1 to %d bytes)", maxWho))
 		return
 	}
 	b := make([]byte, 16)
@@ -175,7 +181,14 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusBadRequest, nil, err)
 		return
 	}
-	ctx := r.Context()
+	if err := a.check(op); err != nil {
+		reply(w, http.StatusBadRequest, nil, err)
+		return
+	}
+	// A call runs to its end even when the runner goes away meanwhile: an
+	// instance half started would be left dead.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), callLimit)
+	defer cancel()
 	var res result
 	var err error
 	switch op {
@@ -222,6 +235,34 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reply(w, http.StatusOK, res, nil)
+}
+
+// callLimit bounds one runtime call (a reset restarts every instance).
+const callLimit = 2 * time.Minute
+
+// validName is an instance name as the lab makes them: memory-2,
+// redis-new; nothing that could reach outside the lab's directory.
+var validName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
+
+// check refuses a name or variant no instance of the lab could have.
+func (a args) check(op string) error {
+	switch op {
+	case "kill", "stop", "start", "set-keys", "crash-after-next-write", "instance-url", "add", "remove":
+		if !validName.MatchString(a.Name) {
+			return fmt.Errorf("%s: %q is not an instance name (like memory-2)", op, abbreviate(a.Name))
+		}
+	}
+	if op == "add" && !slices.Contains(statelab.Variants, statelab.Variant(a.Variant)) {
+		return fmt.Errorf("add: no variant %q (want memory, redis, jwt or cookie)", abbreviate(a.Variant))
+	}
+	return nil
+}
+
+func abbreviate(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
 }
 
 func decode(r *http.Request, v any) error {
