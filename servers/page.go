@@ -1,9 +1,11 @@
 package servers
 
 import (
+	"bytes"
 	_ "embed"
 	"html/template"
 	"net/http"
+	"statelab/internal/csp"
 
 	"statelab"
 )
@@ -23,11 +25,8 @@ var accents = map[statelab.Variant]template.CSS{
 
 // page serves the small HTML page a person uses in a browser.
 func (s *Server) page(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	// The page carries this request's move (below): never a cached copy.
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'")
-	_ = pageTemplate.Execute(w, map[string]any{
+	var b bytes.Buffer
+	err := pageTemplate.Execute(&b, map[string]any{
 		"Variant": string(s.cfg.Variant),
 		"Accent":  accents[s.cfg.Variant],
 		// The balancer says when it moved this browser to this instance
@@ -36,6 +35,18 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 		"Instance": s.cfg.Name,
 		"Token":    s.cfg.Variant == statelab.JWT,
 	})
+	if err != nil {
+		http.Error(w, "the page: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	// The page carries this request's move (above): never a cached copy.
+	w.Header().Set("Cache-Control", "no-store")
+	// Its script is allowed by its hash (it names this instance and the
+	// move, so the hash is this answer's), and no page may frame it.
+	w.Header().Set("Content-Security-Policy", csp.Policy(b.Bytes()))
+	w.Header().Set("X-Frame-Options", "DENY")
+	_, _ = w.Write(b.Bytes())
 }
 
 // abbreviate keeps at most n bytes of a header.

@@ -552,6 +552,17 @@ func TestPage(t *testing.T) {
 		ts := instance(t, servers.Config{Variant: v, Name: "inst-7"})
 		r := newUser(t).do("GET", ts.URL+"/", nil)
 		want(t, "page", r, 200)
+		// No page of another site (or port) may frame it, and no script but
+		// its own runs in it.
+		resp, err := http.Get(ts.URL + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		policy := resp.Header.Get("Content-Security-Policy")
+		if resp.Header.Get("X-Frame-Options") != "DENY" || !strings.Contains(policy, "frame-ancestors 'none'") || !strings.Contains(policy, "script-src 'sha256-") || strings.Contains(policy, "script-src 'unsafe-inline'") {
+			t.Errorf("%s page headers: X-Frame-Options %q, CSP %q", v, resp.Header.Get("X-Frame-Options"), policy)
+		}
 		for _, s := range []string{"inst-7", ">" + string(v) + "</span> variant", "/login"} {
 			if !strings.Contains(r.raw, s) {
 				t.Errorf("%s page lacks %q", v, s)

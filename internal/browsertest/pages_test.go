@@ -130,7 +130,43 @@ func TestBrowserKillAndReload(t *testing.T) {
 			if err := rt.Start(context.Background(), inst, lab.Settings{}); err != nil {
 				t.Fatal(err)
 			}
+			if v == statelab.Memory {
+				memoryStaysTrue(t, ctx, rt, client)
+			}
 		})
+	}
+}
+
+// memoryStaysTrue: on a page not reloaded, a request that finds the
+// session gone clears the cart and the count of the dead instance's
+// sessions: neither is true any more.
+func memoryStaysTrue(t *testing.T, ctx context.Context, rt *inproc.Runtime, client *lb.Client) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#login"))); err != nil {
+		t.Fatal(err)
+	}
+	who := browsertest.WaitText(t, ctx, "#who", func(s string) bool { return strings.HasPrefix(s, "Logged in as alice") })
+	inst := servedBy.FindStringSubmatch(who)[1]
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#add"))); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.WaitText(t, ctx, "#held", func(s string) bool { return strings.HasPrefix(s, inst+" holds 1 session") })
+	if err := rt.Kill(context.Background(), inst); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.WaitState(context.Background(), "memory", inst, lb.Down, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#me"))); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.WaitText(t, ctx, "#who", func(s string) bool { return strings.Contains(s, "not logged in here") })
+	browsertest.WaitText(t, ctx, "#held", func(s string) bool { return s != "" && !strings.HasPrefix(s, inst) })
+	if cart := eval[string](t, ctx, `document.getElementById("cart").textContent`); cart != "" {
+		t.Errorf("after the session was lost, the page still shows %q", cart)
+	}
+	if err := rt.Start(context.Background(), inst, lab.Settings{}); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -127,8 +127,12 @@ func Start(ctx context.Context, opts Options) (_ *Runtime, err error) {
 
 // Describe says what the lab runs on.
 func (rt *Runtime) Describe() string {
-	return fmt.Sprintf("local processes (%d instances per variant, balancer on %s, its status page on %s); Redis: %s",
-		rt.opts.Instances, strings.TrimPrefix(rt.pools[statelab.Memory], "http://"), rt.admin, rt.DescribeRedis())
+	var pools []string
+	for _, v := range statelab.Variants {
+		pools = append(pools, string(v)+" "+strings.TrimPrefix(rt.pools[v], "http://"))
+	}
+	return fmt.Sprintf("local processes (%d instances per variant; the balancer's pools: %s; its status page on %s); Redis: %s",
+		rt.opts.Instances, strings.Join(pools, ", "), rt.admin, rt.DescribeRedis())
 }
 
 // Endpoints are the pools' and the admin API's URLs.

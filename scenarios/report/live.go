@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"statelab/internal/csp"
 	"sync"
 
 	"statelab"
@@ -140,6 +141,11 @@ type LiveFinished struct {
 	Recover      map[string]string             `json:"recover,omitempty"`
 	Expectations []scenarios.ExpectationResult `json:"expectations"`
 	Lesson       string                        `json:"lesson,omitempty"`
+	// AsOf is when the instances were last read (15:04:05): the first
+	// reading after the scenario ended, kept from then on, so that what
+	// the page shows under the verdict is the lab as the scenario left it,
+	// not what a person did to it afterwards.
+	AsOf string `json:"as_of,omitempty"`
 }
 
 // LiveDone is a finished scenario, whether its expectations held, and how
@@ -208,6 +214,7 @@ func (l *Live) RunStarted(runtime string, _ scenarios.Plan, _ []*scenarios.Scena
 func (l *Live) ScenarioStarted(sc *scenarios.Scenario, n, total int, users map[statelab.Variant][]string) {
 	l.update(func(st *LiveState) {
 		st.Scenario, st.Setup, st.N, st.Total = sc.Name, sc.Setup, n, total
+		st.Finished = nil // the same scenario again: its last verdict is not this run's
 		st.Steps, st.Step, st.Title, st.Why, st.Notes, st.Prev = len(sc.Steps), 0, "", "", nil, nil
 		st.Waiting, st.Verdict, st.Probe = false, false, nil
 		for i := range st.Instances {
@@ -408,13 +415,17 @@ func (l *Live) Served() (ever, current bool) {
 	return l.served > 0, l.served == l.version
 }
 
+// livePolicy allows the live page's own script only, and no framing.
+var livePolicy = csp.Policy(livePage)
+
 // Handler serves the live page (/) and its state (/state).
 func (l *Live) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'")
+		w.Header().Set("Content-Security-Policy", livePolicy)
 		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("X-Frame-Options", "DENY")
 		_, _ = w.Write(livePage)
 	})
 	mux.HandleFunc("GET /state", func(w http.ResponseWriter, _ *http.Request) {

@@ -7,12 +7,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"statelab"
 	"statelab/internal/poll"
 	"statelab/lab/inproc"
+	"statelab/lb"
 	"statelab/scenarios"
 	"statelab/scenarios/catalog"
 	"statelab/scenarios/report"
@@ -116,7 +118,7 @@ func TestLiveKillInstance(t *testing.T) {
 	if m := st.Finished.Counts["memory"]; len(m) != 2 || m[0].Outcome != "kept" || m[1].Outcome != "lost" || m[1].Good {
 		t.Fatalf("memory counts %+v", m)
 	}
-	if r, err := http.Get(ts.URL + "/"); err != nil || r.StatusCode != 200 || r.Header.Get("Content-Security-Policy") == "" {
+	if r, err := http.Get(ts.URL + "/"); err != nil || r.StatusCode != 200 || !strings.Contains(r.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") || r.Header.Get("X-Frame-Options") != "DENY" {
 		t.Fatalf("page: %v %v", r, err)
 	} else {
 		r.Body.Close()
@@ -248,5 +250,53 @@ func TestLiveUsersBounded(t *testing.T) {
 	st := live.State()
 	if len(st.Users["memory"]) != 400 || st.UsersTotal["memory"] != 5000 {
 		t.Fatalf("%d users in the state, total %d; want 400 and 5000", len(st.Users["memory"]), st.UsersTotal["memory"])
+	}
+}
+
+// TestLiveKeepsTheEnd: once a scenario has ended, the first reading of
+// the instances is kept under its verdict: an instance killed by hand
+// afterwards does not change it; the same scenario started again drops the
+// old verdict and follows the lab anew.
+func TestLiveKeepsTheEnd(t *testing.T) {
+	ctx := context.Background()
+	rt, err := inproc.Start(ctx, inproc.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	client := &lb.Client{Base: rt.Endpoints().Admin}
+	live := report.NewLive()
+	sc := &scenarios.Scenario{Name: "x", Steps: []scenarios.Step{{Title: "a"}}}
+	state := func(name string) string {
+		for _, in := range live.State().Instances["memory"] {
+			if in.Name == name {
+				return in.State
+			}
+		}
+		return "missing"
+	}
+	live.ScenarioStarted(sc, 1, 1, nil)
+	live.ScenarioFinished(sc, &scenarios.ScenarioReport{Name: "x", OK: true})
+	live.FollowOnce(ctx, rt)
+	if st := live.State(); st.Finished == nil || st.Finished.AsOf == "" || state("memory-1") != "up" {
+		t.Fatalf("after the end: finished %+v, memory-1 %s", st.Finished, state("memory-1"))
+	}
+	if err := rt.Kill(ctx, "memory-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.WaitState(ctx, "memory", "memory-1", lb.Down, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	live.FollowOnce(ctx, rt)
+	if got := state("memory-1"); got != "up" {
+		t.Errorf("under the verdict, memory-1 killed afterwards shows %s: want the end's up", got)
+	}
+	live.ScenarioStarted(sc, 1, 1, nil)
+	if live.State().Finished != nil {
+		t.Error("the same scenario started again still shows the last verdict")
+	}
+	live.FollowOnce(ctx, rt)
+	if got := state("memory-1"); got != "down" {
+		t.Errorf("during the new run memory-1 shows %s, want down", got)
 	}
 }

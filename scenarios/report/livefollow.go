@@ -37,7 +37,11 @@ func (l *Live) follow(ctx context.Context, client *lb.Client, hc *http.Client, r
 	st, err := client.Status(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
-			l.update(func(s *LiveState) { s.Followed, s.Unfollow = false, err.Error() })
+			l.update(func(s *LiveState) {
+				if f := s.Finished; f == nil || f.Name != s.Scenario || f.AsOf == "" {
+					s.Followed, s.Unfollow = false, err.Error()
+				}
+			})
 		}
 		return
 	}
@@ -59,6 +63,12 @@ func (l *Live) follow(ctx context.Context, client *lb.Client, hc *http.Client, r
 		seen[p.Name] = list
 	}
 	l.update(func(s *LiveState) {
+		if f := s.Finished; f != nil && f.Name == s.Scenario {
+			if f.AsOf != "" {
+				return // the lab as the scenario left it is on the page
+			}
+			f.AsOf = time.Now().Format("15:04:05")
+		}
 		s.Followed, s.Unfollow = true, ""
 		for v, list := range seen {
 			answers := map[string]int{}
