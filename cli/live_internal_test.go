@@ -22,3 +22,21 @@ func TestLiveURL(t *testing.T) {
 		}
 	}
 }
+
+// TestPublished: in the compose stack, the URLs printed are the host's.
+func TestPublished(t *testing.T) {
+	vars := map[string]string{
+		"STATELAB_PUBLISHED_MEMORY": "127.0.0.1:18081",
+		"STATELAB_PUBLISHED_REDIS":  "0.0.0.0:8082",
+		"STATELAB_PUBLISHED_JWT":    "not an address",
+	}
+	env := Env{Getenv: func(k string) string { return vars[k] }}
+	for name, want := range map[string]string{"memory": "http://127.0.0.1:18081", "redis": "http://127.0.0.1:8082", "jwt": "", "live": ""} {
+		if got := published(env, name); got != want {
+			t.Errorf("published(%s) = %q, want %q", name, got, want)
+		}
+	}
+	if got := published(Env{}, "memory"); got != "" {
+		t.Errorf("without an environment: %q", got)
+	}
+}

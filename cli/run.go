@@ -159,6 +159,11 @@ func runRun(ctx context.Context, args []string, env Env) error {
 			return StartupError{fmt.Errorf("--live: %w", err)}
 		}
 		defer stop()
+		// In the compose stack, the page on the lab service's port 8090 is
+		// published on the host's.
+		if p := published(env, "live"); p != "" && strings.HasSuffix(*liveAddr, ":8090") {
+			liveURL = p
+		}
 		fmt.Fprintf(out, "live: %s\n", liveURL)
 		opts.Observers = append(opts.Observers, live)
 	}
@@ -205,7 +210,7 @@ func runRun(ctx context.Context, args []string, env Env) error {
 		}
 	}
 	if held {
-		holdLab(ctx, out, stdin, rt, liveURL)
+		holdLab(ctx, out, stdin, rt, liveURL, env)
 	}
 	switch {
 	case ctx.Err() != nil:
@@ -235,13 +240,20 @@ func ending(attached bool, what string) string {
 // holdLab keeps the lab as the last scenario left it, says how to reach
 // it, and returns on Enter or when ctx ends (Ctrl-C). A closed input is not
 // an Enter: then only Ctrl-C ends the hold.
-func holdLab(ctx context.Context, out io.Writer, in *bufio.Reader, rt lab.Runtime, liveURL string) {
+func holdLab(ctx context.Context, out io.Writer, in *bufio.Reader, rt lab.Runtime, liveURL string, env Env) {
 	ep := rt.Endpoints()
 	fmt.Fprintln(out, "\nheld: the lab keeps running as the last scenario left it, for the room to explore.")
-	for _, v := range statelab.Variants {
-		fmt.Fprintf(out, "  %-7s %s\n", v, ep.Pools[v])
+	// Where a browser opens each: on the host, for the compose stack.
+	at := func(name, url string) string {
+		if p := published(env, name); p != "" {
+			return p
+		}
+		return url
 	}
-	fmt.Fprintf(out, "  the balancer's status page and admin API: %s\n", ep.Admin)
+	for _, v := range statelab.Variants {
+		fmt.Fprintf(out, "  %-7s %s\n", v, at(string(v), ep.Pools[v]))
+	}
+	fmt.Fprintf(out, "  the balancer's status page and admin API: %s\n", at("admin", ep.Admin))
 	if liveURL != "" {
 		fmt.Fprintf(out, "  the live page: %s\n", liveURL)
 	}
