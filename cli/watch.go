@@ -42,7 +42,7 @@ func runWatch(ctx context.Context, args []string, env Env) error {
 	tty := isTerminal(env.Stdout)
 	color := tty && env.Getenv("NO_COLOR") == ""
 	if *once || !tty {
-		io.WriteString(env.Stdout, renderWatch(base, st, nil, color, time.Now()))
+		io.WriteString(env.Stdout, renderWatch(base, st, nil, color, time.Now(), 0))
 		return nil
 	}
 	w := &watcher{client: client, base: base, color: color, st: st, at: time.Now()}
@@ -50,11 +50,17 @@ func runWatch(ctx context.Context, args []string, env Env) error {
 	t := time.NewTicker(*interval)
 	defer t.Stop()
 	for {
-		width := termWidth(env.Stdout)
+		width, height := termSize(env.Stdout)
 		if width <= 0 {
 			width, _ = strconv.Atoi(env.Getenv("COLUMNS"))
 		}
-		io.WriteString(env.Stdout, "\x1b[H\x1b[2J"+fitWidth(w.frame(time.Now()), width))
+		if height <= 0 {
+			height, _ = strconv.Atoi(env.Getenv("LINES"))
+		}
+		w.mu.Lock()
+		w.width = width
+		w.mu.Unlock()
+		io.WriteString(env.Stdout, "\x1b[H\x1b[2J"+fitHeight(fitWidth(w.frame(time.Now()), width), height))
 		select {
 		case <-ctx.Done():
 			return nil
@@ -81,7 +87,11 @@ type watcher struct {
 	lastID  int64
 	lastAt  time.Time
 	streams int // event streams opened, for the reconnect line
+	width   int // the terminal's, 0 when unknown
 }
+
+// wideWatch is the width from which a backend fits on one line.
+const wideWatch = 130
 
 const maxWatchEvents = 10
 
@@ -142,7 +152,7 @@ func (w *watcher) add(ev lb.Event) {
 func (w *watcher) frame(now time.Time) string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	text := renderWatch(w.base, w.st, append([]lb.Event(nil), w.events...), w.color, now)
+	text := renderWatch(w.base, w.st, append([]lb.Event(nil), w.events...), w.color, now, w.width)
 	if w.failed.IsZero() {
 		return text
 	}
@@ -166,6 +176,18 @@ func fitWidth(text string, width int) string {
 		lines[i] = fitLine(line, width)
 	}
 	return strings.Join(lines, "\n")
+}
+
+// fitHeight keeps at most height lines of text (0: all), the last saying
+// how many more there are: a frame taller than the terminal would scroll
+// on every redraw.
+func fitHeight(text string, height int) string {
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	if height <= 2 || len(lines) <= height-1 {
+		return text
+	}
+	keep := height - 2 // and the line that says so; the last row stays free
+	return strings.Join(lines[:keep], "\n") + fmt.Sprintf("\n… %d more lines: a taller terminal shows them\n", len(lines)-keep)
 }
 
 func fitLine(line string, width int) string {
@@ -217,7 +239,10 @@ func visible(s string) int {
 }
 
 // renderWatch draws the balancer's state as text.
-func renderWatch(base string, st lb.Status, events []lb.Event, color bool, now time.Time) string {
+// On a terminal narrower than wideWatch columns (width), a backend's
+// reason goes on a line of its own, so that cutting lines to the width
+// does not cut it off.
+func renderWatch(base string, st lb.Status, events []lb.Event, color bool, now time.Time, width int) string {
 	paint := func(code, s string) string {
 		if !color {
 			return s
@@ -245,8 +270,12 @@ func renderWatch(base string, st lb.Status, events []lb.Event, color bool, now t
 			if be.Sessions != nil {
 				held = fmt.Sprintf("holds %d", *be.Sessions)
 			}
-			fmt.Fprintf(&b, "  %-10s %s %-9s in flight %-3d requests %-7d errors %-4d %8s ago  %s\n",
-				be.Name, paint(stateColor[be.State], state), held, be.InFlight, be.Requests, be.Errors, now.Sub(be.Changed).Round(100*time.Millisecond), be.Why)
+			why := "  " + be.Why
+			if width > 0 && width < wideWatch {
+				why = "\n      why: " + be.Why
+			}
+			fmt.Fprintf(&b, "  %-10s %s %-9s %7s ago  requests %-7d errors %-4d in flight %-3d%s\n",
+				be.Name, paint(stateColor[be.State], state), held, now.Sub(be.Changed).Round(100*time.Millisecond), be.Requests, be.Errors, be.InFlight, why)
 		}
 	}
 	if len(events) > 0 {

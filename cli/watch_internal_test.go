@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"statelab/internal/poll"
 	"statelab/lb"
@@ -132,6 +133,45 @@ func TestFitWidth(t *testing.T) {
 	} {
 		if got := fitWidth(tc.in, tc.width); got != tc.want {
 			t.Errorf("fitWidth(%q, %d) = %q, want %q", tc.in, tc.width, got, tc.want)
+		}
+	}
+}
+
+// TestWatchNarrow: on a narrow terminal a backend's reason gets a line
+// of its own, within the width.
+func TestWatchNarrow(t *testing.T) {
+	st := lb.Status{Pools: []lb.PoolStatus{{Name: "memory", Backends: []lb.BackendStatus{{Name: "memory-2", State: lb.Down, Why: "active: dial: connect: connection refused", Changed: time.Now()}}}}}
+	now := time.Now()
+	wide := renderWatch("http://x", st, nil, false, now, 200)
+	narrow := fitWidth(renderWatch("http://x", st, nil, false, now, 80), 80)
+	if !strings.Contains(wide, "  active: dial") || strings.Contains(wide, "why:") {
+		t.Errorf("wide:\n%s", wide)
+	}
+	if !strings.Contains(narrow, "\n      why: active: dial: connect: connection refused\n") {
+		t.Errorf("narrow:\n%s", narrow)
+	}
+	for _, line := range strings.Split(narrow, "\n") {
+		if utf8.RuneCountInString(line) > 80 {
+			t.Errorf("a line over 80 columns: %q", line)
+		}
+	}
+}
+
+// TestFitHeight: a frame taller than the terminal is cut, saying how
+// much, and leaves the last row free (no scroll on every redraw).
+func TestFitHeight(t *testing.T) {
+	text := "1\n2\n3\n4\n5\n"
+	for _, tc := range []struct {
+		height int
+		want   string
+	}{
+		{0, text},
+		{6, text},
+		{5, "1\n2\n3\n… 2 more lines: a taller terminal shows them\n"},
+		{3, "1\n… 4 more lines: a taller terminal shows them\n"},
+	} {
+		if got := fitHeight(text, tc.height); got != tc.want {
+			t.Errorf("fitHeight(%d) = %q, want %q", tc.height, got, tc.want)
 		}
 	}
 }

@@ -2,5 +2,5 @@
 
 package cli
 
-// termWidth is 0 where the terminal's width is not known: COLUMNS decides.
-func termWidth(any) int { return 0 }
+// termSize is unknown here: COLUMNS and LINES decide.
+func termSize(any) (cols, rows int) { return 0, 0 }
