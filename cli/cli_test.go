@@ -65,6 +65,8 @@ func TestUsageErrors(t *testing.T) {
 		{"delay: no target", []string{"delay"}, nil, 2, "--to is required"},
 		{"delay: a negative start", []string{"delay", "--to", "127.0.0.1:1", "--delay", "-1s"}, nil, 2, "--delay -1s: want 0 to 10s"},
 		{"answers without predict", []string{"run", "sticky", "--answers", "x.txt"}, nil, 2, "--answers is for --predict"},
+		{"control without up", []string{"run", "sticky", "--control", "/tmp/x.sock"}, nil, 2, "--control is for --up"},
+		{"up with docker", []string{"run", "sticky", "--up", "--runtime", "docker"}, nil, 2, "--up runs on the local lab up"},
 		{"a scenario file that is not there", []string{"run", "../examples/missing.yaml"}, nil, 2, "no such file"},
 		{"short cookie key", []string{"server", "--variant", "memory", "--cookie-keys", "0123456789abcdef0123"}, nil, 2, "--cookie-keys (STATELAB_COOKIE_KEYS): cookie key \"012...\" is 20 bytes: want at least 32"},
 		{"unknown active key", []string{"server", "--variant", "jwt", "--jwt-keys", "k1:0123456789abcdef0123456789abcdef", "--jwt-active", "k2"}, nil, 2, `active jwt key "k2"`},

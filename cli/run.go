@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"statelab"
 	"statelab/lab"
 	"statelab/lab/compose"
 	"statelab/lab/local"
@@ -89,6 +88,9 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	if *dry {
 		return dryRun(out, scs, plan, *redisMode, *reveal)
 	}
+	if *control != remote.DefaultSocket() && !*up {
+		return UsageError{errors.New("--control is for --up")}
+	}
 	if *answers != "" && !*predict {
 		return UsageError{errors.New("--answers is for --predict")}
 	}
@@ -128,6 +130,10 @@ func runRun(ctx context.Context, args []string, env Env) error {
 		fmt.Fprintf(out, "statelab: attaching to the lab up at %s...\n", *control)
 	} else {
 		fmt.Fprintf(out, "statelab: starting the lab (%s runtime)...\n", *runtime)
+	}
+	kind := *runtime // what the lab is: local, docker, or up (lab up's)
+	if *up {
+		kind = "up"
 	}
 	switch {
 	case *up:
@@ -210,15 +216,15 @@ func runRun(ctx context.Context, args []string, env Env) error {
 		}
 	}
 	if held {
-		holdLab(ctx, out, stdin, rt, liveURL, env)
+		holdLab(ctx, out, stdin, rt, kind, liveURL, env)
 	}
 	switch {
 	case ctx.Err() != nil:
 		rt.Close()
-		fmt.Fprintln(out, "\ninterrupted: "+ending(*up, "has been stopped"))
+		fmt.Fprintln(out, "\ninterrupted: "+ending(kind, "has been stopped"))
 		return ExitCodeError{130}
 	case errors.Is(runErr, scenarios.ErrQuit):
-		fmt.Fprintln(out, "\nstopped by the instructor: "+ending(*up, "is being stopped"))
+		fmt.Fprintln(out, "\nstopped by the instructor: "+ending(kind, "is being stopped"))
 		return ExitCodeError{130}
 	case runErr != nil:
 		return runErr
@@ -227,52 +233,6 @@ func runRun(ctx context.Context, args []string, env Env) error {
 		return ExitCodeError{ExitFailed}
 	}
 	return nil
-}
-
-// ending says what becomes of the lab when a run ends early.
-func ending(attached bool, what string) string {
-	if attached {
-		return "the lab up keeps running, as the scenario left it"
-	}
-	return "every process of the lab " + what
-}
-
-// holdLab keeps the lab as the last scenario left it, says how to reach
-// it, and returns on Enter or when ctx ends (Ctrl-C). A closed input is not
-// an Enter: then only Ctrl-C ends the hold.
-func holdLab(ctx context.Context, out io.Writer, in *bufio.Reader, rt lab.Runtime, liveURL string, env Env) {
-	ep := rt.Endpoints()
-	fmt.Fprintln(out, "\nheld: the lab keeps running as the last scenario left it, for the room to explore.")
-	// Where a browser opens each: on the host, for the compose stack.
-	at := func(name, url string) string {
-		if p := published(env, name); p != "" {
-			return p
-		}
-		return url
-	}
-	for _, v := range statelab.Variants {
-		fmt.Fprintf(out, "  %-7s %s\n", v, at(string(v), ep.Pools[v]))
-	}
-	fmt.Fprintf(out, "  the balancer's status page and admin API: %s\n", at("admin", ep.Admin))
-	if liveURL != "" {
-		fmt.Fprintf(out, "  the live page: %s\n", liveURL)
-	}
-	fmt.Fprintln(out, "press Enter (or Ctrl-C) to stop it; nothing is left behind")
-	enter := make(chan struct{})
-	go func() {
-		for {
-			line, err := in.ReadString('\n')
-			if err == nil || line != "" {
-				close(enter)
-				return
-			}
-			return // the input is closed: wait for Ctrl-C
-		}
-	}()
-	select {
-	case <-enter:
-	case <-ctx.Done():
-	}
 }
 
 // parseInterleaved parses flags that may come before, between or after the
