@@ -15,8 +15,11 @@ import (
 // it holds), so that the live page can mark the dead instances and count
 // what each holds. Only the memory instances are asked: their /stats reads
 // their own memory, where another variant's would query Redis and add to
-// the traffic a scenario measures. A balancer that does not answer is said
-// on the page.
+// the traffic a scenario measures (the balancer's own count, from health
+// checks, may be a check old). A balancer that does not answer is said on
+// the page. Once a scenario has ended, one more reading is taken and kept
+// under its verdict (LiveFinished.AsOf), and nothing is asked until the
+// next scenario starts.
 func (l *Live) Follow(ctx context.Context, rt lab.Runtime, every time.Duration) {
 	ep := rt.Endpoints()
 	client := &lb.Client{Base: ep.Admin, Token: ep.AdminToken, HTTP: &http.Client{Timeout: time.Second}}
@@ -34,11 +37,17 @@ func (l *Live) Follow(ctx context.Context, rt lab.Runtime, every time.Duration) 
 }
 
 func (l *Live) follow(ctx context.Context, client *lb.Client, hc *http.Client, rt lab.Runtime) {
+	l.mu.Lock()
+	frozen := l.state.kept()
+	l.mu.Unlock()
+	if frozen {
+		return // nothing to ask until the next scenario starts
+	}
 	st, err := client.Status(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			l.update(func(s *LiveState) {
-				if f := s.Finished; f == nil || f.Name != s.Scenario || f.AsOf == "" {
+				if !s.kept() {
 					s.Followed, s.Unfollow = false, err.Error()
 				}
 			})
@@ -63,10 +72,10 @@ func (l *Live) follow(ctx context.Context, client *lb.Client, hc *http.Client, r
 		seen[p.Name] = list
 	}
 	l.update(func(s *LiveState) {
+		if s.kept() {
+			return // the lab as the scenario left it is on the page
+		}
 		if f := s.Finished; f != nil && f.Name == s.Scenario {
-			if f.AsOf != "" {
-				return // the lab as the scenario left it is on the page
-			}
 			f.AsOf = time.Now().Format("15:04:05")
 		}
 		s.Followed, s.Unfollow = true, ""
@@ -81,4 +90,11 @@ func (l *Live) follow(ctx context.Context, client *lb.Client, hc *http.Client, r
 			s.Instances[v] = list
 		}
 	})
+}
+
+// kept reports that the scenario on the page has ended and the first
+// reading after its end is kept under its verdict.
+func (s *LiveState) kept() bool {
+	f := s.Finished
+	return f != nil && f.Name == s.Scenario && f.AsOf != ""
 }
