@@ -3,6 +3,8 @@ package browsertest_test
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
@@ -164,6 +166,26 @@ func TestBrowserStatusPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	browsertest.WaitText(t, g, "#pools", func(s string) bool { return strings.Contains(s, "jwt-9") })
+
+	// A hostile or broken balancer: what it says is not taken for a status.
+	for _, tc := range []struct{ body, want string }{
+		{"<html>not json", "its status is not JSON"},
+		{`{"pools":"x","health":{}}`, "its status lacks pools"},
+	} {
+		mux := http.NewServeMux()
+		mux.Handle("GET /{$}", httputil.NewSingleHostReverseProxy(admin))
+		mux.HandleFunc("/api/pools", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, tc.body) })
+		bad := httptest.NewServer(mux)
+		h := browsertest.New(t, 800, 600)
+		if err := chromedp.Do(h, chromedp.Navigate(bad.URL+"/")); err != nil {
+			t.Fatal(err)
+		}
+		if got := browsertest.WaitText(t, h, "#stale", func(s string) bool { return s != "" }); !strings.Contains(got, "No usable answer from the balancer") || !strings.Contains(got, tc.want) {
+			t.Errorf("a balancer answering %q: %q", tc.body, got)
+		}
+		bad.CloseClientConnections()
+		bad.Close()
+	}
 
 	narrow := browsertest.New(t, 390, 900)
 	if err := chromedp.Do(narrow, chromedp.Navigate(rt.Endpoints().Admin+"/")); err != nil {
