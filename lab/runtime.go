@@ -74,6 +74,15 @@ type Runtime interface {
 	Close() error
 }
 
+// Tuner is a runtime whose instances' base configuration can change while
+// it runs (the calibrated timing): Tune makes s the base of every instance
+// started from then on, Reset included, and restarts at once the running
+// instances whose configuration differs. A runtime that is not a Tuner
+// keeps its own configuration.
+type Tuner interface {
+	Tune(ctx context.Context, s Settings) error
+}
+
 // Endpoints are the lab's URLs as the virtual users and the runner see them.
 type Endpoints struct {
 	// Pools maps each variant to its pool's base URL.
@@ -81,4 +90,7 @@ type Endpoints struct {
 	// Admin is the balancer's admin API; AdminToken its bearer token.
 	Admin      string
 	AdminToken string
+	// Redis is the host:port at which the runner reaches Redis itself, to
+	// measure how fast it answers; "" when it cannot.
+	Redis string
 }

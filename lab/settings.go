@@ -21,6 +21,27 @@ type Settings struct {
 	// SessionTTL, when set, is how long a session lives after its last use
 	// (lab server --session-ttl).
 	SessionTTL time.Duration
+	// RedisTimeout, when set, is how long an instance waits for Redis
+	// before it answers 503 (lab server --redis-timeout).
+	RedisTimeout time.Duration
+}
+
+// Over returns s with what base sets and s does not: a scenario's settings
+// on top of the lab's base (the calibrated timing).
+func (s Settings) Over(base Settings) Settings {
+	out := s
+	out.FailOpen = s.FailOpen || base.FailOpen
+	out.Denylist = s.Denylist || base.Denylist
+	if out.TokenTTL <= 0 {
+		out.TokenTTL = base.TokenTTL
+	}
+	if out.SessionTTL <= 0 {
+		out.SessionTTL = base.SessionTTL
+	}
+	if out.RedisTimeout <= 0 {
+		out.RedisTimeout = base.RedisTimeout
+	}
+	return out
 }
 
 // Env is s as the STATELAB_ variables of `lab server`, for runtimes that
@@ -38,6 +59,9 @@ func (s Settings) Env() map[string]string {
 	}
 	if s.SessionTTL > 0 {
 		env["STATELAB_SESSION_TTL"] = s.SessionTTL.String()
+	}
+	if s.RedisTimeout > 0 {
+		env["STATELAB_REDIS_TIMEOUT"] = s.RedisTimeout.String()
 	}
 	return env
 }

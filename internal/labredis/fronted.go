@@ -35,6 +35,10 @@ func StartFronted(ctx context.Context, mode string) (*Fronted, error) {
 // InstancesAddr is where the instances reach Redis: the proxy.
 func (f *Fronted) InstancesAddr() string { return f.proxy.Addr() }
 
+// DirectAddr is where the runner reaches Redis itself, not through the
+// proxy: to measure it, a delay the proxy adds is not the machine's.
+func (f *Fronted) DirectAddr() string { return f.redis.Addr() }
+
 // DescribeRedis says which Redis this is.
 func (f *Fronted) DescribeRedis() string { return f.redis.Describe() }
 

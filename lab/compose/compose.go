@@ -75,9 +75,13 @@ type Runtime struct {
 	ids   map[string]string // service name → container id
 	added map[string]string // added instance → container id
 	keyed map[string]bool   // instances given a keys file
+	tuned lab.Settings      // every instance's base settings, over compose's (Tune)
 }
 
-var _ lab.Runtime = (*Runtime)(nil)
+var (
+	_ lab.Runtime = (*Runtime)(nil)
+	_ lab.Tuner   = (*Runtime)(nil)
+)
 
 // ErrNotInStack is returned when the runtime does not run inside the stack.
 var ErrNotInStack = errors.New("the Docker runtime runs inside the workshop stack: docker compose run --rm lab run NAME")
@@ -260,7 +264,7 @@ func (rt *Runtime) Describe() string {
 
 // Endpoints are the balancer's URLs on the stack's network.
 func (rt *Runtime) Endpoints() lab.Endpoints {
-	return lab.Endpoints{Pools: rt.pools, Admin: rt.opts.Admin, AdminToken: rt.opts.AdminToken}
+	return lab.Endpoints{Pools: rt.pools, Admin: rt.opts.Admin, AdminToken: rt.opts.AdminToken, Redis: rt.opts.Redis}
 }
 
 // Instances lists a variant's base instances.

@@ -97,7 +97,7 @@ func (rt *Runtime) Start(ctx context.Context, name string, s lab.Settings) error
 		return err
 	}
 	orig, _ := original(info)
-	want := withEnv(orig.Env, s.Env())
+	want := withEnv(orig.Env, s.Over(rt.tunedSettings()).Env())
 	if !slices.Equal(want, info.Config.Env) {
 		if _, err = rt.recreate(ctx, name, info, func(c *container.Config) { c.Env = want }); err != nil {
 			return err
@@ -126,7 +126,7 @@ func (rt *Runtime) Add(ctx context.Context, v statelab.Variant, name string, s l
 	cfg := *base.Config
 	cfg.Hostname = ""
 	cfg.Env = withEnv(orig.Env, map[string]string{"STATELAB_NAME": name})
-	cfg.Env = withEnv(cfg.Env, s.Env())
+	cfg.Env = withEnv(cfg.Env, s.Over(rt.tunedSettings()).Env())
 	cfg.Labels = map[string]string{labelProject: rt.opts.Project, labelService: name, labelAdded: "true"}
 	created, err := rt.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Name:       rt.opts.Project + "-" + name,

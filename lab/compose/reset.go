@@ -3,6 +3,7 @@ package compose
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
@@ -56,8 +57,9 @@ func (rt *Runtime) resetInstance(ctx context.Context, name string) error {
 	keyed := rt.keyed[name]
 	delete(rt.keyed, name)
 	rt.mu.Unlock()
-	if orig, changed := original(info); changed {
-		if _, err := rt.recreate(ctx, name, info, func(c *container.Config) { c.Env, c.Cmd = orig.Env, orig.Cmd }); err != nil {
+	orig, _ := original(info)
+	if env := withEnv(orig.Env, rt.tunedSettings().Env()); !slices.Equal(env, info.Config.Env) || !slices.Equal(orig.Cmd, info.Config.Cmd) {
+		if _, err := rt.recreate(ctx, name, info, func(c *container.Config) { c.Env, c.Cmd = env, orig.Cmd }); err != nil {
 			return err
 		}
 		return lab.WaitHTTP(ctx, name, rt.InstanceURL(name)+"/healthz", 30*time.Second)
@@ -77,12 +79,44 @@ func (rt *Runtime) resetInstance(ctx context.Context, name string) error {
 	return lab.WaitHTTP(ctx, name, rt.InstanceURL(name)+"/healthz", 30*time.Second)
 }
 
-// Close undoes every fault: the stack is reset and the balancer's pools put
-// back as they were when the run began.
+// Tune makes s the base settings of every instance, over compose's, and
+// recreates at once those that run otherwise. Close puts compose's back.
+func (rt *Runtime) Tune(ctx context.Context, s lab.Settings) error {
+	rt.mu.Lock()
+	rt.tuned = s
+	rt.mu.Unlock()
+	return parallel.Do(rt.base(), func(name string) error {
+		id, err := rt.id(name)
+		if err != nil {
+			return err
+		}
+		info, err := rt.inspect(ctx, id)
+		if err != nil {
+			return err
+		}
+		orig, _ := original(info)
+		if slices.Equal(withEnv(orig.Env, s.Env()), info.Config.Env) {
+			return nil
+		}
+		return rt.Start(ctx, name, lab.Settings{})
+	})
+}
+
+func (rt *Runtime) tunedSettings() lab.Settings {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.tuned
+}
+
+// Close undoes every fault: the stack is reset, as compose configured it,
+// and the balancer's pools put back as they were when the run began.
 func (rt *Runtime) Close() error {
 	defer rt.cli.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	rt.mu.Lock()
+	rt.tuned = lab.Settings{}
+	rt.mu.Unlock()
 	err := rt.Reset(ctx)
 	if rerr := rt.lb.Restore(ctx, rt.policies); err == nil {
 		err = rerr

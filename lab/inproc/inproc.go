@@ -58,10 +58,14 @@ type Runtime struct {
 	mu     sync.Mutex
 	insts  map[string]*instance
 	base   map[string]bool
+	tuned  lab.Settings // every instance's base settings (Tune)
 	closed bool
 }
 
-var _ lab.Runtime = (*Runtime)(nil)
+var (
+	_ lab.Runtime = (*Runtime)(nil)
+	_ lab.Tuner   = (*Runtime)(nil)
+)
 
 // instance is one server instance; srv is nil while it is not running.
 type instance struct {
@@ -70,6 +74,9 @@ type instance struct {
 	addr    string // kept across restarts
 	srv     *servers.Server
 	done    chan struct{}
+	// given are the settings its last start was given; settings what it
+	// runs with (given, over the lab's base). Guarded by Runtime.mu.
+	given, settings lab.Settings
 }
 
 // Start starts the lab and waits until the balancer sees every instance up.
@@ -153,18 +160,22 @@ func (rt *Runtime) startLB(specs []lb.PoolSpec) error {
 // start starts an instance on its address with s on top of its base
 // configuration.
 func (rt *Runtime) start(in *instance, s lab.Settings) error {
+	rt.mu.Lock()
+	eff := rt.effective(s)
+	in.given, in.settings = s, eff
+	rt.mu.Unlock()
 	srv, err := servers.New(servers.Config{
 		Variant:      in.variant,
 		Name:         in.name,
 		Addr:         in.addr,
 		RedisAddr:    rt.InstancesAddr(),
-		RedisTimeout: rt.opts.RedisTimeout,
+		RedisTimeout: eff.RedisTimeout,
 		CookieName:   statelab.SessionCookie + "_" + string(in.variant),
 		KeysFile:     rt.keysFile(in.name),
-		FailOpen:     s.FailOpen,
-		Denylist:     s.Denylist,
-		TokenTTL:     s.TokenTTL,
-		SessionTTL:   s.SessionTTL,
+		FailOpen:     eff.FailOpen,
+		Denylist:     eff.Denylist,
+		TokenTTL:     eff.TokenTTL,
+		SessionTTL:   eff.SessionTTL,
 		Logger:       rt.opts.Logger,
 	})
 	if err != nil {
@@ -179,6 +190,31 @@ func (rt *Runtime) start(in *instance, s lab.Settings) error {
 	done := in.done
 	go func() { _ = srv.Serve(); close(done) }()
 	return nil
+}
+
+// effective is what an instance given s runs with. The caller holds mu.
+func (rt *Runtime) effective(s lab.Settings) lab.Settings {
+	return s.Over(rt.tuned).Over(lab.Settings{RedisTimeout: rt.opts.RedisTimeout})
+}
+
+// Tune makes s every instance's base settings, and starts anew at once
+// those that run otherwise.
+func (rt *Runtime) Tune(ctx context.Context, s lab.Settings) error {
+	rt.mu.Lock()
+	rt.tuned = s
+	var stale []*instance
+	for _, in := range rt.insts {
+		if in.settings != rt.effective(in.given) {
+			stale = append(stale, in)
+		}
+	}
+	rt.mu.Unlock()
+	return parallel.Do(stale, func(in *instance) error {
+		rt.mu.Lock()
+		given := in.given
+		rt.mu.Unlock()
+		return rt.Start(ctx, in.name, given)
+	})
 }
 
 // end ends a running instance: at once (kill) or gracefully.
@@ -223,7 +259,7 @@ func (rt *Runtime) Describe() string {
 
 // Endpoints are the pools' and the admin API's URLs.
 func (rt *Runtime) Endpoints() lab.Endpoints {
-	return lab.Endpoints{Pools: rt.pools, Admin: rt.adminURL}
+	return lab.Endpoints{Pools: rt.pools, Admin: rt.adminURL, Redis: rt.DirectAddr()}
 }
 
 // Instances lists the base instances of a variant.

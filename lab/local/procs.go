@@ -21,6 +21,10 @@ import (
 // until it answers /healthz as itself: another process on that port (which
 // took it in between) must not pass for it.
 func (rt *Runtime) startInstance(ctx context.Context, p *instance, s lab.Settings, fresh bool) error {
+	rt.mu.Lock()
+	eff := s.Over(rt.tuned).Over(lab.Settings{RedisTimeout: rt.opts.RedisTimeout})
+	p.given, p.settings = s, eff
+	rt.mu.Unlock()
 	for attempt := 0; ; attempt++ {
 		if fresh {
 			addr, err := rt.ports.Addr()
@@ -38,13 +42,10 @@ func (rt *Runtime) startInstance(ctx context.Context, p *instance, s lab.Setting
 			"--keys-file", rt.keysFile(p.name),
 			"--log-level", "warn",
 		}
-		if rt.opts.RedisTimeout > 0 {
-			args = append(args, "--redis-timeout", rt.opts.RedisTimeout.String())
-		}
 		if burst := 2 * rt.opts.Users; burst > 1000 {
 			args = append(args, "--login-burst", strconv.Itoa(burst))
 		}
-		err := p.Start(rt.exe, args, childEnv(s.Env()), rt.opts.Logs)
+		err := p.Start(rt.exe, args, childEnv(eff.Env()), rt.opts.Logs)
 		if err == nil {
 			err = p.WaitReady(ctx, 10*time.Second, func(ctx context.Context) error {
 				h, err := lab.Health(ctx, "http://"+p.addr)
@@ -178,4 +179,7 @@ type instance struct {
 	name    string
 	variant statelab.Variant
 	addr    string
+	// given are the settings its last start was given; settings what it
+	// runs with (given, over the lab's base).
+	given, settings lab.Settings
 }
