@@ -33,6 +33,9 @@ const (
 	ExitOK      = 0
 	ExitFailed  = 1 // the command ran and something it checks does not hold
 	ExitStartup = 2 // bad usage, or the command could not start
+	// ExitInconclusive: the command ran, nothing it checks failed, but the
+	// machine was too busy to judge something (lab run).
+	ExitInconclusive = 3
 )
 
 // UsageError is a mistake in how the command was called.

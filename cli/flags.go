@@ -11,6 +11,30 @@ import (
 
 var errHelp = flag.ErrHelp
 
+// onOff is a switch that reads on or off (or true or false): --calibrate=off.
+type onOff bool
+
+func (o *onOff) String() string {
+	if o == nil || *o {
+		return "on"
+	}
+	return "off"
+}
+
+func (o *onOff) Set(s string) error {
+	switch strings.ToLower(s) {
+	case "on", "true", "1", "yes":
+		*o = true
+	case "off", "false", "0", "no":
+		*o = false
+	default:
+		return fmt.Errorf("%q: want on or off", s)
+	}
+	return nil
+}
+
+func (o *onOff) IsBoolFlag() bool { return true }
+
 // EnvName is the environment variable that sets a flag: STATELAB_ and the
 // flag's name in capitals, dashes as underscores.
 func EnvName(flagName string) string {

@@ -58,6 +58,8 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	liveAddr := fs.String("live", "", "serve a live page of every user's state at this address while the run goes on (e.g. 127.0.0.1:8090)")
 	up := fs.Bool("up", false, "run on the lab that lab up keeps running on this machine (its pages stay open; it stays up after)")
 	control := fs.String("control", remote.DefaultSocket(), "with --up: lab up's control socket")
+	calibrate := onOff(true)
+	fs.Var(&calibrate, "calibrate", "before the first scenario, measure this machine for a second and choose the lab's timing\nfrom it (off: keep the lab's own)")
 	names, err := parseInterleaved(fs, args, env)
 	if err != nil {
 		return err
@@ -144,7 +146,13 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	case *runtime == "docker":
 		rt, err = compose.Start(ctx, compose.Options{AdminToken: *token})
 	default:
-		rt, err = local.Start(ctx, local.Options{Redis: *redisMode, Logs: logw, Users: *users})
+		lo := local.Options{Redis: *redisMode, Logs: logw, Users: *users}
+		if calibrate {
+			// What calibration chooses on all but a crowded machine: the
+			// instances start with it, and are not restarted to get it.
+			lo.RedisTimeout = scenarios.StoreTimeoutFloor
+		}
+		rt, err = local.Start(ctx, lo)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -156,7 +164,7 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	fmt.Fprintf(out, "lab: %s (up in %.1f s)\n", rt.Describe(), time.Since(start).Seconds())
 	text := report.NewText(out, color, *verbose)
 	stdin := bufio.NewReader(env.Stdin)
-	opts := scenarios.Options{Users: *users, Seed: *seed, Observers: []scenarios.Observer{text}, Used: *up}
+	opts := scenarios.Options{Users: *users, Seed: *seed, Observers: []scenarios.Observer{text}, Used: *up, NoCalibration: !bool(calibrate)}
 	liveURL := ""
 	var live *report.Live
 	if *liveAddr != "" {
@@ -228,11 +236,25 @@ func runRun(ctx context.Context, args []string, env Env) error {
 		return ExitCodeError{130}
 	case runErr != nil:
 		return runErr
+	case j.Failed > 0:
+		fmt.Fprintln(out, "\nsome expectations FAIL (marked FAILS above)")
+		return ExitCodeError{ExitFailed}
+	case j.Inconclusive > 0:
+		fmt.Fprintf(out, "\nno expectation FAILS, but %s inconclusive: this machine was too busy to judge (%s)\n", scenarioCount(j.Inconclusive), scenarios.BusyHint)
+		return ExitCodeError{ExitInconclusive}
 	case !j.OK:
 		fmt.Fprintln(out, "\nsome expectations FAIL (marked FAILS above)")
 		return ExitCodeError{ExitFailed}
 	}
 	return nil
+}
+
+// scenarioCount says "1 scenario was", "3 scenarios were".
+func scenarioCount(n int) string {
+	if n == 1 {
+		return "1 scenario was"
+	}
+	return fmt.Sprintf("%d scenarios were", n)
 }
 
 // parseInterleaved parses flags that may come before, between or after the

@@ -184,10 +184,11 @@ func (r *Run) CrashDuring(v statelab.Variant, n int, write func()) error {
 		return err
 	}
 	mark := r.rn.events.lastID()
-	r.Fault()
 	t0 := time.Now()
-	write()
+	// Doomed from here: the write's answer, whatever it is, comes from
+	// an instance the scenario ends.
 	r.world.end(in.name)
+	write()
 	return r.awaitDown([]instance{in}, mark, t0)
 }
 
@@ -197,7 +198,7 @@ func (r *Run) awaitDown(targets []instance, mark int64, t0 time.Time) error {
 	var names, times []string
 	how := map[string]bool{}
 	for _, in := range targets {
-		ev, err := r.rn.events.wait(r.ctx, mark, 5*time.Second, func(ev lb.Event) bool {
+		ev, err := r.rn.events.wait(r.ctx, mark, r.rn.timing.wait(5*time.Second), func(ev lb.Event) bool {
 			return ev.Type == lb.EventDown && ev.Backend == in.name
 		})
 		if err != nil {
@@ -229,7 +230,7 @@ func (r *Run) Restart(n int) error {
 	if err := parallel.Do(r.each(n), func(in instance) error { return r.RT.Start(r.ctx, in.name, lab.Settings{}) }); err != nil {
 		return err
 	}
-	return r.LB.WaitAllUp(r.ctx, since, 20*time.Second)
+	return r.LB.WaitAllUp(r.ctx, since, r.rn.timing.wait(20*time.Second))
 }
 
 // AddInstances starts instance n of every variant, adds it to its pool and
@@ -249,7 +250,7 @@ func (r *Run) AddInstances(n int) error {
 		added = append(added, fmt.Sprintf("%s to pool %s (%s)", name, v, addr))
 	}
 	r.Detail("lb: added %s", strings.Join(added, ", "))
-	return r.LB.WaitAllUp(r.ctx, since, 20*time.Second)
+	return r.LB.WaitAllUp(r.ctx, since, r.rn.timing.wait(20*time.Second))
 }
 
 // RestartVariant restarts every instance of a variant with settings s (all
@@ -267,7 +268,7 @@ func (r *Run) RestartVariant(v statelab.Variant, s lab.Settings) error {
 	if err != nil {
 		return err
 	}
-	if err := r.LB.WaitAllUp(r.ctx, since, 20*time.Second); err != nil {
+	if err := r.LB.WaitAllUp(r.ctx, since, r.rn.timing.wait(20*time.Second)); err != nil {
 		return err
 	}
 	r.Detail("%s restarted with %s", strings.Join(names, ", "), s)
@@ -294,7 +295,7 @@ func (r *Run) InstanceGet(name, path string, v any) error {
 	if base == "" {
 		return fmt.Errorf("no instance %s", name)
 	}
-	ctx, cancel := context.WithTimeout(r.ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(r.ctx, r.rn.timing.wait(5*time.Second))
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
 	if err != nil {

@@ -4,19 +4,29 @@ import (
 	"time"
 
 	"statelab"
+	"statelab/internal/machine"
 	"statelab/lb"
 )
 
 // Journal is a whole run, as `lab run --json` writes it: every scenario's
 // figures, expectations and requests, so that a class can diff two runs.
 type Journal struct {
-	Runtime   string            `json:"runtime"`
-	Seed      uint64            `json:"seed"`
-	Users     int               `json:"users"`
-	Started   time.Time         `json:"started"`
-	Seconds   float64           `json:"duration_seconds"`
-	OK        bool              `json:"ok"`
-	Scenarios []*ScenarioReport `json:"scenarios"`
+	Runtime string    `json:"runtime"`
+	Seed    uint64    `json:"seed"`
+	Users   int       `json:"users"`
+	Started time.Time `json:"started"`
+	Seconds float64   `json:"duration_seconds"`
+	// OK: every expectation of every scenario that ran to its end holds.
+	OK bool `json:"ok"`
+	// Failed counts the scenarios with an expectation that FAILS or a
+	// step that failed; Inconclusive those the machine was too busy to
+	// judge (and none failed).
+	Failed       int `json:"failed"`
+	Inconclusive int `json:"inconclusive"`
+	// Calibration is what the run measured of the machine before its
+	// first scenario, and the timing it chose.
+	Calibration *Calibration      `json:"calibration,omitempty"`
+	Scenarios   []*ScenarioReport `json:"scenarios"`
 	// Summary is what each variant showed in each scenario, a row per
 	// scenario, probe and variant.
 	Summary []SummaryRow `json:"summary"`
@@ -39,7 +49,8 @@ type SummaryRow struct {
 	// Tests names the claims the scenario tests.
 	Tests string `json:"tests"`
 	// Status is "skipped", "stopped" or "failed" when the scenario did not
-	// run to the end; "" when it did.
+	// run to the end, "inconclusive" when the machine was too busy to
+	// judge it; "" when it ran and was judged.
 	Status string `json:"status,omitempty"`
 }
 
@@ -52,6 +63,8 @@ func summarize(sc *Scenario, rep *ScenarioReport) []SummaryRow {
 		status = "skipped"
 	case rep.Stopped:
 		status = "stopped"
+	case rep.Inconclusive:
+		status = "inconclusive"
 	case rep.Error != "":
 		status = "failed"
 	}
@@ -69,7 +82,7 @@ func summarize(sc *Scenario, rep *ScenarioReport) []SummaryRow {
 		}
 		for _, v := range statelab.Variants {
 			row := SummaryRow{Scenario: rep.Name, Probe: name, Variant: string(v), Tests: ClaimsShort(sc.Claims), Status: status, Outcomes: map[string]int{}}
-			if vr == nil || status != "" {
+			if vr == nil || (status != "" && status != "inconclusive") {
 				if status == "" {
 					row.Status = "failed"
 				}
@@ -90,7 +103,7 @@ func summarize(sc *Scenario, rep *ScenarioReport) []SummaryRow {
 			}
 			rows = append(rows, row)
 		}
-		if status != "" {
+		if status != "" && status != "inconclusive" {
 			break // one row per variant says it
 		}
 	}
@@ -111,12 +124,20 @@ type ScenarioReport struct {
 	Verdicts     []VerdictReport     `json:"verdicts"`
 	Expectations []ExpectationResult `json:"expectations"`
 	OK           bool                `json:"ok"`
-	Skipped      bool                `json:"skipped,omitempty"` // by the instructor, in step mode
-	Stopped      bool                `json:"stopped,omitempty"` // the instructor stopped the run here
-	Error        string              `json:"error,omitempty"`   // why it did not run to the end
-	Lesson       string              `json:"lesson"`
-	Steps        []StepReport        `json:"steps"`
-	Tables       []Table             `json:"tables,omitempty"`
+	// Inconclusive: an expectation did not hold, or a step failed, where
+	// the machine disturbed the run (Disturbances): the machine was too
+	// busy to judge the scenario. Busy says so in a sentence.
+	Inconclusive bool          `json:"inconclusive,omitempty"`
+	Busy         string        `json:"busy,omitempty"`
+	Disturbances []Disturbance `json:"disturbances,omitempty"`
+	// Machine is how busy the machine was while the scenario ran.
+	Machine machine.Reading `json:"machine"`
+	Skipped bool            `json:"skipped,omitempty"` // by the instructor, in step mode
+	Stopped bool            `json:"stopped,omitempty"` // the instructor stopped the run here
+	Error   string          `json:"error,omitempty"`   // why it did not run to the end
+	Lesson  string          `json:"lesson"`
+	Steps   []StepReport    `json:"steps"`
+	Tables  []Table         `json:"tables,omitempty"`
 	// Facts are the figures the steps recorded, which the lesson states.
 	Facts    map[string]any `json:"facts,omitempty"`
 	Events   []lb.Event     `json:"events"`
@@ -141,6 +162,9 @@ type ExpectationResult struct {
 	Text     string `json:"text"`
 	Holds    bool   `json:"holds"`
 	Observed string `json:"observed"`
+	// Inconclusive: it does not hold, but the machine disturbed what it
+	// judges: the lab cannot say whether the prediction was wrong.
+	Inconclusive bool `json:"inconclusive,omitempty"`
 	// Counts: Observed only restates a probe's counts.
 	Counts bool `json:"-"`
 }
@@ -162,16 +186,24 @@ type Table struct {
 
 // Request is one request of one virtual user.
 type Request struct {
-	T         float64 `json:"t"` // seconds since the scenario started
-	Step      int     `json:"step"`
-	Variant   string  `json:"variant"`
-	User      string  `json:"user"`
-	Method    string  `json:"method"`
-	Path      string  `json:"path"`
-	Status    int     `json:"status"` // 0: no response
-	Instance  string  `json:"instance,omitempty"`
-	Outcome   string  `json:"outcome,omitempty"` // for probes
-	Gone      string  `json:"gone,omitempty"`    // why a lost session is gone
+	T        float64 `json:"t"` // seconds since the scenario started
+	Step     int     `json:"step"`
+	Variant  string  `json:"variant"`
+	User     string  `json:"user"`
+	Method   string  `json:"method"`
+	Path     string  `json:"path"`
+	Status   int     `json:"status"` // 0: no response
+	Instance string  `json:"instance,omitempty"`
+	Outcome  string  `json:"outcome,omitempty"` // for probes
+	Gone     string  `json:"gone,omitempty"`    // why a lost session is gone
+	// Cause says why the answer was not a plain success: the instance's
+	// or the balancer's words, why a session is gone, how a cart differs.
+	Cause string `json:"cause,omitempty"`
+	// Fault names the fault the scenario injected that explains a failed
+	// answer; Busy says that none does and that it timed out: the machine's
+	// doing.
+	Fault     string  `json:"fault,omitempty"`
+	Busy      bool    `json:"busy,omitempty"`
 	Repinned  string  `json:"repinned,omitempty"`
 	Error     string  `json:"error,omitempty"`
 	Millis    float64 `json:"ms"`

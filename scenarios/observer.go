@@ -11,6 +11,9 @@ type Observer interface {
 	// ScenarioStarted: scenario n of total begins, with these users per
 	// variant.
 	ScenarioStarted(sc *Scenario, n, total int, users map[statelab.Variant][]string)
+	// Calibrated: the run measured the machine (or was told not to) and
+	// chose its timing, before the first scenario.
+	Calibrated(c Calibration)
 	// LabReady: the lab was reset (or is fresh) and every instance is up.
 	LabReady(note string)
 	// StepStarted: step n of the scenario is about to run.
@@ -38,6 +41,7 @@ type Base struct{}
 
 func (Base) RunStarted(string, Plan, []*Scenario)                               {}
 func (Base) ScenarioStarted(*Scenario, int, int, map[statelab.Variant][]string) {}
+func (Base) Calibrated(Calibration)                                             {}
 func (Base) LabReady(string)                                                    {}
 func (Base) StepStarted(*Scenario, int, Step)                                   {}
 func (Base) Noted(string)                                                       {}
@@ -61,6 +65,12 @@ func (os observers) RunStarted(rt string, p Plan, scs []*Scenario) {
 func (os observers) ScenarioStarted(sc *Scenario, n, total int, users map[statelab.Variant][]string) {
 	for _, o := range os {
 		o.ScenarioStarted(sc, n, total, users)
+	}
+}
+
+func (os observers) Calibrated(c Calibration) {
+	for _, o := range os {
+		o.Calibrated(c)
 	}
 }
 

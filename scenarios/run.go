@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
 	"statelab"
+	"statelab/internal/machine"
 	"statelab/lab"
 	"statelab/lb"
 )
@@ -25,6 +27,8 @@ type Run struct {
 	res   *Result
 	rep   *ScenarioReport
 	world *world
+	busy  *disturbances
+	watch *machine.Watch
 	start time.Time
 	step  int
 	notes []string
@@ -37,10 +41,12 @@ func (rn *Runner) newRun(ctx context.Context, sc *Scenario) (*Run, error) {
 		ctx: ctx, rn: rn, sc: sc, LB: rn.lb,
 		Users: map[statelab.Variant][]*User{},
 		res:   newResult(),
-		world: newWorld(),
+		world: newWorld(rn.timing.StoreTimeout),
+		busy:  newDisturbances(),
 		start: time.Now(),
 		mark:  rn.events.lastID(),
 	}
+	r.watch = machine.Start(ctx, rn.rt.Endpoints().Redis, watchEvery)
 	r.RT = tracked{Runtime: rn.rt, w: r.world}
 	r.rep = &ScenarioReport{Name: sc.Name, Title: sc.Name + "  (" + sc.Setup + ")", Summary: sc.Summary, Claims: sc.Claims}
 	ep := rn.rt.Endpoints()
@@ -58,6 +64,16 @@ func (rn *Runner) newRun(ctx context.Context, sc *Scenario) (*Run, error) {
 		}
 	}
 	return r, nil
+}
+
+// Timing is the run's timing: what the lab allows for on this machine.
+func (r *Run) Timing() Timing { return r.rn.timing }
+
+// Disturbed records that the machine, not the scenario, disturbed what
+// the scenario measures (v "" for every variant): a prediction about it
+// that fails is inconclusive, not FAILS.
+func (r *Run) Disturbed(v statelab.Variant, format string, args ...any) {
+	r.busy.add(Disturbance{Variant: string(v), What: fmt.Sprintf(format, args...)})
 }
 
 // Context is the run's context: it ends when the run is interrupted.
@@ -118,6 +134,19 @@ func (r *Run) record(u *User, method, path string, resp Response, o Outcome) {
 		rq.Error = resp.Err.Error()
 	} else if resp.Body.Error != "" {
 		rq.Error = resp.Body.Error // why the server refused, in its words
+	}
+	switch {
+	case o != "":
+		rq.Cause = resp.Cause
+	case !resp.OK() && resp.CookieTooLarge == 0:
+		rq.Cause = AnswerCause(resp)
+	}
+	if resp.Err != nil || resp.Status >= 500 {
+		rq.Fault = r.world.Injected(u.Variant, resp)
+		if rq.Fault == "" && TimedOut(resp) {
+			rq.Busy = true
+			r.busy.timeout(u.Variant, path, AnswerCause(resp))
+		}
 	}
 	r.mu.Lock()
 	r.rep.Requests = append(r.rep.Requests, rq)
@@ -186,8 +215,13 @@ func (r *Run) finish(complete bool, why string) *ScenarioReport {
 	if !complete {
 		rep.Error = why
 	}
+	rep.Machine = r.watch.Stop()
+	if d, ok := watched(rep.Machine, r.rn.timing); ok {
+		r.busy.add(d)
+	}
 	rep.Seconds = time.Since(r.start).Seconds()
 	rep.Events = r.rn.events.after(r.mark)
+	r.unexplainedDowns(rep.Events)
 	sort.SliceStable(rep.Requests, func(i, j int) bool { return rep.Requests[i].T < rep.Requests[j].T })
 	if len(r.res.Verdicts) > 0 {
 		rep.Variants = map[string]Tally{}
@@ -215,19 +249,58 @@ func (r *Run) finish(complete bool, why string) *ScenarioReport {
 			rep.Verdicts = append(rep.Verdicts, vr)
 		}
 	}
+	rep.Disturbances = r.busy.list()
 	if complete {
 		rep.Expectations = r.check()
 		rep.OK = true
-		for _, e := range rep.Expectations {
+		for i, e := range rep.Expectations {
 			rep.OK = rep.OK && e.Holds
+			if !e.Holds && touches(rep.Disturbances, e.Variant) {
+				rep.Expectations[i].Inconclusive = true
+				rep.Inconclusive = true
+			}
+		}
+		for _, e := range rep.Expectations {
+			if !e.Holds && !e.Inconclusive {
+				rep.Inconclusive = false // a prediction failed where nothing disturbed it
+				break
+			}
 		}
 		if r.sc.Lesson != nil {
 			rep.Lesson = r.sc.Lesson(r.res)
 		}
+	} else if why != "" && why != interrupted && len(rep.Disturbances) > 0 {
+		rep.Inconclusive = true
+	}
+	if rep.Inconclusive {
+		rep.Busy = busyWords(rep.Disturbances)
 	}
 	rep.Facts = r.res.Facts
 	r.rn.obs.ScenarioFinished(r.sc, rep)
 	return rep
+}
+
+// interrupted is why a scenario ended when its run was interrupted.
+const interrupted = "interrupted"
+
+// unexplainedDowns counts, as disturbances, the backends the balancer
+// marked down because they answered too late while nothing the scenario
+// did had ended them: a busy machine's doing.
+func (r *Run) unexplainedDowns(events []lb.Event) {
+	r.world.mu.Lock()
+	defer r.world.mu.Unlock()
+	for _, ev := range events {
+		if ev.Type != lb.EventDown {
+			continue
+		}
+		if _, ended := r.world.ended[ev.Backend]; ended {
+			continue
+		}
+		why := strings.ToLower(ev.Reason)
+		if strings.Contains(why, "timeout") || strings.Contains(why, "deadline") || strings.Contains(why, "timed out") {
+			r.busy.add(Disturbance{Variant: ev.Pool, What: fmt.Sprintf("the balancer marked %s down (%s) though nothing had ended it", ev.Backend, ev.Reason)})
+		}
+	}
 }
 
 // Recovery words.

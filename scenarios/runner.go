@@ -29,6 +29,13 @@ type Options struct {
 	// people click around in): it is reset before the first scenario too,
 	// not only between scenarios.
 	Used bool
+	// NoCalibration keeps the lab's own timing (lab run --calibrate=off):
+	// nothing is measured before the first scenario. The machine is
+	// watched while each scenario runs all the same.
+	NoCalibration bool
+	// Calibration, when set, is a calibration made before (lab up's, at
+	// its start): the runner uses it instead of measuring again.
+	Calibration *Calibration
 }
 
 func (o Options) withDefaults() Options {
@@ -61,6 +68,8 @@ type Runner struct {
 	transport *http.Transport
 	plan      Plan
 	fresh     bool // the lab has not run a scenario since it started
+	cal       *Calibration
+	timing    Timing
 }
 
 // NewRunner prepares to run scenarios on rt, following the balancer's events
@@ -80,6 +89,7 @@ func NewRunner(ctx context.Context, rt lab.Runtime, opts Options) (*Runner, erro
 		events: newEventLog(),
 		plan:   NewPlan(opts.Seed, opts.Users),
 		fresh:  !opts.Used,
+		cal:    opts.Calibration,
 		transport: &http.Transport{
 			DialContext:         (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
 			MaxIdleConns:        4096,
@@ -118,11 +128,28 @@ func (rn *Runner) Run(ctx context.Context, scs []*Scenario) (*Journal, error) {
 		Started: time.Now().UTC(), OK: true,
 	}
 	rn.obs.RunStarted(j.Runtime, rn.plan, scs)
+	if rn.cal == nil {
+		c, err := Calibrate(ctx, rn.rt, rn.opts.NoCalibration)
+		if err != nil {
+			j.OK = false
+			j.Seconds = time.Since(j.Started).Seconds()
+			return j, err
+		}
+		rn.cal = &c
+	}
+	rn.timing = rn.cal.Timing
+	j.Calibration = rn.cal
+	rn.obs.Calibrated(*rn.cal)
 	for i, sc := range scs {
 		rep, err := rn.runOne(ctx, sc, i+1, len(scs))
 		if rep != nil {
 			j.Scenarios = append(j.Scenarios, rep)
 			j.OK = j.OK && (rep.OK || rep.Skipped || rep.Stopped)
+			if rep.Inconclusive {
+				j.Inconclusive++
+			} else if !rep.OK && !rep.Skipped && !rep.Stopped {
+				j.Failed++
+			}
 			j.Summary = append(j.Summary, summarize(sc, rep)...)
 		}
 		if err != nil {
@@ -193,7 +220,7 @@ func (rn *Runner) attempt(ctx context.Context, sc *Scenario, n, total int) (rep 
 		r.notes = nil
 		if err != nil {
 			if ctx.Err() != nil {
-				return r.finish(false, "interrupted"), false, ctx.Err()
+				return r.finish(false, interrupted), false, ctx.Err()
 			}
 			return r.finish(false, fmt.Sprintf("step %d (%s): %v", i+1, st.Title, err)), false, nil
 		}
@@ -224,7 +251,7 @@ func (rn *Runner) reset(ctx context.Context) error {
 	if err := rn.lb.Restore(ctx, want); err != nil {
 		return err
 	}
-	if err := rn.lb.WaitAllUp(ctx, start, 20*time.Second); err != nil {
+	if err := rn.lb.WaitAllUp(ctx, start, rn.timing.wait(20*time.Second)); err != nil {
 		return err
 	}
 	rn.obs.LabReady(fmt.Sprintf("%s (%.1f s)", what, time.Since(start).Seconds()))

@@ -44,9 +44,15 @@ type User struct {
 	// saved is the credential held before logout, for replay.
 	savedCookies []cookie
 	savedToken   string
-	report       Reporter
-	world        World
-	live         *live // the open /live connection, if any
+	// noLogin, when the user's last login failed, says how: the user has
+	// no session of that login, so a 401 is not a refusal or a loss.
+	noLogin string
+	// uncertain are cart changes the user sent that were answered 5xx or
+	// not at all: the instance may have applied them anyway.
+	uncertain []statelab.Item
+	report    Reporter
+	world     World
+	live      *live // the open /live connection, if any
 }
 
 // Origin is where and when a session began.
@@ -85,6 +91,10 @@ type Response struct {
 	CookieTooLarge int
 	// Gone, when the answer meant the session was lost, says why.
 	Gone string
+	// Cause, when a probe judged the answer, says why it meant what it
+	// meant: the instance's or the balancer's words, why the session is
+	// gone, or how the cart differs.
+	Cause string
 }
 
 // OK reports a complete 200 answer.
@@ -244,15 +254,62 @@ func credBytes(req *http.Request) int {
 	return n
 }
 
-// Login logs the user in; on success its cart is empty.
+// Login logs the user in; on success its cart is empty. When it fails
+// (a 5xx, a timeout, no answer), the user has no session of this login,
+// and a later 401 is judged unavailable for that reason, never refused or
+// lost.
 func (u *User) Login(ctx context.Context) Response {
 	r := u.do(ctx, http.MethodPost, "/login", statelab.Login{User: u.Name, Password: statelab.DemoPassword})
 	if r.OK() {
 		u.cart = []statelab.Item{}
+		u.uncertain = nil
+		u.noLogin = ""
 		u.Origin = Origin{Instance: r.Instance, At: time.Now()}
+	} else {
+		u.noLogin = "its login failed: " + AnswerCause(r)
 	}
 	u.report(u, "POST", "/login", r, "")
 	return r
+}
+
+// LoginFailed says how the user's last login failed ("" when it did not).
+func (u *User) LoginFailed() string { return u.noLogin }
+
+// AnswerCause says, for a request that was not answered 200, what came
+// back: "503 session store unavailable: redis: i/o timeout (263 ms)", or
+// "no answer: ..." when none did.
+func AnswerCause(r Response) string {
+	took := Seconds(r.Took.Seconds())
+	switch {
+	case r.Err != nil:
+		return fmt.Sprintf("no answer after %s: %s", took, r.Err)
+	case r.Body.Error != "":
+		return fmt.Sprintf("%d %s (%s)", r.Status, r.Body.Error, took)
+	}
+	return fmt.Sprintf("%d %s (%s)", r.Status, http.StatusText(r.Status), took)
+}
+
+// maxUncertain bounds the unanswered changes a user remembers.
+const maxUncertain = 16
+
+// sent records what became of a cart change: acknowledged (or refused only
+// because the cookie could not hold it), it is in the cart the user
+// expects, and a change sent again after an unanswered one is the same
+// change twice; unanswered (5xx or none), it may or may not have been
+// applied.
+func (u *User) sent(it statelab.Item, r Response) {
+	switch {
+	case r.OK() || r.CookieTooLarge > 0:
+		u.cart = addItem(u.cart, it)
+		if i := slices.Index(u.uncertain, it); i >= 0 {
+			u.uncertain = slices.Delete(u.uncertain, i, i+1)
+		}
+	case r.Err != nil || r.Status >= 500 || r.Status == 0:
+		u.uncertain = append(u.uncertain, it)
+		if len(u.uncertain) > maxUncertain {
+			u.uncertain = u.uncertain[1:]
+		}
+	}
 }
 
 // Add adds an item; the user's expected cart changes if the server
@@ -261,9 +318,7 @@ func (u *User) Login(ctx context.Context) Response {
 // keep it (lost data, not a refusal the shopper could fix).
 func (u *User) Add(ctx context.Context, it statelab.Item) Response {
 	r := u.do(ctx, http.MethodPost, "/cart", it)
-	if r.OK() || r.CookieTooLarge > 0 {
-		u.cart = addItem(u.cart, it)
-	}
+	u.sent(it, r)
 	u.report(u, "POST", "/cart", r, "")
 	return r
 }
@@ -275,9 +330,7 @@ func (u *User) AddKeyed(ctx context.Context, it statelab.Item, key string) Respo
 		return u.Add(ctx, it)
 	}
 	r := u.do(ctx, http.MethodPost, "/cart", it, statelab.IdempotencyKeyHeader, key)
-	if r.OK() || r.CookieTooLarge > 0 {
-		u.cart = addItem(u.cart, it)
-	}
+	u.sent(it, r)
 	u.report(u, "POST", "/cart", r, "")
 	return r
 }
@@ -290,7 +343,8 @@ func (u *User) Fill(ctx context.Context) bool {
 }
 
 // FillCount logs the user in and adds the planned items, and counts the
-// requests it sent and those that were not answered 200.
+// requests it sent and those that were not answered 200. A user whose
+// login failed adds nothing: it has no session to add to.
 func (u *User) FillCount(ctx context.Context) (sent, failed int) {
 	count := func(r Response) {
 		sent++
@@ -298,7 +352,11 @@ func (u *User) FillCount(ctx context.Context) (sent, failed int) {
 			failed++
 		}
 	}
-	count(u.Login(ctx))
+	login := u.Login(ctx)
+	count(login)
+	if !login.OK() {
+		return sent, failed
+	}
 	for _, it := range u.Plan {
 		count(u.Add(ctx, it))
 	}
@@ -313,52 +371,123 @@ func (u *User) Probe(ctx context.Context) (Outcome, Response) {
 	return o, r
 }
 
-// judge says what an answer to GET /me meant for the user.
+// judge says what an answer to GET /me meant for the user, and why
+// (r.Cause).
 func (u *User) judge(r *Response) Outcome {
 	switch {
 	case r.Err != nil || r.Status >= 500 || r.Status == 0:
+		r.Cause = AnswerCause(*r)
+		return Unavailable
+	case r.Status == http.StatusUnauthorized && u.noLogin != "":
+		// No session to refuse or lose: the user never got one.
+		r.Cause = u.noLogin
 		return Unavailable
 	case r.Status == http.StatusUnauthorized:
 		if why := u.world.Gone(u); why != "" {
-			r.Gone = why
+			r.Gone, r.Cause = why, why
 			return Lost
 		}
+		r.Cause = r.Body.Error
 		return Refused
 	case r.Status != http.StatusOK:
+		r.Cause = AnswerCause(*r)
 		return Unavailable
 	case r.Body.User != u.Name:
+		r.Cause = fmt.Sprintf("answered as %q", r.Body.User)
 		return WrongUser
 	}
-	return compareCarts(u.cart, r.Body.Cart)
+	o, cause, applied := compareCarts(u.cart, r.Body.Cart, u.uncertain)
+	r.Cause = cause
+	if len(applied) > 0 {
+		// What the instance applied is the user's cart from now on.
+		for _, it := range applied {
+			u.cart = addItem(u.cart, it)
+			i := slices.Index(u.uncertain, it)
+			u.uncertain = slices.Delete(u.uncertain, i, i+1)
+		}
+		if !slices.Equal(u.cart, r.Body.Cart) {
+			u.cart = slices.Clone(r.Body.Cart) // the same lines in the server's order
+		}
+	}
+	return o
 }
 
 // compareCarts judges the cart a server gave back against the one the user
-// expects: the same (kept), one with more of something (a write applied
-// twice), or one missing something (data lost).
-func compareCarts(want, got []statelab.Item) Outcome {
+// expects: the same (kept); the same plus changes the user sent that were
+// answered 5xx or not at all (kept: the instance applied them before it
+// failed to answer; applied lists them); one with more of something (a
+// change applied twice: duplicated); or one missing something (lost data).
+// cause says how the cart differs, when it does.
+func compareCarts(want, got, uncertain []statelab.Item) (o Outcome, cause string, applied []statelab.Item) {
 	if slices.Equal(want, got) {
-		return Kept
+		return Kept, "", nil
 	}
-	wantQty := map[string]int{}
+	wantQty, gotQty := map[string]int{}, map[string]int{}
 	for _, it := range want {
 		wantQty[it.Item] += it.Qty
 	}
-	more := false
 	for _, it := range got {
-		if it.Qty > wantQty[it.Item] {
-			more = true
-		}
-		wantQty[it.Item] -= it.Qty
+		gotQty[it.Item] += it.Qty
 	}
-	for _, left := range wantQty {
-		if left > 0 {
-			return LostData
+	var missing, extra []string
+	for _, it := range want {
+		if d := wantQty[it.Item] - gotQty[it.Item]; d > 0 && !slices.Contains(missing, it.Item) {
+			missing = append(missing, it.Item)
 		}
 	}
-	if more {
-		return Duplicated
+	if len(missing) > 0 {
+		return LostData, "the cart lacks " + strings.Join(missing, ", "), nil
 	}
-	return LostData // the same items in another order: not the cart the user built
+	excess := map[string]int{}
+	for _, it := range got {
+		if d := gotQty[it.Item] - wantQty[it.Item]; d > 0 && excess[it.Item] == 0 {
+			excess[it.Item] = d
+			extra = append(extra, fmt.Sprintf("%s ×%d", it.Item, d))
+		}
+	}
+	if len(extra) == 0 {
+		return LostData, "the cart holds the same items in another order", nil
+	}
+	if applied, ok := explainedBy(excess, uncertain); ok {
+		return Kept, fmt.Sprintf("the cart also holds %s, sent in a request answered with an error or not at all: the instance applied it before that answer", strings.Join(extra, ", ")), applied
+	}
+	return Duplicated, "the cart holds " + strings.Join(extra, ", ") + " more than the user added", nil
+}
+
+// explainedBy finds changes among the unanswered ones that add up, item by
+// item, to exactly the excess.
+func explainedBy(excess map[string]int, uncertain []statelab.Item) ([]statelab.Item, bool) {
+	var applied []statelab.Item
+	for item, want := range excess {
+		var qtys []statelab.Item
+		for _, it := range uncertain {
+			if it.Item == item {
+				qtys = append(qtys, it)
+			}
+		}
+		// Every subset of a few changes: maxUncertain bounds them.
+		found := false
+		for mask := 1; mask < 1<<len(qtys) && !found; mask++ {
+			sum := 0
+			for i, it := range qtys {
+				if mask&(1<<i) != 0 {
+					sum += it.Qty
+				}
+			}
+			if sum == want {
+				for i, it := range qtys {
+					if mask&(1<<i) != 0 {
+						applied = append(applied, it)
+					}
+				}
+				found = true
+			}
+		}
+		if !found {
+			return nil, false
+		}
+	}
+	return applied, true
 }
 
 // ForgetAffinity drops the balancer's sticky cookie, as when a balancer is

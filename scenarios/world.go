@@ -3,6 +3,8 @@ package scenarios
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,9 +23,47 @@ type world struct {
 	persist    bool        // Redis keeps an append-only file now
 	faults     []time.Time // when something was broken on purpose
 	fixed      time.Time   // when a step last undid a fault
+
+	// What the scenario has broken and not mended, to tell an answer it
+	// explains from one the machine caused.
+	down      map[string]bool // instances ended and not started again
+	redisDown bool            // Redis stopped
+	latency   time.Duration   // added to every answer of Redis
+	timeout   time.Duration   // how long the instances wait for Redis
 }
 
-func newWorld() *world { return &world{ended: map[string]time.Time{}} }
+func newWorld(storeTimeout time.Duration) *world {
+	return &world{ended: map[string]time.Time{}, down: map[string]bool{}, timeout: storeTimeout}
+}
+
+// Injected says which fault the scenario injected explains a failed
+// answer to a user of variant v ("" when none does): Redis stopped or
+// slowed past the instances' patience (an instance's 5xx), an instance of
+// the pool ended (the balancer's 5xx, or no answer).
+func (w *world) Injected(v statelab.Variant, r Response) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if r.Instance != "" && r.Status >= 500 {
+		switch {
+		case w.redisDown:
+			return "Redis was stopped by the scenario"
+		case w.timeout > 0 && w.latency >= w.timeout:
+			return fmt.Sprintf("the scenario delays every answer of Redis by %s, past the %s the instances wait", Seconds(w.latency.Seconds()), Seconds(w.timeout.Seconds()))
+		}
+		return ""
+	}
+	var ended []string
+	for name, down := range w.down {
+		if down && strings.HasPrefix(name, string(v)+"-") {
+			ended = append(ended, name)
+		}
+	}
+	if len(ended) == 0 {
+		return ""
+	}
+	sort.Strings(ended)
+	return strings.Join(ended, ", ") + " ended by the scenario"
+}
 
 // Gone says why u's session can no longer exist anywhere, or "".
 func (w *world) Gone(u *User) string {
@@ -50,7 +90,17 @@ func (w *world) end(name string) {
 	defer w.mu.Unlock()
 	now := time.Now()
 	w.ended[name] = now
+	w.down[name] = true
 	w.faults = append(w.faults, now)
+}
+
+// ending records that an instance ends (or was replaced by a new
+// process) now; down says it is not running after.
+func (w *world) ending(name string, down bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.ended[name] = time.Now()
+	w.down[name] = down
 }
 
 func (w *world) fault() {
@@ -97,24 +147,25 @@ func (t tracked) Kill(ctx context.Context, name string) error {
 // fault unless the scenario says so (Run.Fault; End does): restarting
 // instances with other settings is reconfiguration.
 func (t tracked) Stop(ctx context.Context, name string) error {
-	t.w.mu.Lock()
-	t.w.ended[name] = time.Now()
-	t.w.mu.Unlock()
+	t.w.ending(name, true)
 	return t.Runtime.Stop(ctx, name)
 }
 
-// Start starts a new process: whatever the old one held is gone.
+// Start starts a new process: whatever the old one held is gone. Until it
+// answers, it is down.
 func (t tracked) Start(ctx context.Context, name string, s lab.Settings) error {
-	t.w.mu.Lock()
-	t.w.ended[name] = time.Now()
-	t.w.mu.Unlock()
-	return t.Runtime.Start(ctx, name, s)
+	t.w.ending(name, true)
+	err := t.Runtime.Start(ctx, name, s)
+	if err == nil {
+		t.w.mu.Lock()
+		t.w.down[name] = false
+		t.w.mu.Unlock()
+	}
+	return err
 }
 
 func (t tracked) Remove(ctx context.Context, name string) error {
-	t.w.mu.Lock()
-	t.w.ended[name] = time.Now()
-	t.w.mu.Unlock()
+	t.w.ending(name, true)
 	return t.Runtime.Remove(ctx, name)
 }
 
@@ -124,6 +175,7 @@ func (t tracked) StopRedis(ctx context.Context) error {
 	if !t.w.persist {
 		t.w.redisWiped = now
 	}
+	t.w.redisDown = true
 	t.w.faults = append(t.w.faults, now)
 	t.w.mu.Unlock()
 	return t.Runtime.StopRedis(ctx)
@@ -134,7 +186,19 @@ func (t tracked) StartRedis(ctx context.Context, persist bool) error {
 	if err == nil {
 		t.w.mu.Lock()
 		t.w.persist = persist
+		t.w.redisDown = false
 		t.w.mu.Unlock()
 	}
+	return err
+}
+
+func (t tracked) SetRedisLatency(ctx context.Context, d time.Duration) error {
+	t.w.mu.Lock()
+	t.w.latency = max(t.w.latency, d) // answers already on their way keep the larger delay
+	t.w.mu.Unlock()
+	err := t.Runtime.SetRedisLatency(ctx, d)
+	t.w.mu.Lock()
+	t.w.latency = d
+	t.w.mu.Unlock()
 	return err
 }

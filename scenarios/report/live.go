@@ -162,7 +162,7 @@ type LiveDone struct {
 func ended(rep *scenarios.ScenarioReport) string {
 	failed := 0
 	for _, e := range rep.Expectations {
-		if !e.Holds {
+		if !e.Holds && !e.Inconclusive {
 			failed++
 		}
 	}
@@ -171,6 +171,8 @@ func ended(rep *scenarios.ScenarioReport) string {
 		return "skipped by the instructor"
 	case rep.Stopped:
 		return "stopped by the instructor"
+	case rep.Inconclusive:
+		return rep.Busy
 	case rep.Error != "":
 		return "failed: " + rep.Error
 	case failed > 0:

@@ -16,10 +16,17 @@ func WriteMarkdown(w io.Writer, j *scenarios.Journal) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# statelab run\n\n%s; %d users per variant, seed %d; %s; %.1f s.\n", j.Runtime, j.Users, j.Seed, j.Started.Format("2006-01-02 15:04 MST"), j.Seconds)
 	status := "every expectation holds"
-	if !j.OK {
+	switch {
+	case j.Failed > 0 || (!j.OK && j.Inconclusive == 0):
 		status = "**some expectations FAIL**"
+	case j.Inconclusive > 0:
+		status = fmt.Sprintf("no expectation fails; **%s inconclusive**: this machine was too busy to judge", scenarioCount(j.Inconclusive))
 	}
-	fmt.Fprintf(&b, "\nResult: %s.\n\n**Stateless.** %s\n\n**Outcomes.** %s\n\n**Terms.** %s\n", status, Definition, Legend, Terms)
+	fmt.Fprintf(&b, "\nResult: %s.\n", status)
+	if c := j.Calibration; c != nil {
+		fmt.Fprintf(&b, "\nTiming: %s.\n", strings.TrimSuffix(c.Line, "."))
+	}
+	fmt.Fprintf(&b, "\n**Stateless.** %s\n\n**Outcomes.** %s\n\n**Terms.** %s\n", Definition, Legend, Terms)
 	if len(j.Summary) > 0 {
 		b.WriteString("\n## Summary\n\nUsers per variant and outcome at each scenario's main probes (✓ good, ✗ bad for what the probe asks).\n\n")
 		b.WriteString("| scenario | probe |")
@@ -77,9 +84,11 @@ func WriteMarkdown(w io.Writer, j *scenarios.Journal) error {
 		if len(s.Expectations) > 0 {
 			b.WriteString("\nExpectations (whether each prediction came true):\n\n")
 			for _, e := range s.Expectations {
-				mark := "holds:"
-				if !e.Holds {
-					mark = "**FAILS**:"
+				mark, _ := ExpectWord(e)
+				if e.Holds {
+					mark += ":"
+				} else {
+					mark = "**" + mark + "**:"
 				}
 				fmt.Fprintf(&b, "- %s %s %s: %s\n", mark, e.Variant, e.Text, e.Observed)
 			}
@@ -89,6 +98,11 @@ func WriteMarkdown(w io.Writer, j *scenarios.Journal) error {
 			b.WriteString("\n*Skipped by the instructor.*\n")
 		case s.Stopped:
 			b.WriteString("\n*Stopped by the instructor.*\n")
+		case s.Inconclusive:
+			if s.Error != "" {
+				fmt.Fprintf(&b, "\n**Did not run to its end:** %s\n", s.Error)
+			}
+			fmt.Fprintf(&b, "\n**%s**\n", s.Busy)
 		case s.Error != "":
 			fmt.Fprintf(&b, "\n**Failed:** %s\n", s.Error)
 		}

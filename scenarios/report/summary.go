@@ -26,7 +26,7 @@ func (p *Text) RunFinished(j *scenarios.Journal) {
 	}
 	for _, name := range order {
 		rows := byScenario[name]
-		if st := rows[0].Status; st != "" {
+		if st := rows[0].Status; st != "" && st != "inconclusive" {
 			p.emit("33", fmt.Sprintf("%-16s %s", name, st))
 			continue
 		}
@@ -46,6 +46,9 @@ func (p *Text) RunFinished(j *scenarios.Journal) {
 		for _, pr := range probeOrder {
 			p.emit("", wrap(first+" ", indent+"       ", pr+": "+strings.Join(probes[pr], " · "), 120))
 			first = fmt.Sprintf("%-16s", "")
+		}
+		if rows[0].Status == "inconclusive" {
+			p.emit("1;33", first+" inconclusive: this machine was too busy to judge it (see above)")
 		}
 	}
 	var tests []string
@@ -67,7 +70,12 @@ func (p *Text) RunFinished(j *scenarios.Journal) {
 		}
 	}
 	status := "every expectation holds"
-	if !j.OK {
+	switch {
+	case j.Failed > 0:
+		status = "some expectations FAIL (marked above)"
+	case j.Inconclusive > 0:
+		status = fmt.Sprintf("no expectation FAILS, %s inconclusive (too busy)", scenarioCount(j.Inconclusive))
+	case !j.OK:
 		status = "some expectations FAIL (marked above)"
 	}
 	checked := fmt.Sprintf("in the %d scenarios that checked", held)
@@ -75,6 +83,14 @@ func (p *Text) RunFinished(j *scenarios.Journal) {
 		checked = "in any of them"
 	}
 	p.emit("", fmt.Sprintf("%d scenarios in %.1f s: %s; %d wrong users %s", len(j.Scenarios), j.Seconds, status, wrong, checked))
+}
+
+// scenarioCount says "1 scenario", "3 scenarios".
+func scenarioCount(n int) string {
+	if n == 1 {
+		return "1 scenario"
+	}
+	return fmt.Sprintf("%d scenarios", n)
 }
 
 func renderTable(t scenarios.Table) string {

@@ -149,6 +149,12 @@ const Terms = `probe: every user asks who it is (GET /me) · pool: a variant's i
 	`("none failed"; "log in again": a session destroyed; "still refused": not served at the end, nothing destroyed; "once fixed": only after a step undid the fault) · ` +
 	`expect: whether the scenario's prediction came true (holds or FAILS), not whether the outcome is good (--verbose lists each).`
 
+// Calibrated prints what the run measured of the machine and the timing
+// it chose, in one paragraph.
+func (p *Text) Calibrated(c scenarios.Calibration) {
+	p.emit("2", wrap("timing    ", indent, c.Line, 120))
+}
+
 // LabReady keeps the line, to print under the next title when verbose.
 func (p *Text) LabReady(note string) {
 	if p.verbose {

@@ -53,15 +53,14 @@ func (p *Text) ScenarioFinished(sc *scenarios.Scenario, rep *scenarios.ScenarioR
 		label = indent
 	}
 	for _, e := range shown {
-		mark := p.paint("32", "holds")
-		if !e.Holds {
-			mark = p.paint("1;31", "FAILS")
-		}
+		word, code := ExpectWord(e)
 		text := e.Variant + " " + e.Text
 		if e.Observed != "" {
 			text += ": " + e.Observed
 		}
-		p.emit("", wrap(label+mark+"  ", indent+"       ", text, 120))
+		first := label + word + "  "
+		body := wrap(first, indent+strings.Repeat(" ", len(word)+2), text, 120)
+		p.emit("", label+p.paint(code, word)+strings.TrimPrefix(body, label+word))
 		label = indent
 	}
 	if rep.Lesson != "" {
@@ -72,6 +71,12 @@ func (p *Text) ScenarioFinished(sc *scenarios.Scenario, rep *scenarios.ScenarioR
 	switch {
 	case rep.OK && !p.verbose && p.total > 1:
 		return // the summary says it
+	case rep.Inconclusive:
+		what := rep.Busy
+		if rep.Error != "" {
+			what = "did not run to its end (" + rep.Error + "); " + rep.Busy
+		}
+		end, code = wrap("", indent, fmt.Sprintf("%s: %s (%.1f s, %d requests)", rep.Name, what, rep.Seconds, len(rep.Requests)), 120), "1;33"
 	case rep.Error != "":
 		end, code = fmt.Sprintf("%s FAILED: %s (%.1f s)", rep.Name, rep.Error, rep.Seconds), "1;31"
 	case !rep.OK:
@@ -84,6 +89,19 @@ func (p *Text) ScenarioFinished(sc *scenarios.Scenario, rep *scenarios.ScenarioR
 		end, code = fmt.Sprintf("%s: %d expectations FAIL, marked above (%.1f s, %d requests)", rep.Name, n, rep.Seconds, len(rep.Requests)), "1;31"
 	}
 	p.emit(code, end)
+}
+
+// ExpectWord is how an expectation is judged, in a word, with its
+// colour: holds, FAILS, or inconclusive (it does not hold, but the machine
+// disturbed what it judges).
+func ExpectWord(e scenarios.ExpectationResult) (word, color string) {
+	switch {
+	case e.Holds:
+		return "holds", "32"
+	case e.Inconclusive:
+		return "inconclusive", "1;33"
+	}
+	return "FAILS", "1;31"
 }
 
 // expectations returns what to print of a scenario's expectations, one by
