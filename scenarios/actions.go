@@ -131,22 +131,36 @@ func (r *Run) ForgetAffinity() {
 }
 
 // Instance returns the names of instance n (1-based) of every variant:
-// memory-2, redis-2, jwt-2.
+// memory-2, redis-2, jwt-2; none when the lab has no instance n.
 func (r *Run) Instance(n int) []string {
+	ins, _ := r.each(n)
 	var out []string
-	for _, in := range r.each(n) {
+	for _, in := range ins {
 		out = append(out, in.name)
 	}
 	return out
 }
 
 // each returns instance n (1-based) of every variant.
-func (r *Run) each(n int) []instance {
+func (r *Run) each(n int) ([]instance, error) {
 	var out []instance
 	for _, v := range statelab.Variants {
-		out = append(out, instance{v, r.RT.Instances(v)[n-1]})
+		in, err := r.nth(v, n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, in)
 	}
-	return out
+	return out, nil
+}
+
+// nth is instance n (1-based) of variant v.
+func (r *Run) nth(v statelab.Variant, n int) (instance, error) {
+	names := r.RT.Instances(v)
+	if n < 1 || n > len(names) {
+		return instance{}, fmt.Errorf("no instance %d: this lab runs %d instances of each variant (1 to %d)", n, len(names), len(names))
+	}
+	return instance{v, names[n-1]}, nil
 }
 
 type instance struct {
@@ -158,11 +172,14 @@ type instance struct {
 // with SIGKILL or, when graceful, SIGTERM, and measures how long the
 // balancer takes to notice.
 func (r *Run) End(n int, graceful bool) error {
-	targets := r.each(n)
+	targets, err := r.each(n)
+	if err != nil {
+		return err
+	}
 	mark := r.rn.events.lastID()
 	r.Fault()
 	t0 := time.Now()
-	err := parallel.Do(targets, func(in instance) error {
+	err = parallel.Do(targets, func(in instance) error {
 		if graceful {
 			return r.RT.Stop(r.ctx, in.name)
 		}
@@ -179,7 +196,10 @@ func (r *Run) End(n int, graceful bool) error {
 // the balancer reports the instance down: it is gone, and what it held
 // with it.
 func (r *Run) CrashDuring(v statelab.Variant, n int, write func()) error {
-	in := instance{v, r.RT.Instances(v)[n-1]}
+	in, err := r.nth(v, n)
+	if err != nil {
+		return err
+	}
 	if err := r.RT.CrashAfterNextWrite(r.ctx, in.name); err != nil {
 		return err
 	}
@@ -227,10 +247,21 @@ func (r *Run) awaitDown(targets []instance, mark int64, t0 time.Time) error {
 // the balancer has checked it up.
 func (r *Run) Restart(n int) error {
 	since := time.Now()
-	if err := parallel.Do(r.each(n), func(in instance) error { return r.RT.Start(r.ctx, in.name, lab.Settings{}) }); err != nil {
+	targets, err := r.each(n)
+	if err != nil {
 		return err
 	}
-	return r.LB.WaitAllUp(r.ctx, since, r.rn.timing.wait(20*time.Second))
+	mends := r.world.anyDown(targets)
+	if err := parallel.Do(targets, func(in instance) error { return r.RT.Start(r.ctx, in.name, lab.Settings{}) }); err != nil {
+		return err
+	}
+	if err := r.LB.WaitAllUp(r.ctx, since, r.rn.timing.wait(20*time.Second)); err != nil {
+		return err
+	}
+	if mends {
+		r.Fixed() // the instances the scenario ended are back
+	}
+	return nil
 }
 
 // AddInstances starts instance n of every variant, adds it to its pool and

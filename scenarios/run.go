@@ -3,6 +3,7 @@ package scenarios
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -74,6 +75,27 @@ func (r *Run) Timing() Timing { return r.rn.timing }
 // that fails is inconclusive, not FAILS.
 func (r *Run) Disturbed(v statelab.Variant, format string, args ...any) {
 	r.busy.add(Disturbance{Variant: string(v), What: fmt.Sprintf(format, args...)})
+}
+
+// Requests are the requests the users of variant v have made in the
+// scenario so far, in the order they ended.
+func (r *Run) Requests(v statelab.Variant) []Request {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Request
+	for _, rq := range r.rep.Requests {
+		if rq.Variant == string(v) {
+			out = append(out, rq)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].T < out[j].T })
+	return out
+}
+
+// At is the moment a request's T (seconds since the scenario started)
+// names.
+func (r *Run) At(t float64) time.Time {
+	return r.start.Add(time.Duration(t * float64(time.Second)))
 }
 
 // Context is the run's context: it ends when the run is interrupted.
@@ -305,65 +327,112 @@ func (r *Run) unexplainedDowns(events []lb.Event) {
 
 // Recovery words.
 const (
-	NoneFailed  = "none failed"  // no request failed after the fault
-	LogInAgain  = "log in again" // a session was destroyed: its users must log in again
-	StillBad    = "still "       // + an outcome word: some user was not served at the end, nothing destroyed
-	OnceFixed   = "once fixed, " // + a time: served again only after a step undid the fault
-	fixedSuffix = " after the fault"
+	NoneFailed    = "none failed"       // no request failed after the fault
+	LogInAgain    = "log in again"      // a session was destroyed and its user not served again: it must log in again
+	StillBad      = "still "            // + an outcome word: some user was not served at the end, nothing destroyed
+	OnceFixed     = "once fixed, "      // + a time: some user was served again only after a step undid the fault
+	LoggedInAgain = "logged in again, " // + a time: some user was served again only after logging in again
+	afterFault    = " after the fault"
 )
 
-// recovery is the time from the scenario's first fault to the end of the
-// last request that was not kept, when every user was served at the end:
-// NoneFailed when no request failed; LogInAgain when a session was lost
-// (destroyed: logging in again is the only way back); "still refused" (or
-// another outcome) when some user was not served at the end though nothing
-// was destroyed; "once fixed, 0.21 s after the fault" when users were
-// served again only after a step undid the fault (Run.Fixed); "" when the
+// recovery is how long the users of variant v took to be served again
+// after a fault: for each run of failures of a user after a fault (a probe
+// not kept, a request answered 5xx or not at all), the time from the last
+// fault before it (the end of one of v's instances, or anything Run.Fault
+// marks) until the user was served again (a probe kept, a request
+// answered 200); the longest of them. NoneFailed when none failed;
+// LogInAgain when a session was destroyed and its user was not served
+// again; "still refused" (or another outcome) when some user was not
+// served at the end though nothing was destroyed; "once fixed, 0.67 s
+// after the fault" when a user was served again only after a step undid
+// the fault (Run.Fixed; starting again an instance the scenario ended
+// does); "logged in again, 1.2 s after the fault" when a user whose
+// session was destroyed was served again after a new login; "" when the
 // scenario has no fault, or no probe after it.
 func (r *Run) recovery(v statelab.Variant) (string, *float64) {
-	f := r.world.firstFault()
-	if f.IsZero() {
+	first := r.world.firstFault(v)
+	if first.IsZero() {
 		return "", nil
 	}
-	from := f.Sub(r.start).Seconds()
-	lastBad := -1.0
-	lost := false
-	last := map[string]Outcome{}
+	from := first.Sub(r.start).Seconds()
+	fixed := -1.0
+	if t := r.world.fixedAt(); !t.IsZero() {
+		fixed = t.Sub(r.start).Seconds()
+	}
+	at := func(t float64) time.Time { return r.start.Add(time.Duration(t * float64(time.Second))) }
+	type course struct {
+		since, lastBad float64 // the current run of failures: its first and last; -1: none
+		last           Outcome // the outcome of its last probe
+		lost           bool    // a probe of this run found the session gone
+		probed         bool
+	}
+	longest, byFix, byLogin := -1.0, false, false
+	users := map[string]*course{}
 	for _, rq := range r.rep.Requests {
-		if rq.Variant != string(v) || rq.Path != "/me" || rq.Outcome == "" || rq.T < from {
+		if rq.Variant != string(v) || rq.T < from {
 			continue
 		}
-		o := Outcome(rq.Outcome)
-		last[rq.User] = o
-		lost = lost || o == Lost
-		if o != Kept {
-			lastBad = max(lastBad, rq.T)
+		probe := rq.Path == "/me" && rq.Outcome != ""
+		var good, bad bool
+		switch {
+		case probe:
+			good, bad = Outcome(rq.Outcome) == Kept, Outcome(rq.Outcome) != Kept
+		case rq.Outcome == "":
+			good, bad = rq.Status == http.StatusOK, rq.Status == 0 || rq.Status >= 500
+		}
+		c := users[rq.User]
+		if c == nil {
+			c = &course{since: -1, lastBad: -1}
+			users[rq.User] = c
+		}
+		if probe {
+			c.probed, c.last = true, Outcome(rq.Outcome)
+		}
+		switch {
+		case bad:
+			if c.since < 0 {
+				c.since = rq.T
+			}
+			c.lastBad = rq.T
+			c.lost = c.lost || (probe && c.last == Lost)
+		case good && c.since >= 0:
+			f := r.world.faultBefore(v, at(c.since)).Sub(r.start).Seconds()
+			longest = max(longest, rq.T-f)
+			byFix = byFix || (fixed >= 0 && c.lastBad < fixed && rq.T >= fixed)
+			byLogin = byLogin || c.lost
+			c.since, c.lastBad, c.lost = -1, -1, false
 		}
 	}
-	if len(last) == 0 {
+	probed := false
+	var still Outcome
+	for _, c := range users {
+		probed = probed || c.probed
+		if c.since < 0 {
+			continue
+		}
+		o := c.last
+		if o == "" || o == Kept {
+			o = Unavailable // its last request failed, and no probe came after
+		}
+		still = worse(Session, still, o)
+	}
+	if !probed {
 		return "", nil
 	}
-	var still Outcome
-	for _, o := range last {
-		if o != Kept {
-			still = worse(Session, still, o)
-		}
-	}
 	switch {
-	case lost || still == Lost:
+	case still == Lost:
 		return LogInAgain, nil
 	case still != "":
 		return StillBad + still.Word(), nil
-	case lastBad < 0:
+	case longest < 0:
 		zero := 0.0
 		return NoneFailed, &zero
+	case byLogin:
+		return LoggedInAgain + Seconds(longest) + afterFault, &longest
+	case byFix:
+		return OnceFixed + Seconds(longest) + afterFault, &longest
 	}
-	d := lastBad - from
-	if fixed := r.world.fixedAt(); !fixed.IsZero() && fixed.Sub(r.start).Seconds() >= lastBad {
-		d = fixed.Sub(f).Seconds()
-		return OnceFixed + Seconds(d) + fixedSuffix, &d
-	}
-	return Seconds(d), &d
+	return Seconds(longest), &longest
 }
 
 // The expectation every scenario has.

@@ -20,9 +20,9 @@ type world struct {
 	mu         sync.Mutex
 	ended      map[string]time.Time
 	redisWiped time.Time
-	persist    bool        // Redis keeps an append-only file now
-	faults     []time.Time // when something was broken on purpose
-	fixed      time.Time   // when a step last undid a fault
+	persist    bool      // Redis keeps an append-only file now
+	faults     []fault   // what was broken on purpose, and when
+	fixed      time.Time // when a step last undid a fault
 
 	// What the scenario has broken and not mended, to tell an answer it
 	// explains from one the machine caused.
@@ -85,13 +85,21 @@ func (w *world) Gone(u *User) string {
 	return ""
 }
 
+// fault is a moment the scenario broke something: an instance of one
+// variant, or (variant "") what every variant may depend on.
+type fault struct {
+	at      time.Time
+	variant statelab.Variant
+}
+
 func (w *world) end(name string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	now := time.Now()
 	w.ended[name] = now
 	w.down[name] = true
-	w.faults = append(w.faults, now)
+	v, _, _ := strings.Cut(name, "-")
+	w.faults = append(w.faults, fault{now, statelab.Variant(v)})
 }
 
 // ending records that an instance ends (or was replaced by a new
@@ -103,10 +111,23 @@ func (w *world) ending(name string, down bool) {
 	w.down[name] = down
 }
 
+// anyDown reports whether one of the instances is down: ended by the
+// scenario and not started again.
+func (w *world) anyDown(ins []instance) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, in := range ins {
+		if w.down[in.name] {
+			return true
+		}
+	}
+	return false
+}
+
 func (w *world) fault() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.faults = append(w.faults, time.Now())
+	w.faults = append(w.faults, fault{at: time.Now()})
 }
 
 func (w *world) fix() {
@@ -121,14 +142,31 @@ func (w *world) fixedAt() time.Time {
 	return w.fixed
 }
 
-// firstFault is when the scenario first broke something (zero: never).
-func (w *world) firstFault() time.Time {
+// faultBefore is the last moment before t that the scenario broke
+// something variant v's users may depend on (zero: none).
+func (w *world) faultBefore(v statelab.Variant, t time.Time) time.Time {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if len(w.faults) == 0 {
-		return time.Time{}
+	var at time.Time
+	for _, f := range w.faults {
+		if (f.variant == "" || f.variant == v) && !f.at.After(t) {
+			at = f.at
+		}
 	}
-	return w.faults[0]
+	return at
+}
+
+// firstFault is when the scenario first broke something variant v's users
+// may depend on (zero: never).
+func (w *world) firstFault(v statelab.Variant) time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, f := range w.faults {
+		if f.variant == "" || f.variant == v {
+			return f.at
+		}
+	}
+	return time.Time{}
 }
 
 // tracked is the runtime as a run's steps see it: every action also tells
@@ -176,7 +214,7 @@ func (t tracked) StopRedis(ctx context.Context) error {
 		t.w.redisWiped = now
 	}
 	t.w.redisDown = true
-	t.w.faults = append(t.w.faults, now)
+	t.w.faults = append(t.w.faults, fault{at: now})
 	t.w.mu.Unlock()
 	return t.Runtime.StopRedis(ctx)
 }

@@ -145,9 +145,9 @@ const Legend = `✓ kept: served, same user and cart · ✗ refused: a 401, yet 
 const Terms = `probe: every user asks who it is (GET /me) · pool: a variant's instances behind the balancer (lb) · ` +
 	`sticky routing (affinity): a cookie pins each user to one instance; re-pinned: moved to another · ` +
 	`SIGKILL ends a process at once, SIGTERM lets its requests finish · 401: not logged in, 503: try later · ` +
-	`detect: from ending an instance to the balancer marking it down · recover: from the first fault until every user is served again ` +
-	`("none failed"; "log in again": a session destroyed; "still refused": not served at the end, nothing destroyed; "once fixed": only after a step undid the fault) · ` +
-	`expect: whether the scenario's prediction came true (holds or FAILS), not whether the outcome is good (--verbose lists each).`
+	`detect: from ending an instance to the balancer marking it down · recover: the longest time from a fault until its users were served again ` +
+	`("none failed"; "log in again": a session destroyed, its user not served since; "logged in again": served only after a new login; "still refused": not served at the end, nothing destroyed; "once fixed": served only after a step undid the fault) · ` +
+	`expect: whether the scenario's prediction came true (holds or FAILS; inconclusive when this machine was too busy to tell), not whether the outcome is good (--verbose lists each).`
 
 // Calibrated prints what the run measured of the machine and the timing
 // it chose, in one paragraph.
