@@ -1,12 +1,12 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"statelab"
 	"statelab/lab"
+	"statelab/scenarios/report"
 )
 
 // ending says what becomes of the lab when a run ends early: lab up's
@@ -25,7 +25,7 @@ func ending(kind, what string) string {
 // holdLab keeps the lab as the last scenario left it, says how to reach
 // it, and returns on Enter or when ctx ends (Ctrl-C). A closed input is not
 // an Enter: then only Ctrl-C ends the hold.
-func holdLab(ctx context.Context, out io.Writer, in *bufio.Reader, rt lab.Runtime, kind, liveURL string, env Env) {
+func holdLab(ctx context.Context, out io.Writer, in *report.Lines, rt lab.Runtime, kind, liveURL string, env Env) {
 	ep := rt.Endpoints()
 	fmt.Fprintln(out, "\nheld: the lab keeps running as the last scenario left it, for the room to explore.")
 	// Where a browser opens each: on the host, for the compose stack.
@@ -47,19 +47,8 @@ func holdLab(ctx context.Context, out io.Writer, in *bufio.Reader, rt lab.Runtim
 	} else {
 		fmt.Fprintln(out, "press Enter (or Ctrl-C) to stop it; nothing is left behind")
 	}
-	enter := make(chan struct{})
-	go func() {
-		for {
-			line, err := in.ReadString('\n')
-			if err == nil || line != "" {
-				close(enter)
-				return
-			}
-			return // the input is closed: wait for Ctrl-C
-		}
-	}()
-	select {
-	case <-enter:
-	case <-ctx.Done():
+	if line, err := in.Read(ctx); err == nil || line != "" {
+		return // Enter
 	}
+	<-ctx.Done() // the input is closed: wait for Ctrl-C
 }

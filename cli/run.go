@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -79,6 +78,17 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	}
 	if err := checkRedis(*redisMode); err != nil {
 		return err
+	}
+	if *runtime == "local" && !*up {
+		// A local lab runs three instances of each variant: a scenario
+		// file that names another is refused before anything starts.
+		for _, sc := range scs {
+			if sc.Fits != nil {
+				if err := sc.Fits(scenarios.MinInstances); err != nil {
+					return StartupError{err}
+				}
+			}
+		}
 	}
 	// Reports to stdout push the narration to stderr.
 	out := env.Stdout
@@ -163,7 +173,7 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	defer rt.Close()
 	fmt.Fprintf(out, "lab: %s (up in %.1f s)\n", rt.Describe(), time.Since(start).Seconds())
 	text := report.NewText(out, color, *verbose)
-	stdin := bufio.NewReader(env.Stdin)
+	stdin := report.NewLines(env.Stdin)
 	opts := scenarios.Options{Users: *users, Seed: *seed, Observers: []scenarios.Observer{text}, Used: *up, NoCalibration: !bool(calibrate)}
 	liveURL := ""
 	var live *report.Live
@@ -188,7 +198,7 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	if *predict {
 		in, echo := stdin, !isTerminal(env.Stdin)
 		if answerFile != nil {
-			in, echo = bufio.NewReader(answerFile), true
+			in, echo = report.NewLines(answerFile), true
 		}
 		predictor = &report.Predictor{Text: text, In: in, Echo: echo, Next: opts.Pacer, Users: func(sc *scenarios.Scenario) int {
 			if sc.MaxUsers > 0 && sc.MaxUsers < *users {
@@ -206,6 +216,9 @@ func runRun(ctx context.Context, args []string, env Env) error {
 		return StartupError{err}
 	}
 	defer rn.Close()
+	if err := rn.Fits(scs); err != nil {
+		return StartupError{err} // a scenario file naming an instance this lab lacks
+	}
 	j, runErr := rn.Run(ctx, scs)
 	if predictor != nil && j != nil {
 		right, asked := predictor.Score(j)
@@ -227,12 +240,14 @@ func runRun(ctx context.Context, args []string, env Env) error {
 		holdLab(ctx, out, stdin, rt, kind, liveURL, env)
 	}
 	switch {
+	case errors.Is(runErr, scenarios.ErrQuit):
+		// q at a prompt, or Ctrl-C while the run waited at one.
+		rt.Close()
+		fmt.Fprintln(out, "\nstopped by the instructor: "+ending(kind, "has been stopped"))
+		return ExitCodeError{130}
 	case ctx.Err() != nil:
 		rt.Close()
 		fmt.Fprintln(out, "\ninterrupted: "+ending(kind, "has been stopped"))
-		return ExitCodeError{130}
-	case errors.Is(runErr, scenarios.ErrQuit):
-		fmt.Fprintln(out, "\nstopped by the instructor: "+ending(kind, "is being stopped"))
 		return ExitCodeError{130}
 	case runErr != nil:
 		return runErr

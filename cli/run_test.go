@@ -208,6 +208,68 @@ func TestStepSkipAndQuit(t *testing.T) {
 	}
 }
 
+// TestFileNamesAnInstanceTheLabLacks: a scenario file that kills instance
+// 6 of a lab of three is refused before anything starts, in one line that
+// names the file, the line, the column and the count (exit 2).
+func TestFileNamesAnInstanceTheLabLacks(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "six.yaml")
+	data := "name: six\nsteps:\n  - fill: true\n  - kill: 6\n  - probe: after\nexpect:\n  - {variant: redis, probe: after, outcome: kept, users: all}\n"
+	if err := os.WriteFile(f, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e, out, errb := env(nil)
+	if code := cli.Main(context.Background(), []string{"run", f}, e); code != 2 {
+		t.Fatalf("exit %d, want 2\n%s\n%s", code, out.String(), errb.String())
+	}
+	want := "lab run: " + f + ":4:11: kill: 6: this lab runs 3 instances of each variant (1 to 3)\n"
+	if errb.String() != want || out.String() != "" {
+		t.Errorf("stderr %q, stdout %q; want only %q", errb.String(), out.String(), want)
+	}
+}
+
+// TestCtrlCAtPrompt: Ctrl-C while the run waits at a --step or --predict
+// prompt ends it at once (exit 130, "stopped by the instructor"), with
+// nothing left running; it does not wait for Enter.
+func TestCtrlCAtPrompt(t *testing.T) {
+	for _, tc := range []struct{ flag, prompt string }{
+		{"--step", "press Enter to run step 1/"},
+		{"--predict", "how many of the 3 memory users"},
+	} {
+		t.Run(tc.flag, func(t *testing.T) {
+			e, out, _ := env(map[string]string{"NO_COLOR": "1"})
+			in, typing := io.Pipe() // a terminal nobody types into
+			t.Cleanup(func() { typing.Close() })
+			e.Stdin = in
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan int, 1)
+			go func() { done <- cli.Main(ctx, []string{"run", "sticky", "--users", "3", tc.flag}, e) }()
+			err := poll.Until(context.Background(), 2*time.Minute, 20*time.Millisecond, func(context.Context) error {
+				if !strings.Contains(out.String(), tc.prompt) {
+					return errors.New("no prompt yet")
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out.String())
+			}
+			cancel() // Ctrl-C
+			var code int
+			select {
+			case code = <-done:
+			case <-time.After(time.Minute):
+				t.Fatalf("still waiting for Enter a minute after Ctrl-C\n%s", out.String())
+			}
+			if code != 130 || !strings.Contains(out.String(), "stopped by the instructor") {
+				t.Fatalf("exit %d, want 130 and 'stopped by the instructor'\n%s", code, out.String())
+			}
+			if kids := child.Children(os.Getpid()); len(kids) > 0 {
+				t.Errorf("processes left: %v", kids)
+			}
+		})
+	}
+}
+
 // TestHold: with --hold the lab stays up after the verdict, the balancer
 // still answering, until Enter; then nothing is left.
 func TestHold(t *testing.T) {

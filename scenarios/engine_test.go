@@ -3,6 +3,7 @@ package scenarios_test
 import (
 	"context"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -147,5 +148,67 @@ func TestRunnerNeedsThreeInstances(t *testing.T) {
 	_, err := scenarios.NewRunner(context.Background(), twoInstances{}, scenarios.Options{})
 	if err == nil || !strings.Contains(err.Error(), "this lab runs 2 memory instance(s)") {
 		t.Fatalf("NewRunner on 2 instances: %v", err)
+	}
+}
+
+// disturbed is a one-step scenario whose step records that the machine
+// disturbed jwt, and whose expectations hold or fail as told.
+func disturbed(name string, jwtHolds, memoryHolds bool) *scenarios.Scenario {
+	return &scenarios.Scenario{
+		Name: name, Summary: "a test", Setup: "the machine is busy",
+		Steps: []scenarios.Step{{Title: "be busy", Why: "a test", Run: func(r *scenarios.Run) error {
+			r.Disturbed(statelab.JWT, "jwt: 3 requests timed out with no delay injected")
+			_, err := r.Probe("probed", 1)
+			return err
+		}}},
+		Expect: []scenarios.Expectation{
+			{Variant: statelab.JWT, Text: "does what jwt was told", Check: func(*scenarios.Result) (bool, string) { return jwtHolds, "" }},
+			{Variant: statelab.Memory, Text: "does what memory was told", Check: func(*scenarios.Result) (bool, string) { return memoryHolds, "" }},
+		},
+	}
+}
+
+// TestInconclusive: a prediction that fails where the machine disturbed
+// its variant is inconclusive, not FAILS; one that fails where nothing
+// disturbed it FAILS; one that holds holds, disturbed or not.
+func TestInconclusive(t *testing.T) {
+	ctx := context.Background()
+	rt, err := inproc.Start(ctx, inproc.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close() })
+	rn, err := scenarios.NewRunner(ctx, rt, scenarios.Options{Users: 2, NoCalibration: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rn.Close()
+	j, err := rn.Run(ctx, []*scenarios.Scenario{disturbed("holds", true, true), disturbed("unsure", false, true), disturbed("fails", false, false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Calibration == nil || !j.Calibration.Off || !strings.Contains(j.Calibration.Line, "not calibrated") {
+		t.Errorf("calibration off: %+v", j.Calibration)
+	}
+	holds, unsure, fails := j.Scenarios[0], j.Scenarios[1], j.Scenarios[2]
+	if !holds.OK || holds.Inconclusive || len(holds.Disturbances) != 1 {
+		t.Errorf("every expectation holds, jwt disturbed: ok %v, inconclusive %v, %+v", holds.OK, holds.Inconclusive, holds.Disturbances)
+	}
+	if unsure.OK || !unsure.Inconclusive || !unsure.Expectations[0].Inconclusive || unsure.Expectations[1].Inconclusive ||
+		!strings.Contains(unsure.Busy, "inconclusive: this machine was too busy (jwt: 3 requests timed out with no delay injected)") {
+		t.Errorf("jwt's prediction failed where jwt was disturbed: %+v, %q", unsure.Expectations, unsure.Busy)
+	}
+	if fails.OK || fails.Inconclusive || fails.Expectations[1].Inconclusive {
+		t.Errorf("memory's prediction failed where only jwt was disturbed: inconclusive %v, %+v", fails.Inconclusive, fails.Expectations)
+	}
+	if j.OK || j.Failed != 1 || j.Inconclusive != 1 {
+		t.Errorf("journal: ok %v, %d failed, %d inconclusive; want false, 1, 1", j.OK, j.Failed, j.Inconclusive)
+	}
+	var statuses []string
+	for _, row := range j.Summary {
+		statuses = append(statuses, row.Scenario+":"+row.Status)
+	}
+	if !slices.Contains(statuses, "unsure:inconclusive") || slices.Contains(statuses, "holds:inconclusive") {
+		t.Errorf("summary statuses: %v", statuses)
 	}
 }

@@ -119,6 +119,20 @@ func (rn *Runner) Plan() Plan { return rn.plan }
 // Close releases the runner's connections.
 func (rn *Runner) Close() { rn.transport.CloseIdleConnections() }
 
+// Fits checks, before anything runs, that every scenario can run on this
+// lab: that the instances each names are instances the lab runs.
+func (rn *Runner) Fits(scs []*Scenario) error {
+	n := len(rn.rt.Instances(statelab.Memory))
+	for _, sc := range scs {
+		if sc.Fits != nil {
+			if err := sc.Fits(n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // Run runs the scenarios in order and returns the journal. It stops early
 // only when ctx ends or the instructor quits; a failed step fails its
 // scenario, and the next one starts from a reset lab.
@@ -126,6 +140,9 @@ func (rn *Runner) Run(ctx context.Context, scs []*Scenario) (*Journal, error) {
 	j := &Journal{
 		Runtime: rn.rt.Describe(), Seed: rn.opts.Seed, Users: rn.opts.Users,
 		Started: time.Now().UTC(), OK: true,
+	}
+	if err := rn.Fits(scs); err != nil {
+		return j, err
 	}
 	rn.obs.RunStarted(j.Runtime, rn.plan, scs)
 	if rn.cal == nil {

@@ -48,6 +48,10 @@ type Scenario struct {
 	// MaxUsers, when set, caps the users per variant: a scenario that
 	// measures per session needs no crowd.
 	MaxUsers int
+	// Fits, when set, says whether the scenario can run on a lab of n
+	// instances per variant (a scenario file naming instance 6 cannot run
+	// on three), before anything runs.
+	Fits func(n int) error
 }
 
 // Claim is a row of the seed articles' comparison table (or a claim made

@@ -3,8 +3,11 @@ package catalog
 import "statelab/scenarios"
 
 // The claims of the seed articles the scenarios test. Every word inside
-// quotation marks is the article's own; a row of 004's comparison table is
-// quoted cell by cell, the stateless column first.
+// quotation marks is the article's own, and every quotation is whole: a
+// sentence from its start to its end, a table cell, or a list with all its
+// items (" · " between them); a cut would be marked "…". A row of 004's
+// comparison table is quoted cell by cell, the stateless column first;
+// quotation marks inside a quotation are curly.
 var (
 	claimMemory = scenarios.Claim{Source: "004", Row: "Memory of Past Requests",
 		Text: `stateless "None. Each request is treated as if it is the first." · stateful "Yes. Context is stored server-side in memory, cache, or a database."`}
@@ -29,11 +32,11 @@ var (
 	claimRequestSize = scenarios.Claim{Source: "004", Row: "Request Size",
 		Text: `stateless "Larger. Each request must carry all necessary context including authentication credentials." · stateful "Smaller. Only a short session identifier needs to be sent, as the server retrieves the rest from its store."`}
 	claimSignedCookies = scenarios.Claim{Source: "000", Row: "Where Is the “State” Stored Then?",
-		Text: `"state is stored externally, such as: Databases (PostgreSQL, MySQL) · Caches (Redis) · Tokens (JWTs, signed cookies)" · "Stateless systems authenticate users on every request using: Tokens · API keys · Signed cookies"`}
-	claimSignedCookiesRestart = scenarios.Claim{Source: "004", Row: "What happens to sessions when the server restarts?",
+		Text: `"Instead, state is stored externally, such as: Databases (PostgreSQL, MySQL) · Caches (Redis) · Tokens (JWTs, signed cookies) · External services" · "Stateless systems authenticate users on every request using: Tokens · API keys · Signed cookies"`}
+	claimSignedCookiesRestart = scenarios.Claim{Source: "004", Row: "What happens to stateful sessions when a server restarts?",
 		Text: `"Some applications also use signed cookies that store session data directly in the browser rather than on the server, which survives server restarts entirely since no server-side storage is involved."`}
 	claimIdempotent = scenarios.Claim{Source: "001", Row: "Optimization",
-		Text: `"designing your API so that making the same request multiple times has the same effect as making it once. This is critical in stateless systems where network hiccups might cause a client to retry a request. If the request is idempotent, the retry won't result in duplicate transactions or corrupted data."`}
+		Text: `"Optimize your stateless architecture by using Idempotent Operations. This means designing your API so that making the same request multiple times has the same effect as making it once. This is critical in stateless systems where network hiccups might cause a client to retry a request. If the request is idempotent, the retry won't result in duplicate transactions or corrupted data."`}
 	claimTokenSize = scenarios.Claim{Source: "001", Row: "Common Pitfalls",
 		Text: `"If your stateless token becomes too large, it increases network latency and consumes excessive bandwidth."`}
 	claimShortExpiry = scenarios.Claim{Source: "001", Row: "What are the security risks of stateless architecture?",

@@ -11,9 +11,25 @@ import (
 	"statelab/scenarios"
 )
 
-// slowDelays are the latencies slow-redis adds between the instances and
-// Redis.
-var slowDelays = []time.Duration{0, 20 * time.Millisecond, 100 * time.Millisecond}
+// slowSteps are the latencies slow-redis adds between the instances and
+// Redis, as parts of the time the instances wait for Redis (the run's
+// timing): none, a fiftieth and a tenth (0, 20 and 100 ms when they wait
+// a second), each well within it; and the probe of each.
+var slowSteps = []struct {
+	per   int // of the store timeout: d = timeout / per; 0: no delay
+	probe string
+}{
+	{0, "Redis without delay"},
+	{50, "Redis a little slower"},
+	{10, "Redis a tenth of the timeout slower"},
+}
+
+func slowDelay(timeout time.Duration, per int) time.Duration {
+	if per == 0 {
+		return 0
+	}
+	return (timeout / time.Duration(per)).Round(time.Millisecond)
+}
 
 // slowSamples is how many GET /me one user sends, one after the other, at
 // each delay.
@@ -28,8 +44,6 @@ type slowFigures struct {
 	Sent int64 `json:"redis_bytes_sent"`
 }
 
-func slowProbe(d time.Duration) string { return fmt.Sprintf("Redis +%d ms", d.Milliseconds()) }
-
 const slowPast = "Redis slower than the instances wait"
 
 // slowRedis: latency between the instances and Redis, +0, +20 and +100 ms,
@@ -37,7 +51,7 @@ const slowPast = "Redis slower than the instances wait"
 var slowRedis = &scenarios.Scenario{
 	Name:     "slow-redis",
 	Summary:  "latency added between the instances and Redis: redis pays it on every request, the others never ask Redis; past the Redis timeout, 503",
-	Setup:    "round-robin (memory sticky); a delay proxy between the instances and Redis adds 0, 20 and 100 ms, then more than the Redis timeout",
+	Setup:    "round-robin (memory sticky); a delay proxy between the instances and Redis adds none, a fiftieth and a tenth of the Redis timeout (0, 20 and 100 ms when it is 1 s), then more than the timeout",
 	Claims:   []scenarios.Claim{claimSharedStore, claimSharedBottleneck},
 	MaxUsers: 10,
 	Steps: []scenarios.Step{
@@ -48,7 +62,7 @@ var slowRedis = &scenarios.Scenario{
 		},
 		fill(),
 		{
-			Title: "at +0, +20 and +100 ms: every user asks who it is, then one user asks 40 times alone",
+			Title: "at each delay: every user asks who it is, then one user asks 40 times alone",
 			Why:   "Every GET /me of a redis user reads its session from Redis; memory reads its own map, jwt and cookie verify what the request carries.",
 			Run:   measureSlow,
 		},
@@ -97,34 +111,39 @@ var slowRedis = &scenarios.Scenario{
 		keepsAll(statelab.Redis, "Redis fast again"),
 	},
 	Verdict:    slowPast,
-	Highlights: []string{slowProbe(slowDelays[len(slowDelays)-1]), slowPast, "Redis fast again"},
+	Highlights: []string{slowSteps[len(slowSteps)-1].probe, slowPast, "Redis fast again"},
 	Lesson: func(res *scenarios.Result) string {
 		f := slowOf(res, statelab.Redis)
-		if len(f) < len(slowDelays) {
+		if len(f) < len(slowSteps) {
 			return "The latency was not measured: see the error above."
 		}
-		var p50s []string
+		var p50s, delays []string
 		for _, x := range f {
 			p50s = append(p50s, fmt.Sprintf("%.1f", x.P50Ms))
+			delays = append(delays, fmt.Sprintf("+%.0f", x.DelayMs))
 		}
 		others := notMemory()[1:]
 		down, of := users(res, slowPast, statelab.Redis, scenarios.Unavailable)
-		return fmt.Sprintf("With Redis +0, +20 and +100 ms away, one redis GET /me took %s ms (medians of %d): every request pays the round trip to the shared store, and a slower store slows every request. "+
+		return fmt.Sprintf("With Redis %s ms away, one redis GET /me took %s ms (medians of %d): every request pays the round trip to the shared store, and a slower store slows every request. "+
 			"Memory, %s sent Redis %d bytes meanwhile: what they need is in the process or in the request, so no delay of Redis can reach them. "+
 			"Once Redis answered %.0f ms late, more than the %.0f ms an instance waits, %d of %d redis users got 503 from healthy instances. "+
 			"A shared store is a dependency on the path of every request: its latency is the application's. (Latency and the timeout only: the store's capacity under load is not measured here.)",
-			strings.Join(p50s, ", "), slowSamples, variantNames(others), sentBy(res, statelab.Memory)+sentBy(res, statelab.JWT)+sentBy(res, statelab.Cookie),
+			and(delays), and(p50s), slowSamples, variantNames(others), sentBy(res, statelab.Memory)+sentBy(res, statelab.JWT)+sentBy(res, statelab.Cookie),
 			res.Float("past delay ms"), res.Float("redis timeout ms"), down, of)
 	},
 }
 
 func measureSlow(r *scenarios.Run) error {
 	figures := map[statelab.Variant][]slowFigures{}
-	for _, d := range slowDelays {
+	var cols []string
+	for _, st := range slowSteps {
+		d := slowDelay(r.Timing().StoreTimeout, st.per)
+		cols = append(cols, fmt.Sprintf("Redis +%d ms", d.Milliseconds()))
 		if err := r.RT.SetRedisLatency(r.Context(), d); err != nil {
 			return err
 		}
-		if _, err := r.Probe(slowProbe(d), 1); err != nil {
+		r.Note("%s: Redis +%d ms", st.probe, d.Milliseconds())
+		if _, err := r.Probe(st.probe, 1); err != nil {
 			return err
 		}
 		for _, v := range statelab.Variants {
@@ -148,7 +167,7 @@ func measureSlow(r *scenarios.Run) error {
 	}
 	t := scenarios.Table{
 		Title:   fmt.Sprintf("GET /me, one user alone, %d requests in a row at each delay: p50 · p99, and the bytes the instances sent Redis meanwhile", slowSamples),
-		Columns: []string{"variant", "Redis +0 ms", "Redis +20 ms", "Redis +100 ms", "bytes sent to Redis"},
+		Columns: append(append([]string{"variant"}, cols...), "bytes sent to Redis"),
 	}
 	for _, v := range statelab.Variants {
 		r.Fact("slow "+string(v), figures[v])
@@ -182,7 +201,7 @@ func sentBy(res *scenarios.Result, v statelab.Variant) int64 {
 func paysDelay(v statelab.Variant) scenarios.Expectation {
 	return scenarios.Expectation{Variant: v, Text: "pays the delay on every request: its median GET /me is at least the delay", Check: func(res *scenarios.Result) (bool, string) {
 		f := slowOf(res, v)
-		ok := len(f) == len(slowDelays)
+		ok := len(f) == len(slowSteps)
 		var parts []string
 		for _, x := range f {
 			ok = ok && x.P50Ms >= x.DelayMs && x.Sent > 0
@@ -202,6 +221,6 @@ func asksRedisNothing(v statelab.Variant) scenarios.Expectation {
 			parts = append(parts, fmt.Sprintf("+%.0f ms: %.1f ms", x.DelayMs, x.P50Ms))
 		}
 		n := sentBy(res, v)
-		return len(f) == len(slowDelays) && n == 0, fmt.Sprintf("%d bytes sent to Redis; medians %s", n, strings.Join(parts, ", "))
+		return len(f) == len(slowSteps) && n == 0, fmt.Sprintf("%d bytes sent to Redis; medians %s", n, strings.Join(parts, ", "))
 	}}
 }

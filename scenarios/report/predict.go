@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"strings"
@@ -27,7 +26,7 @@ const (
 // pause to Next (step mode), if any. Score says afterwards who was right.
 type Predictor struct {
 	Text *Text
-	In   *bufio.Reader
+	In   *Lines
 	Echo bool
 	// Users is how many users per variant a scenario has.
 	Users func(sc *scenarios.Scenario) int
@@ -64,7 +63,10 @@ func (pr *Predictor) Pause(ctx context.Context, p scenarios.Pause) scenarios.Dec
 		answers := map[statelab.Variant]Prediction{}
 		pr.Text.Noted("predict   before it runs: what will happen? (the verdict scores each answer)")
 		for _, v := range statelab.Variants {
-			answers[v] = pr.ask(Question(p.Scenario, v, pr.Users(p.Scenario)))
+			answers[v] = pr.ask(ctx, Question(p.Scenario, v, pr.Users(p.Scenario)))
+			if ctx.Err() != nil {
+				return scenarios.Quit // Ctrl-C: stop now, ask nothing more
+			}
 		}
 		pr.asked[p.Scenario.Name] = answers
 	}
@@ -76,12 +78,16 @@ func (pr *Predictor) Pause(ctx context.Context, p scenarios.Pause) scenarios.Dec
 
 // ask reads one answer: all, some or none (or a, s, n); anything else is
 // asked again, and the end of the input leaves the question unanswered.
-func (pr *Predictor) ask(q string) Prediction {
+func (pr *Predictor) ask(ctx context.Context, q string) Prediction {
 	for {
 		pr.Text.prompt(q)
-		line, err := pr.In.ReadString('\n')
+		line, err := pr.In.Read(ctx)
+		if ctx.Err() != nil {
+			pr.Text.answer("")
+			return ""
+		}
 		if pr.Echo {
-			pr.Text.answer(strings.TrimRight(line, "\r\n"))
+			pr.Text.answer(line)
 		}
 		switch strings.TrimSpace(strings.ToLower(line)) {
 		case "all", "a":

@@ -78,9 +78,32 @@ func IsFile(name string) bool {
 	return strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") || strings.HasSuffix(name, ".json") || strings.ContainsRune(name, os.PathSeparator)
 }
 
-// parser keeps the file's name for errors.
+// parser keeps the file's name for errors, and the instances its steps
+// name, to check them against the lab's before a run.
 type parser struct {
 	file string
+	refs []instanceRef
+}
+
+// instanceRef is an instance number a step names, where it names it.
+type instanceRef struct {
+	act  string // kill, stop, start or add
+	num  int
+	node *yaml.Node
+}
+
+// fits says whether every instance the steps name is one a lab of n
+// instances per variant has (kill, stop, start), or a new one (add).
+func (p *parser) fits(n int) error {
+	for _, r := range p.refs {
+		switch {
+		case r.act == "add" && r.num <= n:
+			return p.errAt(r.node, "add: %d: this lab runs %d instances of each variant already; add names a new one, %d or more", r.num, n, n+1)
+		case r.act != "add" && r.num > n:
+			return p.errAt(r.node, "%s: %d: this lab runs %d instances of each variant (1 to %d)", r.act, r.num, n, n)
+		}
+	}
+	return nil
 }
 
 func (p *parser) errAt(n *yaml.Node, format string, args ...any) error {
@@ -187,6 +210,7 @@ func Parse(file string, data []byte, claims Claims) (*scenarios.Scenario, error)
 	} else {
 		sc.Verdict = last
 	}
+	sc.Fits = p.fits
 	lesson, _ := p.optStr(fields["lesson"])
 	sc.Lesson = func(res *scenarios.Result) string {
 		s := "From the file " + file + ", in its author's words: " + strings.TrimSpace(lesson)

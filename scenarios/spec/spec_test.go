@@ -66,6 +66,35 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// TestFits: the instances a file's steps name are checked against the
+// lab's count before the run, with the line and column of the step.
+func TestFits(t *testing.T) {
+	for _, tc := range []struct {
+		name, steps string
+		n           int
+		want        string // "" for none
+	}{
+		{"kill within", "  - kill: 3\n", 3, ""},
+		{"kill past", "  - policy: sticky\n  - kill: 6\n", 3, "f.yaml:4:11: kill: 6: this lab runs 3 instances of each variant (1 to 3)"},
+		{"stop past", "  - stop: 4\n", 3, "f.yaml:3:11: stop: 4:"},
+		{"start past", "  - start: 5\n", 4, "f.yaml:3:12: start: 5: this lab runs 4 instances"},
+		{"add a new one", "  - add: 4\n", 3, ""},
+		{"add an existing one", "  - add: 4\n", 5, "f.yaml:3:10: add: 4: this lab runs 5 instances of each variant already"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := "name: x\nsteps:\n" + tc.steps + "  - probe: a\nexpect:\n  - {variant: memory, probe: a, outcome: kept, users: all}\n"
+			sc, err := spec.Parse("f.yaml", []byte(data), catalog.Claim)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = sc.Fits(tc.n)
+			if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+				t.Fatalf("Fits(%d) = %v, want %q", tc.n, err, tc.want)
+			}
+		})
+	}
+}
+
 // TestCatalogueFiles: the catalogue scenarios shipped as files behave as
 // their Go versions: run one after the other on the same lab, every probe
 // counts the same users per outcome, per variant, and every expectation of

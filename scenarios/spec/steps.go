@@ -90,6 +90,7 @@ func (p *parser) step(n *yaml.Node) (scenarios.Step, string, error) {
 		if err != nil {
 			return st, "", err
 		}
+		p.refs = append(p.refs, instanceRef{act, num, v})
 		switch act {
 		case "kill":
 			st = scenarios.Step{Title: fmt.Sprintf("kill instance %d of every variant (SIGKILL)", num), Run: func(r *scenarios.Run) error { return r.End(num, false) }}
