@@ -52,7 +52,8 @@ func runUp(ctx context.Context, args []string, env Env) error {
 	if *policy != "sticky" && *policy != "round-robin" && *policy != "least-conn" {
 		return UsageError{fmt.Errorf("--policy %q: want sticky, round-robin or least-conn", *policy)}
 	}
-	opts := local.Options{Redis: *redisMode, Instances: *instances, Policy: *policy, Pools: map[statelab.Variant]string{}}
+	// What calibration chooses on all but a crowded machine, from the start.
+	opts := local.Options{Redis: *redisMode, Instances: *instances, Policy: *policy, Pools: map[statelab.Variant]string{}, RedisTimeout: scenarios.StoreTimeoutFloor}
 	if *logs {
 		opts.Logs = env.Stderr
 	}
@@ -118,7 +119,15 @@ func runUp(ctx context.Context, args []string, env Env) error {
 		return StartupError{err}
 	}
 	defer stopControl()
-	fmt.Fprintf(out, "lab: %s (up in %.1f s)\n\n", rt.Describe(), time.Since(start).Seconds())
+	upIn := time.Since(start)
+	cal, err := scenarios.Calibrate(ctx, rt, false)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ExitCodeError{130}
+		}
+		return StartupError{err}
+	}
+	fmt.Fprintf(out, "lab: %s (up in %.1f s)\ntiming: %s\n\n", rt.Describe(), upIn.Seconds(), cal.Line)
 	ep := rt.Endpoints()
 	for _, v := range statelab.Variants {
 		fmt.Fprintf(out, "  %-7s %s   (shop page: log in, add to the cart, see which instance answers)\n", v, ep.Pools[v])
@@ -167,7 +176,7 @@ func runUp(ctx context.Context, args []string, env Env) error {
 				lines = nil // the input is closed: only Ctrl-C ends the lab
 				continue
 			}
-			if done, err := upCommand(ctx, out, line, rt, ctl, &warned, text, live); done || err != nil {
+			if done, err := upCommand(ctx, out, line, rt, ctl, &warned, text, live, &cal); done || err != nil {
 				stopControl()
 				rt.Close()
 				fmt.Fprintln(out, "stopped: every process of the lab has ended")
@@ -206,7 +215,7 @@ func upPrompt(out io.Writer) { fmt.Fprint(out, "> ") }
 
 // upCommand runs one line typed at lab up's prompt; done reports q.
 // A q while a lab run --up holds the lab only warns, once (warned).
-func upCommand(ctx context.Context, out io.Writer, line string, rt *local.Runtime, ctl *remote.Server, warned *bool, text *report.Text, live *report.Live) (done bool, err error) {
+func upCommand(ctx context.Context, out io.Writer, line string, rt *local.Runtime, ctl *remote.Server, warned *bool, text *report.Text, live *report.Live, cal *scenarios.Calibration) (done bool, err error) {
 	if ctl.Holder() == "" {
 		*warned = false
 	}
@@ -272,7 +281,7 @@ func upCommand(ctx context.Context, out io.Writer, line string, rt *local.Runtim
 	if live != nil {
 		obs = append(obs, live)
 	}
-	rn, err := scenarios.NewRunner(ctx, rt, scenarios.Options{Users: 30, Seed: 1, Observers: obs, Used: true})
+	rn, err := scenarios.NewRunner(ctx, rt, scenarios.Options{Users: 30, Seed: 1, Observers: obs, Used: true, Calibration: cal})
 	if err != nil {
 		fmt.Fprintf(out, "cannot run it on this lab: %v\n", err)
 		return false, nil

@@ -51,6 +51,7 @@ func (r *Run) FillAll() error { return r.FillOf(statelab.Variants...) }
 func (r *Run) FillOf(variants ...statelab.Variant) error {
 	var mu sync.Mutex
 	sent, failed, short := map[statelab.Variant]int{}, map[statelab.Variant]int{}, map[statelab.Variant]int{}
+	noLogin, why := map[statelab.Variant]int{}, map[statelab.Variant]string{}
 	start := time.Now()
 	r.EachUserOf(variants, func(u *User) {
 		n, bad := u.FillCount(r.ctx)
@@ -61,6 +62,12 @@ func (r *Run) FillOf(variants ...statelab.Variant) error {
 		if bad > 0 {
 			short[u.Variant]++
 		}
+		if f := u.LoginFailed(); f != "" {
+			noLogin[u.Variant]++
+			if why[u.Variant] == "" {
+				why[u.Variant] = strings.TrimPrefix(f, "its login failed: ")
+			}
+		}
 	})
 	if err := r.ctx.Err(); err != nil {
 		return err
@@ -70,8 +77,12 @@ func (r *Run) FillOf(variants ...statelab.Variant) error {
 	for _, v := range variants {
 		names = append(names, string(v))
 		if failed[v] > 0 {
-			parts = append(parts, fmt.Sprintf("%s: %d of %d requests refused or failed, %d of %d users' carts incomplete",
-				v, failed[v], sent[v], short[v], users))
+			part := fmt.Sprintf("%s: %d of %d requests refused or failed, %d of %d users' carts incomplete",
+				v, failed[v], sent[v], short[v], users)
+			if n := noLogin[v]; n > 0 {
+				part += fmt.Sprintf("; %d of %d logins failed (e.g. %s): those users have no session, and count as unavailable", n, users, why[v])
+			}
+			parts = append(parts, part)
 		}
 	}
 	who := "per variant"
