@@ -42,7 +42,13 @@ func TestUp(t *testing.T) {
 	defer busy.Close()
 	busyPort := strconv.Itoa(busy.Addr().(*net.TCPAddr).Port)
 	e, _, errb := env(nil)
-	if code := cli.Main(context.Background(), []string{"up", "--admin-port", busyPort}, e); code != 2 || !strings.Contains(errb.String(), "cannot listen on 127.0.0.1:"+busyPort) {
+	// Every other port free: the workshop's own (8081...) may be taken by
+	// a stack that runs on this machine.
+	busyArgs := []string{"up", "--admin-port", busyPort}
+	for _, f := range []string{"memory", "redis", "jwt", "cookie", "live"} {
+		busyArgs = append(busyArgs, "--"+f+"-port", freePort(t))
+	}
+	if code := cli.Main(context.Background(), busyArgs, e); code != 2 || !strings.Contains(errb.String(), "cannot listen on 127.0.0.1:"+busyPort) {
 		t.Fatalf("a port in use: exit %d, %q", code, errb.String())
 	}
 

@@ -37,10 +37,9 @@ type Options struct {
 	// Logger receives the instances' and the balancer's logs. Default:
 	// discard.
 	Logger *slog.Logger
-	// RedisTimeout is how long an instance waits for Redis. Default 2s:
-	// the embedded Redis runs its scripts in this process, under the race
-	// detector in tests and beside every other test binary in CI, where
-	// the servers' 250 ms can pass without anything being wrong.
+	// RedisTimeout is how long an instance waits for Redis, until a
+	// runner's calibration tunes it. Default 1s: what calibration gives a
+	// quiet machine, so that calibrating restarts nothing there.
 	RedisTimeout time.Duration
 }
 
@@ -71,7 +70,7 @@ var (
 type instance struct {
 	name    string
 	variant statelab.Variant
-	addr    string // kept across restarts
+	addr    string // kept across restarts; guarded by Runtime.mu
 	srv     *servers.Server
 	done    chan struct{}
 	// given are the settings its last start was given; settings what it
@@ -86,7 +85,7 @@ func Start(ctx context.Context, opts Options) (_ *Runtime, err error) {
 		opts.Instances = 3
 	}
 	if opts.RedisTimeout <= 0 {
-		opts.RedisTimeout = 2 * time.Second
+		opts.RedisTimeout = time.Second
 	}
 	if opts.HealthInterval <= 0 {
 		opts.HealthInterval = 50 * time.Millisecond
@@ -163,11 +162,12 @@ func (rt *Runtime) start(in *instance, s lab.Settings) error {
 	rt.mu.Lock()
 	eff := rt.effective(s)
 	in.given, in.settings = s, eff
+	addr := in.addr
 	rt.mu.Unlock()
 	srv, err := servers.New(servers.Config{
 		Variant:      in.variant,
 		Name:         in.name,
-		Addr:         in.addr,
+		Addr:         addr,
 		RedisAddr:    rt.InstancesAddr(),
 		RedisTimeout: eff.RedisTimeout,
 		CookieName:   statelab.SessionCookie + "_" + string(in.variant),
@@ -185,7 +185,9 @@ func (rt *Runtime) start(in *instance, s lab.Settings) error {
 		srv.Close()
 		return err
 	}
-	in.addr = srv.Addr().String()
+	rt.mu.Lock()
+	in.addr = srv.Addr().String() // the port :0 picked; the same one on every restart
+	rt.mu.Unlock()
 	in.srv, in.done = srv, make(chan struct{})
 	done := in.done
 	go func() { _ = srv.Serve(); close(done) }()
@@ -308,6 +310,8 @@ func (rt *Runtime) InstanceURL(name string) string {
 	if err != nil {
 		return ""
 	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
 	return "http://" + in.addr
 }
 
@@ -327,6 +331,8 @@ func (rt *Runtime) Add(_ context.Context, v statelab.Variant, name string, s lab
 		rt.mu.Unlock()
 		return "", err
 	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
 	return in.addr, nil
 }
 

@@ -45,7 +45,9 @@ var tokenExpiry = &scenarios.Scenario{
 			Why:   "Memory, redis and cookie sessions live the lifetime from their last use: a read renews one (the cookie variant sets a new cookie) once half of that has passed. A token's expiry was fixed when it was issued.",
 			Run: func(r *scenarios.Run) error {
 				life := r.Timing().Lifetime
+				// Both units: the lesson says "500 ms" or "1.0 s".
 				r.Fact("probe every ms", float64((life / 8).Milliseconds()))
+				r.Fact("probe every seconds", (life / 8).Seconds())
 				until := latest(r, statelab.JWT, (*scenarios.User).TokenExpiry).Add(time.Second)
 				r.Fact("active seconds", roundTenth(time.Until(until).Seconds()))
 				if _, err := r.ProbeEvery("active, past the token lifetime", life/8, func() error { return wait(r, until) }); err != nil {

@@ -2,18 +2,22 @@
 // of the redis variant shares it, which is why any instance can serve any user,
 // and why Redis becomes the one thing that must not fail.
 //
-// Client builds a go-redis client whose timeouts make an outage cost
-// milliseconds: go-redis's defaults (seconds of timeouts, retries with
-// back-off, five dial attempts) would turn a stopped Redis into hanging users.
+// Client builds a go-redis client whose timeouts make an outage cost no
+// more than its timeout: go-redis's defaults (seconds of timeouts, retries
+// with back-off, five dial attempts) would turn a stopped Redis into
+// hanging users.
 package redisstore
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -63,10 +67,12 @@ var setLogger sync.Once
 
 // Client returns a go-redis client for addr where dialling, reading, writing
 // and waiting for a pooled connection each give up after timeout, with one
-// dial attempt and no command retries.
+// dial attempt and no retries of go-redis's own (which would retry a
+// timeout, doubling an outage). One retry is made, by retryBroken, of a
+// command whose connection turned out broken.
 func Client(addr string, timeout time.Duration) *redis.Client {
 	setLogger.Do(func() { redis.SetLogger(quiet{}) })
-	return redis.NewClient(&redis.Options{
+	c := redis.NewClient(&redis.Options{
 		Addr:                  addr,
 		Protocol:              2,
 		DisableIdentity:       true,
@@ -82,6 +88,48 @@ func Client(addr string, timeout time.Duration) *redis.Client {
 			Mode: maintnotifications.ModeDisabled,
 		},
 	})
+	c.AddHook(retryBroken{})
+	return c
+}
+
+// retryBroken sends a command once more, on another connection, when the
+// one it went out on turned out broken (closed or reset by the other end:
+// a Redis restarted since the connection was pooled, or a proxy that cut
+// it), never after a timeout: an outage stays as short as the timeout. The
+// scripts are idempotent (they set a record and its counters from what
+// they read), so a command Redis ran before the connection broke may run
+// twice without changing the result.
+type retryBroken struct{}
+
+func (retryBroken) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (retryBroken) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		if broken(err) && ctx.Err() == nil {
+			cmd.SetErr(nil)
+			err = next(ctx, cmd)
+		}
+		return err
+	}
+}
+
+func (retryBroken) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// broken reports an error that says the connection was closed or reset,
+// not that Redis was slow or refused.
+func broken(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return false
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
 }
 
 // Unavailable wraps a go-redis error in store.ErrUnavailable; redis.Nil and
