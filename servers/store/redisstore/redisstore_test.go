@@ -45,7 +45,7 @@ func TestConformance(t *testing.T) {
 type fakeRedis struct {
 	ln       net.Listener
 	commands atomic.Int64
-	names    chan string // every command's name, as it comes (bounded)
+	names    chan string                // every command's name, as it comes (bounded)
 	act      func(conn, cmd int) string // "answer", "close" or "hang"
 }
 
