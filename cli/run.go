@@ -255,7 +255,14 @@ func runRun(ctx context.Context, args []string, env Env) error {
 		fmt.Fprintln(out, "\nsome expectations FAIL (marked FAILS above)")
 		return ExitCodeError{ExitFailed}
 	case j.Inconclusive > 0:
-		fmt.Fprintf(out, "\nno expectation FAILS, but %s inconclusive: this machine was too busy to judge (%s)\n", scenarioCount(j.Inconclusive), scenarios.BusyHint)
+		var again []string
+		for _, s := range j.Scenarios {
+			if s.Inconclusive {
+				again = append(again, s.Name)
+			}
+		}
+		fmt.Fprintf(out, "\nnothing FAILS, but %s inconclusive: this machine was too busy to judge. Close other programs (a browser tab, a video call) and run again: lab run %s\n",
+			scenarioCount(j.Inconclusive), strings.Join(again, " "))
 		return ExitCodeError{ExitInconclusive}
 	case !j.OK:
 		fmt.Fprintln(out, "\nsome expectations FAIL (marked FAILS above)")

@@ -77,7 +77,7 @@ func (r *Run) FillOf(variants ...statelab.Variant) error {
 	for _, v := range variants {
 		names = append(names, string(v))
 		if failed[v] > 0 {
-			part := fmt.Sprintf("%s: %d of %d requests refused or failed, %d of %d users' carts incomplete",
+			part := fmt.Sprintf("%s: %d of %d requests not answered 200, %d of %d users' carts incomplete",
 				v, failed[v], sent[v], short[v], users)
 			if n := noLogin[v]; n > 0 {
 				part += fmt.Sprintf("; %d of %d logins failed (e.g. %s): those users have no session, and count as unavailable", n, users, why[v])
@@ -90,6 +90,9 @@ func (r *Run) FillOf(variants ...statelab.Variant) error {
 		who = "of " + strings.Join(names, " and ")
 	}
 	msg := fmt.Sprintf("%d users %s logged in and added their items in %.2f s", users, who, time.Since(start).Seconds())
+	if len(parts) > 0 {
+		msg = fmt.Sprintf("%d users %s tried to log in and add their items, in %.2f s", users, who, time.Since(start).Seconds())
+	}
 	if len(parts) == 0 {
 		r.Detail("%s, every request answered", msg)
 		return nil

@@ -11,6 +11,7 @@ import (
 
 	"statelab"
 	"statelab/internal/machine"
+	"statelab/internal/poll"
 	"statelab/lab"
 )
 
@@ -41,8 +42,9 @@ const (
 	// outage measured in one second, not go-redis's default of several.
 	StoreTimeoutFloor = time.Second
 	lifetimeFloor     = 4 * time.Second
-	// The headroom the calibration gives over the worst 99th percentile
-	// it measured: the store timeout is 20 times it, lifetimes 100 times.
+	// The headroom the calibration gives over what it measured: the
+	// store timeout is 20 times the worst 99th percentile and twice the
+	// longest wait, lifetimes 100 times and four times.
 	storeHeadroom    = 20
 	lifetimeHeadroom = 100
 	patienceUnit     = 10 * time.Millisecond
@@ -60,9 +62,9 @@ func DefaultTiming(storeTimeout time.Duration) Timing {
 // Derive chooses the timing for a machine that read m: ample headroom over
 // what it measured, never less than a quiet machine gets.
 func Derive(m machine.Reading) Timing {
-	worst := m.Worst()
-	store := roundUp(max(StoreTimeoutFloor, storeHeadroom*worst), 50*time.Millisecond)
-	life := roundUp(max(lifetimeFloor, lifetimeHeadroom*worst), time.Second)
+	worst, longest := m.Worst(), max(m.RedisMax, m.WakeMax)
+	store := roundUp(max(StoreTimeoutFloor, storeHeadroom*worst, 2*longest), 50*time.Millisecond)
+	life := roundUp(max(lifetimeFloor, lifetimeHeadroom*worst, 4*longest), time.Second)
 	return Timing{
 		StoreTimeout: min(store, 10*time.Second),
 		Lifetime:     min(life, 30*time.Second),
@@ -103,7 +105,11 @@ type Calibration struct {
 func Calibrate(ctx context.Context, rt lab.Runtime, off bool) (Calibration, error) {
 	c := Calibration{Off: off}
 	if c.Off {
-		c.Timing = DefaultTiming(storeTimeout(ctx, rt))
+		have, err := storeTimeout(ctx, rt)
+		if err != nil {
+			return c, err
+		}
+		c.Timing = DefaultTiming(have)
 	} else {
 		c.Measured = machine.Measure(ctx, rt.Endpoints().Redis, calibrateFor)
 		if err := ctx.Err(); err != nil {
@@ -115,7 +121,11 @@ func Calibrate(ctx context.Context, rt lab.Runtime, off bool) (Calibration, erro
 				return c, fmt.Errorf("put the calibrated timing in force: %w", err)
 			}
 		}
-		if have := storeTimeout(ctx, rt); have != c.Timing.StoreTimeout {
+		have, err := storeTimeout(ctx, rt)
+		if err != nil {
+			return c, err
+		}
+		if have != c.Timing.StoreTimeout {
 			c.Kept = fmt.Sprintf("this lab's instances keep their own: they wait %s", Seconds(have.Seconds()))
 			c.Timing.StoreTimeout = have
 		}
@@ -128,22 +138,28 @@ func Calibrate(ctx context.Context, rt lab.Runtime, off bool) (Calibration, erro
 }
 
 // storeTimeout is how long the lab's redis instances say they wait for
-// Redis (their /healthz), or the servers' default when they do not say.
-func storeTimeout(ctx context.Context, rt lab.Runtime) time.Duration {
-	const serversDefault = 250 * time.Millisecond
+// Redis (their /healthz), asked until one answers (30 s at most: they may
+// just have been restarted on a busy machine).
+func storeTimeout(ctx context.Context, rt lab.Runtime) (time.Duration, error) {
 	names := rt.Instances(statelab.Redis)
 	if len(names) == 0 {
-		return serversDefault
+		return 0, errors.New("the lab has no redis instance to say how long it waits for Redis")
 	}
-	h, err := lab.Health(ctx, rt.InstanceURL(names[0]))
+	var d time.Duration
+	err := poll.Until(ctx, 30*time.Second, 50*time.Millisecond, func(ctx context.Context) error {
+		h, err := lab.Health(ctx, rt.InstanceURL(names[0]))
+		if err != nil {
+			return err
+		}
+		if d, err = time.ParseDuration(h.RedisTimeout); err != nil || d <= 0 {
+			return poll.Stop(fmt.Errorf("%s does not say how long it waits for Redis (%q)", names[0], h.RedisTimeout))
+		}
+		return nil
+	})
 	if err != nil {
-		return serversDefault
+		return 0, fmt.Errorf("ask %s how long it waits for Redis: %w", names[0], err)
 	}
-	d, err := time.ParseDuration(h.RedisTimeout)
-	if err != nil || d <= 0 {
-		return serversDefault
-	}
-	return d
+	return d, nil
 }
 
 func (c Calibration) describe() string {
@@ -156,16 +172,30 @@ func (c Calibration) describe() string {
 		return "not calibrated (--calibrate=off): " + chose
 	}
 	m := c.Measured
-	redis := "Redis did not answer"
+	redis := "Redis did not answer a PING"
 	if m.RedisN > 0 {
-		redis = fmt.Sprintf("Redis answered a PING in %s (p99 of %d)", micros(m.RedisP99), m.RedisN)
+		redis = "Redis answered " + spread(m.RedisN, "PING", m.RedisP99, m.RedisMax)
 	}
-	line := fmt.Sprintf("this machine, for %s: %s; a sleeping goroutine woke %s late (p99 of %d). Chosen: %s",
-		Seconds(calibrateFor.Seconds()), redis, micros(m.WakeP99), m.WakeN, chose)
+	line := fmt.Sprintf("this machine, for %s: %s; a sleeping goroutine woke late by %s. Chosen, with room to spare (at least 1 s, 20 times the p99, twice the longest): %s",
+		Seconds(calibrateFor.Seconds()), redis, spread(m.WakeN, "", m.WakeP99, m.WakeMax), chose)
 	if c.Kept != "" {
 		line += " (" + c.Kept + ")"
 	}
 	return line
+}
+
+// spread says how n timings of what spread: "741 PINGs in 158 µs at the
+// 99th percentile, 2.1 ms at most"; below a hundred samples, where a 99th
+// percentile is the largest, only the largest.
+func spread(n int, what string, p99, most time.Duration) string {
+	count := fmt.Sprint(n)
+	if what != "" {
+		count = plural(n, what)
+	}
+	if n < 100 {
+		return fmt.Sprintf("%s in %s at most", count, micros(most))
+	}
+	return fmt.Sprintf("%s in %s at the 99th percentile, %s at most", count, micros(p99), micros(most))
 }
 
 // micros says a short duration in µs below a millisecond: "83 µs", "1.2 ms".
@@ -224,12 +254,16 @@ func (d *disturbances) add(x Disturbance) {
 	}
 }
 
-// list returns every disturbance, timeouts first, variant by variant.
-func (d *disturbances) list() []Disturbance {
+// list returns every disturbance, timeouts first (when timeouts counts
+// them), variant by variant.
+func (d *disturbances) list(timeouts bool) []Disturbance {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var out []Disturbance
 	for _, v := range statelab.Variants {
+		if !timeouts {
+			break
+		}
 		n := d.timeouts[string(v)]
 		if n == 0 {
 			continue
@@ -279,22 +313,38 @@ func TimedOut(r Response) bool {
 	return false
 }
 
-// watched is the machine's reading while a scenario ran, judged against
-// the timing: past half the store timeout, Redis or a sleeping goroutine
-// was slow enough to break what the scenario measures.
-func watched(m machine.Reading, t Timing) (Disturbance, bool) {
+// watched judges the machine's reading while a scenario ran against the
+// timing: a PING or a wake-up past half the store timeout was slow enough
+// to break what the scenario measures. A slow Redis touches the variants
+// that use it (usesRedis); a slow wake-up, every variant.
+// over counts the samples longer than a limit (machine.Watch.Over).
+func watched(m machine.Reading, over func(limit time.Duration) (pings, wakes int), t Timing, usesRedis []statelab.Variant) []Disturbance {
 	limit := t.StoreTimeout / 2
-	switch {
-	case m.RedisN > 0 && m.RedisMax > limit:
-		return Disturbance{What: fmt.Sprintf("Redis answered a PING in %s once (p99 %s); the instances wait %s", micros(m.RedisMax), micros(m.RedisP99), Seconds(t.StoreTimeout.Seconds()))}, true
-	case m.WakeMax > limit:
-		return Disturbance{What: fmt.Sprintf("a sleeping goroutine woke %s late once (p99 %s); the instances wait %s for Redis", micros(m.WakeMax), micros(m.WakeP99), Seconds(t.StoreTimeout.Seconds()))}, true
+	slowPings, slowWakes := over(limit)
+	wait := Seconds(t.StoreTimeout.Seconds())
+	var out []Disturbance
+	if m.RedisN > 0 && m.RedisMax > limit {
+		what := fmt.Sprintf("Redis was slower than half the %s the instances wait in %s of %d (the slowest %s)", wait, plural(max(slowPings, 1), "PING"), m.RedisN, micros(m.RedisMax))
+		for _, v := range usesRedis {
+			out = append(out, Disturbance{Variant: string(v), What: string(v) + ": " + what})
+		}
 	}
-	return Disturbance{}, false
+	if m.WakeMax > limit {
+		out = append(out, Disturbance{What: fmt.Sprintf("a sleeping goroutine woke more than half the %s the instances wait for Redis late %s of %d (the latest %s)", wait, plural(max(slowWakes, 1), "time"), m.WakeN, micros(m.WakeMax))})
+	}
+	return out
+}
+
+// slowed reports whether the machine was slow enough, while a scenario
+// ran, that a timeout no fault explains may be its doing: a PING or a
+// wake-up a quarter of the store timeout late. On a machine that never
+// was, a timeout is the lab's own failure, and FAILS.
+func slowed(m machine.Reading, t Timing) bool {
+	return max(m.RedisMax, m.WakeMax) >= t.StoreTimeout/4
 }
 
 // BusyHint is what a room can do about a machine too busy for the lab.
-const BusyHint = "close other programs, or run with fewer --users"
+const BusyHint = "close other programs (a browser tab, a video call) and run it again"
 
 // busyWords says why a scenario was inconclusive, in a sentence.
 func busyWords(ds []Disturbance) string {
@@ -302,5 +352,5 @@ func busyWords(ds []Disturbance) string {
 	for _, d := range ds {
 		parts = append(parts, d.What)
 	}
-	return "inconclusive: this machine was too busy (" + strings.Join(parts, "; ") + "); " + BusyHint
+	return "inconclusive: this machine was too busy to judge it (" + strings.Join(parts, "; ") + "); " + BusyHint
 }

@@ -165,6 +165,7 @@ func disturbed(name string, jwtHolds, memoryHolds bool) *scenarios.Scenario {
 			{Variant: statelab.JWT, Text: "does what jwt was told", Check: func(*scenarios.Result) (bool, string) { return jwtHolds, "" }},
 			{Variant: statelab.Memory, Text: "does what memory was told", Check: func(*scenarios.Result) (bool, string) { return memoryHolds, "" }},
 		},
+		Lesson: func(*scenarios.Result) string { return "what the numbers teach" },
 	}
 }
 
@@ -191,11 +192,11 @@ func TestInconclusive(t *testing.T) {
 		t.Errorf("calibration off: %+v", j.Calibration)
 	}
 	holds, unsure, fails := j.Scenarios[0], j.Scenarios[1], j.Scenarios[2]
-	if !holds.OK || holds.Inconclusive || len(holds.Disturbances) != 1 {
+	if !holds.OK || holds.Inconclusive || len(holds.Disturbances) != 1 || holds.Lesson == "" {
 		t.Errorf("every expectation holds, jwt disturbed: ok %v, inconclusive %v, %+v", holds.OK, holds.Inconclusive, holds.Disturbances)
 	}
 	if unsure.OK || !unsure.Inconclusive || !unsure.Expectations[0].Inconclusive || unsure.Expectations[1].Inconclusive ||
-		!strings.Contains(unsure.Busy, "inconclusive: this machine was too busy (jwt: 3 requests timed out with no delay injected)") {
+		!strings.Contains(unsure.Busy, "inconclusive: this machine was too busy to judge it (jwt: 3 requests timed out with no delay injected)") || unsure.Lesson != "" {
 		t.Errorf("jwt's prediction failed where jwt was disturbed: %+v, %q", unsure.Expectations, unsure.Busy)
 	}
 	if fails.OK || fails.Inconclusive || fails.Expectations[1].Inconclusive {

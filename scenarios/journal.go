@@ -200,10 +200,10 @@ type Request struct {
 	// or the balancer's words, why a session is gone, how a cart differs.
 	Cause string `json:"cause,omitempty"`
 	// Fault names the fault the scenario injected that explains a failed
-	// answer; Busy says that none does and that it timed out: the machine's
-	// doing.
+	// answer; TimedOut says that none does and that it timed out (the
+	// machine's doing, when it was seen to be slow; else the lab's).
 	Fault     string  `json:"fault,omitempty"`
-	Busy      bool    `json:"busy,omitempty"`
+	TimedOut  bool    `json:"timed_out,omitempty"`
 	Repinned  string  `json:"repinned,omitempty"`
 	Error     string  `json:"error,omitempty"`
 	Millis    float64 `json:"ms"`

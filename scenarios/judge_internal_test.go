@@ -94,6 +94,14 @@ func TestChangesSentTwice(t *testing.T) {
 	if o := u.judge(&r); o != Kept || r.Cause != "" {
 		t.Errorf("the same cart again: %s (%s)", o, r.Cause)
 	}
+
+	u = testUser()
+	u.sent(fig, cut)
+	u.sent(fig, cut) // its retry, unanswered too
+	r = Response{Status: http.StatusOK, Body: statelab.Body{User: "alice", Cart: items("fig", 2)}}
+	if o := u.judge(&r); o != Duplicated {
+		t.Errorf("a change and its retry both unanswered, both applied: %s (%s), want duplicated", o, r.Cause)
+	}
 }
 
 // gone is a world where every session is gone.
@@ -184,12 +192,25 @@ func TestDerive(t *testing.T) {
 	if slow.StoreTimeout != 2400*time.Millisecond || slow.Lifetime != 12*time.Second || slow.Patience != 10 {
 		t.Errorf("a slow machine: %+v", slow)
 	}
-	if d, ok := watched(machine.Reading{RedisN: 9, RedisMax: 438 * time.Millisecond, RedisP99: 12 * time.Millisecond}, Timing{StoreTimeout: 300 * time.Millisecond}); !ok ||
-		!strings.Contains(d.What, "Redis answered a PING in 438 ms once") || !strings.Contains(d.What, "the instances wait 300 ms") {
-		t.Errorf("a Redis past half the timeout: %+v %v", d, ok)
+	twoSlow := func(time.Duration) (int, int) { return 2, 0 }
+	ds := watched(machine.Reading{RedisN: 9, RedisMax: 438 * time.Millisecond, RedisP99: 12 * time.Millisecond}, twoSlow, Timing{StoreTimeout: 300 * time.Millisecond},
+		[]statelab.Variant{statelab.Redis, statelab.JWT})
+	if len(ds) != 2 || ds[0].Variant != "redis" || ds[1].Variant != "jwt" ||
+		ds[0].What != "redis: Redis was slower than half the 300 ms the instances wait in 2 PINGs of 9 (the slowest 438 ms)" {
+		t.Errorf("a Redis past half the timeout, with redis and jwt using it: %+v", ds)
 	}
-	if _, ok := watched(machine.Reading{RedisN: 9, RedisMax: 333 * time.Millisecond, WakeMax: 20 * time.Millisecond}, quiet); ok {
-		t.Error("a third of a second, with the instances waiting a second, disturbed nothing")
+	ds = watched(machine.Reading{RedisN: 9, WakeN: 9, WakeMax: 700 * time.Millisecond}, func(time.Duration) (int, int) { return 0, 1 }, quiet, []statelab.Variant{statelab.Redis})
+	if len(ds) != 1 || ds[0].Variant != "" || !strings.Contains(ds[0].What, "woke more than half the 1.0 s the instances wait for Redis late 1 time of 9") {
+		t.Errorf("a late wake-up touches every variant: %+v", ds)
+	}
+	if ds := watched(machine.Reading{RedisN: 9, RedisMax: 333 * time.Millisecond, WakeMax: 20 * time.Millisecond}, twoSlow, quiet, []statelab.Variant{statelab.Redis}); len(ds) != 0 {
+		t.Errorf("a third of a second, with the instances waiting a second, disturbed: %+v", ds)
+	}
+	if slowed(machine.Reading{RedisMax: 3 * time.Millisecond, WakeMax: 2 * time.Millisecond}, quiet) {
+		t.Error("a quiet machine counted as slow: its timeouts would be excused")
+	}
+	if !slowed(machine.Reading{RedisMax: 400 * time.Millisecond}, quiet) {
+		t.Error("a Redis 400 ms late, with the instances waiting 1 s, not counted as slow")
 	}
 }
 

@@ -2,7 +2,9 @@ package scenarios
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -43,6 +45,11 @@ func (u *User) Connect(ctx context.Context) (Outcome, Response) {
 		r.Status = resp.StatusCode
 		r.Instance = resp.Header.Get(statelab.InstanceHeader)
 		r.Repinned = resp.Header.Get(statelab.RepinnedHeader)
+		if err != nil {
+			// A refused handshake says why, as any answer does: a 503
+			// of a store that timed out is judged as GET /me's would be.
+			_ = json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&r.Body)
+		}
 		resp.Body.Close()
 	}
 	if err != nil {

@@ -103,10 +103,10 @@ type Tally struct {
 	// DetectSeconds is the mean time from ending an instance to the
 	// balancer marking it down, when the scenario ended one.
 	DetectSeconds *float64
-	// Recover is the time from the scenario's first fault to the moment
-	// every user was served again ("0 s": no request failed), or "must log
-	// in again" when a session was lost or a user was still refused at the
-	// end; empty when the scenario has no fault.
+	// Recover says how long users took to be served again after the
+	// scenario's faults, in the recovery words (NoneFailed, LogInAgain,
+	// "once fixed, …", "logged in again, …", "still refused", or a time);
+	// empty when the scenario has no fault (see Run.recovery).
 	Recover string
 	// RecoverSeconds is Recover as a number, when it is one.
 	RecoverSeconds *float64

@@ -221,6 +221,7 @@ func (rn *Runner) attempt(ctx context.Context, sc *Scenario, n, total int) (rep 
 			r.rep.Skipped = true
 			return r.finish(false, ""), false, nil, true
 		case Restart:
+			r.watch.Stop()
 			return nil, true, nil, true
 		}
 		return nil, false, nil, false

@@ -305,6 +305,9 @@ func (u *User) sent(it statelab.Item, r Response) {
 			u.uncertain = slices.Delete(u.uncertain, i, i+1)
 		}
 	case r.Err != nil || r.Status >= 500 || r.Status == 0:
+		if slices.Contains(u.uncertain, it) {
+			return // the same change sent again: applied twice, it is a duplicate
+		}
 		u.uncertain = append(u.uncertain, it)
 		if len(u.uncertain) > maxUncertain {
 			u.uncertain = u.uncertain[1:]

@@ -30,6 +30,18 @@ type world struct {
 	redisDown bool            // Redis stopped
 	latency   time.Duration   // added to every answer of Redis
 	timeout   time.Duration   // how long the instances wait for Redis
+	denylist  bool            // the jwt instances ask Redis too
+}
+
+// redisUsers lists the variants whose requests wait on Redis now.
+func (w *world) redisUsers() []statelab.Variant {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := []statelab.Variant{statelab.Redis}
+	if w.denylist {
+		out = append(out, statelab.JWT)
+	}
+	return out
 }
 
 func newWorld(storeTimeout time.Duration) *world {
@@ -197,6 +209,9 @@ func (t tracked) Start(ctx context.Context, name string, s lab.Settings) error {
 	if err == nil {
 		t.w.mu.Lock()
 		t.w.down[name] = false
+		if strings.HasPrefix(name, string(statelab.JWT)+"-") {
+			t.w.denylist = t.w.denylist || s.Denylist
+		}
 		t.w.mu.Unlock()
 	}
 	return err

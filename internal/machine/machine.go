@@ -84,8 +84,8 @@ func (s *series) add(d time.Duration) {
 	s.next = (s.next + 1) % maxSamples
 }
 
-// read returns the 99th percentile of the kept samples, the maximum and
-// the count.
+// read returns the 99th percentile of the kept samples (nearest rank: the
+// smallest that 99 % of them do not exceed), the maximum and the count.
 func (s *series) read() (p99, most time.Duration, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -94,7 +94,20 @@ func (s *series) read() (p99, most time.Duration, n int) {
 	}
 	xs := slices.Clone(s.xs)
 	slices.Sort(xs)
-	return xs[(len(xs)*99)/100], s.max, s.n
+	return xs[(len(xs)*99+99)/100-1], s.max, s.n
+}
+
+// over counts the kept samples longer than limit.
+func (s *series) over(limit time.Duration) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, x := range s.xs {
+		if x > limit {
+			n++
+		}
+	}
+	return n
 }
 
 // Measure reads the machine for d: PINGs to the Redis at redisAddr one
@@ -167,6 +180,12 @@ func (w *Watch) Stop() Reading {
 	return w.Read()
 }
 
+// Over counts the samples, of those kept, longer than limit: PINGs, and
+// wake-ups late by more.
+func (w *Watch) Over(limit time.Duration) (redis, wake int) {
+	return w.redis.over(limit), w.wake.over(limit)
+}
+
 // Read returns what the watch has read so far.
 func (w *Watch) Read() Reading {
 	var r Reading
@@ -211,6 +230,9 @@ func (p *pinger) ping(ctx context.Context, addr string) (time.Duration, error) {
 	}
 	t0 := time.Now()
 	p.conn.SetDeadline(t0.Add(pingTimeout))
+	conn := p.conn
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) }) // Stop does not wait for a hung Redis
+	defer stop()
 	if _, err := p.conn.Write([]byte("*1\r\n$4\r\nPING\r\n")); err != nil {
 		return 0, err
 	}

@@ -74,8 +74,10 @@ type instance struct {
 	srv     *servers.Server
 	done    chan struct{}
 	// given are the settings its last start was given; settings what it
-	// runs with (given, over the lab's base). Guarded by Runtime.mu.
+	// runs with (given, over the lab's base); running whether it runs.
+	// Guarded by Runtime.mu.
 	given, settings lab.Settings
+	running         bool
 }
 
 // Start starts the lab and waits until the balancer sees every instance up.
@@ -187,6 +189,7 @@ func (rt *Runtime) start(in *instance, s lab.Settings) error {
 	}
 	rt.mu.Lock()
 	in.addr = srv.Addr().String() // the port :0 picked; the same one on every restart
+	in.running = true
 	rt.mu.Unlock()
 	in.srv, in.done = srv, make(chan struct{})
 	done := in.done
@@ -206,7 +209,7 @@ func (rt *Runtime) Tune(ctx context.Context, s lab.Settings) error {
 	rt.tuned = s
 	var stale []*instance
 	for _, in := range rt.insts {
-		if in.settings != rt.effective(in.given) {
+		if in.running && in.settings != rt.effective(in.given) {
 			stale = append(stale, in)
 		}
 	}
@@ -224,6 +227,9 @@ func (rt *Runtime) end(ctx context.Context, in *instance, kill bool) error {
 	if in.srv == nil {
 		return nil
 	}
+	rt.mu.Lock()
+	in.running = false
+	rt.mu.Unlock()
 	var err error
 	if kill {
 		err = in.srv.Kill()

@@ -86,7 +86,7 @@ func measureCost(r *scenarios.Run) error {
 	defer func() { r.Fact("cookie overflow", over) }()
 	for _, size := range costSizes {
 		var mu sync.Mutex
-		failed := 0
+		failed := map[statelab.Variant]int{}
 		why := ""
 		r.EachUser(func(u *scenarios.User) {
 			for len(u.Cart()) < size {
@@ -98,7 +98,7 @@ func measureCost(r *scenarios.Run) error {
 					// The item is lost, not refused: the shopper goes on.
 					over.add(u.Name, n, resp.CookieTooLarge)
 				case !resp.OK():
-					failed++
+					failed[u.Variant]++
 					if why == "" {
 						why = fmt.Sprintf("%s's POST /cart of item %d: %d %s%v", u.Name, n, resp.Status, resp.Body.Error, errOrNil(resp.Err))
 					}
@@ -112,8 +112,14 @@ func measureCost(r *scenarios.Run) error {
 		if err := r.Context().Err(); err != nil {
 			return err
 		}
-		if failed > 0 {
-			return fmt.Errorf("%d users could not grow their cart to %d items (first: %s)", failed, size, why)
+		if len(failed) > 0 {
+			var who []statelab.Variant
+			for _, v := range statelab.Variants {
+				if failed[v] > 0 {
+					who = append(who, v)
+				}
+			}
+			return fmt.Errorf("%s users could not grow their cart to %d items (first: %s)", perVariant(who, func(v statelab.Variant) int { return failed[v] }), size, why)
 		}
 		v, err := r.Probe(fmt.Sprintf("%s in the cart", plural(size, "item")), 3)
 		if err != nil {

@@ -82,6 +82,7 @@ var longLived = &scenarios.Scenario{
 // liveDrops is what happened to a variant's live connections when
 // instance 2 died.
 type liveDrops struct {
+	Open    int `json:"open"`               // connections open when instance 2 died
 	Held    int `json:"held_by_instance_2"` // connections instance 2 held
 	Dropped int `json:"dropped"`
 	Others  int `json:"dropped_elsewhere"` // dropped, though held by another instance
@@ -111,6 +112,10 @@ func awaitDrops(r *scenarios.Run) error {
 		var d liveDrops
 		dead := fmt.Sprintf("%s-2", v)
 		for _, u := range r.Users[v] {
+			if u.Dropped() == nil {
+				continue // no connection: its user never got one
+			}
+			d.Open++
 			on := u.LiveInstance() == dead
 			gone := isClosed(u.Dropped())
 			if on {
@@ -124,7 +129,7 @@ func awaitDrops(r *scenarios.Run) error {
 			}
 		}
 		r.Fact("live "+string(v), d)
-		r.Note("%s: %d of %d live connections dropped (%d of them held by %s); %d still open", v, d.Dropped, len(r.Users[v]), d.Dropped-d.Others, dead, len(r.Users[v])-d.Dropped)
+		r.Note("%s: %d of %d live connections dropped (%d of them held by %s); %d still open", v, d.Dropped, d.Open, d.Dropped-d.Others, dead, d.Open-d.Dropped)
 	}
 	return nil
 }

@@ -114,6 +114,10 @@ func cutWrite(r *scenarios.Run, i int, key, probe string) error {
 	item := statelab.Item{Item: fmt.Sprintf("retried-%d", i+1), Qty: 1}
 	statuses := map[string]int{}
 	for _, u := range ws {
+		if why := u.LoginFailed(); why != "" {
+			// Armed, its instance would die on someone else's write.
+			return fmt.Errorf("%s's writer %s has no session to write to (%s): nothing to cut", u.Variant, u.Name, why)
+		}
 		var first scenarios.Response
 		if err := r.CrashDuring(u.Variant, 2, func() { first = u.AddKeyed(r.Context(), item, key) }); err != nil {
 			return err

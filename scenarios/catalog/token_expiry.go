@@ -195,19 +195,19 @@ func longestGap(r *scenarios.Run, v statelab.Variant) time.Duration {
 // replayedExpired counts the users of a variant whose replayed copy
 // reached the server after it had expired.
 func replayedExpired(r *scenarios.Run, v statelab.Variant) int {
-	n := 0
+	expiry := map[string]time.Time{}
 	for _, u := range r.Users[v] {
-		exp := u.SavedExpiry()
-		if exp.IsZero() {
-			continue
-		}
-		for _, rq := range r.Requests(v) {
-			if rq.User == u.Name && rq.Path == "/me (replayed)" && r.At(rq.T).After(exp) {
-				n++
-			}
+		if exp := u.SavedExpiry(); !exp.IsZero() {
+			expiry[u.Name] = exp
 		}
 	}
-	return n
+	late := map[string]bool{}
+	for _, rq := range r.Requests(v) {
+		if exp, ok := expiry[rq.User]; ok && rq.Path == "/me (replayed)" && r.At(rq.T).After(exp) {
+			late[rq.User] = true
+		}
+	}
+	return len(late)
 }
 
 // wait waits until t, or until the run is stopped.

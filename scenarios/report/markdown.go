@@ -108,6 +108,8 @@ func WriteMarkdown(w io.Writer, j *scenarios.Journal) error {
 		}
 		if s.Lesson != "" {
 			fmt.Fprintf(&b, "\n**Lesson.** %s (%s)\n", s.Lesson, scenarios.ClaimsString(s.Claims))
+		} else if s.Inconclusive {
+			b.WriteString("\n**Lesson.** None from this run: the machine disturbed what it measures.\n")
 		}
 	}
 	_, err := io.WriteString(w, b.String())

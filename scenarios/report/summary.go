@@ -36,7 +36,11 @@ func (p *Text) RunFinished(j *scenarios.Journal) {
 			if _, ok := probes[r.Probe]; !ok {
 				probeOrder = append(probeOrder, r.Probe)
 			}
-			probes[r.Probe] = append(probes[r.Probe], r.Variant+" "+r.Words)
+			words := r.Words
+			if words == "" {
+				words = "not measured"
+			}
+			probes[r.Probe] = append(probes[r.Probe], r.Variant+" "+words)
 		}
 		label := name
 		if u := rows[0].Users; u > 0 && u != j.Users {
@@ -74,7 +78,7 @@ func (p *Text) RunFinished(j *scenarios.Journal) {
 	case j.Failed > 0:
 		status = "some expectations FAIL (marked above)"
 	case j.Inconclusive > 0:
-		status = fmt.Sprintf("no expectation FAILS, %s inconclusive (too busy)", scenarioCount(j.Inconclusive))
+		status = fmt.Sprintf("nothing FAILS, %s inconclusive (the machine was too busy)", scenarioCount(j.Inconclusive))
 	case !j.OK:
 		status = "some expectations FAIL (marked above)"
 	}

@@ -27,7 +27,8 @@ func (p *Text) ScenarioFinished(sc *scenarios.Scenario, rep *scenarios.ScenarioR
 			p.header(head)
 			p.emit("", strings.TrimRight(rows, "\n"))
 		} else if line := recovery(rep.Variants); line != "" {
-			p.emit("", wrap("recover   ", indent+"  ", rep.Verdict+": "+line, 120))
+			// After the scenario's faults, whichever probe saw them.
+			p.emit("", wrap("recover   ", indent+"  ", line, 120))
 		}
 	}
 	for i, t := range rep.Tables {
@@ -63,8 +64,11 @@ func (p *Text) ScenarioFinished(sc *scenarios.Scenario, rep *scenarios.ScenarioR
 		p.emit("", label+p.paint(code, word)+strings.TrimPrefix(body, label+word))
 		label = indent
 	}
-	if rep.Lesson != "" {
+	switch {
+	case rep.Lesson != "":
 		p.emit("1", wrap("lesson    ", indent, rep.Lesson+" ("+scenarios.ClaimsShort(sc.Claims)+")", 120))
+	case rep.Inconclusive:
+		p.emit("2", "lesson    none from this run: the machine disturbed what it measures")
 	}
 	end := fmt.Sprintf("%s: every expectation holds (%.1f s, %d requests)", rep.Name, rep.Seconds, len(rep.Requests))
 	code := "2"

@@ -169,7 +169,13 @@ func TestUnavailable(t *testing.T) {
 			rdb := redisstore.Client(tc.addr, 100*time.Millisecond)
 			defer rdb.Close()
 			s := redisstore.New(rdb, "")
+			start := time.Now()
 			_, found, err := s.Find(context.Background(), "id")
+			// Only a hang is caught here (go-redis's defaults would take
+			// seconds): one timeout of 100 ms on a busy machine is far less.
+			if took := time.Since(start); took > 5*time.Second {
+				t.Errorf("Find took %s with Redis %s: a hang", took, tc.name)
+			}
 			if found || !errors.Is(err, store.ErrUnavailable) {
 				t.Errorf("Find = found %v, err %v; want ErrUnavailable", found, err)
 			}
