@@ -174,28 +174,24 @@ func (c Calibration) describe() string {
 	m := c.Measured
 	redis := "Redis did not answer a PING"
 	if m.RedisN > 0 {
-		redis = "Redis answered " + spread(m.RedisN, "PING", m.RedisP99, m.RedisMax)
+		redis = "Redis answered a PING in " + spread(m.RedisN, m.RedisP99, m.RedisMax)
 	}
-	line := fmt.Sprintf("this machine, for %s: %s; a sleeping goroutine woke late by %s. Chosen, with room to spare (at least 1 s, 20 times the p99, twice the longest): %s",
-		Seconds(calibrateFor.Seconds()), redis, spread(m.WakeN, "", m.WakeP99, m.WakeMax), chose)
+	line := fmt.Sprintf("this machine, for %s: %s; a sleeping goroutine woke up late by %s. Chosen, with room to spare (at least 1 s, 20 times the p99, twice the longest): %s",
+		Seconds(calibrateFor.Seconds()), redis, spread(m.WakeN, m.WakeP99, m.WakeMax), chose)
 	if c.Kept != "" {
 		line += " (" + c.Kept + ")"
 	}
 	return line
 }
 
-// spread says how n timings of what spread: "741 PINGs in 158 µs at the
-// 99th percentile, 2.1 ms at most"; below a hundred samples, where a 99th
-// percentile is the largest, only the largest.
-func spread(n int, what string, p99, most time.Duration) string {
-	count := fmt.Sprint(n)
-	if what != "" {
-		count = plural(n, what)
-	}
+// spread says how n timings spread: "158 µs at the 99th percentile of
+// 741, 2.1 ms at most"; below a hundred samples, where a 99th percentile
+// is the largest, only the largest: "2.1 ms at most, of 41".
+func spread(n int, p99, most time.Duration) string {
 	if n < 100 {
-		return fmt.Sprintf("%s in %s at most", count, micros(most))
+		return fmt.Sprintf("%s at most, of %d", micros(most), n)
 	}
-	return fmt.Sprintf("%s in %s at the 99th percentile, %s at most", count, micros(p99), micros(most))
+	return fmt.Sprintf("%s at the 99th percentile of %d, %s at most", micros(p99), n, micros(most))
 }
 
 // micros says a short duration in µs below a millisecond: "83 µs", "1.2 ms".

@@ -91,7 +91,7 @@ for f in sorted(glob.glob(sys.argv[1] + "/j*.json")):
                 nologin[key] = r["status"] != 200
             elif r["path"] == "/me" and r.get("outcome") in ("refused", "lost") and nologin.get(key):
                 bad += 1
-            if r.get("busy"):
+            if r.get("timed_out"):
                 timedout += 1
 print(f"journals: {bad} answers counted refused or lost for users whose login failed; "
       f"{timedout} answers timed out with no fault injected")
