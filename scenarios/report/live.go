@@ -132,6 +132,7 @@ type LiveCount struct {
 type LiveFinished struct {
 	Name         string                        `json:"name"`
 	OK           bool                          `json:"ok"`
+	Inconclusive bool                          `json:"inconclusive,omitempty"`
 	How          string                        `json:"how"` // as LiveDone says it
 	Skipped      bool                          `json:"skipped,omitempty"`
 	Stopped      bool                          `json:"stopped,omitempty"`
@@ -366,7 +367,7 @@ func (l *Live) ScenarioFinished(_ *scenarios.Scenario, rep *scenarios.ScenarioRe
 		if len(st.Done) > 100 {
 			st.Done = st.Done[len(st.Done)-100:]
 		}
-		f := &LiveFinished{Name: rep.Name, OK: rep.OK, How: ended(rep), Skipped: rep.Skipped, Stopped: rep.Stopped, Error: rep.Error,
+		f := &LiveFinished{Name: rep.Name, OK: rep.OK, Inconclusive: rep.Inconclusive, How: ended(rep), Skipped: rep.Skipped, Stopped: rep.Stopped, Error: rep.Error,
 			Verdict: rep.Verdict, Expectations: rep.Expectations, Lesson: rep.Lesson}
 		if rep.Variants != nil {
 			f.Counts, f.Recover = map[string][]LiveCount{}, map[string]string{}
