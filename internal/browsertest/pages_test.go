@@ -277,3 +277,40 @@ func eval[T any](t *testing.T, ctx context.Context, expr string, opts ...chromed
 	}
 	return v
 }
+
+// TestBrowserLiveInconclusive: a scenario the machine was too busy to
+// judge is drawn in amber, with its reason and each expectation marked
+// inconclusive, never as a failure or a pass.
+func TestBrowserLiveInconclusive(t *testing.T) {
+	live := report.NewLive()
+	ts := httptest.NewServer(live.Handler())
+	defer ts.Close()
+	busy := "inconclusive: this machine was too busy to judge it (redis: 8 requests timed out with no delay injected, e.g. \"503 session store unavailable: redis: i/o timeout (1.0 s)\"); close other programs (a browser tab, a video call) and run it again"
+	sc := &scenarios.Scenario{Name: "sticky-imbalance", Setup: "sticky routing; instance 2 stopped and started again"}
+	live.ScenarioStarted(sc, 1, 1, map[statelab.Variant][]string{})
+	live.ScenarioFinished(sc, &scenarios.ScenarioReport{
+		Name: "sticky-imbalance", Inconclusive: true, Busy: busy,
+		Expectations: []scenarios.ExpectationResult{
+			{Variant: "memory", Text: "keeps every user", Holds: true, Observed: "30 of 30 users kept"},
+			{Variant: "redis", Text: "keeps every user", Inconclusive: true, Observed: "22 of 30 users kept"},
+		},
+	})
+	live.End("")
+	ctx := browsertest.New(t, 1280, 800)
+	if err := chromedp.Do(ctx, chromedp.Navigate(ts.URL)); err != nil {
+		t.Fatal(err)
+	}
+	fin := browsertest.WaitText(t, ctx, "#finished", func(s string) bool { return strings.Contains(s, "too busy") })
+	for _, want := range []string{busy, "inconclusive redis keeps every user: 22 of 30 users kept", "holds memory keeps every user"} {
+		if !strings.Contains(fin, want) {
+			t.Errorf("the finished panel lacks %q:\n%s", want, fin)
+		}
+	}
+	if strings.Contains(fin, "FAILS") {
+		t.Errorf("an inconclusive expectation shown as FAILS:\n%s", fin)
+	}
+	if got := eval[string](t, ctx, `document.getElementById("finished").className`); got != "busy" {
+		t.Errorf("the finished panel's class %q, want busy (amber border)", got)
+	}
+	browsertest.Shot(t, ctx, "live-inconclusive")
+}

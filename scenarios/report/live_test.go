@@ -224,6 +224,9 @@ func TestLiveEnded(t *testing.T) {
 		{scenarios.ScenarioReport{Error: "step 2: boom", Expectations: holds}, "failed: step 2: boom"},
 		{scenarios.ScenarioReport{Skipped: true}, "skipped by the instructor"},
 		{scenarios.ScenarioReport{Stopped: true}, "stopped by the instructor"},
+		{scenarios.ScenarioReport{Inconclusive: true, Busy: "inconclusive: this machine was too busy to judge it (redis: 3 requests timed out)",
+			Expectations: append(holds, scenarios.ExpectationResult{Inconclusive: true})}, "inconclusive: this machine was too busy to judge it (redis: 3 requests timed out)"},
+		{scenarios.ScenarioReport{Expectations: append(holds, scenarios.ExpectationResult{Inconclusive: true}, scenarios.ExpectationResult{})}, "1 of 4 expectations FAIL"},
 	} {
 		live := report.NewLive()
 		rep := tc.rep
