@@ -4,6 +4,7 @@
 #
 #   scripts/busy.sh                 # 10 runs, 3 CPU-bound loops, Redis paused 0.33 s every 3 s
 #   scripts/busy.sh -n 3 -l 0 -p 0  # 3 runs on a quiet machine
+#   scripts/busy.sh -s "cost long-lived" -k /tmp/kept   # two scenarios; keep failed runs
 #
 # Each run is `lab run all --json J` (local processes), with LOOPS busy
 # loops beside it and, with -p, the lab's own redis-server stopped
@@ -11,18 +12,22 @@
 # (every expectation holds) or 3 (inconclusive: the machine was too busy,
 # and the lab said so); 1 (a FAILS) is a wrong verdict. Each journal is
 # also checked: a user whose login failed is never counted refused or lost.
-# Arguments after -- go to lab run. Everything it starts, it ends.
+# -s runs only the named scenarios; -k DIR keeps the journal and output
+# of every run that did not exit 0 or 3. Arguments after -- go to lab
+# run. Everything it starts, it ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-runs=10 loops=3 pause=0.33 every=3
-while getopts "n:l:p:e:h" opt; do
+runs=10 loops=3 pause=0.33 every=3 names=all keep=""
+while getopts "n:l:p:e:s:k:h" opt; do
 	case $opt in
 	n) runs=$OPTARG ;;
 	l) loops=$OPTARG ;;
 	p) pause=$OPTARG ;;
 	e) every=$OPTARG ;;
-	*) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+	s) names=$OPTARG ;;
+	k) keep=$OPTARG ;;
+	*) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -41,11 +46,12 @@ for _ in $(seq 1 "$loops"); do
 	sh -c 'while :; do :; done' &
 	pids+=($!)
 done
-echo "busy.sh: $runs runs of lab run all; $loops CPU-bound loops; Redis paused ${pause} s every ${every} s (0: never)"
+echo "busy.sh: $runs runs of lab run $names; $loops CPU-bound loops; Redis paused ${pause} s every ${every} s (0: never)"
 
 held=0 inconclusive=0 failed=0
 for i in $(seq 1 "$runs"); do
-	"$dir/lab" run all --json "$dir/j$i.json" "$@" >"$dir/o$i.txt" 2>&1 &
+	# shellcheck disable=SC2086 # names is a list of scenario names
+	"$dir/lab" run $names --json "$dir/j$i.json" "$@" >"$dir/o$i.txt" 2>&1 &
 	lab=$!
 	pauser=""
 	if [ "$pause" != 0 ]; then
@@ -73,6 +79,11 @@ for i in $(seq 1 "$runs"); do
 	echo "run $i: exit $rc: $(tail -n 1 "$dir/o$i.txt")"
 	if [ "$rc" != 0 ] && [ "$rc" != 3 ]; then
 		grep -E "FAILS|FAILED" "$dir/o$i.txt" | head -n 5 | sed 's/^/    /' || true
+		if [ -n "$keep" ]; then
+			mkdir -p "$keep"
+			cp "$dir/j$i.json" "$dir/o$i.txt" "$keep/" 2>/dev/null || true
+			echo "    kept in $keep: j$i.json o$i.txt"
+		fi
 	fi
 done
 

@@ -160,11 +160,11 @@ func start(ctx context.Context, redisAddr string, every, nap time.Duration) *Wat
 		var p pinger
 		defer p.close()
 		for ctx.Err() == nil {
-			if d, err := p.ping(ctx, redisAddr); err == nil {
+			d, stalled, err := p.ping(ctx, redisAddr)
+			if err == nil || stalled {
 				w.redis.add(d)
-			} else {
-				// Not a sample: a Redis the scenario stopped answers
-				// nothing, which says nothing about the machine.
+			}
+			if err != nil {
 				p.close()
 			}
 			sleep(ctx, every)
@@ -219,12 +219,19 @@ type pinger struct {
 
 var errNotPong = errors.New("redis did not answer +PONG")
 
-func (p *pinger) ping(ctx context.Context, addr string) (time.Duration, error) {
+// ping times one PING. An error is no sample, with one exception, which
+// stalled reports: a PING that was sent and still had no answer when the
+// watch stopped or pingTimeout passed. That wait is a measure of the
+// machine (a Redis paused at the very end of a scenario is exactly what
+// a reading must not miss), so its duration so far is returned with it.
+// A Redis the scenario stopped closes the connection, which says nothing
+// about the machine; neither does a dial that fails.
+func (p *pinger) ping(ctx context.Context, addr string) (d time.Duration, stalled bool, err error) {
 	if p.conn == nil {
 		d := net.Dialer{Timeout: time.Second}
 		c, err := d.DialContext(ctx, "tcp", addr)
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		p.conn, p.rd = c, bufio.NewReaderSize(c, 64)
 	}
@@ -234,16 +241,18 @@ func (p *pinger) ping(ctx context.Context, addr string) (time.Duration, error) {
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) }) // Stop does not wait for a hung Redis
 	defer stop()
 	if _, err := p.conn.Write([]byte("*1\r\n$4\r\nPING\r\n")); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	line, err := p.rd.ReadSlice('\n')
 	if err != nil {
-		return 0, err
+		var ne net.Error
+		stalled := ctx.Err() != nil || (errors.As(err, &ne) && ne.Timeout())
+		return time.Since(t0), stalled, err
 	}
 	if string(line) != "+PONG\r\n" {
-		return 0, errNotPong
+		return 0, false, errNotPong
 	}
-	return time.Since(t0), nil
+	return time.Since(t0), false, nil
 }
 
 func (p *pinger) close() {
