@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"statelab"
 	"statelab/lab"
 	"statelab/lab/compose"
 	"statelab/lab/local"
@@ -23,12 +24,16 @@ import (
 )
 
 func runList(_ context.Context, args []string, env Env) error {
-	fs := newFlagSet("list", "list")
+	fs := newFlagSet("list", "list [--theory]")
+	theory := fs.Bool("theory", false, "print the derivation table instead: what each scenario predicts of each variant,\nfrom where its sessions live (Markdown)")
 	if err := parse(fs, args, env); err != nil {
 		return err
 	}
 	if err := noArgs(fs); err != nil {
 		return err
+	}
+	if *theory {
+		return catalog.WriteTheory(env.Stdout)
 	}
 	for _, s := range catalog.All() {
 		fmt.Fprintf(env.Stdout, "%-16s %s\n", s.Name, s.Summary)
@@ -369,7 +374,11 @@ func dryRun(w io.Writer, scs []*scenarios.Scenario, plan scenarios.Plan, redisMo
 			redis = "an embedded Redis (miniredis), as asked"
 		}
 	}
-	fmt.Fprintf(w, "dry run: nothing is started.\nlab: local processes: memory-1..3, redis-1..3, jwt-1..3, cookie-1..3, a balancer with a pool per variant, and %s\n", redis)
+	var names []string
+	for _, v := range statelab.Variants {
+		names = append(names, fmt.Sprintf("%s-1..%d", v, scenarios.MinInstances))
+	}
+	fmt.Fprintf(w, "dry run: nothing is started.\nlab: local processes: %s, a balancer with a pool per variant, and %s\n", strings.Join(names, ", "), redis)
 	fmt.Fprintf(w, "plan: %s\n", plan.Describe())
 	for _, s := range scs {
 		fmt.Fprintf(w, "\n%s  (%s)\n", s.Name, s.Setup)
@@ -380,11 +389,11 @@ func dryRun(w io.Writer, scs []*scenarios.Scenario, plan scenarios.Plan, redisMo
 			}
 		}
 		if reveal {
-			for _, e := range s.Expect {
+			for _, e := range s.Expectations() {
 				fmt.Fprintf(w, "  expect     %s %s\n", e.Variant, e.Text)
 			}
 		} else {
-			fmt.Fprintf(w, "  expect     %d predictions, not shown (--reveal shows them; --predict asks the room first)\n", len(s.Expect))
+			fmt.Fprintf(w, "  expect     %d predictions, not shown (--reveal shows them; --predict asks the room first)\n", len(s.Expectations()))
 		}
 		var claims []string
 		for _, c := range s.Claims {

@@ -141,7 +141,12 @@ func Calibrate(ctx context.Context, rt lab.Runtime, off bool) (Calibration, erro
 // Redis (their /healthz), asked until one answers (30 s at most: they may
 // just have been restarted on a busy machine).
 func storeTimeout(ctx context.Context, rt lab.Runtime) (time.Duration, error) {
-	names := rt.Instances(statelab.Redis)
+	var names []string
+	for _, d := range statelab.Descriptions() {
+		if d.DiesWithStore() {
+			names = append(names, rt.Instances(d.Variant)...)
+		}
+	}
 	if len(names) == 0 {
 		return 0, errors.New("the lab has no redis instance to say how long it waits for Redis")
 	}

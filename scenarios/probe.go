@@ -151,7 +151,7 @@ func (r *Run) probeLoop(name string, pace time.Duration, action func() error) (*
 			v.Tallies[va].add(o)
 		}
 	}
-	all, _ := v.Requests(statelab.Memory)
+	all, _ := v.Requests(statelab.Variants[0])
 	r.Note("%d GET /me requests per variant while it happened (%d rounds of every user)", all, rounds)
 	r.res.Verdicts = append(r.res.Verdicts, v)
 	r.rn.obs.Probed(v)

@@ -449,7 +449,7 @@ const (
 // user's session, and that every probe they name was made.
 func (r *Run) check() []ExpectationResult {
 	var out []ExpectationResult
-	for _, e := range r.sc.Expect {
+	for _, e := range r.sc.Expectations() {
 		holds, observed := e.Check(r.res)
 		out = append(out, ExpectationResult{Variant: string(e.Variant), Text: e.Text, Holds: holds, Observed: observed, Counts: e.Counts})
 	}

@@ -122,7 +122,7 @@ func (rn *Runner) Close() { rn.transport.CloseIdleConnections() }
 // Fits checks, before anything runs, that every scenario can run on this
 // lab: that the instances each names are instances the lab runs.
 func (rn *Runner) Fits(scs []*Scenario) error {
-	n := len(rn.rt.Instances(statelab.Memory))
+	n := len(rn.rt.Instances(statelab.Variants[0]))
 	for _, sc := range scs {
 		if sc.Fits != nil {
 			if err := sc.Fits(n); err != nil {

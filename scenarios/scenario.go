@@ -31,8 +31,13 @@ type Scenario struct {
 	Claims []Claim
 	// Steps run in order.
 	Steps []Step
-	// Expect is what each variant must show; every probe also expects no
-	// wrong user, for every variant.
+	// Predict is the scenario's theory: what a variant with these
+	// properties must show. Each variant's expectations are derived from
+	// its description, none is listed by name.
+	Predict func(d statelab.Description) []Expectation
+	// Expect is what the scenario expects besides: of no variant in
+	// particular, or (in a scenario file) of variants named there. Every
+	// probe also expects no wrong user, for every variant.
 	Expect []Expectation
 	// Lesson is printed at the end; it may use the results.
 	Lesson func(res *Result) string
@@ -52,6 +57,18 @@ type Scenario struct {
 	// instances per variant (a scenario file naming instance 6 cannot run
 	// on three), before anything runs.
 	Fits func(n int) error
+}
+
+// Expectations is what the scenario expects of the lab's variants: its
+// theory applied to each description, then Expect.
+func (s *Scenario) Expectations() []Expectation {
+	var out []Expectation
+	if s.Predict != nil {
+		for _, d := range statelab.Descriptions() {
+			out = append(out, s.Predict(d)...)
+		}
+	}
+	return append(out, s.Expect...)
 }
 
 // Claim is a row of the seed articles' comparison table (or a claim made

@@ -62,7 +62,7 @@ func newVerdict(name string, k Kind) *Verdict {
 // observe keeps one answer of a user (not its final outcome).
 func (v *Verdict) observe(u *User, o Outcome, resp Response) {
 	holder := ""
-	if u.Variant == statelab.Memory {
+	if !u.Variant.Describe().Shared() { // only its origin holds the session
 		holder = u.Origin.Instance
 	}
 	v.Answers = append(v.Answers, Answer{Variant: u.Variant, User: u.Name, Instance: resp.Instance, Holder: holder,

@@ -37,9 +37,11 @@ type world struct {
 func (w *world) redisUsers() []statelab.Variant {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	out := []statelab.Variant{statelab.Redis}
-	if w.denylist {
-		out = append(out, statelab.JWT)
+	var out []statelab.Variant
+	for _, d := range statelab.Descriptions() {
+		if d.DiesWithStore() || (d.Denylist && w.denylist) {
+			out = append(out, d.Variant)
+		}
 	}
 	return out
 }
@@ -81,12 +83,12 @@ func (w *world) Injected(v statelab.Variant, r Response) string {
 func (w *world) Gone(u *User) string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	switch u.Variant {
-	case statelab.Memory:
+	switch d := u.Variant.Describe(); {
+	case d.DiesWithProcess():
 		if t, ok := w.ended[u.Origin.Instance]; ok && t.After(u.Origin.At) {
 			return fmt.Sprintf("%s, the only instance that held it, ended", u.Origin.Instance)
 		}
-	case statelab.Redis:
+	case d.DiesWithStore():
 		if w.redisWiped.After(u.Origin.At) {
 			return "Redis lost its data"
 		}
@@ -209,7 +211,7 @@ func (t tracked) Start(ctx context.Context, name string, s lab.Settings) error {
 	if err == nil {
 		t.w.mu.Lock()
 		t.w.down[name] = false
-		if strings.HasPrefix(name, string(statelab.JWT)+"-") {
+		if statelab.VariantOf(name).Describe().Denylist {
 			t.w.denylist = t.w.denylist || s.Denylist
 		}
 		t.w.mu.Unlock()

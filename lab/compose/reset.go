@@ -69,7 +69,7 @@ func (rt *Runtime) resetInstance(ctx context.Context, name string) error {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	if info.State.Running && !keyed && rt.variantOf(name) != statelab.Memory {
+	if info.State.Running && !keyed && !rt.variantOf(name).Describe().DiesWithProcess() {
 		return nil
 	}
 	timeout := 10

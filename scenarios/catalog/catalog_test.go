@@ -146,7 +146,7 @@ func TestScenariosAreComplete(t *testing.T) {
 			t.Errorf("scenario %s twice", s.Name)
 		}
 		seen[s.Name] = true
-		if s.Summary == "" || s.Setup == "" || len(s.Claims) == 0 || len(s.Steps) == 0 || len(s.Expect) == 0 || s.Lesson == nil {
+		if s.Summary == "" || s.Setup == "" || len(s.Claims) == 0 || len(s.Steps) == 0 || len(s.Expectations()) == 0 || s.Lesson == nil {
 			t.Errorf("%s lacks a summary, setup, claim, step, expectation or lesson", s.Name)
 		}
 		for _, st := range s.Steps {

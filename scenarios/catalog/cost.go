@@ -53,15 +53,20 @@ var cost = &scenarios.Scenario{
 			Run: measureCost,
 		},
 	},
-	Expect: []scenarios.Expectation{
-		sendsSame(statelab.Memory), holdsMore(statelab.Memory),
-		sendsSame(statelab.Redis), holdsMore(statelab.Redis),
-		sendsMore(statelab.JWT), holdsNothing(statelab.JWT),
-		sendsMore(statelab.Cookie), holdsNothing(statelab.Cookie), losesWhatOverflows(statelab.Cookie),
+	Predict: func(d statelab.Description) []scenarios.Expectation {
+		v := d.Variant
+		if d.ServerHolds() {
+			return []scenarios.Expectation{sendsSame(v), holdsMore(v)}
+		}
+		out := []scenarios.Expectation{sendsMore(v), holdsNothing(v)}
+		if !d.Bearer && d.MaxBytes > 0 {
+			out = append(out, losesWhatOverflows(v))
+		}
+		return out
 	},
 	Verdict: "100 items in the cart",
 	Lesson: func(res *scenarios.Result) string {
-		jwtF, memF, redisF := costOf(res, statelab.JWT), costOf(res, statelab.Memory), costOf(res, statelab.Redis)
+		jwtF, memF, redisF := costOf(res, inToken), costOf(res, inProcess), costOf(res, inStore)
 		if len(jwtF) == 0 || len(memF) == 0 || len(redisF) == 0 {
 			return "The cost was not measured: see the error above."
 		}
@@ -70,7 +75,7 @@ var cost = &scenarios.Scenario{
 			"the jwt instances held %d bytes per session, the memory instances %d (the session's id and encoded cart), Redis %d. ",
 			j.Items, j.Credential, m.Credential, r.Credential, j.Held, m.Held, r.Held)
 		if o, ok := res.Facts["cookie overflow"].(overflow); ok && o.Users > 0 {
-			lost, of := users(res, lastCostProbe(), statelab.Cookie, scenarios.LostData)
+			lost, of := users(res, lastCostProbe(), inCookie, scenarios.LostData)
 			s += fmt.Sprintf("The cookie variant carries the whole session in its cookie: at %d items it would have been %d bytes, over the 4096 a browser keeps, so the server refused to save the change (413); "+
 				"%d of %d cookie users lost the items they added past that point (lost data; the table's last cookie figure is the cookie they still hold, at %d items), "+
 				"while the jwt token, which the client keeps itself and sends as Authorization, under no per-cookie limit (proxies' own header limits still apply), was %d bytes at %d items. ",
@@ -129,13 +134,13 @@ func measureCost(r *scenarios.Run) error {
 			users := int64(v.Tallies[va].Users)
 			fig := costFigures{Items: size, Credential: scenarios.Median(v.Cred(va)), Millis: ms(r.SampleLatency(va, 30))}
 			switch va {
-			case statelab.Redis:
+			case inStore:
 				_, bytes, err := r.RT.RedisStats(r.Context())
 				if err != nil {
 					return err
 				}
 				fig.Held, fig.Where = bytes/max(users, 1), "Redis"
-			case statelab.JWT, statelab.Cookie:
+			case inToken, inCookie:
 				_, bytes, err := r.Held(va)
 				if err != nil {
 					return err
@@ -265,7 +270,7 @@ func sendsSame(v statelab.Variant) scenarios.Expectation {
 
 func sendsMore(v statelab.Variant) scenarios.Expectation {
 	text := "sends the whole cart in every request: the token grows with it"
-	if v == statelab.Cookie {
+	if !v.Describe().Bearer {
 		text = "sends the whole cart in every request, as far as it fits: the cookie grows with it"
 	}
 	return scenarios.Expectation{Variant: v, Text: text, Check: func(res *scenarios.Result) (bool, string) {

@@ -59,18 +59,23 @@ var longLived = &scenarios.Scenario{
 			},
 		},
 	},
-	Expect: []scenarios.Expectation{
-		keepsAll(statelab.Memory, liveConnected), keepsAll(statelab.Redis, liveConnected), keepsAll(statelab.JWT, liveConnected), keepsAll(statelab.Cookie, liveConnected),
-		dropsExactly(statelab.Memory), dropsExactly(statelab.Redis), dropsExactly(statelab.JWT), dropsExactly(statelab.Cookie),
-		losesAll(statelab.Memory, liveReconnected),
-		keepsAll(statelab.Redis, liveReconnected), keepsAll(statelab.JWT, liveReconnected), keepsAll(statelab.Cookie, liveReconnected),
+	Predict: func(d statelab.Description) []scenarios.Expectation {
+		v := d.Variant
+		out := []scenarios.Expectation{keepsAll(v, liveConnected), dropsExactly(v)}
+		switch {
+		case d.DiesWithProcess():
+			return append(out, losesAll(v, liveReconnected))
+		case d.Shared():
+			return append(out, keepsAll(v, liveReconnected))
+		}
+		return append(out, refusesElsewhere(v, liveReconnected))
 	},
 	Verdict:    liveReconnected,
 	Highlights: []string{liveConnected, liveReconnected},
 	Lesson: func(res *scenarios.Result) string {
 		drops := perVariant(statelab.Variants, func(v statelab.Variant) int { return dropsOf(res, v).Dropped })
-		_, of := users(res, liveConnected, statelab.Memory, scenarios.Kept)
-		lost, n := users(res, liveReconnected, statelab.Memory, scenarios.Lost)
+		_, of := users(res, liveConnected, inProcess, scenarios.Kept)
+		lost, n := users(res, liveReconnected, inProcess, scenarios.Lost)
 		return fmt.Sprintf("Killing %s dropped %s live connections of %d users each: exactly those the dead instances held, whatever the session design. "+
 			"A connection is state no design can move: it lives in one process, and a stateless token does not keep it open. "+
 			"Reconnecting, %d of %d memory users found their session gone with the process; the redis, jwt and cookie users found theirs. "+

@@ -41,18 +41,19 @@ var rollingRestart = &scenarios.Scenario{
 		},
 		probe("after the restarts", 2, "ask every user who it is, twice", "Every process now running started after the users logged in."),
 	},
-	Expect: []scenarios.Expectation{
-		losesAll(statelab.Memory, "after the restarts"),
-		keepsAll(statelab.Redis, "during the restarts"),
-		keepsAll(statelab.Redis, "after the restarts"),
-		keepsAll(statelab.JWT, "during the restarts"),
-		keepsAll(statelab.Cookie, "during the restarts"),
-		keepsAll(statelab.JWT, "after the restarts"),
-		keepsAll(statelab.Cookie, "after the restarts"),
+	Predict: func(d statelab.Description) []scenarios.Expectation {
+		v := d.Variant
+		switch {
+		case d.DiesWithProcess():
+			return []scenarios.Expectation{losesAll(v, "after the restarts")}
+		case d.Shared():
+			return []scenarios.Expectation{keepsAll(v, "during the restarts"), keepsAll(v, "after the restarts")}
+		}
+		return []scenarios.Expectation{refusesElsewhere(v, "after the restarts")}
 	},
 	Verdict: "after the restarts",
 	Lesson: func(res *scenarios.Result) string {
-		lost, _ := users(res, "after the restarts", statelab.Memory, scenarios.Lost)
+		lost, _ := users(res, "after the restarts", inProcess, scenarios.Lost)
 		others := notMemory()
 		sent := counts(others, func(v statelab.Variant) int { all, _ := requests(res, "during the restarts", v); return all }) + " requests"
 		if s, each := strings.CutSuffix(sent, " each requests"); each {

@@ -69,15 +69,9 @@ func keptWords(res *scenarios.Result, probe string) string {
 	return fmt.Sprintf("of %d users per variant, %s users were kept", of, and(parts))
 }
 
-// notMemory lists the variants whose sessions live outside the instance.
+// notMemory lists the variants whose sessions outlive the process.
 func notMemory() []statelab.Variant {
-	var out []statelab.Variant
-	for _, v := range statelab.Variants {
-		if v != statelab.Memory {
-			out = append(out, v)
-		}
-	}
-	return out
+	return where(func(d statelab.Description) bool { return !d.DiesWithProcess() })
 }
 
 // variantNames says variants as "redis, jwt and cookie".

@@ -24,20 +24,17 @@ var sticky = &scenarios.Scenario{
 				if err != nil {
 					return err
 				}
-				r.Fact("memory spread", v.Spread(statelab.Memory))
+				r.Fact("memory spread", v.Spread(inProcess))
 				return nil
 			},
 		},
 	},
-	Expect: []scenarios.Expectation{
-		keepsAll(statelab.Memory, "with affinity"),
-		keepsAll(statelab.Redis, "with affinity"),
-		keepsAll(statelab.JWT, "with affinity"),
-		keepsAll(statelab.Cookie, "with affinity"),
+	Predict: func(d statelab.Description) []scenarios.Expectation {
+		return []scenarios.Expectation{keepsAll(d.Variant, "with affinity")}
 	},
 	Verdict: "with affinity",
 	Lesson: func(res *scenarios.Result) string {
-		kept, of := users(res, "with affinity", statelab.Memory, scenarios.Kept)
+		kept, of := users(res, "with affinity", inProcess, scenarios.Kept)
 		return fmt.Sprintf("With affinity memory kept %d of %d users: each user's requests all went to the one instance holding its session (%s). "+
 			"That holds while nothing fails or moves (see kill-instance, rolling-restart, scale-out).",
 			kept, of, res.Facts["memory spread"])

@@ -39,8 +39,8 @@ var stickyImbalance = &scenarios.Scenario{
 			Title: "memory users who lost their session log in again",
 			Why:   "As a person would: the new session is on the instance the user was re-pinned to.",
 			Run: func(r *scenarios.Run) error {
-				lost := r.Result().Verdict("while instance 2 is down").UsersWith(statelab.Memory, scenarios.Lost)
-				for _, u := range r.Users[statelab.Memory] {
+				lost := r.Result().Verdict("while instance 2 is down").UsersWith(inProcess, scenarios.Lost)
+				for _, u := range r.Users[inProcess] {
 					for _, name := range lost {
 						if u.Name == name && !u.Fill(r.Context()) {
 							return fmt.Errorf("%s could not log in again", u.Name)
@@ -82,30 +82,26 @@ var stickyImbalance = &scenarios.Scenario{
 			Run:   imbalanceTable,
 		},
 	},
-	Expect: []scenarios.Expectation{
-		servesNone(statelab.Memory, "memory-2", imbalanceAfter),
-		spreadsEvenly(statelab.Redis, imbalanceAfter),
-		spreadsEvenly(statelab.JWT, imbalanceAfter),
-		spreadsEvenly(statelab.Cookie, imbalanceAfter),
-		servesSome(statelab.Memory, "memory-2", imbalanceChurn),
-		keepsAll(statelab.Memory, imbalanceAfter),
-		keepsAll(statelab.Redis, imbalanceAfter),
-		keepsAll(statelab.JWT, imbalanceAfter),
-		keepsAll(statelab.Cookie, imbalanceAfter),
+	Predict: func(d statelab.Description) []scenarios.Expectation {
+		v := d.Variant
+		if d.Shared() {
+			return []scenarios.Expectation{spreadsEvenly(v, imbalanceAfter), keepsAll(v, imbalanceAfter)}
+		}
+		return []scenarios.Expectation{servesNone(v, instance(d, 2), imbalanceAfter), servesSome(v, instance(d, 2), imbalanceChurn), keepsAll(v, imbalanceAfter)}
 	},
 	Verdict:    imbalanceAfter,
 	Highlights: []string{imbalanceBefore, imbalanceAfter, imbalanceChurn},
 	Lesson: func(res *scenarios.Result) string {
 		c := func(probe string, v statelab.Variant, inst string) int { return perInstance(res, probe, v)[inst] }
-		all, _ := requests(res, imbalanceAfter, statelab.Memory)
+		all, _ := requests(res, imbalanceAfter, inProcess)
 		return fmt.Sprintf("Back from its restart, memory-2 served %d of %d memory requests: every memory user was pinned to memory-1 (%d requests) or memory-3 (%d), "+
 			"and affinity keeps a pin where it is. Redis, jwt and cookie users had been re-pinned too, and would have stayed as skewed under sticky routing; switched to round-robin, which they can use since they need no pin, "+
 			"redis-2, jwt-2 and cookie-2 took %d, %d and %d at once. "+
 			"Only when the users churned and were pinned afresh did memory-2 get %d of %d. Sticky sessions reduce the effectiveness of load balancing: "+
 			"a pool that scales out or recovers stays skewed for as long as its users stay.",
-			c(imbalanceAfter, statelab.Memory, "memory-2"), all, c(imbalanceAfter, statelab.Memory, "memory-1"), c(imbalanceAfter, statelab.Memory, "memory-3"),
-			c(imbalanceAfter, statelab.Redis, "redis-2"), c(imbalanceAfter, statelab.JWT, "jwt-2"), c(imbalanceAfter, statelab.Cookie, "cookie-2"),
-			c(imbalanceChurn, statelab.Memory, "memory-2"), all)
+			c(imbalanceAfter, inProcess, inProcess.Instance(2)), all, c(imbalanceAfter, inProcess, inProcess.Instance(1)), c(imbalanceAfter, inProcess, inProcess.Instance(3)),
+			c(imbalanceAfter, inStore, inStore.Instance(2)), c(imbalanceAfter, inToken, inToken.Instance(2)), c(imbalanceAfter, inCookie, inCookie.Instance(2)),
+			c(imbalanceChurn, inProcess, inProcess.Instance(2)), all)
 	},
 }
 

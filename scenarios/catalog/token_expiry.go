@@ -24,7 +24,7 @@ var tokenExpiry = &scenarios.Scenario{
 			Title: "give every instance short lifetimes: tokens from issue, sessions from their last use",
 			Why:   "STATELAB_TOKEN_TTL and STATELAB_SESSION_TTL, every instance restarted: 4 s on a quiet machine, more on a busy one (the run's timing). Memory stays sticky, since it needs affinity.",
 			Run: func(r *scenarios.Run) error {
-				if err := r.SetPolicyFor(statelab.Memory, lb.Sticky); err != nil {
+				if err := r.SetPolicyFor(inProcess, lb.Sticky); err != nil {
 					return err
 				}
 				life := r.Timing().Lifetime
@@ -48,7 +48,7 @@ var tokenExpiry = &scenarios.Scenario{
 				// Both units: the lesson says "500 ms" or "1.0 s".
 				r.Fact("probe every ms", float64((life / 8).Milliseconds()))
 				r.Fact("probe every seconds", (life / 8).Seconds())
-				until := latest(r, statelab.JWT, (*scenarios.User).TokenExpiry).Add(time.Second)
+				until := latest(r, inToken, (*scenarios.User).TokenExpiry).Add(time.Second)
 				r.Fact("active seconds", roundTenth(time.Until(until).Seconds()))
 				if _, err := r.ProbeEvery("active, past the token lifetime", life/8, func() error { return wait(r, until) }); err != nil {
 					return err
@@ -58,7 +58,7 @@ var tokenExpiry = &scenarios.Scenario{
 				// comes between the moment it may renew and its end. A
 				// machine that held a user back longer may have let it
 				// expire, active as the user was.
-				for _, v := range []statelab.Variant{statelab.Memory, statelab.Redis, statelab.Cookie} {
+				for _, v := range []statelab.Variant{inProcess, inStore, inCookie} {
 					if g := longestGap(r, v); g > life/2 {
 						r.Disturbed(v, "%s: a user went %s between two requests while it stayed active; a session lives %s and is renewed only once %s of it has passed",
 							v, scenarios.Seconds(g.Seconds()), scenarios.Seconds(life.Seconds()), scenarios.Seconds(life.Seconds()/2))
@@ -78,7 +78,7 @@ var tokenExpiry = &scenarios.Scenario{
 				if err := r.LogoutAll(statelab.Variants...); err != nil {
 					return err
 				}
-				for _, v := range []statelab.Variant{statelab.JWT, statelab.Cookie} {
+				for _, v := range []statelab.Variant{inToken, inCookie} {
 					var windows []float64
 					for _, u := range r.Users[v] {
 						if exp := u.SavedExpiry(); !exp.IsZero() {
@@ -102,7 +102,7 @@ var tokenExpiry = &scenarios.Scenario{
 				// A copy replayed after it expired is refused whatever the
 				// variant: a machine that slow between logout and replay
 				// tested expiry, not what logout left behind.
-				for _, v := range []statelab.Variant{statelab.JWT, statelab.Cookie} {
+				for _, v := range []statelab.Variant{inToken, inCookie} {
 					if n := replayedExpired(r, v); n > 0 {
 						r.Disturbed(v, "%s: %d of %d copies were replayed only after they had expired", v, n, len(r.Users[v]))
 					}
@@ -130,30 +130,30 @@ var tokenExpiry = &scenarios.Scenario{
 			},
 		},
 	},
-	Expect: []scenarios.Expectation{
-		losesAll(statelab.JWT, "active, past the token lifetime"),
-		keepsAll(statelab.Memory, "active, past the token lifetime"),
-		keepsAll(statelab.Redis, "active, past the token lifetime"),
-		keepsAll(statelab.Cookie, "active, past the token lifetime"),
-		credentials(statelab.Memory, scenarios.Replay, "replayed at once after logout", true),
-		credentials(statelab.Redis, scenarios.Replay, "replayed at once after logout", true),
-		credentials(statelab.JWT, scenarios.Replay, "replayed at once after logout", false),
-		credentials(statelab.Cookie, scenarios.Replay, "replayed at once after logout", false),
-		credentials(statelab.JWT, scenarios.Replay, "replayed after the copies expired", true),
-		credentials(statelab.Cookie, scenarios.Replay, "replayed after the copies expired", true),
+	Predict: func(d statelab.Description) []scenarios.Expectation {
+		v := d.Variant
+		out := []scenarios.Expectation{keepsAll(v, "active, past the token lifetime")}
+		if d.FixedLifetime {
+			out[0] = losesAll(v, "active, past the token lifetime")
+		}
+		out = append(out, credentials(v, scenarios.Replay, "replayed at once after logout", d.ServerHolds()))
+		if !d.ServerHolds() {
+			out = append(out, credentials(v, scenarios.Replay, "replayed after the copies expired", true))
+		}
+		return out
 	},
 	Verdict:    "active, past the token lifetime",
 	Highlights: []string{"active, past the token lifetime", "replayed at once after logout", "replayed after the copies expired"},
 	Lesson: func(res *scenarios.Result) string {
-		lost, of := users(res, "active, past the token lifetime", statelab.JWT, scenarios.Lost)
-		slid := perVariant([]statelab.Variant{statelab.Memory, statelab.Redis, statelab.Cookie}, func(v statelab.Variant) int {
+		lost, of := users(res, "active, past the token lifetime", inToken, scenarios.Lost)
+		slid := perVariant([]statelab.Variant{inProcess, inStore, inCookie}, func(v statelab.Variant) int {
 			n, _ := users(res, "active, past the token lifetime", v, scenarios.Kept)
 			return n
 		})
-		jwtReplayed, _ := users(res, "replayed at once after logout", statelab.JWT, scenarios.ReplayAccepted)
-		cookieReplayed, _ := users(res, "replayed at once after logout", statelab.Cookie, scenarios.ReplayAccepted)
-		jwtLate, _ := users(res, "replayed after the copies expired", statelab.JWT, scenarios.Refused)
-		cookieLate, _ := users(res, "replayed after the copies expired", statelab.Cookie, scenarios.Refused)
+		jwtReplayed, _ := users(res, "replayed at once after logout", inToken, scenarios.ReplayAccepted)
+		cookieReplayed, _ := users(res, "replayed at once after logout", inCookie, scenarios.ReplayAccepted)
+		jwtLate, _ := users(res, "replayed after the copies expired", inToken, scenarios.Refused)
+		cookieLate, _ := users(res, "replayed after the copies expired", inCookie, scenarios.Refused)
 		return fmt.Sprintf("Asking every %s for %.1f s, %d of %d jwt users were logged out anyway: a token's expiry is fixed when it is issued (%s after), so the client must log in again or hold a refresh token; "+
 			"%s users were kept, their sessions renewed by use. "+
 			"After logout, %d jwt and %d cookie copies of %d were still accepted; once they expired (the last copy expired %.1f s after logout for jwt, %.1f s for cookie) %d and %d were refused. "+

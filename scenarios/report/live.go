@@ -32,6 +32,29 @@ type Live struct {
 
 var _ scenarios.Observer = (*Live)(nil)
 
+// LiveVariant is what the page shows of a variant's description.
+type LiveVariant struct {
+	Caption    string `json:"caption"`
+	Colour     string `json:"colour"`
+	DarkColour string `json:"dark_colour"`
+	// InstancesHold says its instances hold sessions themselves; Held
+	// says, when they do not, who does.
+	InstancesHold bool   `json:"instances_hold"`
+	Held          string `json:"held,omitempty"`
+}
+
+// liveVariant is what the page needs of a variant's description.
+func liveVariant(d statelab.Description) LiveVariant {
+	lv := LiveVariant{Caption: d.Caption, Colour: d.Colour, DarkColour: d.DarkColour, InstancesHold: !d.Shared()}
+	switch d.Home {
+	case statelab.Store:
+		lv.Held = "its instances hold no session: Redis holds them, for every instance"
+	case statelab.Client:
+		lv.Held = "its instances hold no session: each client carries its own"
+	}
+	return lv
+}
+
 // LiveState is the body of GET /state.
 type LiveState struct {
 	Version  int64  `json:"version"`
@@ -55,6 +78,8 @@ type LiveState struct {
 	Verdict bool `json:"verdict_next"`
 	// Order is the variants, in the order the page shows them.
 	Order []string `json:"order"`
+	// Variants describe them: the page's colours and captions.
+	Variants map[string]LiveVariant `json:"variants"`
 	// Users are each variant's users, in plan order: the first
 	// maxLiveUsers of them; UsersTotal counts them all.
 	Users      map[string][]LiveUser `json:"users"`
@@ -194,10 +219,12 @@ const (
 // NewLive returns an empty live state.
 func NewLive() *Live {
 	order := make([]string, len(statelab.Variants))
+	variants := map[string]LiveVariant{}
 	for i, v := range statelab.Variants {
 		order[i] = string(v)
+		variants[string(v)] = liveVariant(v.Describe())
 	}
-	return &Live{state: LiveState{Order: order, Users: map[string][]LiveUser{}, Instances: map[string][]LiveInstance{}}}
+	return &Live{state: LiveState{Order: order, Variants: variants, Users: map[string][]LiveUser{}, Instances: map[string][]LiveInstance{}}}
 }
 
 // update changes the state under the lock and bumps its version.

@@ -62,7 +62,7 @@ func (l *Live) follow(ctx context.Context, client *lb.Client, hc *http.Client, r
 				break
 			}
 			in := LiveInstance{Name: b.Name, State: string(b.State), Why: b.Why}
-			if b.State != lb.Down && p.Name == string(statelab.Memory) {
+			if b.State != lb.Down && statelab.Variant(p.Name).Describe().DiesWithProcess() { // only its instances hold sessions
 				if s, err := lab.Stats(ctx, hc, rt.InstanceURL(b.Name)); err == nil {
 					in.Sessions = &s.Sessions
 				}

@@ -166,7 +166,7 @@ func (p *Text) LabReady(note string) {
 // per run.
 func (p *Text) ScenarioStarted(sc *scenarios.Scenario, n, total int, users map[statelab.Variant][]string) {
 	p.n, p.step, p.total, p.name = n, 0, total, sc.Name
-	p.users = len(users[statelab.Memory])
+	p.users = len(users[statelab.Variants[0]])
 	p.emit("", "")
 	head := sc.Name + "  (" + sc.Setup + ")"
 	if total > 1 {
