@@ -176,7 +176,7 @@ func runRun(ctx context.Context, args []string, env Env) error {
 		return StartupError{err}
 	}
 	defer rt.Close()
-	fmt.Fprintf(out, "lab: %s (up in %.1f s)\n", rt.Describe(), time.Since(start).Seconds())
+	fmt.Fprintf(out, "lab: %s (up in %.1f s)\n", rt.Endpoints().About, time.Since(start).Seconds())
 	text := report.NewText(out, color, *verbose)
 	stdin := report.NewLines(env.Stdin)
 	opts := scenarios.Options{Users: *users, Seed: *seed, Observers: []scenarios.Observer{text}, Used: *up, NoCalibration: !bool(calibrate)}

@@ -127,7 +127,7 @@ func runUp(ctx context.Context, args []string, env Env) error {
 		}
 		return StartupError{err}
 	}
-	fmt.Fprintf(out, "lab: %s (up in %.1f s)\ntiming: %s\n\n", rt.Describe(), upIn.Seconds(), cal.Line)
+	fmt.Fprintf(out, "lab: %s (up in %.1f s)\ntiming: %s\n\n", rt.Endpoints().About, upIn.Seconds(), cal.Line)
 	ep := rt.Endpoints()
 	for _, v := range statelab.Variants {
 		fmt.Fprintf(out, "  %-7s %s   (shop page: log in, add to the cart, see which instance answers)\n", v, ep.Pools[v])

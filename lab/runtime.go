@@ -8,21 +8,22 @@ package lab
 
 import (
 	"context"
-	"time"
 
 	"statelab"
 )
 
 // Runtime is where a lab runs. Scenarios only talk to a Runtime and to the
 // balancer's admin API, so that the same scenario runs on any of them.
+// These twelve methods are what every runtime must do; what only some can
+// (reload keys, arm a crash, slow Redis down, count its bytes) are the
+// capabilities in capabilities.go.
 //
 // The lab a Runtime runs has Redis, instances of each variant named
 // VARIANT-1, VARIANT-2, ..., and a balancer with one pool per variant,
 // named after the variant.
 type Runtime interface {
-	// Describe says, in a line, what the lab runs on, and which Redis.
-	Describe() string
-	// Endpoints are the URLs of the pools and of the admin API.
+	// Endpoints are the URLs of the pools and of the admin API, and what
+	// the lab runs on.
 	Endpoints() Endpoints
 	// Instances lists a variant's base instances, in order.
 	Instances(v statelab.Variant) []string
@@ -35,15 +36,6 @@ type Runtime interface {
 	// configuration changed by s, and waits until it answers. A restarted
 	// instance is a new process: it remembers nothing.
 	Start(ctx context.Context, name string, s Settings) error
-	// SetKeys makes an instance put the keys given in force over its
-	// configured ones, without a restart (its keys file, re-read on
-	// SIGHUP). No keys bring back the configured ones. It returns once the
-	// instance has reloaded.
-	SetKeys(ctx context.Context, name string, keys statelab.Keys) error
-	// CrashAfterNextWrite arms an instance to die, as SIGKILL would, after
-	// the next cart change it applies and before it answers (lab server:
-	// SIGUSR1). It returns once the instance says it is armed.
-	CrashAfterNextWrite(ctx context.Context, name string) error
 	// InstanceURL is the base URL at which the runner reaches an instance
 	// directly, bypassing the balancer (for /stats and /healthz).
 	InstanceURL(name string) string
@@ -57,13 +49,6 @@ type Runtime interface {
 	// StartRedis starts Redis again; with persist, it keeps an append-only
 	// file from then on, so that its data survive the next stop.
 	StartRedis(ctx context.Context, persist bool) error
-	// SetRedisLatency adds d to every answer Redis sends the instances (a
-	// delay proxy between them), from now on. Reset sets it back to 0.
-	SetRedisLatency(ctx context.Context, d time.Duration) error
-	// RedisSent counts the bytes the instances have sent Redis.
-	RedisSent(ctx context.Context) (int64, error)
-	// RedisStats counts Redis's keys and the bytes their values take.
-	RedisStats(ctx context.Context) (keys, bytes int64, err error)
 
 	// Reset brings the lab back to its clean state: every instance
 	// restarted with its base configuration (or, where it holds nothing to
@@ -85,6 +70,8 @@ type Tuner interface {
 
 // Endpoints are the lab's URLs as the virtual users and the runner see them.
 type Endpoints struct {
+	// About says, in a line, what the lab runs on, and which Redis.
+	About string
 	// Pools maps each variant to its pool's base URL.
 	Pools map[statelab.Variant]string
 	// Admin is the balancer's admin API; AdminToken its bearer token.

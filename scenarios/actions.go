@@ -214,7 +214,7 @@ func (r *Run) CrashDuring(v statelab.Variant, n int, write func()) error {
 	if err != nil {
 		return err
 	}
-	if err := r.RT.CrashAfterNextWrite(r.ctx, in.name); err != nil {
+	if err := lab.CrashAfterNextWrite(r.ctx, r.RT, in.name); err != nil {
 		return err
 	}
 	mark := r.rn.events.lastID()
@@ -322,7 +322,7 @@ func (r *Run) RestartVariant(v statelab.Variant, s lab.Settings) error {
 
 // SetKeys puts keys in force on the named instances, without a restart.
 func (r *Run) SetKeys(keys statelab.Keys, names ...string) error {
-	return parallel.Do(names, func(name string) error { return r.RT.SetKeys(r.ctx, name, keys) })
+	return parallel.Do(names, func(name string) error { return lab.SetKeys(r.ctx, r.RT, name, keys) })
 }
 
 // AllInstances lists every base instance of every variant.

@@ -128,11 +128,37 @@ func TestEngine(t *testing.T) {
 		t.Errorf("no note of the restart: %q", rec.notes)
 	}
 
+	// A scenario that needs a capability the runtime lacks is skipped
+	// before its first step, and says which; the others run.
+	slow := probeOnce("slow", "probed")
+	slow.Needs = []lab.Capability{lab.SlowRedis}
+	rn, err := scenarios.NewRunner(ctx, coreOnly{rt}, scenarios.Options{Users: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err = rn.Run(ctx, []*scenarios.Scenario{slow, probeOnce("plain", "probed")})
+	rn.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sk := j.Scenarios[0]; !sk.Skipped || len(sk.Steps) != 0 || !strings.Contains(sk.SkippedHow(), "cannot delay Redis's answers") {
+		t.Errorf("a scenario that needs to slow Redis, on a runtime that cannot: skipped %v, %d steps, %q", sk.Skipped, len(sk.Steps), sk.SkippedHow())
+	}
+	if !j.Scenarios[1].OK || !j.OK {
+		t.Errorf("the scenario that needs nothing more: %+v", j.Scenarios[1])
+	}
+	if !lab.Has(rt, lab.SlowRedis) || lab.Has(coreOnly{rt}, lab.SlowRedis) {
+		t.Error("lab.Has does not tell the in-process runtime from its core")
+	}
+
 	j, _, err = run(&pacer{answers: []scenarios.Decision{scenarios.Quit}}, probeOnce("quit", "probed"), probeOnce("never", "probed"))
 	if err != scenarios.ErrQuit || len(j.Scenarios) != 1 || !j.Scenarios[0].Stopped || j.Scenarios[0].Error != "" {
 		t.Errorf("quit: err %v, %d scenarios (%+v); want ErrQuit after the first, marked stopped, not failed", err, len(j.Scenarios), j.Scenarios)
 	}
 }
+
+// coreOnly is a runtime with the core methods only: no capability.
+type coreOnly struct{ lab.Runtime }
 
 // twoInstances is a lab with two instances of each variant: too few for
 // the scenarios, which act on instances 1 to 3.

@@ -132,7 +132,10 @@ type ScenarioReport struct {
 	Disturbances []Disturbance `json:"disturbances,omitempty"`
 	// Machine is how busy the machine was while the scenario ran.
 	Machine machine.Reading `json:"machine"`
-	Skipped bool            `json:"skipped,omitempty"` // by the instructor, in step mode
+	Skipped bool            `json:"skipped,omitempty"` // by the instructor, in step mode, or for SkipReason
+	// SkipReason, when set, is why the scenario could not run here: the
+	// runtime lacks a capability it needs.
+	SkipReason string `json:"skip_reason,omitempty"`
 	Stopped bool            `json:"stopped,omitempty"` // the instructor stopped the run here
 	Error   string          `json:"error,omitempty"`   // why it did not run to the end
 	Lesson  string          `json:"lesson"`
@@ -208,4 +211,13 @@ type Request struct {
 	Error     string  `json:"error,omitempty"`
 	Millis    float64 `json:"ms"`
 	CredBytes int     `json:"credential_bytes"`
+}
+
+// SkippedHow says why a skipped scenario was skipped: "by the instructor",
+// or "this runtime (...) cannot delay Redis's answers".
+func (r *ScenarioReport) SkippedHow() string {
+	if r.SkipReason != "" {
+		return "skipped: " + r.SkipReason
+	}
+	return "skipped by the instructor"
 }

@@ -138,7 +138,7 @@ func (rn *Runner) Fits(scs []*Scenario) error {
 // scenario, and the next one starts from a reset lab.
 func (rn *Runner) Run(ctx context.Context, scs []*Scenario) (*Journal, error) {
 	j := &Journal{
-		Runtime: rn.rt.Describe(), Seed: rn.opts.Seed, Users: rn.opts.Users,
+		Runtime: rn.rt.Endpoints().About, Seed: rn.opts.Seed, Users: rn.opts.Users,
 		Started: time.Now().UTC(), OK: true,
 	}
 	if err := rn.Fits(scs); err != nil {
@@ -209,6 +209,10 @@ func (rn *Runner) attempt(ctx context.Context, sc *Scenario, n, total int) (rep 
 		}
 	}
 	rn.obs.ScenarioStarted(sc, n, total, users)
+	if err := lab.Lacks(rn.rt, sc.Required()...); err != nil {
+		r.rep.Skipped, r.rep.SkipReason = true, err.Error()
+		return r.finish(false, ""), false, nil
+	}
 	pause := func(p Pause) (rep *ScenarioReport, again bool, err error, stop bool) {
 		if rn.opts.Pacer == nil {
 			return nil, false, nil, false

@@ -14,7 +14,10 @@ package scenarios
 
 import (
 	"context"
+	"slices"
 	"strings"
+
+	"statelab/lab"
 
 	"statelab"
 )
@@ -53,6 +56,9 @@ type Scenario struct {
 	// MaxUsers, when set, caps the users per variant: a scenario that
 	// measures per session needs no crowd.
 	MaxUsers int
+	// Needs are the capabilities the scenario's steps use beyond the
+	// core Runtime; on a runtime that lacks one it is skipped, and says why.
+	Needs []lab.Capability
 	// Fits, when set, says whether the scenario can run on a lab of n
 	// instances per variant (a scenario file naming instance 6 cannot run
 	// on three), before anything runs.
@@ -112,6 +118,17 @@ type Step struct {
 	// Why is the narration: what is about to happen, and why.
 	Why string
 	Run func(r *Run) error
+	// Needs are the capabilities this step uses beyond the core Runtime.
+	Needs []lab.Capability
+}
+
+// Required lists the capabilities the scenario and its steps need.
+func (s *Scenario) Required() []lab.Capability {
+	out := slices.Clone(s.Needs)
+	for _, st := range s.Steps {
+		out = append(out, st.Needs...)
+	}
+	return out
 }
 
 // Expectation is what one variant must show in a scenario.

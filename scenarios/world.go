@@ -251,9 +251,26 @@ func (t tracked) SetRedisLatency(ctx context.Context, d time.Duration) error {
 	t.w.mu.Lock()
 	t.w.latency = max(t.w.latency, d) // answers already on their way keep the larger delay
 	t.w.mu.Unlock()
-	err := t.Runtime.SetRedisLatency(ctx, d)
+	err := lab.SetRedisLatency(ctx, t.Runtime, d)
 	t.w.mu.Lock()
 	t.w.latency = d
 	t.w.mu.Unlock()
 	return err
+}
+
+// The capabilities pass through to the runtime, which may lack them: the
+// runner skips a scenario that needs one it lacks before it starts.
+
+func (t tracked) SetKeys(ctx context.Context, name string, keys statelab.Keys) error {
+	return lab.SetKeys(ctx, t.Runtime, name, keys)
+}
+
+func (t tracked) CrashAfterNextWrite(ctx context.Context, name string) error {
+	return lab.CrashAfterNextWrite(ctx, t.Runtime, name)
+}
+
+func (t tracked) RedisSent(ctx context.Context) (int64, error) { return lab.RedisSent(ctx, t.Runtime) }
+
+func (t tracked) RedisStats(ctx context.Context) (keys, bytes int64, err error) {
+	return lab.RedisStats(ctx, t.Runtime)
 }

@@ -79,8 +79,12 @@ type Runtime struct {
 }
 
 var (
-	_ lab.Runtime = (*Runtime)(nil)
-	_ lab.Tuner   = (*Runtime)(nil)
+	_ lab.Runtime     = (*Runtime)(nil)
+	_ lab.Tuner       = (*Runtime)(nil)
+	_ lab.KeyReloader = (*Runtime)(nil)
+	_ lab.Crasher     = (*Runtime)(nil)
+	_ lab.RedisSlower = (*Runtime)(nil)
+	_ lab.RedisMeter  = (*Runtime)(nil)
 )
 
 // ErrNotInStack is returned when the runtime does not run inside the stack.
@@ -264,7 +268,7 @@ func (rt *Runtime) Describe() string {
 
 // Endpoints are the balancer's URLs on the stack's network.
 func (rt *Runtime) Endpoints() lab.Endpoints {
-	return lab.Endpoints{Pools: rt.pools, Admin: rt.opts.Admin, AdminToken: rt.opts.AdminToken, Redis: rt.opts.Redis}
+	return lab.Endpoints{About: rt.Describe(), Pools: rt.pools, Admin: rt.opts.Admin, AdminToken: rt.opts.AdminToken, Redis: rt.opts.Redis}
 }
 
 // Instances lists a variant's base instances.

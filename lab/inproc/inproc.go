@@ -62,8 +62,12 @@ type Runtime struct {
 }
 
 var (
-	_ lab.Runtime = (*Runtime)(nil)
-	_ lab.Tuner   = (*Runtime)(nil)
+	_ lab.Runtime     = (*Runtime)(nil)
+	_ lab.Tuner       = (*Runtime)(nil)
+	_ lab.KeyReloader = (*Runtime)(nil)
+	_ lab.Crasher     = (*Runtime)(nil)
+	_ lab.RedisSlower = (*Runtime)(nil)
+	_ lab.RedisMeter  = (*Runtime)(nil)
 )
 
 // instance is one server instance; srv is nil while it is not running.
@@ -267,7 +271,7 @@ func (rt *Runtime) Describe() string {
 
 // Endpoints are the pools' and the admin API's URLs.
 func (rt *Runtime) Endpoints() lab.Endpoints {
-	return lab.Endpoints{Pools: rt.pools, Admin: rt.adminURL, Redis: rt.DirectAddr()}
+	return lab.Endpoints{About: rt.Describe(), Pools: rt.pools, Admin: rt.adminURL, Redis: rt.DirectAddr()}
 }
 
 // Instances lists the base instances of a variant.

@@ -77,8 +77,12 @@ type Runtime struct {
 }
 
 var (
-	_ lab.Runtime = (*Runtime)(nil)
-	_ lab.Tuner   = (*Runtime)(nil)
+	_ lab.Runtime     = (*Runtime)(nil)
+	_ lab.Tuner       = (*Runtime)(nil)
+	_ lab.KeyReloader = (*Runtime)(nil)
+	_ lab.Crasher     = (*Runtime)(nil)
+	_ lab.RedisSlower = (*Runtime)(nil)
+	_ lab.RedisMeter  = (*Runtime)(nil)
 )
 
 // Start starts the whole lab and waits until the balancer sees every
@@ -139,7 +143,7 @@ func (rt *Runtime) Describe() string {
 
 // Endpoints are the pools' and the admin API's URLs.
 func (rt *Runtime) Endpoints() lab.Endpoints {
-	return lab.Endpoints{Pools: rt.pools, Admin: rt.admin, Redis: rt.DirectAddr()}
+	return lab.Endpoints{About: rt.Describe(), Pools: rt.pools, Admin: rt.admin, Redis: rt.DirectAddr()}
 }
 
 // Instances lists the base instances of a variant.

@@ -124,10 +124,14 @@ func (c *Client) do(ctx context.Context, op string, a args, out *result) error {
 }
 
 // Describe says what the lab runs on, and that it is lab up's.
-func (c *Client) Describe() string { return c.attached.Describe + ", run by lab up" }
+func (c *Client) describe() string { return c.attached.Describe + ", run by lab up" }
 
 // Endpoints are the lab's URLs.
-func (c *Client) Endpoints() lab.Endpoints { return c.attached.Endpoints }
+func (c *Client) Endpoints() lab.Endpoints {
+	e := c.attached.Endpoints
+	e.About = c.describe()
+	return e
+}
 
 // Instances lists a variant's base instances.
 func (c *Client) Instances(v statelab.Variant) []string {
@@ -214,4 +218,10 @@ func (c *Client) Close() error {
 	return err
 }
 
-var _ lab.Runtime = (*Client)(nil)
+var (
+	_ lab.Runtime     = (*Client)(nil)
+	_ lab.KeyReloader = (*Client)(nil)
+	_ lab.Crasher     = (*Client)(nil)
+	_ lab.RedisSlower = (*Client)(nil)
+	_ lab.RedisMeter  = (*Client)(nil)
+)

@@ -55,8 +55,8 @@ func TestRemoteRunsAScenario(t *testing.T) {
 	if got := srv.Holder(); got != "lab run (test)" {
 		t.Errorf("holder %q", got)
 	}
-	if c.Endpoints().Admin != rt.Endpoints().Admin || len(c.Instances("memory")) != 3 || !strings.HasSuffix(c.Describe(), "run by lab up") {
-		t.Errorf("the client's lab: %+v, %v, %q", c.Endpoints(), c.Instances("memory"), c.Describe())
+	if c.Endpoints().Admin != rt.Endpoints().Admin || len(c.Instances("memory")) != 3 || !strings.HasSuffix(c.Endpoints().About, "run by lab up") {
+		t.Errorf("the client's lab: %+v, %v, %q", c.Endpoints(), c.Instances("memory"), c.Endpoints().About)
 	}
 	rn, err := scenarios.NewRunner(ctx, c, scenarios.Options{Users: 30})
 	if err != nil {

@@ -136,7 +136,7 @@ func (s *Server) attach(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.holder, s.lease, s.expires = req.Who, hex.EncodeToString(b), s.now().Add(LeaseTTL)
-	a := Attached{Lease: s.lease, Describe: s.rt.Describe(), Endpoints: s.rt.Endpoints(), Instances: map[statelab.Variant][]string{}}
+	a := Attached{Lease: s.lease, Describe: s.rt.Endpoints().About, Endpoints: s.rt.Endpoints(), Instances: map[statelab.Variant][]string{}}
 	s.mu.Unlock()
 	for _, v := range statelab.Variants {
 		a.Instances[v] = s.rt.Instances(v)
@@ -204,9 +204,9 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) {
 	case "start":
 		err = s.rt.Start(ctx, a.Name, a.Settings)
 	case "set-keys":
-		err = s.rt.SetKeys(ctx, a.Name, a.Keys)
+		err = lab.SetKeys(ctx, s.rt, a.Name, a.Keys)
 	case "crash-after-next-write":
-		err = s.rt.CrashAfterNextWrite(ctx, a.Name)
+		err = lab.CrashAfterNextWrite(ctx, s.rt, a.Name)
 	case "instance-url":
 		res.URL = s.rt.InstanceURL(a.Name)
 	case "add":
@@ -218,11 +218,11 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) {
 	case "start-redis":
 		err = s.rt.StartRedis(ctx, a.Persist)
 	case "set-redis-latency":
-		err = s.rt.SetRedisLatency(ctx, a.Latency)
+		err = lab.SetRedisLatency(ctx, s.rt, a.Latency)
 	case "redis-sent":
-		res.Sent, err = s.rt.RedisSent(ctx)
+		res.Sent, err = lab.RedisSent(ctx, s.rt)
 	case "redis-stats":
-		res.Keys, res.Bytes, err = s.rt.RedisStats(ctx)
+		res.Keys, res.Bytes, err = lab.RedisStats(ctx, s.rt)
 	case "reset":
 		err = s.rt.Reset(ctx)
 	default:

@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"os"
 	"regexp"
-	"statelab"
 	"strconv"
 	"strings"
 	"testing"
+
+	"statelab"
 
 	"statelab/internal/child"
 	"statelab/internal/labtest"

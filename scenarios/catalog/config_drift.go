@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"statelab"
+	"statelab/lab"
 	"statelab/lb"
 	"statelab/scenarios"
 )
@@ -16,6 +17,7 @@ var configDrift = &scenarios.Scenario{
 	Summary: "one instance of each variant runs with another signing key: exactly the requests it answers are refused",
 	Setup:   "memory sticky, redis, jwt and cookie round-robin; instance 2 of each variant given another key, then fixed",
 	Claims:  []scenarios.Claim{claimAnyServer, claimAuth},
+	Needs:   []lab.Capability{lab.ReloadKeys},
 	Steps: []scenarios.Step{
 		{
 			Title: "route memory with affinity, redis, jwt and cookie round-robin",

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"statelab"
+	"statelab/lab"
 	"statelab/scenarios"
 )
 
@@ -35,6 +36,7 @@ var cost = &scenarios.Scenario{
 	Summary:  "carts grow to 1, 10 and 100 items: bytes sent per request against bytes held per session",
 	Setup:    "sticky routing; every user's cart grows to 1, then 10, then 100 items",
 	Claims:   []scenarios.Claim{claimRequestSize, claimResources, claimSignedCookies, claimTokenSize},
+	Needs:    []lab.Capability{lab.MeterRedis},
 	MaxUsers: 10,
 	Steps: []scenarios.Step{
 		stickyStep(),
@@ -135,7 +137,7 @@ func measureCost(r *scenarios.Run) error {
 			fig := costFigures{Items: size, Credential: scenarios.Median(v.Cred(va)), Millis: ms(r.SampleLatency(va, 30))}
 			switch va {
 			case inStore:
-				_, bytes, err := r.RT.RedisStats(r.Context())
+				_, bytes, err := lab.RedisStats(r.Context(), r.RT)
 				if err != nil {
 					return err
 				}

@@ -10,6 +10,7 @@ import (
 	"github.com/gorilla/securecookie"
 
 	"statelab"
+	"statelab/lab"
 	"statelab/scenarios"
 )
 
@@ -51,6 +52,7 @@ var keyRotation = &scenarios.Scenario{
 	Summary: "signing keys rotated with and without the old key kept; then a leaked key: a forged token or whole-session cookie passes for any user, a forged session id finds no session",
 	Setup:   "sticky routing; keys reloaded on every instance without a restart",
 	Claims:  []scenarios.Claim{claimAuth},
+	Needs:   []lab.Capability{lab.ReloadKeys, lab.MeterRedis},
 	Steps: []scenarios.Step{
 		stickyStep(),
 		{
@@ -83,7 +85,7 @@ var keyRotation = &scenarios.Scenario{
 				if err != nil {
 					return err
 				}
-				keys, _, err := r.RT.RedisStats(r.Context())
+				keys, _, err := lab.RedisStats(r.Context(), r.RT)
 				if err != nil {
 					return err
 				}

@@ -17,6 +17,7 @@ var logoutReplay = &scenarios.Scenario{
 	Summary: "users log out and replay their old cookie or token: jwt and cookie accept it, until expiry or a denylist",
 	Setup:   "sticky routing; every user logs out, then sends its old credential again",
 	Claims:  []scenarios.Claim{claimRevocation, claimClient},
+	Needs:   []lab.Capability{lab.MeterRedis},
 	Steps: []scenarios.Step{
 		stickyStep(),
 		fill(),
@@ -89,7 +90,7 @@ var logoutReplay = &scenarios.Scenario{
 				if _, err := r.ReplayProbe("replayed after logout, with the denylist", inToken); err != nil {
 					return err
 				}
-				keys, bytes, err := r.RT.RedisStats(r.Context())
+				keys, bytes, err := lab.RedisStats(r.Context(), r.RT)
 				if err != nil {
 					return err
 				}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"statelab"
+	"statelab/lab"
 	"statelab/scenarios"
 )
 
@@ -22,6 +23,7 @@ var retriedWrite = &scenarios.Scenario{
 	Summary:  "an instance applies POST /cart and dies before answering; the client retries: redis adds the item twice, unless the write carries an Idempotency-Key",
 	Setup:    "sticky routing; one writer per variant on instance 2, whose instance dies after applying its write, twice (another writer each time): a retry without, then with an Idempotency-Key",
 	Claims:   []scenarios.Claim{claimIdempotent, claimSharedStore},
+	Needs:    []lab.Capability{lab.Crash},
 	MaxUsers: 10,
 	Steps: []scenarios.Step{
 		stickyStep(),

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"statelab"
+	"statelab/lab"
 	"statelab/lb"
 	"statelab/scenarios"
 )
@@ -53,6 +54,7 @@ var slowRedis = &scenarios.Scenario{
 	Summary:  "latency added between the instances and Redis: redis pays it on every request, the others never ask Redis; past the Redis timeout, 503",
 	Setup:    "round-robin (memory sticky); a delay proxy between the instances and Redis adds none, a fiftieth and a tenth of the Redis timeout (0, 20 and 100 ms when it is 1 s), then more than the timeout",
 	Claims:   []scenarios.Claim{claimSharedStore, claimSharedBottleneck},
+	Needs:    []lab.Capability{lab.SlowRedis, lab.MeterRedis},
 	MaxUsers: 10,
 	Steps: []scenarios.Step{
 		{
@@ -82,7 +84,7 @@ var slowRedis = &scenarios.Scenario{
 				r.Fact("redis timeout ms", float64(timeout.Milliseconds()))
 				r.Fact("past delay ms", float64(d.Milliseconds()))
 				r.Fault()
-				if err := r.RT.SetRedisLatency(r.Context(), d); err != nil {
+				if err := lab.SetRedisLatency(r.Context(), r.RT, d); err != nil {
 					return err
 				}
 				r.Note("the instances wait %d ms for Redis; every answer of Redis now comes %d ms late", timeout.Milliseconds(), d.Milliseconds())
@@ -94,7 +96,7 @@ var slowRedis = &scenarios.Scenario{
 			Title: "take the delay away",
 			Why:   "Redis answers at once again.",
 			Run: func(r *scenarios.Run) error {
-				if err := r.RT.SetRedisLatency(r.Context(), 0); err != nil {
+				if err := lab.SetRedisLatency(r.Context(), r.RT, 0); err != nil {
 					return err
 				}
 				r.Fixed()
@@ -139,7 +141,7 @@ func measureSlow(r *scenarios.Run) error {
 	for _, st := range slowSteps {
 		d := slowDelay(r.Timing().StoreTimeout, st.per)
 		cols = append(cols, fmt.Sprintf("Redis +%d ms", d.Milliseconds()))
-		if err := r.RT.SetRedisLatency(r.Context(), d); err != nil {
+		if err := lab.SetRedisLatency(r.Context(), r.RT, d); err != nil {
 			return err
 		}
 		r.Note("%s: Redis +%d ms", st.probe, d.Milliseconds())
@@ -147,12 +149,12 @@ func measureSlow(r *scenarios.Run) error {
 			return err
 		}
 		for _, v := range statelab.Variants {
-			before, err := r.RT.RedisSent(r.Context())
+			before, err := lab.RedisSent(r.Context(), r.RT)
 			if err != nil {
 				return err
 			}
 			took := r.SampleLatencies(v, slowSamples)
-			after, err := r.RT.RedisSent(r.Context())
+			after, err := lab.RedisSent(r.Context(), r.RT)
 			if err != nil {
 				return err
 			}
@@ -162,7 +164,7 @@ func measureSlow(r *scenarios.Run) error {
 			})
 		}
 	}
-	if err := r.RT.SetRedisLatency(r.Context(), 0); err != nil {
+	if err := lab.SetRedisLatency(r.Context(), r.RT, 0); err != nil {
 		return err
 	}
 	t := scenarios.Table{

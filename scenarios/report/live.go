@@ -194,7 +194,7 @@ func ended(rep *scenarios.ScenarioReport) string {
 	}
 	switch {
 	case rep.Skipped:
-		return "skipped by the instructor"
+		return rep.SkippedHow()
 	case rep.Stopped:
 		return "stopped by the instructor"
 	case rep.Inconclusive:

@@ -95,7 +95,7 @@ func WriteMarkdown(w io.Writer, j *scenarios.Journal) error {
 		}
 		switch {
 		case s.Skipped:
-			b.WriteString("\n*Skipped by the instructor.*\n")
+			fmt.Fprintf(&b, "\n*%s.*\n", capitalize(s.SkippedHow()))
 		case s.Stopped:
 			b.WriteString("\n*Stopped by the instructor.*\n")
 		case s.Inconclusive:
@@ -131,4 +131,12 @@ func markdownTable(t scenarios.Table) string {
 		fmt.Fprintf(&b, "| %s |\n", strings.Join(r, " | "))
 	}
 	return b.String()
+}
+
+// capitalize puts the first letter in upper case.
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -9,6 +9,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"statelab"
+	"statelab/lab"
 	"statelab/lb"
 	"statelab/scenarios"
 )
@@ -130,7 +131,7 @@ func (p *parser) step(n *yaml.Node) (scenarios.Step, string, error) {
 		if err != nil {
 			return st, "", err
 		}
-		st = scenarios.Step{Title: "put " + what + " in force on every instance", Why: "Reloaded on SIGHUP, no restart.", Run: func(r *scenarios.Run) error {
+		st = scenarios.Step{Title: "put " + what + " in force on every instance", Why: "Reloaded on SIGHUP, no restart.", Needs: []lab.Capability{lab.ReloadKeys}, Run: func(r *scenarios.Run) error {
 			return r.SetKeys(keys, r.AllInstances()...)
 		}}
 	case "redis-latency":
@@ -138,7 +139,7 @@ func (p *parser) step(n *yaml.Node) (scenarios.Step, string, error) {
 		if err != nil || d < 0 || d > 10*time.Second {
 			return st, "", p.errAt(v, "redis-latency %q: want a duration from 0 to 10s, like 100ms", v.Value)
 		}
-		st = scenarios.Step{Title: fmt.Sprintf("add %s between the instances and Redis", d), Run: func(r *scenarios.Run) error { return r.RT.SetRedisLatency(r.Context(), d) }}
+		st = scenarios.Step{Title: fmt.Sprintf("add %s between the instances and Redis", d), Needs: []lab.Capability{lab.SlowRedis}, Run: func(r *scenarios.Run) error { return lab.SetRedisLatency(r.Context(), r.RT, d) }}
 	}
 	if f["title"] != nil {
 		title, err := p.str(f["title"])
