@@ -9,12 +9,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"statelab/lb/api"
+
 	"statelab"
 	"statelab/internal/parallel"
 	"statelab/internal/poll"
 	"statelab/lab"
 	"statelab/lab/local"
-	"statelab/lb"
 	"statelab/scenarios"
 )
 
@@ -43,9 +44,9 @@ func Failover(ctx context.Context, o Options) ([]FailoverRow, error) {
 	}
 	defer rt.Close()
 	ep := rt.Endpoints()
-	admin := &lb.Client{Base: ep.Admin}
+	admin := &api.Client{Base: ep.Admin}
 	for _, v := range statelab.Variants {
-		if err := admin.SetPolicy(ctx, string(v), lb.Sticky, false); err != nil {
+		if err := admin.SetPolicy(ctx, string(v), api.Sticky, false); err != nil {
 			return nil, err
 		}
 	}
@@ -170,10 +171,10 @@ func pause(ctx context.Context, d time.Duration) error {
 // eventList keeps the balancer's events as they stream in.
 type eventList struct {
 	mu     sync.Mutex
-	events []lb.Event
+	events []api.Event
 }
 
-func (l *eventList) follow(stream <-chan lb.Event) {
+func (l *eventList) follow(stream <-chan api.Event) {
 	for ev := range stream {
 		l.mu.Lock()
 		l.events = append(l.events, ev)
@@ -189,7 +190,7 @@ func (l *eventList) downAfter(ctx context.Context, name string, t0 time.Time) (d
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		for _, ev := range l.events {
-			if ev.Type == lb.EventDown && ev.Backend == name && !ev.Time.Before(t0) {
+			if ev.Type == api.EventDown && ev.Backend == name && !ev.Time.Before(t0) {
 				d, how = ev.Time.Sub(t0), "active"
 				if strings.HasPrefix(ev.Reason, "passive") {
 					how = "passive"

@@ -15,8 +15,9 @@ import (
 	"syscall"
 	"time"
 
+	"statelab/lb/api"
+
 	"statelab/internal/child"
-	"statelab/lb"
 )
 
 // HostileRow is what one kind of hostile input did to a lab lb in front of
@@ -93,7 +94,7 @@ func Hostile(ctx context.Context, o Options, perSecond int, d time.Duration) ([]
 	if err != nil {
 		return nil, err
 	}
-	admin := &lb.Client{Base: "http://" + adminAddr}
+	admin := &api.Client{Base: "http://" + adminAddr}
 	downs := func() (int, error) {
 		st, err := admin.Status(ctx)
 		if err != nil {
@@ -105,7 +106,7 @@ func Hostile(ctx context.Context, o Options, perSecond int, d time.Duration) ([]
 				continue
 			}
 			for _, b := range p.Backends {
-				if b.State != lb.Up || strings.HasPrefix(b.Why, "passive") {
+				if b.State != api.Up || strings.HasPrefix(b.Why, "passive") {
 					n++
 				}
 			}
@@ -116,7 +117,7 @@ func Hostile(ctx context.Context, o Options, perSecond int, d time.Duration) ([]
 
 	// 1. Malformed requests among healthy ones.
 	base := peakRSS(lbProc.Pid())
-	before, err := eventCount(ctx, admin, lb.EventDown)
+	before, err := eventCount(ctx, admin, api.EventDown)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +141,7 @@ func Hostile(ctx context.Context, o Options, perSecond int, d time.Duration) ([]
 	r := Load(ctx, []string{"http://" + healthyAddr + "/healthz"}, 8, d)
 	close(stop)
 	wg.Wait()
-	after, err := eventCount(ctx, admin, lb.EventDown)
+	after, err := eventCount(ctx, admin, api.EventDown)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +220,7 @@ func get(url string) (string, time.Duration) {
 	return resp.Status, time.Since(t0)
 }
 
-func eventCount(ctx context.Context, admin *lb.Client, typ lb.EventType) (int, error) {
+func eventCount(ctx context.Context, admin *api.Client, typ api.EventType) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	stream, err := admin.Events(ctx, 0)

@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"statelab/lb"
+	"statelab/lb/api"
 )
 
 // runWatch is the balancer's live view in a terminal: pools, backends and
@@ -34,7 +34,7 @@ func runWatch(ctx context.Context, args []string, env Env) error {
 	if !strings.Contains(base, "://") {
 		base = "http://" + base
 	}
-	client := &lb.Client{Base: base, Token: *token}
+	client := &api.Client{Base: base, Token: *token}
 	st, err := client.Status(ctx)
 	if err != nil {
 		return StartupError{fmt.Errorf("%v\nIs the balancer running with --admin there? In the workshop stack: docker compose run --rm lab watch --admin http://lb:9000", err)}
@@ -74,16 +74,16 @@ func runWatch(ctx context.Context, args []string, env Env) error {
 // when it has not answered, and the latest events, from a stream that
 // reconnects.
 type watcher struct {
-	client *lb.Client
+	client *api.Client
 	base   string
 	color  bool
 
 	mu      sync.Mutex
-	st      lb.Status // the last answer
-	at      time.Time // when it came
-	failed  time.Time // since when there is no answer (zero: it answers)
+	st      api.Status // the last answer
+	at      time.Time  // when it came
+	failed  time.Time  // since when there is no answer (zero: it answers)
 	err     error
-	events  []lb.Event // the latest, at most maxWatchEvents
+	events  []api.Event // the latest, at most maxWatchEvents
 	lastID  int64
 	lastAt  time.Time
 	streams int // event streams opened, for the reconnect line
@@ -134,7 +134,7 @@ func (w *watcher) follow(ctx context.Context, retry time.Duration) {
 	}
 }
 
-func (w *watcher) add(ev lb.Event) {
+func (w *watcher) add(ev api.Event) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if ev.ID <= w.lastID && !ev.Time.After(w.lastAt) {
@@ -152,7 +152,7 @@ func (w *watcher) add(ev lb.Event) {
 func (w *watcher) frame(now time.Time) string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	text := renderWatch(w.base, w.st, append([]lb.Event(nil), w.events...), w.color, now, w.width)
+	text := renderWatch(w.base, w.st, append([]api.Event(nil), w.events...), w.color, now, w.width)
 	if w.failed.IsZero() {
 		return text
 	}
@@ -242,27 +242,22 @@ func visible(s string) int {
 // On a terminal narrower than wideWatch columns (width), a backend's
 // reason goes on a line of its own, so that cutting lines to the width
 // does not cut it off.
-func renderWatch(base string, st lb.Status, events []lb.Event, color bool, now time.Time, width int) string {
+func renderWatch(base string, st api.Status, events []api.Event, color bool, now time.Time, width int) string {
 	paint := func(code, s string) string {
 		if !color {
 			return s
 		}
 		return "\x1b[" + code + "m" + s + "\x1b[0m"
 	}
-	stateColor := map[lb.State]string{lb.Up: "32", lb.Down: "1;31", lb.Draining: "33", lb.Disabled: "2"}
+	toneColor := map[string]string{"good": "32", "bad": "1;31", "warn": "33"}
 	var b strings.Builder
 	h := st.Health
 	fmt.Fprintf(&b, "%s  %s\nhealth checks: GET %s every %s, timeout %s, rise %d, fall %d\n",
 		paint("1", "statelab balancer at "+base), now.Format("15:04:05"),
 		h.Path, time.Duration(h.IntervalSecond*float64(time.Second)), time.Duration(h.TimeoutSeconds*float64(time.Second)), h.Rise, h.Fall)
 	for _, p := range st.Pools {
-		policy := string(p.Policy)
-		switch {
-		case p.Policy == lb.Sticky && p.Strict:
-			policy += " (strict: 503 when the pinned backend is gone)"
-		case p.Policy == lb.Sticky:
-			policy += " (re-pin when the pinned backend is gone)"
-		}
+		in := api.Describe(p.Policy, p.Strict)
+		policy := in.Label + " (" + in.Says + ")"
 		fmt.Fprintf(&b, "\n%s on %s: %s   retries %d, re-pinned %d, no backend %d\n", paint("1", p.Name), p.Listen, policy, p.Retries, p.Repins, p.NoneUp)
 		for _, be := range p.Backends {
 			state := fmt.Sprintf("%-8s", be.State)
@@ -275,7 +270,7 @@ func renderWatch(base string, st lb.Status, events []lb.Event, color bool, now t
 				why = "\n      why: " + be.Why
 			}
 			fmt.Fprintf(&b, "  %-10s %s %-9s %7s ago  requests %-7d errors %-4d in flight %-3d%s\n",
-				be.Name, paint(stateColor[be.State], state), held, now.Sub(be.Changed).Round(100*time.Millisecond), be.Requests, be.Errors, be.InFlight, why)
+				be.Name, paint(toneColor[be.Tone], state), held, now.Sub(be.Changed).Round(100*time.Millisecond), be.Requests, be.Errors, be.InFlight, why)
 		}
 	}
 	if len(events) > 0 {

@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"statelab/lb/api"
+
 	"statelab/internal/poll"
 	"statelab/lb"
 )
@@ -16,7 +18,7 @@ import (
 // adminAt serves a new balancer's admin API on addr ("": any port).
 func adminAt(t *testing.T, addr string) (*lb.Balancer, *httptest.Server) {
 	t.Helper()
-	bl, err := lb.New(lb.Config{Policy: lb.Sticky}, lb.PoolSpec{Name: "jwt", Listen: "127.0.0.1:0", Backends: []lb.BackendSpec{{Name: "jwt-1", Addr: "127.0.0.1:1"}}})
+	bl, err := lb.New(lb.Config{Policy: api.Sticky}, lb.PoolSpec{Name: "jwt", Listen: "127.0.0.1:0", Backends: []lb.BackendSpec{{Name: "jwt-1", Addr: "127.0.0.1:1"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +52,7 @@ func stopServer(ts *httptest.Server) {
 func TestWatchUnreachable(t *testing.T) {
 	_, ts := adminAt(t, "")
 	addr := ts.Listener.Addr().String()
-	w := &watcher{client: &lb.Client{Base: ts.URL}, base: ts.URL}
+	w := &watcher{client: &api.Client{Base: ts.URL}, base: ts.URL}
 	ctx := context.Background()
 	w.poll(ctx)
 	if f := w.frame(time.Now()); !strings.Contains(f, "jwt-1") || strings.Contains(f, "unreachable") {
@@ -77,7 +79,7 @@ func TestWatchUnreachable(t *testing.T) {
 func TestWatchReconnects(t *testing.T) {
 	bl, ts := adminAt(t, "")
 	addr := ts.Listener.Addr().String()
-	w := &watcher{client: &lb.Client{Base: ts.URL}, base: ts.URL}
+	w := &watcher{client: &api.Client{Base: ts.URL}, base: ts.URL}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); w.follow(ctx, 20*time.Millisecond) }()
@@ -94,13 +96,13 @@ func TestWatchReconnects(t *testing.T) {
 			t.Fatalf("%s:\n%s", err, w.frame(time.Now()))
 		}
 	}
-	if err := bl.Pool("jwt").Backend("jwt-1").Do(lb.Drain); err != nil {
+	if err := bl.Pool("jwt").Backend("jwt-1").Do(api.Drain); err != nil {
 		t.Fatal(err)
 	}
 	waitFrame("the first balancer's drain", "backend_draining")
 	stopServer(ts)
 	bl2, _ := adminAt(t, addr)
-	if err := bl2.Pool("jwt").Backend("jwt-1").Do(lb.Disable); err != nil {
+	if err := bl2.Pool("jwt").Backend("jwt-1").Do(api.Disable); err != nil {
 		t.Fatal(err)
 	}
 	waitFrame("the restarted balancer's disable", "backend_disabled")
@@ -140,7 +142,7 @@ func TestFitWidth(t *testing.T) {
 // TestWatchNarrow: on a narrow terminal a backend's reason gets a line
 // of its own, within the width.
 func TestWatchNarrow(t *testing.T) {
-	st := lb.Status{Pools: []lb.PoolStatus{{Name: "memory", Backends: []lb.BackendStatus{{Name: "memory-2", State: lb.Down, Why: "active: dial: connect: connection refused", Changed: time.Now()}}}}}
+	st := api.Status{Pools: []api.PoolStatus{{Name: "memory", Backends: []api.BackendStatus{{Name: "memory-2", State: api.Down, Why: "active: dial: connect: connection refused", Changed: time.Now()}}}}}
 	now := time.Now()
 	wide := renderWatch("http://x", st, nil, false, now, 200)
 	narrow := fitWidth(renderWatch("http://x", st, nil, false, now, 80), 80)

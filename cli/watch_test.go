@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"statelab/lb/api"
+
 	"statelab/cli"
 	"statelab/lb"
 )
@@ -13,7 +15,7 @@ import (
 // TestWatchOnce: lab watch prints the balancer's pools, backends and their
 // states once when its output is not a terminal.
 func TestWatchOnce(t *testing.T) {
-	bl, err := lb.New(lb.Config{Policy: lb.Sticky}, lb.PoolSpec{Name: "jwt", Listen: "127.0.0.1:0", Backends: []lb.BackendSpec{{Name: "jwt-1", Addr: "127.0.0.1:1"}}})
+	bl, err := lb.New(lb.Config{Policy: api.Sticky}, lb.PoolSpec{Name: "jwt", Listen: "127.0.0.1:0", Backends: []lb.BackendSpec{{Name: "jwt-1", Addr: "127.0.0.1:1"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +29,7 @@ func TestWatchOnce(t *testing.T) {
 	if code := cli.Main(context.Background(), []string{"watch", "--admin", admin.URL}, e); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	for _, want := range []string{"statelab balancer at " + admin.URL, "jwt on", "sticky (re-pin", "jwt-1", "health checks: GET /healthz"} {
+	for _, want := range []string{"statelab balancer at " + admin.URL, "jwt on", "sticky (a user whose pinned backend is gone is pinned to another)", "jwt-1", "health checks: GET /healthz"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}

@@ -14,13 +14,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// AdminError is every error the admin API returns, as JSON.
-type AdminError struct {
-	Status int    `json:"-"`
-	Error  string `json:"error"`
-}
+	"statelab/lb/api"
+)
 
 // AdminOptions protect the admin API.
 type AdminOptions struct {
@@ -177,7 +173,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeError(w http.ResponseWriter, status int, format string, args ...any) {
-	writeJSON(w, status, AdminError{Error: fmt.Sprintf(format, args...)})
+	writeJSON(w, status, api.AdminError{Error: fmt.Sprintf(format, args...)})
 }
 
 func (bl *Balancer) withPool(h func(http.ResponseWriter, *http.Request, *Pool)) http.HandlerFunc {
@@ -197,37 +193,6 @@ func (bl *Balancer) poolNames() []string {
 		names = append(names, p.Name)
 	}
 	return names
-}
-
-// Status is the body of GET /api/pools.
-type Status struct {
-	Health HealthSettings `json:"health"`
-	Pools  []PoolStatus   `json:"pools"`
-}
-
-// HealthSettings are the health-check settings, printed so that students can
-// reason about detection times.
-type HealthSettings struct {
-	Path           string  `json:"path"`
-	IntervalSecond float64 `json:"interval_seconds"`
-	TimeoutSeconds float64 `json:"timeout_seconds"`
-	Rise           int     `json:"rise"`
-	Fall           int     `json:"fall"`
-}
-
-// Status returns every pool's status.
-func (bl *Balancer) Status() Status {
-	st := Status{Health: HealthSettings{
-		Path:           bl.cfg.HealthPath,
-		IntervalSecond: bl.cfg.HealthInterval.Seconds(),
-		TimeoutSeconds: bl.cfg.HealthTimeout.Seconds(),
-		Rise:           bl.cfg.Rise,
-		Fall:           bl.cfg.Fall,
-	}}
-	for _, p := range bl.pools {
-		st.Pools = append(st.Pools, p.Status())
-	}
-	return st
 }
 
 func (bl *Balancer) listPools(w http.ResponseWriter, _ *http.Request) {
@@ -256,14 +221,8 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
-// PolicyRequest is the body of PUT /api/pools/{pool}/policy.
-type PolicyRequest struct {
-	Policy Policy `json:"policy"`
-	Strict bool   `json:"strict"`
-}
-
 func (bl *Balancer) putPolicy(w http.ResponseWriter, r *http.Request, p *Pool) {
-	var req PolicyRequest
+	var req api.PolicyRequest
 	if !decodeJSON(w, r, &req) {
 		return
 	}
@@ -274,14 +233,8 @@ func (bl *Balancer) putPolicy(w http.ResponseWriter, r *http.Request, p *Pool) {
 	writeJSON(w, http.StatusOK, p.Status())
 }
 
-// BackendRequest is the body of POST /api/pools/{pool}/backends.
-type BackendRequest struct {
-	Name string `json:"name"`
-	Addr string `json:"addr"`
-}
-
 func (bl *Balancer) addBackend(w http.ResponseWriter, r *http.Request, p *Pool) {
-	var req BackendRequest
+	var req api.BackendRequest
 	if !decodeJSON(w, r, &req) {
 		return
 	}
@@ -389,4 +342,19 @@ func (bl *Balancer) streamEvents(w http.ResponseWriter, r *http.Request) {
 func writeEvent(w io.Writer, ev Event) {
 	b, _ := json.Marshal(ev)
 	fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", ev.ID, ev.Type, b)
+}
+
+// Status returns every pool's status.
+func (bl *Balancer) Status() Status {
+	st := Status{Health: api.HealthSettings{
+		Path:           bl.cfg.HealthPath,
+		IntervalSecond: bl.cfg.HealthInterval.Seconds(),
+		TimeoutSeconds: bl.cfg.HealthTimeout.Seconds(),
+		Rise:           bl.cfg.Rise,
+		Fall:           bl.cfg.Fall,
+	}, Policies: api.PolicyInfos()}
+	for _, p := range bl.pools {
+		st.Pools = append(st.Pools, p.Status())
+	}
+	return st
 }

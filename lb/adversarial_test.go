@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"statelab/lb/api"
+
 	"statelab"
 	"statelab/internal/poll"
 	"statelab/lb"
@@ -106,7 +108,7 @@ func rawBackend(t *testing.T, name string, handle func(c net.Conn, br *bufio.Rea
 type lab struct {
 	t     *testing.T
 	bl    *lb.Balancer
-	admin *lb.Client
+	admin *api.Client
 }
 
 func newLab(t *testing.T, cfg lb.Config, specs ...lb.PoolSpec) *lab {
@@ -156,7 +158,7 @@ func (l *lab) healthy(pool string) {
 			return err
 		}
 		for _, b := range ps.Backends {
-			if b.State != lb.Up {
+			if b.State != api.Up {
 				return fmt.Errorf("%s is %s (%s)", b.Name, b.State, b.Why)
 			}
 			if b.InFlight != 0 {
@@ -291,7 +293,7 @@ func TestAdversarialClientsGoAway(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if b := ps.Backends[0]; b.State != lb.Up || b.InFlight != 0 {
+		if b := ps.Backends[0]; b.State != api.Up || b.InFlight != 0 {
 			return fmt.Errorf("slow is %s with %d in flight", b.State, b.InFlight)
 		}
 		return nil

@@ -8,35 +8,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"statelab/lb/api"
 )
-
-// State is how a backend is, as the admin API shows it: its health, unless
-// an action of the admin API says otherwise.
-type State string
-
-// The states.
-const (
-	Up       State = "up"       // passes its health checks; takes new users and pinned ones
-	Down     State = "down"     // fails them; takes nobody
-	Draining State = "draining" // takes only users already pinned to it (Drain)
-	Disabled State = "disabled" // takes nobody (Disable)
-)
-
-// States lists the states, in the order the metrics give them.
-var States = []State{Up, Down, Draining, Disabled}
-
-// Action changes a backend's admin state through the admin API.
-type Action string
-
-// The actions.
-const (
-	Drain   Action = "drain"   // take no new users, keep those pinned
-	Disable Action = "disable" // take nobody
-	Enable  Action = "enable"  // back to normal: its health decides
-)
-
-// Actions lists the actions.
-var Actions = []Action{Drain, Disable, Enable}
 
 // Admin states of a backend, set by actions.
 const (
@@ -92,20 +66,6 @@ func newBackend(p *Pool, name, addr string) *Backend {
 	return b
 }
 
-// State is how the backend is now.
-func (b *Backend) State() State {
-	switch b.admin.Load() {
-	case adminDisabled:
-		return Disabled
-	case adminDraining:
-		return Draining
-	}
-	if b.healthy.Load() {
-		return Up
-	}
-	return Down
-}
-
 // takesNew reports whether the backend may receive a user not pinned to it.
 func (b *Backend) takesNew() bool {
 	return b.healthy.Load() && b.admin.Load() == adminEnabled
@@ -138,9 +98,9 @@ func (b *Backend) setHealth(up bool, why string) {
 	b.mu.Unlock()
 	ev := Event{Pool: b.pool.Name, Backend: b.Name, Reason: why}
 	if up {
-		ev.Type = EventUp
+		ev.Type = api.EventUp
 	} else {
-		ev.Type = EventDown
+		ev.Type = api.EventDown
 		if last := b.lastOK.Load(); last > 0 {
 			ev.DetectSeconds = now.Sub(time.Unix(0, last)).Seconds()
 		}
@@ -156,11 +116,11 @@ func (b *Backend) Do(a Action) error {
 	var why string
 	switch a {
 	case Drain:
-		state, typ, why = adminDraining, EventDrain, "drained by the admin API: takes only users pinned to it"
+		state, typ, why = adminDraining, api.EventDrain, "drained by the admin API: takes only users pinned to it"
 	case Disable:
-		state, typ, why = adminDisabled, EventDisable, "disabled by the admin API: takes nobody"
+		state, typ, why = adminDisabled, api.EventDisable, "disabled by the admin API: takes nobody"
 	case Enable:
-		state, typ, why = adminEnabled, EventEnable, "enabled by the admin API: its health checks decide"
+		state, typ, why = adminEnabled, api.EventEnable, "enabled by the admin API: its health checks decide"
 	default:
 		return fmt.Errorf("unknown action %q (want drain, disable or enable)", a)
 	}
@@ -172,26 +132,6 @@ func (b *Backend) Do(a Action) error {
 	return nil
 }
 
-// BackendStatus is a backend as the admin API shows it.
-type BackendStatus struct {
-	Name     string    `json:"name"`
-	Addr     string    `json:"addr"`
-	State    State     `json:"state"`
-	Healthy  bool      `json:"healthy"`
-	InFlight int64     `json:"in_flight"`
-	Upgraded int64     `json:"upgraded"` // open WebSocket (or other upgraded) connections
-	Requests int64     `json:"requests"`
-	Errors   int64     `json:"errors"`
-	Changed  time.Time `json:"last_change"`
-	Why      string    `json:"why"`
-	// Checked is when the last active check ended: a state read after a
-	// restart is current only if Checked is later than the restart.
-	Checked time.Time `json:"last_check"`
-	// Sessions is what the backend's health check answer said it holds
-	// ({"sessions": N}), when it says so: the memory variant does.
-	Sessions *int64 `json:"sessions,omitempty"`
-}
-
 func (b *Backend) status() BackendStatus {
 	b.mu.Lock()
 	changed, why := b.changedAt, b.why
@@ -200,6 +140,7 @@ func (b *Backend) status() BackendStatus {
 		Name:     b.Name,
 		Addr:     b.Addr,
 		State:    b.State(),
+		Tone:     b.State().Tone(),
 		Healthy:  b.healthy.Load(),
 		InFlight: b.inflight.Load(),
 		Upgraded: b.upgraded.Load(),
@@ -218,4 +159,18 @@ func held(n int64) *int64 {
 		return nil
 	}
 	return &n
+}
+
+// State is how the backend is now.
+func (b *Backend) State() State {
+	switch b.admin.Load() {
+	case adminDisabled:
+		return Disabled
+	case adminDraining:
+		return Draining
+	}
+	if b.healthy.Load() {
+		return Up
+	}
+	return Down
 }

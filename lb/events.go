@@ -6,37 +6,6 @@ import (
 	"time"
 )
 
-// EventType says what changed.
-type EventType string
-
-// The event types.
-const (
-	EventDown    EventType = "backend_down"
-	EventUp      EventType = "backend_up"
-	EventAdded   EventType = "backend_added"
-	EventRemoved EventType = "backend_removed"
-	EventDrain   EventType = "backend_draining"
-	EventDisable EventType = "backend_disabled"
-	EventEnable  EventType = "backend_enabled"
-	EventPolicy  EventType = "policy_switched"
-)
-
-// Event is a state change, as GET /api/events streams it.
-type Event struct {
-	ID      int64     `json:"id"`
-	Time    time.Time `json:"time"`
-	Type    EventType `json:"type"`
-	Pool    string    `json:"pool"`
-	Backend string    `json:"backend,omitempty"`
-	Reason  string    `json:"reason,omitempty"`
-	// DetectSeconds, on backend_down, is the time from the backend's last
-	// answer (a request or a check) to the balancer marking it down: an
-	// upper bound of how long it was dead before the balancer knew.
-	DetectSeconds float64 `json:"detect_seconds,omitempty"`
-	Policy        Policy  `json:"policy,omitempty"`
-	Strict        bool    `json:"strict,omitempty"`
-}
-
 // hub keeps the latest events and fans new ones out to subscribers. A
 // subscriber that cannot keep up is dropped: its stream ends, and a client
 // that reconnects with Last-Event-ID (as browsers do) gets what it missed

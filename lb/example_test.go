@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"statelab/lb/api"
+
 	"statelab"
 	"statelab/lb"
 )
@@ -71,8 +73,8 @@ func ExampleClient_SetPolicy() {
 	admin := httptest.NewServer(mustAdmin(bl, lb.AdminOptions{}))
 	defer admin.Close()
 
-	client := &lb.Client{Base: admin.URL}
-	if err := client.SetPolicy(context.Background(), "shop", lb.Sticky, false); err != nil {
+	client := &api.Client{Base: admin.URL}
+	if err := client.SetPolicy(context.Background(), "shop", api.Sticky, false); err != nil {
 		fmt.Println(err)
 		return
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"statelab/lb/api"
+
 	"statelab/lb"
 )
 
@@ -56,7 +58,7 @@ func FuzzRequest(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if b := ps.Backends[0]; b.State != lb.Up {
+		if b := ps.Backends[0]; b.State != api.Up {
 			t.Fatalf("after %q the healthy backend is %s (%s)", data, b.State, b.Why)
 		}
 	})

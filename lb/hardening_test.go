@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"statelab/lb/api"
+
 	"go.uber.org/goleak"
 
 	"statelab/internal/poll"
@@ -84,7 +86,7 @@ func TestAdminCrossSite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ps.Backends) != 1 || ps.Backends[0].State != lb.Up {
+	if len(ps.Backends) != 1 || ps.Backends[0].State != api.Up {
 		t.Errorf("after the cross-site attempts the pool is %+v: want its one backend, up", ps.Backends)
 	}
 }

@@ -3,6 +3,7 @@ package lb
 import (
 	"bytes"
 	"net/netip"
+
 	"statelab"
 
 	"github.com/valyala/fasthttp"

@@ -28,6 +28,8 @@ import (
 	"sync"
 	"time"
 
+	"statelab/lb/api"
+
 	"github.com/valyala/fasthttp"
 )
 
@@ -91,7 +93,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Policy == "" {
 		c.Policy = RoundRobin
 	}
-	if _, err := ParsePolicy(string(c.Policy)); err != nil {
+	if _, err := api.ParsePolicy(string(c.Policy)); err != nil {
 		return c, err
 	}
 	if c.HealthPath == "" {

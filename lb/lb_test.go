@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"statelab/lb/api"
+
 	"statelab"
 	"statelab/internal/poll"
 	"statelab/lb"
@@ -73,7 +75,7 @@ func spec(name string, bs ...*backend) lb.PoolSpec {
 }
 
 // startLB opens a balancer on loopback ports and serves its admin API.
-func startLB(t testing.TB, cfg lb.Config, specs ...lb.PoolSpec) (*lb.Balancer, *lb.Client) {
+func startLB(t testing.TB, cfg lb.Config, specs ...lb.PoolSpec) (*lb.Balancer, *api.Client) {
 	t.Helper()
 	if cfg.HealthInterval == 0 {
 		cfg.HealthInterval = 50 * time.Millisecond
@@ -96,7 +98,7 @@ func startLB(t testing.TB, cfg lb.Config, specs ...lb.PoolSpec) (*lb.Balancer, *
 		bl.Shutdown(ctx)
 		<-done
 	})
-	return bl, &lb.Client{Base: admin.URL}
+	return bl, &api.Client{Base: admin.URL}
 }
 
 func url(bl *lb.Balancer, pool string) string { return "http://" + bl.Pool(pool).Addr() }
@@ -170,7 +172,7 @@ func TestStickyKeepsAndRepins(t *testing.T) {
 		t.Run(fmt.Sprintf("strict=%v", strict), func(t *testing.T) {
 			a, b, c := newBackend(t, "a", nil), newBackend(t, "b", nil), newBackend(t, "c", nil)
 			byName := map[string]*backend{"a": a, "b": b, "c": c}
-			bl, _ := startLB(t, lb.Config{Policy: lb.Sticky, Strict: strict}, spec("p", a, b, c))
+			bl, _ := startLB(t, lb.Config{Policy: api.Sticky, Strict: strict}, spec("p", a, b, c))
 			cl := newClient(t)
 			first := cl.get(url(bl, "p") + "/")
 			for i := 0; i < 20; i++ {
@@ -209,7 +211,7 @@ func TestLeastConnPrefersIdle(t *testing.T) {
 		}
 	}
 	a, b := newBackend(t, "a", slow), newBackend(t, "b", slow)
-	bl, _ := startLB(t, lb.Config{Policy: lb.LeastConn}, spec("p", a, b))
+	bl, _ := startLB(t, lb.Config{Policy: api.LeastConn}, spec("p", a, b))
 	busy := make(chan answer)
 	go func() { busy <- newClient(t).get(url(bl, "p") + "/slow") }()
 	waitFor(t, "the slow request to reach a backend", func() bool { return a.hits.Load()+b.hits.Load() == 1 })
@@ -308,9 +310,9 @@ func TestKillUnderLoad(t *testing.T) {
 	waitFor(t, "load to flow", func() bool { return b.hits.Load() > 200 })
 	killed := time.Now()
 	b.kill()
-	var down lb.Event
+	var down api.Event
 	select {
-	case down = <-waitEvent(events, lb.EventDown, "jwt-2"):
+	case down = <-waitEvent(events, api.EventDown, "jwt-2"):
 	case <-time.After(5 * time.Second):
 		t.Fatal("no backend_down event for jwt-2")
 	}
@@ -330,8 +332,8 @@ func TestKillUnderLoad(t *testing.T) {
 	t.Logf("%d requests, %d failed; jwt-2 down %s after the kill (%s)", sent.Load(), failed.Load(), down.Time.Sub(killed), down.Reason)
 }
 
-func waitEvent(events <-chan lb.Event, typ lb.EventType, backend string) <-chan lb.Event {
-	out := make(chan lb.Event, 1)
+func waitEvent(events <-chan api.Event, typ api.EventType, backend string) <-chan api.Event {
+	out := make(chan api.Event, 1)
 	go func() {
 		for ev := range events {
 			if ev.Type == typ && ev.Backend == backend {
@@ -478,7 +480,7 @@ func TestAdminChangesTakeEffect(t *testing.T) {
 	if r1, r2 := cl.get(u), cl.get(u); r1.instance == r2.instance {
 		t.Fatalf("round-robin sent two requests to %s", r1.instance)
 	}
-	if err := admin.SetPolicy(ctx, "p", lb.Sticky, false); err != nil {
+	if err := admin.SetPolicy(ctx, "p", api.Sticky, false); err != nil {
 		t.Fatal(err)
 	}
 	pinned := cl.get(u).instance
@@ -489,7 +491,7 @@ func TestAdminChangesTakeEffect(t *testing.T) {
 	}
 
 	// Drain the pinned backend: the pinned user stays, new users go elsewhere.
-	if err := admin.Backend(ctx, "p", pinned, lb.Drain); err != nil {
+	if err := admin.Backend(ctx, "p", pinned, api.Drain); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 5; i++ {
@@ -501,18 +503,18 @@ func TestAdminChangesTakeEffect(t *testing.T) {
 		}
 	}
 	// Disable it: the pinned user is re-pinned.
-	if err := admin.Backend(ctx, "p", pinned, lb.Disable); err != nil {
+	if err := admin.Backend(ctx, "p", pinned, api.Disable); err != nil {
 		t.Fatal(err)
 	}
 	if r := cl.get(u); r.instance == pinned || r.repinned == "" {
 		t.Fatalf("after disable: %+v, want a re-pin away from %s", r, pinned)
 	}
-	if err := admin.Backend(ctx, "p", pinned, lb.Enable); err != nil {
+	if err := admin.Backend(ctx, "p", pinned, api.Enable); err != nil {
 		t.Fatal(err)
 	}
 
 	// Add a backend under round-robin: it gets its share at once.
-	if err := admin.SetPolicy(ctx, "p", lb.RoundRobin, false); err != nil {
+	if err := admin.SetPolicy(ctx, "p", api.RoundRobin, false); err != nil {
 		t.Fatal(err)
 	}
 	c := newBackend(t, "c", nil)
@@ -581,13 +583,13 @@ func TestAdminToken(t *testing.T) {
 	admin := httptest.NewServer(mustAdmin(bl, lb.AdminOptions{Token: "s3cret-token-0123456789"}))
 	defer admin.Close()
 	ctx := context.Background()
-	if _, err := (&lb.Client{Base: admin.URL}).Status(ctx); err == nil || !strings.Contains(err.Error(), "401") {
+	if _, err := (&api.Client{Base: admin.URL}).Status(ctx); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("no token: err %v, want 401", err)
 	}
-	if _, err := (&lb.Client{Base: admin.URL, Token: "wrong"}).Status(ctx); err == nil {
+	if _, err := (&api.Client{Base: admin.URL, Token: "wrong"}).Status(ctx); err == nil {
 		t.Error("wrong token accepted")
 	}
-	if _, err := (&lb.Client{Base: admin.URL, Token: "s3cret-token-0123456789"}).Status(ctx); err != nil {
+	if _, err := (&api.Client{Base: admin.URL, Token: "s3cret-token-0123456789"}).Status(ctx); err != nil {
 		t.Errorf("right token: %v", err)
 	}
 	// The page itself holds no data: it loads without the token, and asks
@@ -616,7 +618,7 @@ func TestNoBackendUp(t *testing.T) {
 	bl, admin := startLB(t, lb.Config{}, spec("p", a))
 	waitFor(t, "a to be down", func() bool {
 		ps, err := admin.Pool(context.Background(), "p")
-		return err == nil && ps.Backends[0].State == lb.Down
+		return err == nil && ps.Backends[0].State == api.Down
 	})
 	r := newClient(t).get(url(bl, "p") + "/")
 	if r.status != 503 || !strings.Contains(r.body, "no backend is up") {
@@ -629,7 +631,7 @@ func TestEventsReplayAndMetrics(t *testing.T) {
 	bl, admin := startLB(t, lb.Config{}, spec("p", a))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := admin.SetPolicy(ctx, "p", lb.LeastConn, false); err != nil {
+	if err := admin.SetPolicy(ctx, "p", api.LeastConn, false); err != nil {
 		t.Fatal(err)
 	}
 	events, err := admin.Events(ctx, 0)
@@ -638,7 +640,7 @@ func TestEventsReplayAndMetrics(t *testing.T) {
 	}
 	select {
 	case ev := <-events:
-		if ev.Type != lb.EventPolicy || ev.Policy != lb.LeastConn {
+		if ev.Type != api.EventPolicy || ev.Policy != api.LeastConn {
 			t.Errorf("first replayed event %+v, want the policy switch", ev)
 		}
 	case <-ctx.Done():
@@ -712,7 +714,7 @@ func TestIsLoopback(t *testing.T) {
 func TestCookiePerPool(t *testing.T) {
 	a1, a2 := newBackend(t, "a1", nil), newBackend(t, "a2", nil)
 	b1, b2 := newBackend(t, "b1", nil), newBackend(t, "b2", nil)
-	bl, _ := startLB(t, lb.Config{Policy: lb.Sticky, CookiePerPool: true}, spec("a", a1, a2), spec("b", b1, b2))
+	bl, _ := startLB(t, lb.Config{Policy: api.Sticky, CookiePerPool: true}, spec("a", a1, a2), spec("b", b1, b2))
 	if got := bl.Pool("a").Cookie(); got != "statelab_backend_a" {
 		t.Fatalf("cookie name %q", got)
 	}
@@ -778,7 +780,7 @@ func TestRepinnedReachesTheBackend(t *testing.T) {
 	echo := func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.Header.Get(statelab.RepinnedHeader)) }
 	a, b := newBackend(t, "a", echo), newBackend(t, "b", echo)
 	byName := map[string]*backend{"a": a, "b": b}
-	bl, _ := startLB(t, lb.Config{Policy: lb.Sticky}, spec("p", a, b))
+	bl, _ := startLB(t, lb.Config{Policy: api.Sticky}, spec("p", a, b))
 	cl := newClient(t)
 	forged := func() answer {
 		req, _ := http.NewRequest("GET", url(bl, "p")+"/", nil)

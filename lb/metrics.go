@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"statelab/lb/api"
 )
 
 // latencyBuckets are the upper bounds, in seconds, of the latency histogram.
@@ -106,7 +108,7 @@ func (bl *Balancer) writeMetrics(w io.Writer) {
 			inflight.lines = append(inflight.lines, fmt.Sprintf("{%s} %d", l, b.inflight.Load()))
 			up.lines = append(up.lines, fmt.Sprintf("{%s} %d", l, boolInt(b.healthy.Load())))
 			cur := b.State()
-			for _, s := range States {
+			for _, s := range api.States {
 				state.lines = append(state.lines, fmt.Sprintf(`{%s,state=%q} %d`, l, s, boolInt(cur == s)))
 			}
 		}

@@ -1,35 +1,6 @@
 package lb
 
-import (
-	"fmt"
-	"strings"
-)
-
-// Policy names how a pool picks a backend for a request.
-type Policy string
-
-// The policies, one file each.
-const (
-	RoundRobin Policy = "round-robin" // roundrobin.go
-	LeastConn  Policy = "least-conn"  // leastconn.go
-	Sticky     Policy = "sticky"      // sticky.go
-)
-
-// Policies lists the policies a pool accepts, in the order help texts give
-// them.
-var Policies = []Policy{RoundRobin, LeastConn, Sticky}
-
-// ParsePolicy checks that s names a policy.
-func ParsePolicy(s string) (Policy, error) {
-	if _, ok := policies[Policy(s)]; ok {
-		return Policy(s), nil
-	}
-	names := make([]string, len(Policies))
-	for i, p := range Policies {
-		names[i] = string(p)
-	}
-	return "", fmt.Errorf("unknown policy %q (want %s)", s, strings.Join(names, ", "))
-}
+import "statelab/lb/api"
 
 // policy is one way of picking backends. An implementation sees the pool's
 // backends as they are now, and the attempt it may record in (a sticky
@@ -59,8 +30,8 @@ type setting struct {
 func newSetting(name Policy, strict bool) (*setting, error) {
 	f, ok := policies[name]
 	if !ok {
-		_, err := ParsePolicy(string(name))
+		_, err := api.ParsePolicy(string(name))
 		return nil, err
 	}
-	return &setting{name: name, strict: strict && name == Sticky, impl: f(strict)}, nil
+	return &setting{name: name, strict: strict && name.Pins(), impl: f(strict)}, nil
 }

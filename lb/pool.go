@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"statelab/lb/api"
+
 	"statelab"
 )
 
@@ -63,10 +65,10 @@ func (p *Pool) SetPolicy(name Policy, strict bool) error {
 	}
 	old := p.policy.Swap(set)
 	reason := fmt.Sprintf("%s -> %s", old.name, name)
-	if name == Sticky {
+	if name.Pins() {
 		reason += fmt.Sprintf(" (strict %v)", set.strict)
 	}
-	p.emit(Event{Type: EventPolicy, Pool: p.Name, Policy: name, Strict: set.strict, Reason: reason})
+	p.emit(Event{Type: api.EventPolicy, Pool: p.Name, Policy: name, Strict: set.strict, Reason: reason})
 	return nil
 }
 
@@ -112,7 +114,7 @@ func (p *Pool) add(name, addr string, announce bool) (*Backend, error) {
 		b.startChecks()
 	}
 	if announce {
-		p.emit(Event{Type: EventAdded, Pool: p.Name, Backend: name, Reason: addr})
+		p.emit(Event{Type: api.EventAdded, Pool: p.Name, Backend: name, Reason: addr})
 	}
 	return b, nil
 }
@@ -138,7 +140,7 @@ func (p *Pool) Remove(name string) error {
 	p.mu.Unlock()
 	gone.stopChecking()
 	gone.upstream.closeIdle()
-	p.emit(Event{Type: EventRemoved, Pool: p.Name, Backend: name})
+	p.emit(Event{Type: api.EventRemoved, Pool: p.Name, Backend: name})
 	return nil
 }
 
@@ -178,7 +180,7 @@ func (p *Pool) emit(ev Event) {
 	if ev.Reason != "" {
 		attrs = append(attrs, "why", ev.Reason)
 	}
-	if ev.Type == EventDown {
+	if ev.Type == api.EventDown {
 		attrs = append(attrs, "detect_seconds", ev.DetectSeconds)
 		log.Warn(string(ev.Type), attrs...)
 		return
@@ -205,22 +207,6 @@ var (
 	errPinnedGone = errors.New("the backend this user is pinned to is gone")
 )
 
-// PoolStatus is a pool as the admin API shows it.
-type PoolStatus struct {
-	Name    string `json:"name"`
-	Listen  string `json:"listen"`
-	Policy  Policy `json:"policy"`
-	Strict  bool   `json:"strict"`
-	Cookie  string `json:"cookie"`
-	Retries int64  `json:"retries"`
-	Repins  int64  `json:"repins"`
-	NoneUp  int64  `json:"no_backend"`
-	// ClientErrors counts requests answered 4xx by the balancer for the
-	// client's own fault (malformed, too large, too slow).
-	ClientErrors int64           `json:"client_errors"`
-	Backends     []BackendStatus `json:"backends"`
-}
-
 // Status returns the pool's status.
 func (p *Pool) Status() PoolStatus {
 	pol := p.policy.Load()
@@ -229,6 +215,8 @@ func (p *Pool) Status() PoolStatus {
 		Retries: p.retries.Load(), Repins: p.repins.Load(), NoneUp: p.noneUp.Load(), ClientErrors: p.clientErrors.Load(),
 		Backends: []BackendStatus{},
 	}
+	in := api.Describe(pol.name, pol.strict)
+	ps.Label, ps.Says = in.Label, in.Says
 	for _, b := range p.Backends() {
 		ps.Backends = append(ps.Backends, b.status())
 	}

@@ -25,7 +25,7 @@ func (p *Pool) serve(ctx *fasthttp.RequestCtx) {
 	st := attempts.Get().(*attempt)
 	defer func() { *st = attempt{}; attempts.Put(st) }()
 	pinned := ""
-	if p.policy.Load().name == Sticky {
+	if p.policy.Load().name.Pins() {
 		pinned = string(ctx.Request.Header.Cookie(p.cookie))
 	}
 	b, err := p.pick(pinned, st)

@@ -3,6 +3,7 @@ package lb
 import (
 	_ "embed"
 	"net/http"
+
 	"statelab/internal/csp"
 )
 

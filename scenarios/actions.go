@@ -10,23 +10,24 @@ import (
 	"sync"
 	"time"
 
+	"statelab/lb/api"
+
 	"statelab"
 	"statelab/internal/parallel"
 	"statelab/lab"
-	"statelab/lb"
 )
 
 // What the steps of the catalogue do to the lab, each written once.
 
 // SetPolicy switches every pool's policy.
-func (r *Run) SetPolicy(policy lb.Policy, strict bool) error {
+func (r *Run) SetPolicy(policy api.Policy, strict bool) error {
 	for _, v := range statelab.Variants {
 		if err := r.LB.SetPolicy(r.ctx, string(v), policy, strict); err != nil {
 			return err
 		}
 	}
 	suffix := ""
-	if strict && policy == lb.Sticky {
+	if strict && policy.Pins() {
 		suffix = " (strict)"
 	}
 	r.Detail("lb: every pool now %s%s", policy, suffix)
@@ -34,7 +35,7 @@ func (r *Run) SetPolicy(policy lb.Policy, strict bool) error {
 }
 
 // SetPolicyFor switches one pool's policy.
-func (r *Run) SetPolicyFor(v statelab.Variant, policy lb.Policy) error {
+func (r *Run) SetPolicyFor(v statelab.Variant, policy api.Policy) error {
 	if err := r.LB.SetPolicy(r.ctx, string(v), policy, false); err != nil {
 		return err
 	}
@@ -232,8 +233,8 @@ func (r *Run) awaitDown(targets []instance, mark int64, t0 time.Time) error {
 	var names, times []string
 	how := map[string]bool{}
 	for _, in := range targets {
-		ev, err := r.rn.events.wait(r.ctx, mark, r.rn.timing.wait(5*time.Second), func(ev lb.Event) bool {
-			return ev.Type == lb.EventDown && ev.Backend == in.name
+		ev, err := r.rn.events.wait(r.ctx, mark, r.rn.timing.wait(5*time.Second), func(ev api.Event) bool {
+			return ev.Type == api.EventDown && ev.Backend == in.name
 		})
 		if err != nil {
 			return fmt.Errorf("the balancer did not report %s down: %w", in.name, err)

@@ -7,14 +7,14 @@ import (
 	"sync"
 	"time"
 
-	"statelab/lb"
+	"statelab/lb/api"
 )
 
 // eventLog keeps the balancer's events as they stream in, and lets a step
 // wait for one.
 type eventLog struct {
 	mu     sync.Mutex
-	events []lb.Event
+	events []api.Event
 	notify chan struct{} // closed and replaced on every event
 	ended  bool
 }
@@ -24,12 +24,12 @@ const maxEvents = 100_000
 
 func newEventLog() *eventLog { return &eventLog{notify: make(chan struct{})} }
 
-func (l *eventLog) follow(stream <-chan lb.Event) {
+func (l *eventLog) follow(stream <-chan api.Event) {
 	for ev := range stream {
 		l.mu.Lock()
 		l.events = append(l.events, ev)
 		if len(l.events) > maxEvents {
-			l.events = append([]lb.Event(nil), l.events[len(l.events)-maxEvents/2:]...)
+			l.events = append([]api.Event(nil), l.events[len(l.events)-maxEvents/2:]...)
 		}
 		close(l.notify)
 		l.notify = make(chan struct{})
@@ -51,10 +51,10 @@ func (l *eventLog) lastID() int64 {
 	return l.events[len(l.events)-1].ID
 }
 
-func (l *eventLog) after(id int64) []lb.Event {
+func (l *eventLog) after(id int64) []api.Event {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := []lb.Event{}
+	out := []api.Event{}
 	for _, ev := range l.events {
 		if ev.ID > id {
 			out = append(out, ev)
@@ -64,7 +64,7 @@ func (l *eventLog) after(id int64) []lb.Event {
 }
 
 // wait returns the first event after id that matches, waiting up to limit.
-func (l *eventLog) wait(ctx context.Context, after int64, limit time.Duration, match func(lb.Event) bool) (lb.Event, error) {
+func (l *eventLog) wait(ctx context.Context, after int64, limit time.Duration, match func(api.Event) bool) (api.Event, error) {
 	deadline := time.NewTimer(limit)
 	defer deadline.Stop()
 	for {
@@ -78,14 +78,14 @@ func (l *eventLog) wait(ctx context.Context, after int64, limit time.Duration, m
 		notify, ended := l.notify, l.ended
 		l.mu.Unlock()
 		if ended {
-			return lb.Event{}, errors.New("the balancer's event stream ended")
+			return api.Event{}, errors.New("the balancer's event stream ended")
 		}
 		select {
 		case <-notify:
 		case <-deadline.C:
-			return lb.Event{}, fmt.Errorf("no such event within %s", limit)
+			return api.Event{}, fmt.Errorf("no such event within %s", limit)
 		case <-ctx.Done():
-			return lb.Event{}, ctx.Err()
+			return api.Event{}, ctx.Err()
 		}
 	}
 }

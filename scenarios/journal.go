@@ -3,9 +3,10 @@ package scenarios
 import (
 	"time"
 
+	"statelab/lb/api"
+
 	"statelab"
 	"statelab/internal/machine"
-	"statelab/lb"
 )
 
 // Journal is a whole run, as `lab run --json` writes it: every scenario's
@@ -135,15 +136,15 @@ type ScenarioReport struct {
 	Skipped bool            `json:"skipped,omitempty"` // by the instructor, in step mode, or for SkipReason
 	// SkipReason, when set, is why the scenario could not run here: the
 	// runtime lacks a capability it needs.
-	SkipReason string `json:"skip_reason,omitempty"`
-	Stopped bool            `json:"stopped,omitempty"` // the instructor stopped the run here
-	Error   string          `json:"error,omitempty"`   // why it did not run to the end
-	Lesson  string          `json:"lesson"`
-	Steps   []StepReport    `json:"steps"`
-	Tables  []Table         `json:"tables,omitempty"`
+	SkipReason string       `json:"skip_reason,omitempty"`
+	Stopped    bool         `json:"stopped,omitempty"` // the instructor stopped the run here
+	Error      string       `json:"error,omitempty"`   // why it did not run to the end
+	Lesson     string       `json:"lesson"`
+	Steps      []StepReport `json:"steps"`
+	Tables     []Table      `json:"tables,omitempty"`
 	// Facts are the figures the steps recorded, which the lesson states.
 	Facts    map[string]any `json:"facts,omitempty"`
-	Events   []lb.Event     `json:"events"`
+	Events   []api.Event    `json:"events"`
 	Requests []Request      `json:"requests"`
 }
 

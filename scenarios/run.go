@@ -9,10 +9,11 @@ import (
 	"sync"
 	"time"
 
+	"statelab/lb/api"
+
 	"statelab"
 	"statelab/internal/machine"
 	"statelab/lab"
-	"statelab/lb"
 )
 
 // Run is one scenario being run: what its steps act on and record.
@@ -22,7 +23,7 @@ type Run struct {
 	sc  *Scenario
 	// RT is the runtime; LB the balancer's admin API.
 	RT lab.Runtime
-	LB *lb.Client
+	LB *api.Client
 	// Users are the virtual users, per variant, in plan order.
 	Users map[statelab.Variant][]*User
 	res   *Result
@@ -312,11 +313,11 @@ const interrupted = "interrupted"
 // unexplainedDowns counts, as disturbances, the backends the balancer
 // marked down because they answered too late while nothing the scenario
 // did had ended them: a busy machine's doing.
-func (r *Run) unexplainedDowns(events []lb.Event) {
+func (r *Run) unexplainedDowns(events []api.Event) {
 	r.world.mu.Lock()
 	defer r.world.mu.Unlock()
 	for _, ev := range events {
-		if ev.Type != lb.EventDown {
+		if ev.Type != api.EventDown {
 			continue
 		}
 		if _, ended := r.world.ended[ev.Backend]; ended {

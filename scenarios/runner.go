@@ -8,9 +8,10 @@ import (
 	"net/http"
 	"time"
 
+	"statelab/lb/api"
+
 	"statelab"
 	"statelab/lab"
-	"statelab/lb"
 )
 
 // Options configure a Runner. Zero fields take the defaults noted.
@@ -63,7 +64,7 @@ type Runner struct {
 	rt        lab.Runtime
 	opts      Options
 	obs       observers
-	lb        *lb.Client
+	lb        *api.Client
 	events    *eventLog
 	transport *http.Transport
 	plan      Plan
@@ -82,7 +83,7 @@ func NewRunner(ctx context.Context, rt lab.Runtime, opts Options) (*Runner, erro
 		}
 	}
 	ep := rt.Endpoints()
-	client := &lb.Client{Base: ep.Admin, Token: ep.AdminToken}
+	client := &api.Client{Base: ep.Admin, Token: ep.AdminToken}
 	rn := &Runner{
 		rt: rt, opts: opts, lb: client,
 		obs:    observers(opts.Observers),
@@ -266,9 +267,9 @@ func (rn *Runner) reset(ctx context.Context) error {
 		what = "lab reset: instances restarted, Redis empty, every pool round-robin"
 	}
 	rn.fresh = false
-	want := map[string]lb.Want{}
+	want := map[string]api.Want{}
 	for _, v := range statelab.Variants {
-		want[string(v)] = lb.Want{Backends: rn.rt.Instances(v), Policy: lb.RoundRobin}
+		want[string(v)] = api.Want{Backends: rn.rt.Instances(v), Policy: api.RoundRobin}
 	}
 	if err := rn.lb.Restore(ctx, want); err != nil {
 		return err

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"statelab/lb/api"
+
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -16,7 +18,6 @@ import (
 	"statelab/internal/browsertest"
 	"statelab/lab"
 	"statelab/lab/inproc"
-	"statelab/lb"
 	"statelab/scenarios"
 	"statelab/scenarios/catalog"
 	"statelab/scenarios/report"
@@ -24,7 +25,7 @@ import (
 
 // startLab starts an in-process lab, every pool sticky as in the workshop
 // stack.
-func startLab(t *testing.T) (*inproc.Runtime, *lb.Client) {
+func startLab(t *testing.T) (*inproc.Runtime, *api.Client) {
 	t.Helper()
 	ctx := context.Background()
 	rt, err := inproc.Start(ctx, inproc.Options{})
@@ -33,9 +34,9 @@ func startLab(t *testing.T) (*inproc.Runtime, *lb.Client) {
 	}
 	t.Cleanup(func() { rt.Close() })
 	ep := rt.Endpoints()
-	client := &lb.Client{Base: ep.Admin, Token: ep.AdminToken}
+	client := &api.Client{Base: ep.Admin, Token: ep.AdminToken}
 	for _, v := range statelab.Variants {
-		if err := client.SetPolicy(ctx, string(v), lb.Sticky, false); err != nil {
+		if err := client.SetPolicy(ctx, string(v), api.Sticky, false); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -94,7 +95,7 @@ func TestBrowserKillAndReload(t *testing.T) {
 			if err := rt.Kill(context.Background(), inst); err != nil {
 				t.Fatal(err)
 			}
-			if err := client.WaitState(context.Background(), string(v), inst, lb.Down, 10*time.Second); err != nil {
+			if err := client.WaitState(context.Background(), string(v), inst, api.Down, 10*time.Second); err != nil {
 				t.Fatal(err)
 			}
 			if v == statelab.JWT || v == statelab.Cookie {
@@ -140,7 +141,7 @@ func TestBrowserKillAndReload(t *testing.T) {
 // memoryStaysTrue: on a page not reloaded, a request that finds the
 // session gone clears the cart and the count of the dead instance's
 // sessions: neither is true any more.
-func memoryStaysTrue(t *testing.T, ctx context.Context, rt *inproc.Runtime, client *lb.Client) {
+func memoryStaysTrue(t *testing.T, ctx context.Context, rt *inproc.Runtime, client *api.Client) {
 	t.Helper()
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#login"))); err != nil {
 		t.Fatal(err)
@@ -154,7 +155,7 @@ func memoryStaysTrue(t *testing.T, ctx context.Context, rt *inproc.Runtime, clie
 	if err := rt.Kill(context.Background(), inst); err != nil {
 		t.Fatal(err)
 	}
-	if err := client.WaitState(context.Background(), "memory", inst, lb.Down, 10*time.Second); err != nil {
+	if err := client.WaitState(context.Background(), "memory", inst, api.Down, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#me"))); err != nil {
@@ -240,10 +241,10 @@ func TestBrowserLive(t *testing.T) {
 		t.Errorf("memory: %v, want 20 kept and 10 lost", memory.Count)
 	}
 	// Wait for the balancer's view: memory-2 down.
-	browsertest.WaitText(t, ctx, ".variant .group.down b", func(s string) bool { return s == "memory-2" })
+	browsertest.WaitText(t, ctx, ".variant .group.bad b", func(s string) bool { return s == "memory-2" })
 	groups := eval[int](t, ctx, `document.querySelectorAll(".variant:first-child .group").length`)
-	dead := eval[string](t, ctx, `[...document.querySelectorAll(".variant:first-child .group.down b")].map(b => b.textContent).join(",")`)
-	lost := eval[int](t, ctx, `document.querySelectorAll(".variant:first-child .group.down .u.bad").length`)
+	dead := eval[string](t, ctx, `[...document.querySelectorAll(".variant:first-child .group.bad b")].map(b => b.textContent).join(",")`)
+	lost := eval[int](t, ctx, `document.querySelectorAll(".variant:first-child .group.bad .u.bad").length`)
 	if groups != 3 || dead != "memory-2" || lost != 10 {
 		t.Errorf("memory: %d instance groups, down %q with %d users lost; want 3, memory-2, 10", groups, dead, lost)
 	}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"sync/atomic"
 	"time"
 
 	"github.com/chromedp/chromedp"
@@ -18,6 +19,7 @@ import (
 	"statelab/internal/browsertest"
 	"statelab/internal/poll"
 	"statelab/lb"
+	"statelab/lb/api"
 )
 
 // TestBrowserStatusPage: the balancer's status page, driven by its own
@@ -30,12 +32,26 @@ import (
 func TestBrowserStatusPage(t *testing.T) {
 	rt, client := startLab(t)
 	ctx := context.Background()
-	// The page reaches the balancer through a proxy the test can cut.
+	// The page reaches the balancer through a proxy the test can cut: once
+	// cut, it drops every connection, the event stream's too, at once.
 	admin, err := url.Parse(rt.Endpoints().Admin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := httptest.NewServer(httputil.NewSingleHostReverseProxy(admin))
+	var cut atomic.Bool
+	cutCtx, cutAll := context.WithCancel(ctx)
+	defer cutAll()
+	rp := httputil.NewSingleHostReverseProxy(admin)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if cut.Load() {
+			panic(http.ErrAbortHandler) // no answer: the connection just closes
+		}
+		// A cut also ends what is under way (the event stream) upstream.
+		rctx, stop := context.WithCancel(r.Context())
+		defer stop()
+		defer context.AfterFunc(cutCtx, stop)()
+		rp.ServeHTTP(w, r.WithContext(rctx))
+	}))
 	defer proxy.Close()
 
 	// One memory user, so that one instance holds one session.
@@ -84,21 +100,21 @@ func TestBrowserStatusPage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	wantState := func(backend string, state lb.State) {
+	wantState := func(backend string, state api.State) {
 		t.Helper()
 		pool := strings.SplitN(backend, "-", 2)[0]
 		if err := client.WaitState(ctx, pool, backend, state, 10*time.Second); err != nil {
 			t.Fatalf("after the click: %v", err)
 		}
-		waitEval(backend+"'s row", row(backend)+`?.className || ""`, func(s string) bool { return s == string(state) })
+		waitEval(backend+"'s row", row(backend)+`?.className || ""`, func(s string) bool { return s == string(state)+" "+state.Tone() })
 	}
 	click("memory-1", "drain")
-	wantState("memory-1", lb.Draining)
+	wantState("memory-1", api.Draining)
 	browsertest.WaitText(t, b, "#said", func(s string) bool { return s == "drain memory-1: done." })
 	click("memory-1", "enable")
-	wantState("memory-1", lb.Up)
+	wantState("memory-1", api.Up)
 	click("memory-3", "disable")
-	wantState("memory-3", lb.Disabled)
+	wantState("memory-3", api.Disabled)
 	waitEval("the count after a disable", `document.querySelector("#pools section .count").textContent`, func(s string) bool { return s == "2/3 up" })
 	if cls := eval[string](t, b, `document.querySelector("#pools section .count").className`); cls != "count held" {
 		t.Errorf("memory with one backend disabled on purpose: badge %q, want amber (count held), not red", cls)
@@ -109,7 +125,7 @@ func TestBrowserStatusPage(t *testing.T) {
 	}
 	err = poll.Until(ctx, 10*time.Second, 50*time.Millisecond, func(ctx context.Context) error {
 		ps, err := client.Pool(ctx, "jwt")
-		if err == nil && ps.Policy != lb.RoundRobin {
+		if err == nil && ps.Policy != api.RoundRobin {
 			err = errors.New("policy " + string(ps.Policy))
 		}
 		return err
@@ -121,7 +137,7 @@ func TestBrowserStatusPage(t *testing.T) {
 	if err := rt.Kill(ctx, "redis-2"); err != nil {
 		t.Fatal(err)
 	}
-	wantState("redis-2", lb.Down)
+	wantState("redis-2", api.Down)
 	if cls := eval[string](t, b, `document.querySelectorAll("#pools section .count")[1].className`); cls != "count short" {
 		t.Errorf("redis with a backend down: badge %q, want red (count short)", cls)
 	}
@@ -132,8 +148,9 @@ func TestBrowserStatusPage(t *testing.T) {
 	browsertest.Shot(t, b, "status")
 
 	// The balancer stops answering this page.
+	cut.Store(true)
+	cutAll()
 	proxy.CloseClientConnections()
-	proxy.Close()
 	stale := browsertest.WaitText(t, b, "#stale", func(s string) bool { return s != "" })
 	if !strings.HasPrefix(stale, "No answer from the balancer since ") || !strings.Contains(stale, "the rows below are what it said then") {
 		t.Errorf("stale banner: %q", stale)
@@ -154,7 +171,7 @@ func TestBrowserStatusPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	gts := httptest.NewServer(h)
-	defer gts.Close()
+	defer func() { gts.CloseClientConnections(); gts.Close() }() // before the browser, whose event stream it ends
 	g := browsertest.New(t, 1000, 700)
 	if err := chromedp.Do(g, chromedp.Navigate(gts.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#token"))); err != nil {
 		t.Fatal(err)

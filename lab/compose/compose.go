@@ -23,11 +23,12 @@ import (
 	"sync"
 	"time"
 
+	"statelab/lb/api"
+
 	"github.com/moby/moby/client"
 
 	"statelab"
 	"statelab/lab"
-	"statelab/lb"
 )
 
 // Labels.
@@ -61,7 +62,7 @@ type Options struct {
 type Runtime struct {
 	opts     Options
 	cli      *client.Client
-	lb       *lb.Client
+	lb       *api.Client
 	engine   string
 	network  string
 	redisImg string
@@ -69,7 +70,7 @@ type Runtime struct {
 	pools     map[statelab.Variant]string   // pool URLs, from the balancer's listen ports
 	instances map[statelab.Variant][]string // base instances, from the pools' backends
 	addrs     map[string]string             // instance → host:port the balancer dials
-	policies  map[string]lb.Want            // the pools as the run found them
+	policies  map[string]api.Want           // the pools as the run found them
 
 	mu    sync.Mutex
 	ids   map[string]string // service name → container id
@@ -120,7 +121,7 @@ func Start(ctx context.Context, opts Options) (_ *Runtime, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("the Docker engine is not reachable (%v). In the workshop stack, the lab container mounts its socket: docker compose run --rm lab run NAME", err)
 	}
-	rt := &Runtime{opts: opts, cli: cli, engine: ping.APIVersion, lb: &lb.Client{Base: opts.Admin, Token: opts.AdminToken},
+	rt := &Runtime{opts: opts, cli: cli, engine: ping.APIVersion, lb: &api.Client{Base: opts.Admin, Token: opts.AdminToken},
 		ids: map[string]string{}, added: map[string]string{}, keyed: map[string]bool{}}
 	if rt.opts.Project == "" {
 		rt.opts.Project = rt.ownProject(ctx)
@@ -209,7 +210,7 @@ func (rt *Runtime) layout(ctx context.Context) error {
 	rt.pools = map[statelab.Variant]string{}
 	rt.instances = map[statelab.Variant][]string{}
 	rt.addrs = map[string]string{}
-	rt.policies = map[string]lb.Want{}
+	rt.policies = map[string]api.Want{}
 	lbHost := hostOf(rt.opts.Admin)
 	var missing []string
 	for _, p := range st.Pools {
@@ -222,7 +223,7 @@ func (rt *Runtime) layout(ctx context.Context) error {
 			return fmt.Errorf("pool %s listens on %q: %w", p.Name, p.Listen, err)
 		}
 		rt.pools[v] = "http://" + net.JoinHostPort(lbHost, port)
-		want := lb.Want{Policy: p.Policy, Strict: p.Strict}
+		want := api.Want{Policy: p.Policy, Strict: p.Strict}
 		for _, b := range p.Backends {
 			if _, isAdded := rt.added[b.Name]; isAdded {
 				continue

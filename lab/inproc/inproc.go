@@ -20,6 +20,8 @@ import (
 	"sync"
 	"time"
 
+	"statelab/lb/api"
+
 	"statelab"
 	"statelab/internal/labredis"
 	"statelab/internal/parallel"
@@ -127,7 +129,7 @@ func Start(ctx context.Context, opts Options) (_ *Runtime, err error) {
 	if err := rt.startLB(specs); err != nil {
 		return nil, err
 	}
-	client := &lb.Client{Base: rt.adminURL}
+	client := &api.Client{Base: rt.adminURL}
 	if err := client.WaitAllUp(ctx, time.Time{}, 10*time.Second); err != nil {
 		return nil, err
 	}

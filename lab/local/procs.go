@@ -11,10 +11,11 @@ import (
 	"syscall"
 	"time"
 
+	"statelab/lb/api"
+
 	"statelab"
 	"statelab/internal/child"
 	"statelab/lab"
-	"statelab/lb"
 )
 
 // startInstance starts p on its port (a new free one when fresh) and waits
@@ -110,7 +111,7 @@ func (rt *Runtime) startLB(ctx context.Context) error {
 		err = rt.lb.Start(rt.exe, a, childEnv(nil), rt.opts.Logs)
 		if err == nil {
 			// Ready when the admin API there lists our pools on our ports.
-			client := &lb.Client{Base: rt.admin}
+			client := &api.Client{Base: rt.admin}
 			err = rt.lb.WaitReady(ctx, 10*time.Second, func(ctx context.Context) error {
 				st, err := client.Status(ctx)
 				if err != nil {

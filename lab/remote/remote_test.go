@@ -10,10 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"statelab/lb/api"
+
 	"statelab/lab"
 	"statelab/lab/inproc"
 	"statelab/lab/remote"
-	"statelab/lb"
 	"statelab/scenarios"
 	"statelab/scenarios/catalog"
 )
@@ -78,7 +79,7 @@ func TestRemoteRunsAScenario(t *testing.T) {
 	if srv.Holder() != "" {
 		t.Errorf("after Close the lab is still held by %q", srv.Holder())
 	}
-	client := &lb.Client{Base: rt.Endpoints().Admin}
+	client := &api.Client{Base: rt.Endpoints().Admin}
 	if _, err := client.Status(ctx); err != nil {
 		t.Errorf("the lab ended with the client: %v", err)
 	}

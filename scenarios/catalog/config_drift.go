@@ -3,9 +3,10 @@ package catalog
 import (
 	"fmt"
 
+	"statelab/lb/api"
+
 	"statelab"
 	"statelab/lab"
-	"statelab/lb"
 	"statelab/scenarios"
 )
 
@@ -23,7 +24,7 @@ var configDrift = &scenarios.Scenario{
 			Title: "route memory with affinity, redis, jwt and cookie round-robin",
 			Why:   "Memory needs affinity; redis, jwt and cookie can go anywhere.",
 			Run: func(r *scenarios.Run) error {
-				return r.SetPolicyFor(inProcess, lb.Sticky) // the others are round-robin after the reset
+				return r.SetPolicyFor(inProcess, api.Sticky) // the others are round-robin after the reset
 			},
 		},
 		fill(),

@@ -6,9 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"statelab/lb/api"
+
 	"statelab"
 	"statelab/lab"
-	"statelab/lb"
 	"statelab/scenarios"
 )
 
@@ -60,7 +61,7 @@ var slowRedis = &scenarios.Scenario{
 		{
 			Title: "route memory with affinity, the others round-robin",
 			Why:   "Memory needs affinity; redis, jwt and cookie can go anywhere.",
-			Run:   func(r *scenarios.Run) error { return r.SetPolicyFor(inProcess, lb.Sticky) },
+			Run:   func(r *scenarios.Run) error { return r.SetPolicyFor(inProcess, api.Sticky) },
 		},
 		fill(),
 		{

@@ -3,8 +3,9 @@ package catalog
 import (
 	"fmt"
 
+	"statelab/lb/api"
+
 	"statelab"
-	"statelab/lb"
 	"statelab/scenarios"
 )
 
@@ -22,7 +23,7 @@ func stickyStep() scenarios.Step {
 	return scenarios.Step{
 		Title: "turn on sticky routing",
 		Why:   "The balancer pins each user to one instance with a cookie.",
-		Run:   func(r *scenarios.Run) error { return r.SetPolicy(lb.Sticky, false) },
+		Run:   func(r *scenarios.Run) error { return r.SetPolicy(api.Sticky, false) },
 	}
 }
 

@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"strings"
 
+	"statelab/lb/api"
+
 	"statelab"
-	"statelab/lb"
 	"statelab/scenarios"
 )
 
@@ -59,7 +60,7 @@ var stickyImbalance = &scenarios.Scenario{
 					return err
 				}
 				for _, v := range notMemory() {
-					if err := r.SetPolicyFor(v, lb.RoundRobin); err != nil {
+					if err := r.SetPolicyFor(v, api.RoundRobin); err != nil {
 						return err
 					}
 				}

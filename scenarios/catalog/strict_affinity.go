@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"slices"
 
+	"statelab/lb/api"
+
 	"statelab"
-	"statelab/lb"
 	"statelab/scenarios"
 )
 
@@ -21,7 +22,7 @@ var strictAffinity = &scenarios.Scenario{
 		{
 			Title: "turn on strict sticky routing",
 			Why:   "The balancer pins each user to one instance, and answers 503 rather than move a user whose instance is down (lab lb --strict).",
-			Run:   func(r *scenarios.Run) error { return r.SetPolicy(lb.Sticky, true) },
+			Run:   func(r *scenarios.Run) error { return r.SetPolicy(api.Sticky, true) },
 		},
 		fill(),
 		probe("before the kill", 1, "check that every user is served", "A baseline, and which instance each user is pinned to."),

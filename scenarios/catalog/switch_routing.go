@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"strings"
 
+	"statelab/lb/api"
+
 	"statelab"
-	"statelab/lb"
 	"statelab/scenarios"
 )
 
@@ -26,7 +27,7 @@ var switchRouting = &scenarios.Scenario{
 			Why:   "An operator wants a better spread; only the routing changes.",
 			Run: func(r *scenarios.Run) error {
 				r.Fault()
-				return r.SetPolicy(lb.RoundRobin, false)
+				return r.SetPolicy(api.RoundRobin, false)
 			},
 		},
 		{

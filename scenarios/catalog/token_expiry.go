@@ -5,9 +5,10 @@ import (
 	"slices"
 	"time"
 
+	"statelab/lb/api"
+
 	"statelab"
 	"statelab/lab"
-	"statelab/lb"
 	"statelab/scenarios"
 )
 
@@ -24,7 +25,7 @@ var tokenExpiry = &scenarios.Scenario{
 			Title: "give every instance short lifetimes: tokens from issue, sessions from their last use",
 			Why:   "STATELAB_TOKEN_TTL and STATELAB_SESSION_TTL, every instance restarted: 4 s on a quiet machine, more on a busy one (the run's timing). Memory stays sticky, since it needs affinity.",
 			Run: func(r *scenarios.Run) error {
-				if err := r.SetPolicyFor(inProcess, lb.Sticky); err != nil {
+				if err := r.SetPolicyFor(inProcess, api.Sticky); err != nil {
 					return err
 				}
 				life := r.Timing().Lifetime

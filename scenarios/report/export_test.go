@@ -5,12 +5,13 @@ import (
 	"net/http"
 	"time"
 
+	"statelab/lb/api"
+
 	"statelab/lab"
-	"statelab/lb"
 )
 
 // FollowOnce is one reading of Follow's, for a test to order readings.
 func (l *Live) FollowOnce(ctx context.Context, rt lab.Runtime) {
 	ep := rt.Endpoints()
-	l.follow(ctx, &lb.Client{Base: ep.Admin, Token: ep.AdminToken}, &http.Client{Timeout: time.Second}, rt)
+	l.follow(ctx, &api.Client{Base: ep.Admin, Token: ep.AdminToken}, &http.Client{Timeout: time.Second}, rt)
 }

@@ -129,6 +129,7 @@ type LiveUser struct {
 type LiveInstance struct {
 	Name  string `json:"name"`
 	State string `json:"state"` // up, down, draining, disabled; "" unknown
+	Tone  string `json:"tone,omitempty"` // the balancer's colour for the state: good, warn, bad
 	Why   string `json:"why,omitempty"`
 	// Sessions it holds itself (nil: unknown, it did not answer /stats).
 	Sessions *int64 `json:"sessions,omitempty"`

@@ -11,10 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"statelab/lb/api"
+
 	"statelab"
 	"statelab/internal/poll"
 	"statelab/lab/inproc"
-	"statelab/lb"
 	"statelab/scenarios"
 	"statelab/scenarios/catalog"
 	"statelab/scenarios/report"
@@ -267,7 +268,7 @@ func TestLiveKeepsTheEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rt.Close()
-	client := &lb.Client{Base: rt.Endpoints().Admin}
+	client := &api.Client{Base: rt.Endpoints().Admin}
 	live := report.NewLive()
 	sc := &scenarios.Scenario{Name: "x", Steps: []scenarios.Step{{Title: "a"}}}
 	state := func(name string) string {
@@ -287,7 +288,7 @@ func TestLiveKeepsTheEnd(t *testing.T) {
 	if err := rt.Kill(ctx, "memory-1"); err != nil {
 		t.Fatal(err)
 	}
-	if err := client.WaitState(ctx, "memory", "memory-1", lb.Down, 10*time.Second); err != nil {
+	if err := client.WaitState(ctx, "memory", "memory-1", api.Down, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	live.FollowOnce(ctx, rt)

@@ -5,9 +5,10 @@ import (
 	"net/http"
 	"time"
 
+	"statelab/lb/api"
+
 	"statelab"
 	"statelab/lab"
-	"statelab/lb"
 )
 
 // Follow polls, every interval until ctx ends, the balancer's view of every
@@ -22,7 +23,7 @@ import (
 // next scenario starts.
 func (l *Live) Follow(ctx context.Context, rt lab.Runtime, every time.Duration) {
 	ep := rt.Endpoints()
-	client := &lb.Client{Base: ep.Admin, Token: ep.AdminToken, HTTP: &http.Client{Timeout: time.Second}}
+	client := &api.Client{Base: ep.Admin, Token: ep.AdminToken, HTTP: &http.Client{Timeout: time.Second}}
 	stats := &http.Client{Timeout: 500 * time.Millisecond}
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -36,7 +37,7 @@ func (l *Live) Follow(ctx context.Context, rt lab.Runtime, every time.Duration) 
 	}
 }
 
-func (l *Live) follow(ctx context.Context, client *lb.Client, hc *http.Client, rt lab.Runtime) {
+func (l *Live) follow(ctx context.Context, client *api.Client, hc *http.Client, rt lab.Runtime) {
 	l.mu.Lock()
 	frozen := l.state.kept()
 	l.mu.Unlock()
@@ -61,8 +62,8 @@ func (l *Live) follow(ctx context.Context, client *lb.Client, hc *http.Client, r
 			if len(list) == maxLiveInstances {
 				break
 			}
-			in := LiveInstance{Name: b.Name, State: string(b.State), Why: b.Why}
-			if b.State != lb.Down && statelab.Variant(p.Name).Describe().DiesWithProcess() { // only its instances hold sessions
+			in := LiveInstance{Name: b.Name, State: string(b.State), Tone: b.State.Tone(), Why: b.Why}
+			if b.State != api.Down && statelab.Variant(p.Name).Describe().DiesWithProcess() { // only its instances hold sessions
 				if s, err := lab.Stats(ctx, hc, rt.InstanceURL(b.Name)); err == nil {
 					in.Sessions = &s.Sessions
 				}

@@ -6,11 +6,12 @@ import (
 	"strings"
 	"time"
 
+	"statelab/lb/api"
+
 	"go.yaml.in/yaml/v3"
 
 	"statelab"
 	"statelab/lab"
-	"statelab/lb"
 	"statelab/scenarios"
 )
 
@@ -46,7 +47,7 @@ func (p *parser) step(n *yaml.Node) (scenarios.Step, string, error) {
 	probe := ""
 	switch act {
 	case "policy":
-		pol, err := lb.ParsePolicy(v.Value)
+		pol, err := api.ParsePolicy(v.Value)
 		if err != nil {
 			return st, "", p.errAt(v, "%v", err)
 		}
