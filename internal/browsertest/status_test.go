@@ -9,8 +9,8 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
-	"testing"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"

@@ -210,13 +210,13 @@ type BackendRequest struct {
 
 // PoolStatus is a pool as the admin API shows it.
 type PoolStatus struct {
-	Name    string `json:"name"`
-	Listen  string `json:"listen"`
-	Policy  Policy `json:"policy"`
-	Strict  bool   `json:"strict"`
+	Name   string `json:"name"`
+	Listen string `json:"listen"`
+	Policy Policy `json:"policy"`
+	Strict bool   `json:"strict"`
 	// Label and Says describe the policy setting (Describe).
-	Label string `json:"label"`
-	Says  string `json:"says"`
+	Label   string `json:"label"`
+	Says    string `json:"says"`
 	Cookie  string `json:"cookie"`
 	Retries int64  `json:"retries"`
 	Repins  int64  `json:"repins"`

@@ -128,7 +128,7 @@ type LiveUser struct {
 // LiveInstance is an instance as the balancer and its own /stats see it.
 type LiveInstance struct {
 	Name  string `json:"name"`
-	State string `json:"state"` // up, down, draining, disabled; "" unknown
+	State string `json:"state"`          // up, down, draining, disabled; "" unknown
 	Tone  string `json:"tone,omitempty"` // the balancer's colour for the state: good, warn, bad
 	Why   string `json:"why,omitempty"`
 	// Sessions it holds itself (nil: unknown, it did not answer /stats).
