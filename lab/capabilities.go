@@ -136,3 +136,14 @@ func RedisStats(ctx context.Context, rt Runtime) (keys, bytes int64, err error) 
 	}
 	return m.RedisStats(ctx)
 }
+
+// Complete is a runtime with every capability, and a Tuner: what the
+// local, in-process and compose runtimes are.
+type Complete interface {
+	Runtime
+	Tuner
+	KeyReloader
+	Crasher
+	RedisSlower
+	RedisMeter
+}

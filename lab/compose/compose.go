@@ -79,14 +79,7 @@ type Runtime struct {
 	tuned lab.Settings      // every instance's base settings, over compose's (Tune)
 }
 
-var (
-	_ lab.Runtime     = (*Runtime)(nil)
-	_ lab.Tuner       = (*Runtime)(nil)
-	_ lab.KeyReloader = (*Runtime)(nil)
-	_ lab.Crasher     = (*Runtime)(nil)
-	_ lab.RedisSlower = (*Runtime)(nil)
-	_ lab.RedisMeter  = (*Runtime)(nil)
-)
+var _ lab.Complete = (*Runtime)(nil)
 
 // ErrNotInStack is returned when the runtime does not run inside the stack.
 var ErrNotInStack = errors.New("the Docker runtime runs inside the workshop stack: docker compose run --rm lab run NAME")

@@ -15,11 +15,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
+	"statelab/lab/fleet"
 	"statelab/lb/api"
 
 	"statelab"
@@ -56,21 +55,12 @@ type Runtime struct {
 	adminURL          string
 	pools             map[statelab.Variant]string
 
-	mu     sync.Mutex
-	insts  map[string]*instance
-	base   map[string]bool
-	tuned  lab.Settings // every instance's base settings (Tune)
-	closed bool
+	insts *fleet.Table[*instance]
+	mu    sync.Mutex   // guards tuned and the instances' fields
+	tuned lab.Settings // every instance's base settings (Tune)
 }
 
-var (
-	_ lab.Runtime     = (*Runtime)(nil)
-	_ lab.Tuner       = (*Runtime)(nil)
-	_ lab.KeyReloader = (*Runtime)(nil)
-	_ lab.Crasher     = (*Runtime)(nil)
-	_ lab.RedisSlower = (*Runtime)(nil)
-	_ lab.RedisMeter  = (*Runtime)(nil)
-)
+var _ lab.Complete = (*Runtime)(nil)
 
 // instance is one server instance; srv is nil while it is not running.
 type instance struct {
@@ -101,7 +91,7 @@ func Start(ctx context.Context, opts Options) (_ *Runtime, err error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	rt := &Runtime{opts: opts, insts: map[string]*instance{}, base: map[string]bool{}, pools: map[statelab.Variant]string{}}
+	rt := &Runtime{opts: opts, insts: fleet.New[*instance](), pools: map[statelab.Variant]string{}}
 	defer func() {
 		if err != nil {
 			rt.Close()
@@ -118,10 +108,12 @@ func Start(ctx context.Context, opts Options) (_ *Runtime, err error) {
 		spec := lb.PoolSpec{Name: string(v), Listen: "127.0.0.1:0"}
 		for _, name := range rt.Instances(v) {
 			in := &instance{name: name, variant: v, addr: "127.0.0.1:0"}
+			if err := rt.insts.Put(name, in, true); err != nil {
+				return nil, err
+			}
 			if err := rt.start(in, lab.Settings{}); err != nil {
 				return nil, err
 			}
-			rt.insts[name], rt.base[name] = in, true
 			spec.Backends = append(spec.Backends, lb.BackendSpec{Name: name, Addr: in.addr})
 		}
 		specs = append(specs, spec)
@@ -214,7 +206,7 @@ func (rt *Runtime) Tune(ctx context.Context, s lab.Settings) error {
 	rt.mu.Lock()
 	rt.tuned = s
 	var stale []*instance
-	for _, in := range rt.insts {
+	for _, in := range rt.insts.All() {
 		if in.running && in.settings != rt.effective(in.given) {
 			stale = append(stale, in)
 		}
@@ -249,20 +241,7 @@ func (rt *Runtime) end(ctx context.Context, in *instance, kill bool) error {
 	return err
 }
 
-func (rt *Runtime) inst(name string) (*instance, error) {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	in, ok := rt.insts[name]
-	if !ok {
-		names := make([]string, 0, len(rt.insts))
-		for n := range rt.insts {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		return nil, fmt.Errorf("no instance %q (instances: %s)", name, strings.Join(names, ", "))
-	}
-	return in, nil
-}
+func (rt *Runtime) inst(name string) (*instance, error) { return rt.insts.Get(name) }
 
 func (rt *Runtime) keysFile(name string) string { return filepath.Join(rt.dir, name+".keys") }
 
@@ -277,13 +256,7 @@ func (rt *Runtime) Endpoints() lab.Endpoints {
 }
 
 // Instances lists the base instances of a variant.
-func (rt *Runtime) Instances(v statelab.Variant) []string {
-	out := make([]string, rt.opts.Instances)
-	for i := range out {
-		out[i] = fmt.Sprintf("%s-%d", v, i+1)
-	}
-	return out
-}
+func (rt *Runtime) Instances(v statelab.Variant) []string { return fleet.Names(v, rt.opts.Instances) }
 
 // Kill ends an instance at once.
 func (rt *Runtime) Kill(ctx context.Context, name string) error {
@@ -329,18 +302,12 @@ func (rt *Runtime) InstanceURL(name string) string {
 
 // Add starts a new instance and returns its address.
 func (rt *Runtime) Add(_ context.Context, v statelab.Variant, name string, s lab.Settings) (string, error) {
-	rt.mu.Lock()
-	if _, dup := rt.insts[name]; dup {
-		rt.mu.Unlock()
-		return "", fmt.Errorf("instance %s already exists", name)
-	}
 	in := &instance{name: name, variant: v, addr: "127.0.0.1:0"}
-	rt.insts[name] = in
-	rt.mu.Unlock()
+	if err := rt.insts.Put(name, in, false); err != nil {
+		return "", err
+	}
 	if err := rt.start(in, s); err != nil {
-		rt.mu.Lock()
-		delete(rt.insts, name)
-		rt.mu.Unlock()
+		rt.insts.Delete(name)
 		return "", err
 	}
 	rt.mu.Lock()
@@ -355,9 +322,7 @@ func (rt *Runtime) Remove(ctx context.Context, name string) error {
 		return err
 	}
 	err = rt.end(ctx, in, false)
-	rt.mu.Lock()
-	delete(rt.insts, name)
-	rt.mu.Unlock()
+	rt.insts.Delete(name)
 	return err
 }
 
@@ -367,34 +332,18 @@ func (rt *Runtime) Reset(ctx context.Context) error {
 	if err := rt.ResetRedis(ctx); err != nil {
 		return err
 	}
-	rt.mu.Lock()
-	all := make([]*instance, 0, len(rt.insts))
-	for _, in := range rt.insts {
-		all = append(all, in)
-	}
-	rt.mu.Unlock()
-	return parallel.Do(all, func(in *instance) error {
-		if !rt.base[in.name] {
-			return rt.Remove(ctx, in.name)
-		}
-		os.Remove(rt.keysFile(in.name))
-		return rt.Start(ctx, in.name, lab.Settings{})
-	})
+	return rt.insts.Reset(func(name string, _ *instance) error {
+		os.Remove(rt.keysFile(name))
+		return rt.Start(ctx, name, lab.Settings{})
+	}, func(name string) error { return rt.Remove(ctx, name) })
 }
 
 // Close ends the balancer, every instance and Redis.
 func (rt *Runtime) Close() error {
-	rt.mu.Lock()
-	if rt.closed {
-		rt.mu.Unlock()
+	all, ok := rt.insts.Close()
+	if !ok {
 		return nil
 	}
-	rt.closed = true
-	all := make([]*instance, 0, len(rt.insts))
-	for _, in := range rt.insts {
-		all = append(all, in)
-	}
-	rt.mu.Unlock()
 	if rt.admin != nil {
 		rt.admin.Close() // event streams never end by themselves
 	}

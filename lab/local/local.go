@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,6 +22,7 @@ import (
 	"statelab/internal/parallel"
 	"statelab/internal/ports"
 	"statelab/lab"
+	"statelab/lab/fleet"
 )
 
 // Options configure the local lab. Zero fields take the defaults noted.
@@ -68,22 +68,13 @@ type Runtime struct {
 	lb                *child.Process
 	admin             string
 	pools             map[statelab.Variant]string
+	procs             *fleet.Table[*instance]
 	mu                sync.Mutex
-	procs             map[string]*instance // instances by name
-	base              map[string]bool      // the instances of the base lab
-	tuned             lab.Settings         // every instance's base settings (Tune)
-	closed            bool
+	tuned             lab.Settings    // every instance's base settings (Tune)
 	ports             ports.Allocator // never the same port twice
 }
 
-var (
-	_ lab.Runtime     = (*Runtime)(nil)
-	_ lab.Tuner       = (*Runtime)(nil)
-	_ lab.KeyReloader = (*Runtime)(nil)
-	_ lab.Crasher     = (*Runtime)(nil)
-	_ lab.RedisSlower = (*Runtime)(nil)
-	_ lab.RedisMeter  = (*Runtime)(nil)
-)
+var _ lab.Complete = (*Runtime)(nil)
 
 // Start starts the whole lab and waits until the balancer sees every
 // instance up. On error, everything already started is ended.
@@ -100,7 +91,7 @@ func Start(ctx context.Context, opts Options) (_ *Runtime, err error) {
 			return nil, fmt.Errorf("find the lab binary: %w", err)
 		}
 	}
-	rt := &Runtime{opts: opts, exe: exe, procs: map[string]*instance{}, base: map[string]bool{}, pools: map[statelab.Variant]string{}}
+	rt := &Runtime{opts: opts, exe: exe, procs: fleet.New[*instance](), pools: map[statelab.Variant]string{}}
 	defer func() {
 		if err != nil {
 			rt.Close()
@@ -114,11 +105,11 @@ func Start(ctx context.Context, opts Options) (_ *Runtime, err error) {
 	}
 	var all []*instance
 	for _, v := range statelab.Variants {
-		for i := 1; i <= opts.Instances; i++ {
-			name := fmt.Sprintf("%s-%d", v, i)
+		for _, name := range fleet.Names(v, opts.Instances) {
 			p := &instance{Process: child.Process{Name: name, Unexpected: rt.unexpected}, name: name, variant: v}
-			rt.procs[name] = p
-			rt.base[name] = true
+			if err := rt.procs.Put(name, p, true); err != nil {
+				return nil, err
+			}
 			all = append(all, p)
 		}
 	}
@@ -147,13 +138,7 @@ func (rt *Runtime) Endpoints() lab.Endpoints {
 }
 
 // Instances lists the base instances of a variant.
-func (rt *Runtime) Instances(v statelab.Variant) []string {
-	var out []string
-	for i := 1; i <= rt.opts.Instances; i++ {
-		out = append(out, fmt.Sprintf("%s-%d", v, i))
-	}
-	return out
-}
+func (rt *Runtime) Instances(v statelab.Variant) []string { return fleet.Names(v, rt.opts.Instances) }
 
 // Kill sends SIGKILL to an instance and waits for it to be gone.
 func (rt *Runtime) Kill(_ context.Context, name string) error {
@@ -208,7 +193,7 @@ func (rt *Runtime) Tune(ctx context.Context, s lab.Settings) error {
 	rt.mu.Lock()
 	rt.tuned = s
 	var stale []*instance
-	for _, p := range rt.procs {
+	for _, p := range rt.procs.All() {
 		if p.Running() && p.settings != p.given.Over(s).Over(lab.Settings{RedisTimeout: rt.opts.RedisTimeout}) {
 			stale = append(stale, p)
 		}
@@ -260,18 +245,12 @@ func (rt *Runtime) InstanceURL(name string) string {
 
 // Add starts a new instance and returns its address.
 func (rt *Runtime) Add(ctx context.Context, v statelab.Variant, name string, s lab.Settings) (string, error) {
-	rt.mu.Lock()
-	if _, dup := rt.procs[name]; dup {
-		rt.mu.Unlock()
-		return "", fmt.Errorf("instance %s already exists", name)
-	}
 	p := &instance{Process: child.Process{Name: name, Unexpected: rt.unexpected}, name: name, variant: v}
-	rt.procs[name] = p
-	rt.mu.Unlock()
+	if err := rt.procs.Put(name, p, false); err != nil {
+		return "", err
+	}
 	if err := rt.startInstance(ctx, p, s, true); err != nil {
-		rt.mu.Lock()
-		delete(rt.procs, name)
-		rt.mu.Unlock()
+		rt.procs.Delete(name)
 		return "", err
 	}
 	return p.addr, nil
@@ -284,49 +263,35 @@ func (rt *Runtime) Remove(_ context.Context, name string) error {
 		return err
 	}
 	err = p.End(syscall.SIGTERM)
-	rt.mu.Lock()
-	delete(rt.procs, name)
-	rt.mu.Unlock()
+	rt.procs.Delete(name)
 	return err
 }
 
 // Reset restarts every base instance with its base configuration, ends
 // added ones, and leaves Redis running, without persistence, and empty.
 func (rt *Runtime) Reset(ctx context.Context) error {
-	rt.mu.Lock()
-	var all []*instance
-	for _, p := range rt.procs {
-		all = append(all, p)
-	}
-	rt.mu.Unlock()
 	if err := rt.ResetRedis(ctx); err != nil {
 		return err
 	}
-	return parallel.Do(all, func(p *instance) error {
-		if !rt.base[p.name] {
-			return rt.Remove(ctx, p.name)
-		}
-		os.Remove(rt.keysFile(p.name))
-		return rt.Start(ctx, p.name, lab.Settings{})
-	})
+	return rt.procs.Reset(func(name string, _ *instance) error {
+		os.Remove(rt.keysFile(name))
+		return rt.Start(ctx, name, lab.Settings{})
+	}, func(name string) error { return rt.Remove(ctx, name) })
 }
 
 // Close ends every process the lab started, and Redis.
 func (rt *Runtime) Close() error {
-	rt.mu.Lock()
-	if rt.closed {
-		rt.mu.Unlock()
+	procs, ok := rt.procs.Close()
+	if !ok {
 		return nil
 	}
-	rt.closed = true
 	all := []*child.Process{}
-	for _, p := range rt.procs {
+	for _, p := range procs {
 		all = append(all, &p.Process)
 	}
 	if rt.lb != nil {
 		all = append(all, rt.lb)
 	}
-	rt.mu.Unlock()
 	_ = parallel.Do(all, func(p *child.Process) error { return p.End(syscall.SIGKILL) })
 	if rt.dir != "" {
 		os.RemoveAll(rt.dir)
@@ -337,17 +302,4 @@ func (rt *Runtime) Close() error {
 	return nil
 }
 
-func (rt *Runtime) proc(name string) (*instance, error) {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	p, ok := rt.procs[name]
-	if !ok {
-		var names []string
-		for n := range rt.procs {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		return nil, fmt.Errorf("no instance %q (instances: %s)", name, strings.Join(names, ", "))
-	}
-	return p, nil
-}
+func (rt *Runtime) proc(name string) (*instance, error) { return rt.procs.Get(name) }

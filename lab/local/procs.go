@@ -95,7 +95,11 @@ func (rt *Runtime) startLB(ctx context.Context) error {
 			}
 			var backends []string
 			for _, name := range rt.Instances(v) {
-				backends = append(backends, name+"@"+rt.procs[name].addr)
+				p, err := rt.proc(name)
+				if err != nil {
+					return err
+				}
+				backends = append(backends, name+"@"+p.addr)
 			}
 			a = append(a, "--pool", string(v)+"="+listen+"="+strings.Join(backends, ","))
 			rt.pools[v] = "http://" + listen
