@@ -100,13 +100,6 @@ type Response struct {
 // OK reports a complete 200 answer.
 func (r Response) OK() bool { return r.Err == nil && r.Status == http.StatusOK }
 
-// cookie is one cookie of the jar; expires, when set, is when the browser
-// forgets it (Max-Age).
-type cookie struct {
-	name, value string
-	expires     time.Time
-}
-
 // NewUser makes a user of variant v who talks to the pool at base and adds
 // plan's items when filled. report, when not nil, receives every request;
 // world, when not nil, says which sessions are gone for good (without one,
@@ -128,57 +121,6 @@ func NewUser(v statelab.Variant, name string, plan []statelab.Item, base string,
 type noWorld struct{}
 
 func (noWorld) Gone(*User) string { return "" }
-
-// cookieHeader is what the user's browser would send in Cookie: every
-// cookie that has not expired.
-func cookieHeader(cs []cookie) string {
-	var b strings.Builder
-	now := time.Now()
-	for _, c := range cs {
-		if !c.expires.IsZero() && now.After(c.expires) {
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteString("; ")
-		}
-		b.WriteString(c.name)
-		b.WriteByte('=')
-		b.WriteString(c.value)
-	}
-	return b.String()
-}
-
-// MaxCookieBytes is the largest cookie (name, "=" and value) the users'
-// browser keeps: RFC 6265 (section 6.1) asks for at least 4096, and the
-// common browsers keep no more. A larger one is ignored without a word.
-const MaxCookieBytes = 4096
-
-// setCookies applies a response's Set-Cookie headers, as a browser does: a
-// cookie replaces the one of the same name, one that has expired (the way
-// servers delete cookies) is dropped, and one too large to keep is ignored,
-// so the old one stays.
-func (u *User) setCookies(resp *http.Response) {
-	for _, c := range resp.Cookies() {
-		if len(c.Name)+1+len(c.Value) > MaxCookieBytes {
-			continue
-		}
-		i := slices.IndexFunc(u.cookies, func(have cookie) bool { return have.name == c.Name })
-		gone := c.MaxAge < 0 || (!c.Expires.IsZero() && c.Expires.Before(time.Now()))
-		var expires time.Time
-		if c.MaxAge > 0 {
-			expires = time.Now().Add(time.Duration(c.MaxAge) * time.Second)
-		}
-		switch {
-		case gone && i >= 0:
-			u.cookies = slices.Delete(u.cookies, i, i+1)
-		case gone:
-		case i >= 0:
-			u.cookies[i].value, u.cookies[i].expires = c.Value, expires
-		default:
-			u.cookies = append(u.cookies, cookie{c.Name, c.Value, expires})
-		}
-	}
-}
 
 // do sends one request and records it in the journal; header, in pairs,
 // adds headers.
@@ -231,27 +173,6 @@ func (u *User) do(ctx context.Context, method, path string, body any, header ...
 		}
 	}
 	return r
-}
-
-// credBytes is the size of the credential a request carries: its
-// Authorization header and the session's part of its Cookie header, as
-// "Name: value" lines. The balancer's routing cookie is left out: it pins
-// a user to an instance and says nothing of who the user is.
-func credBytes(req *http.Request) int {
-	n := 0
-	if v := req.Header.Get("Authorization"); v != "" {
-		n += len("Authorization: ") + len(v)
-	}
-	var session []string
-	for _, c := range req.Cookies() {
-		if !strings.HasPrefix(c.Name, statelab.AffinityCookie) {
-			session = append(session, c.Name+"="+c.Value)
-		}
-	}
-	if len(session) > 0 {
-		n += len("Cookie: ") + len(strings.Join(session, "; "))
-	}
-	return n
 }
 
 // Login logs the user in; on success its cart is empty. When it fails
@@ -366,133 +287,6 @@ func (u *User) FillCount(ctx context.Context) (sent, failed int) {
 	return sent, failed
 }
 
-// Probe asks who the user is and judges the answer.
-func (u *User) Probe(ctx context.Context) (Outcome, Response) {
-	r := u.do(ctx, http.MethodGet, "/me", nil)
-	o := u.judge(&r)
-	u.report(u, "GET", "/me", r, o)
-	return o, r
-}
-
-// judge says what an answer to GET /me meant for the user, and why
-// (r.Cause).
-func (u *User) judge(r *Response) Outcome {
-	switch {
-	case r.Err != nil || r.Status >= 500 || r.Status == 0:
-		r.Cause = AnswerCause(*r)
-		return Unavailable
-	case r.Status == http.StatusUnauthorized && u.noLogin != "":
-		// No session to refuse or lose: the user never got one.
-		r.Cause = u.noLogin
-		return Unavailable
-	case r.Status == http.StatusUnauthorized:
-		if why := u.world.Gone(u); why != "" {
-			r.Gone, r.Cause = why, why
-			return Lost
-		}
-		r.Cause = r.Body.Error
-		return Refused
-	case r.Status != http.StatusOK:
-		r.Cause = AnswerCause(*r)
-		return Unavailable
-	case r.Body.User != u.Name:
-		r.Cause = fmt.Sprintf("answered as %q", r.Body.User)
-		return WrongUser
-	}
-	o, cause, applied := compareCarts(u.cart, r.Body.Cart, u.uncertain)
-	r.Cause = cause
-	if len(applied) > 0 {
-		// What the instance applied is the user's cart from now on.
-		for _, it := range applied {
-			u.cart = addItem(u.cart, it)
-			i := slices.Index(u.uncertain, it)
-			u.uncertain = slices.Delete(u.uncertain, i, i+1)
-		}
-		if !slices.Equal(u.cart, r.Body.Cart) {
-			u.cart = slices.Clone(r.Body.Cart) // the same lines in the server's order
-		}
-	}
-	return o
-}
-
-// compareCarts judges the cart a server gave back against the one the user
-// expects: the same (kept); the same plus changes the user sent that were
-// answered 5xx or not at all (kept: the instance applied them before it
-// failed to answer; applied lists them); one with more of something (a
-// change applied twice: duplicated); or one missing something (lost data).
-// cause says how the cart differs, when it does.
-func compareCarts(want, got, uncertain []statelab.Item) (o Outcome, cause string, applied []statelab.Item) {
-	if slices.Equal(want, got) {
-		return Kept, "", nil
-	}
-	wantQty, gotQty := map[string]int{}, map[string]int{}
-	for _, it := range want {
-		wantQty[it.Item] += it.Qty
-	}
-	for _, it := range got {
-		gotQty[it.Item] += it.Qty
-	}
-	var missing, extra []string
-	for _, it := range want {
-		if d := wantQty[it.Item] - gotQty[it.Item]; d > 0 && !slices.Contains(missing, it.Item) {
-			missing = append(missing, it.Item)
-		}
-	}
-	if len(missing) > 0 {
-		return LostData, "the cart lacks " + strings.Join(missing, ", "), nil
-	}
-	excess := map[string]int{}
-	for _, it := range got {
-		if d := gotQty[it.Item] - wantQty[it.Item]; d > 0 && excess[it.Item] == 0 {
-			excess[it.Item] = d
-			extra = append(extra, fmt.Sprintf("%s ×%d", it.Item, d))
-		}
-	}
-	if len(extra) == 0 {
-		return LostData, "the cart holds the same items in another order", nil
-	}
-	if applied, ok := explainedBy(excess, uncertain); ok {
-		return Kept, fmt.Sprintf("the cart also holds %s, sent in a request answered with an error or not at all: the instance applied it before that answer", strings.Join(extra, ", ")), applied
-	}
-	return Duplicated, "the cart holds " + strings.Join(extra, ", ") + " more than the user added", nil
-}
-
-// explainedBy finds changes among the unanswered ones that add up, item by
-// item, to exactly the excess.
-func explainedBy(excess map[string]int, uncertain []statelab.Item) ([]statelab.Item, bool) {
-	var applied []statelab.Item
-	for item, want := range excess {
-		var qtys []statelab.Item
-		for _, it := range uncertain {
-			if it.Item == item {
-				qtys = append(qtys, it)
-			}
-		}
-		// Every subset of a few changes: maxUncertain bounds them.
-		found := false
-		for mask := 1; mask < 1<<len(qtys) && !found; mask++ {
-			sum := 0
-			for i, it := range qtys {
-				if mask&(1<<i) != 0 {
-					sum += it.Qty
-				}
-			}
-			if sum == want {
-				for i, it := range qtys {
-					if mask&(1<<i) != 0 {
-						applied = append(applied, it)
-					}
-				}
-				found = true
-			}
-		}
-		if !found {
-			return nil, false
-		}
-	}
-	return applied, true
-}
-
 // ForgetAffinity drops the balancer's sticky cookie, as when a balancer is
 // replaced or its affinity is reset: the next request is routed afresh.
 func (u *User) ForgetAffinity() {
@@ -501,14 +295,3 @@ func (u *User) ForgetAffinity() {
 
 // Cart is what the user expects its cart to hold.
 func (u *User) Cart() []statelab.Item { return u.cart }
-
-func addItem(cart []statelab.Item, it statelab.Item) []statelab.Item {
-	out := slices.Clone(cart)
-	for i := range out {
-		if out[i].Item == it.Item {
-			out[i].Qty += it.Qty
-			return out
-		}
-	}
-	return append(out, it)
-}

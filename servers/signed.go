@@ -16,12 +16,6 @@ import (
 	"statelab/servers/store"
 )
 
-// MaxCookieBytes is the largest cookie (name, "=" and value) a browser is
-// sure to keep: RFC 6265, section 6.1, asks browsers for at least 4096
-// bytes per cookie, and the common ones keep no more. A larger cookie is
-// dropped without a word, and the browser goes on sending the old one.
-const MaxCookieBytes = 4096
-
 // signedSessions keeps the whole session (user, cart, login time) in a
 // cookie the client holds, encrypted (AES-256) and signed (HMAC-SHA256) by
 // gorilla/securecookie, the codec of gorilla/sessions' CookieStore: the
@@ -43,7 +37,7 @@ var _ Sessions = (*signedSessions)(nil)
 type errCookieTooLarge struct{ bytes int }
 
 func (e *errCookieTooLarge) Error() string {
-	return fmt.Sprintf("the session no longer fits in its cookie: it would be %d bytes, over the %d a browser keeps (RFC 6265), so this change is not saved; the cookie you hold still carries the session as it was", e.bytes, MaxCookieBytes)
+	return fmt.Sprintf("the session no longer fits in its cookie: it would be %d bytes, over the %d a browser keeps (RFC 6265), so this change is not saved; the cookie you hold still carries the session as it was", e.bytes, statelab.MaxCookieBytes)
 }
 
 func newSignedSessions(cfg Config) *signedSessions {
@@ -62,7 +56,7 @@ func (s *signedSessions) SetKeys(k statelab.Keys) {
 		sc.MaxAge(int(s.ttl / time.Second))
 		// Encode past the browser's limit, so that the size is known and
 		// said; such a cookie is refused before it is sent (see save).
-		sc.MaxLength(4 * MaxCookieBytes)
+		sc.MaxLength(4 * statelab.MaxCookieBytes)
 		codecs = append(codecs, sc)
 	}
 	s.codecs.Store(&codecs)
@@ -97,7 +91,7 @@ func (s *signedSessions) save(w http.ResponseWriter, st State) error {
 	if err != nil {
 		return fmt.Errorf("encode the session cookie: %w", err)
 	}
-	if n := len(s.name) + 1 + len(value); n > MaxCookieBytes {
+	if n := len(s.name) + 1 + len(value); n > statelab.MaxCookieBytes {
 		w.Header().Set(statelab.CookieTooLargeHeader, strconv.Itoa(n))
 		return &errCookieTooLarge{bytes: n}
 	}

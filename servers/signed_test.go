@@ -34,7 +34,7 @@ func TestCookieTooLarge(t *testing.T) {
 		json.NewDecoder(resp.Body).Decode(&b)
 		resp.Body.Close()
 		for _, sc := range resp.Header.Values("Set-Cookie") {
-			if len(strings.SplitN(sc, ";", 2)[0]) > servers.MaxCookieBytes {
+			if len(strings.SplitN(sc, ";", 2)[0]) > statelab.MaxCookieBytes {
 				t.Fatalf("item %d: a Set-Cookie of %d bytes", i, len(sc))
 			}
 		}
@@ -46,8 +46,8 @@ func TestCookieTooLarge(t *testing.T) {
 			t.Fatalf("item %d: status %d (%s), want 200 or 413", i, resp.StatusCode, b.Error)
 		}
 		size, err := strconv.Atoi(resp.Header.Get(statelab.CookieTooLargeHeader))
-		if err != nil || size <= servers.MaxCookieBytes {
-			t.Fatalf("item %d: %s = %q, want a size over %d", i, statelab.CookieTooLargeHeader, resp.Header.Get(statelab.CookieTooLargeHeader), servers.MaxCookieBytes)
+		if err != nil || size <= statelab.MaxCookieBytes {
+			t.Fatalf("item %d: %s = %q, want a size over %d", i, statelab.CookieTooLargeHeader, resp.Header.Get(statelab.CookieTooLargeHeader), statelab.MaxCookieBytes)
 		}
 		if !strings.Contains(b.Error, strconv.Itoa(size)+" bytes") || !strings.Contains(b.Error, "4096") {
 			t.Errorf("error %q does not say the size", b.Error)
@@ -65,7 +65,7 @@ func TestCookieTooLarge(t *testing.T) {
 		}
 		return
 	}
-	t.Fatalf("%d items and the cookie never outgrew %d bytes", statelab.MaxCartLines, servers.MaxCookieBytes)
+	t.Fatalf("%d items and the cookie never outgrew %d bytes", statelab.MaxCartLines, statelab.MaxCookieBytes)
 }
 
 // TestSignedCookieForged: a cookie this server did not make, or one that
