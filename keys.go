@@ -1,8 +1,6 @@
 package statelab
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"fmt"
 	"strings"
 )
@@ -166,16 +164,4 @@ func abbreviate(s string) string {
 		return s[:3] + "..."
 	}
 	return s
-}
-
-// CookieVariantKeys derives, from one cookie key, the two keys of the
-// cookie variant: one signs its cookie (HMAC-SHA256), the other encrypts it
-// (AES-256), so that neither key does both jobs.
-func CookieVariantKeys(key []byte) (sign, encrypt []byte) {
-	derive := func(purpose string) []byte {
-		m := hmac.New(sha256.New, key)
-		m.Write([]byte("statelab cookie variant: " + purpose))
-		return m.Sum(nil)
-	}
-	return derive("sign"), derive("encrypt")
 }

@@ -14,21 +14,13 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"statelab"
+	"statelab/credential"
 	"statelab/servers/store"
 )
 
-// Claims are what a statelab token carries: identity, the cart, and SID, the
-// id of the login the token descends from (what the denylist revokes).
-type Claims struct {
-	jwt.RegisteredClaims
-	SID  string          `json:"sid"`
-	Cart []statelab.Item `json:"cart"`
-	// Login is when the login the token descends from happened: tokens of
-	// a login are refused Config.SessionLifetime after it.
-	Login *jwt.NumericDate `json:"login,omitempty"`
-	// Applied are the Idempotency-Keys of the latest cart changes.
-	Applied []string `json:"applied,omitempty"`
-}
+// Claims are what a statelab token carries, in the format package
+// credential owns.
+type Claims = credential.Claims
 
 // tokenSessions keeps the whole session in a signed token the client holds:
 // the jwt variant. The server keeps nothing per user, unless the denylist is
@@ -92,23 +84,14 @@ func (t *tokenSessions) issue(sid string, st State) (string, error) {
 	if cart == nil {
 		cart = []statelab.Item{}
 	}
-	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, Claims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    statelab.Issuer,
-			Audience:  jwt.ClaimStrings{statelab.Audience},
-			Subject:   st.User,
-			IssuedAt:  jwt.NewNumericDate(now),
-			ExpiresAt: jwt.NewNumericDate(now.Add(t.ttl)),
-			ID:        randomID(),
-		},
-		SID:     sid,
-		Cart:    cart,
-		Login:   jwt.NewNumericDate(time.Unix(st.Since, 0)),
-		Applied: st.Applied,
-	})
 	active := t.keys.Load().active
-	tok.Header["kid"] = active.ID
-	signed, err := tok.SignedString(active.Secret)
+	signed, err := credential.SignToken(Claims{
+		RegisteredClaims: credential.NewClaims(st.User, randomID(), now, t.ttl),
+		SID:              sid,
+		Cart:             cart,
+		Login:            jwt.NewNumericDate(time.Unix(st.Since, 0)),
+		Applied:          st.Applied,
+	}, active.ID, active.Secret)
 	if err != nil {
 		return "", err
 	}

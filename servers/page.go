@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"html/template"
 	"net/http"
+
 	"statelab/internal/csp"
 
 	"statelab"

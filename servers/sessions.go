@@ -9,25 +9,13 @@ import (
 	"time"
 
 	"statelab"
+	"statelab/credential"
 	"statelab/servers/store"
 )
 
-// State is what the application knows of a logged-in user.
-type State struct {
-	User string          `json:"user"`
-	Cart []statelab.Item `json:"cart"`
-	// Since is when the user logged in (unix seconds): a session lives
-	// at most Config.SessionLifetime from then, however active.
-	Since int64 `json:"since,omitempty"`
-	// Saved is when the session was last written (unix milliseconds): a
-	// session lives Config.SessionTTL after its last use, and is written
-	// again on a read once half of that has passed (see slider).
-	Saved int64 `json:"saved,omitempty"`
-	// Applied are the Idempotency-Keys of the latest cart changes, at most
-	// statelab.MaxIdempotencyKeys: a change sent again with one of them is
-	// not applied again. They live where the session lives.
-	Applied []string `json:"applied,omitempty"`
-}
+// State is what the application knows of a logged-in user, in the format
+// package credential owns (the cookie variant's cookie carries it whole).
+type State = credential.Session
 
 // slider is implemented by Sessions whose sessions live SessionTTL after
 // their last use (memory, redis, cookie; a token lives a fixed time from

@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"statelab"
+	"statelab/credential"
 	"statelab/servers/store"
 )
 
@@ -51,8 +52,7 @@ func newSignedSessions(cfg Config) *signedSessions {
 func (s *signedSessions) SetKeys(k statelab.Keys) {
 	codecs := make([]securecookie.Codec, 0, len(k.Cookie))
 	for _, key := range k.Cookie {
-		sc := securecookie.New(statelab.CookieVariantKeys(key))
-		sc.SetSerializer(securecookie.JSONEncoder{})
+		sc := credential.SessionCodec(key)
 		sc.MaxAge(int(s.ttl / time.Second))
 		// Encode past the browser's limit, so that the size is known and
 		// said; such a cookie is refused before it is sent (see save).

@@ -10,6 +10,7 @@ import (
 	"github.com/gorilla/securecookie"
 
 	"statelab"
+	"statelab/credential"
 	"statelab/lab"
 	"statelab/scenarios"
 )
@@ -158,15 +159,12 @@ var keyRotation = &scenarios.Scenario{
 // (cookie) naming the user, and sends it.
 func forge(u *scenarios.User, ctx context.Context) (scenarios.Outcome, scenarios.Response) {
 	if u.Variant.Describe().Bearer {
-		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, forgedClaims{
-			RegisteredClaims: jwt.RegisteredClaims{
-				Issuer: statelab.Issuer, Audience: jwt.ClaimStrings{statelab.Audience}, Subject: u.Name,
-				IssuedAt: jwt.NewNumericDate(time.Now()), ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour)),
-			},
-			SID: "forged", Cart: []statelab.Item{{Item: "forged", Qty: 1}}, Login: jwt.NewNumericDate(time.Now()),
-		})
-		tok.Header["kid"] = "b"
-		signed, err := tok.SignedString([]byte(rotationKeyB))
+		// The claims any statelab token carries, read off one (base64
+		// is not encryption), naming the victim.
+		signed, err := credential.SignToken(credential.Claims{
+			RegisteredClaims: credential.NewClaims(u.Name, "forged", time.Now(), time.Hour),
+			SID:              "forged", Cart: []statelab.Item{{Item: "forged", Qty: 1}}, Login: jwt.NewNumericDate(time.Now()),
+		}, "b", []byte(rotationKeyB))
 		if err != nil {
 			return scenarios.Unavailable, scenarios.Response{Err: err}
 		}
@@ -178,32 +176,12 @@ func forge(u *scenarios.User, ctx context.Context) (scenarios.Outcome, scenarios
 	if !u.Variant.Describe().ServerHolds() {
 		// The whole session, as the servers write it (the scheme is no
 		// secret; the key is), naming the victim.
-		codec := securecookie.New(statelab.CookieVariantKeys([]byte(rotationKeyB)))
-		codec.SetSerializer(securecookie.JSONEncoder{})
-		value, err = securecookie.EncodeMulti(name, forgedSession{User: u.Name, Cart: []statelab.Item{{Item: "forged", Qty: 1}}, Since: time.Now().Unix()}, codec)
+		value, err = securecookie.EncodeMulti(name, credential.Session{User: u.Name, Cart: []statelab.Item{{Item: "forged", Qty: 1}}, Since: time.Now().Unix()}, credential.SessionCodec([]byte(rotationKeyB)))
 	} else {
-		codec := securecookie.New([]byte(rotationKeyB), nil)
-		codec.SetSerializer(securecookie.NopEncoder{}) // the cookie carries the id's bytes
-		value, err = securecookie.EncodeMulti(name, []byte(rand.Text()), codec)
+		value, err = securecookie.EncodeMulti(name, []byte(rand.Text()), credential.IDCodec([]byte(rotationKeyB)))
 	}
 	if err != nil {
 		return scenarios.Unavailable, scenarios.Response{Err: err}
 	}
 	return u.As(ctx, name, value, "")
-}
-
-// forgedSession is what an attacker puts in a cookie of the cookie variant.
-type forgedSession struct {
-	User  string          `json:"user"`
-	Cart  []statelab.Item `json:"cart"`
-	Since int64           `json:"since"`
-}
-
-// forgedClaims are what an attacker puts in a token: the claims any
-// statelab token carries, read off one (base64 is not encryption).
-type forgedClaims struct {
-	jwt.RegisteredClaims
-	SID   string           `json:"sid"`
-	Cart  []statelab.Item  `json:"cart"`
-	Login *jwt.NumericDate `json:"login"`
 }

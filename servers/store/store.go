@@ -21,6 +21,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"statelab/credential"
+
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 )
@@ -102,17 +104,11 @@ func NewCookieStore(b Backend, ttl time.Duration, secure bool, keys ...[]byte) *
 // all verify. Keeping the old key after a new one lets cookies signed before
 // the change be read; dropping it ends them.
 func (s *CookieStore) SetKeys(keys ...[]byte) {
-	pairs := make([][]byte, 0, 2*len(keys))
+	codecs := make([]securecookie.Codec, 0, len(keys))
 	for _, k := range keys {
-		pairs = append(pairs, k, nil) // sign only: the id is random, not secret
-	}
-	codecs := securecookie.CodecsFromPairs(pairs...)
-	for _, c := range codecs {
-		if sc, ok := c.(*securecookie.SecureCookie); ok {
-			sc.MaxAge(s.Options.MaxAge)
-			// The cookie carries only the id's bytes: no gob for them.
-			sc.SetSerializer(securecookie.NopEncoder{})
-		}
+		sc := credential.IDCodec(k) // signed only: the id is random, not secret
+		sc.MaxAge(s.Options.MaxAge)
+		codecs = append(codecs, sc)
 	}
 	s.codecs.Store(&codecs)
 }
