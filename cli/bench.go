@@ -6,9 +6,10 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"statelab"
 	"strings"
 	"time"
+
+	"statelab"
 
 	"statelab/bench"
 )

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"statelab/lab"
-	"statelab/lab/compose"
-	"statelab/lab/local"
 	"statelab/lab/remote"
 	"statelab/scenarios"
 	"statelab/scenarios/catalog"
@@ -51,7 +49,7 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	reveal := fs.Bool("reveal", false, "with --dry-run: print what each variant is expected to show, too")
 	predict := fs.Bool("predict", false, "before each scenario, ask one question per variant (all, some or none of its users?),\nthen score the answers against what happened")
 	answers := fs.String("answers", "", "with --predict: read the answers from this file, one per line, instead of stdin")
-	runtime := fs.String("runtime", "local", "where the lab runs: local (processes of this binary) or docker (the compose stack's\ncontainers; from inside it: docker compose run --rm lab run NAME)")
+	runtime := fs.String("runtime", "local", "where the lab runs: "+runtimeHelp(",\nor "))
 	token := fs.String("admin-token", "", "docker: the balancer's admin token")
 	redisMode := fs.String("redis", "auto", "local: auto (redis-server if on PATH, else embedded), server or embedded")
 	logs := fs.Bool("logs", false, "local: show every process's log lines on stderr")
@@ -75,18 +73,19 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	if *users < 1 || *users > 100000 {
 		return UsageError{fmt.Errorf("--users %d: want 1 to 100000", *users)}
 	}
-	if *runtime != "local" && *runtime != "docker" {
-		return UsageError{fmt.Errorf("--runtime %q: want local or docker", *runtime)}
+	kind, err := findRuntime(*runtime)
+	if err != nil {
+		return UsageError{err}
 	}
 	if err := checkRedis(*redisMode); err != nil {
 		return err
 	}
-	if *runtime == "local" && !*up {
-		// A local lab runs three instances of each variant: a scenario
-		// file that names another is refused before anything starts.
+	if kind.instances > 0 && !*up {
+		// A lab whose size is known before it starts: a scenario file
+		// that names another instance is refused before anything starts.
 		for _, sc := range scs {
 			if sc.Fits != nil {
-				if err := sc.Fits(scenarios.MinInstances); err != nil {
+				if err := sc.Fits(kind.instances); err != nil {
 					return StartupError{err}
 				}
 			}
@@ -145,26 +144,14 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	} else {
 		fmt.Fprintf(out, "statelab: starting the lab (%s runtime)...\n", *runtime)
 	}
-	kind := *runtime // what the lab is: local, docker, or up (lab up's)
 	if *up {
-		kind = "up"
-	}
-	switch {
-	case *up:
+		kind = upKind
 		rt, err = attachUp(ctx, fs, *runtime, *control, names, *users)
 		if err != nil {
 			return err
 		}
-	case *runtime == "docker":
-		rt, err = compose.Start(ctx, compose.Options{AdminToken: *token})
-	default:
-		lo := local.Options{Redis: *redisMode, Logs: logw, Users: *users}
-		if calibrate {
-			// What calibration chooses on all but a crowded machine: the
-			// instances start with it, and are not restarted to get it.
-			lo.RedisTimeout = scenarios.StoreTimeoutFloor
-		}
-		rt, err = local.Start(ctx, lo)
+	} else {
+		rt, err = kind.start(ctx, runtimeOptions{redis: *redisMode, logs: logw, users: *users, calibrate: bool(calibrate), adminToken: *token})
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -245,11 +232,11 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	case errors.Is(runErr, scenarios.ErrQuit):
 		// q at a prompt, or Ctrl-C while the run waited at one.
 		rt.Close()
-		fmt.Fprintln(out, "\nstopped by the instructor: "+ending(kind, "has been stopped"))
+		fmt.Fprintln(out, "\nstopped by the instructor: "+kind.ending("has been stopped"))
 		return ExitCodeError{130}
 	case ctx.Err() != nil:
 		rt.Close()
-		fmt.Fprintln(out, "\ninterrupted: "+ending(kind, "has been stopped"))
+		fmt.Fprintln(out, "\ninterrupted: "+kind.ending("has been stopped"))
 		return ExitCodeError{130}
 	case runErr != nil:
 		return runErr

@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"statelab"
 	"syscall"
 	"time"
+
+	"statelab"
 
 	"statelab/servers"
 )

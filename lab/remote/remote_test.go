@@ -140,7 +140,7 @@ func TestRemoteOneAtATime(t *testing.T) {
 	if err := c.Kill(ctx, "../../tmp/x"); err == nil || !strings.Contains(err.Error(), "is not an instance name") {
 		t.Errorf("a name with a path in it: %v", err)
 	}
-	if _, err := c.Add(ctx, "mongo", "mongo-1", lab.Settings{}); err == nil || !strings.Contains(err.Error(), `no variant "mongo"`) {
+	if _, err := c.Add(ctx, "mongo", "mongo-1", lab.Settings{}); err == nil || !strings.Contains(err.Error(), `unknown variant "mongo"`) {
 		t.Errorf("an unknown variant: %v", err)
 	}
 	c.Close()

@@ -16,7 +16,6 @@ import (
 	"io"
 	"net/http"
 	"regexp"
-	"slices"
 	"sync"
 	"time"
 
@@ -181,6 +180,10 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusBadRequest, nil, err)
 		return
 	}
+	if _, known := calls[op]; !known && op != "renew" && op != "detach" {
+		reply(w, http.StatusNotFound, nil, fmt.Errorf("no such call: %s", op))
+		return
+	}
 	if err := a.check(op); err != nil {
 		reply(w, http.StatusBadRequest, nil, err)
 		return
@@ -197,37 +200,8 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.holder, s.lease = "", ""
 		s.mu.Unlock()
-	case "kill":
-		err = s.rt.Kill(ctx, a.Name)
-	case "stop":
-		err = s.rt.Stop(ctx, a.Name)
-	case "start":
-		err = s.rt.Start(ctx, a.Name, a.Settings)
-	case "set-keys":
-		err = lab.SetKeys(ctx, s.rt, a.Name, a.Keys)
-	case "crash-after-next-write":
-		err = lab.CrashAfterNextWrite(ctx, s.rt, a.Name)
-	case "instance-url":
-		res.URL = s.rt.InstanceURL(a.Name)
-	case "add":
-		res.Addr, err = s.rt.Add(ctx, statelab.Variant(a.Variant), a.Name, a.Settings)
-	case "remove":
-		err = s.rt.Remove(ctx, a.Name)
-	case "stop-redis":
-		err = s.rt.StopRedis(ctx)
-	case "start-redis":
-		err = s.rt.StartRedis(ctx, a.Persist)
-	case "set-redis-latency":
-		err = lab.SetRedisLatency(ctx, s.rt, a.Latency)
-	case "redis-sent":
-		res.Sent, err = lab.RedisSent(ctx, s.rt)
-	case "redis-stats":
-		res.Keys, res.Bytes, err = lab.RedisStats(ctx, s.rt)
-	case "reset":
-		err = s.rt.Reset(ctx)
 	default:
-		reply(w, http.StatusNotFound, nil, fmt.Errorf("no such call: %s", op))
-		return
+		res, err = calls[op].run(ctx, s.rt, a)
 	}
 	if err != nil {
 		// The runtime's own error: the call was understood and failed.
@@ -246,14 +220,13 @@ var validName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 
 // check refuses a name or variant no instance of the lab could have.
 func (a args) check(op string) error {
-	switch op {
-	case "kill", "stop", "start", "set-keys", "crash-after-next-write", "instance-url", "add", "remove":
-		if !validName.MatchString(a.Name) {
-			return fmt.Errorf("%s: %q is not an instance name (like memory-2)", op, abbreviate(a.Name))
-		}
+	if calls[op].instance && !validName.MatchString(a.Name) {
+		return fmt.Errorf("%s: %q is not an instance name (like memory-2)", op, abbreviate(a.Name))
 	}
-	if op == "add" && !slices.Contains(statelab.Variants, statelab.Variant(a.Variant)) {
-		return fmt.Errorf("add: no variant %q (want memory, redis, jwt or cookie)", abbreviate(a.Variant))
+	if op == "add" {
+		if _, err := statelab.ParseVariant(abbreviate(a.Variant)); err != nil {
+			return fmt.Errorf("add: %w", err)
+		}
 	}
 	return nil
 }
