@@ -34,11 +34,16 @@ func ParseVariant(s string) (Variant, error) {
 			return v, nil
 		}
 	}
+	return "", fmt.Errorf("unknown variant %q (want %s)", s, strings.Join(VariantNames(), ", "))
+}
+
+// VariantNames lists the variants' names, in the order of Variants.
+func VariantNames() []string {
 	names := make([]string, len(Variants))
 	for i, v := range Variants {
 		names[i] = string(v)
 	}
-	return "", fmt.Errorf("unknown variant %q (want %s)", s, strings.Join(names, ", "))
+	return names
 }
 
 // Headers every response carries.
@@ -174,4 +179,11 @@ type Stats struct {
 	// Store is what the shared store holds (Redis sessions, or the jwt
 	// denylist), when the variant uses one.
 	Store *Held `json:"store,omitempty"`
+}
+
+// EnvName is the environment variable that sets a flag of the lab's
+// commands: STATELAB_ and the flag's name in upper case, - as _
+// (--redis-timeout: STATELAB_REDIS_TIMEOUT).
+func EnvName(flag string) string {
+	return "STATELAB_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }

@@ -12,6 +12,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"statelab"
 )
 
 // Env is what a subcommand may touch of the outside world.
@@ -63,7 +65,7 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"server":      {"run one instance of a variant (memory, redis, jwt or cookie)", runServer},
+		"server":      {"run one instance of a variant (" + strings.Join(statelab.VariantNames(), ", ") + ")", runServer},
 		"delay":       {"add latency to a TCP target: the stack's slow Redis (or set it: --set 100ms)", runDelay},
 		"bench":       {"measure the balancer against nginx and HAProxy, the variants, failover and scale", runBench},
 		"healthcheck": {"exit 0 if a URL answers 200 (for container health checks)", runHealthcheck},

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+
+	"statelab"
 )
 
 var errHelp = flag.ErrHelp
@@ -35,11 +37,9 @@ func (o *onOff) Set(s string) error {
 
 func (o *onOff) IsBoolFlag() bool { return true }
 
-// EnvName is the environment variable that sets a flag: STATELAB_ and the
-// flag's name in capitals, dashes as underscores.
-func EnvName(flagName string) string {
-	return "STATELAB_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
-}
+// EnvName is the environment variable that sets a flag: STATELAB_ and
+// the flag's name in upper case, - as _ (statelab.EnvName).
+func EnvName(flagName string) string { return statelab.EnvName(flagName) }
 
 // flagSet is a subcommand's flags, with the usage that -h prints.
 type flagSet struct {

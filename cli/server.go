@@ -2,10 +2,10 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -15,8 +15,8 @@ import (
 )
 
 func runServer(ctx context.Context, args []string, env Env) error {
-	fs := newFlagSet("server", "server --variant memory|redis|jwt|cookie [flags]")
-	variant := fs.String("variant", "", "where sessions live: memory, redis, jwt or cookie (required)")
+	fs := newFlagSet("server", "server --variant "+strings.Join(statelab.VariantNames(), "|")+" [flags]")
+	variant := fs.String("variant", "", "where sessions live: "+strings.Join(statelab.VariantNames(), ", ")+" (required)")
 	name := fs.String("name", "", "instance name shown in every response (default: the host name)")
 	addr := fs.String("addr", ":8080", "listen address")
 	redisAddr := fs.String("redis", "127.0.0.1:6379", "Redis address: sessions of the redis variant, the jwt denylist")
@@ -49,7 +49,7 @@ func runServer(ctx context.Context, args []string, env Env) error {
 	}
 	v, err := statelab.ParseVariant(*variant)
 	if *variant == "" {
-		err = errors.New("--variant is required (memory, redis, jwt or cookie)")
+		err = fmt.Errorf("--variant is required (%s)", strings.Join(statelab.VariantNames(), ", "))
 	}
 	if err != nil {
 		return UsageError{err}

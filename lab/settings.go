@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"statelab"
 )
 
 // Settings change how an instance runs, on top of its base configuration.
@@ -44,24 +46,38 @@ func (s Settings) Over(base Settings) Settings {
 	return out
 }
 
+// settingFlags is the one list of the settings: each field's flag of
+// `lab server`, and its value there when s sets it. The env names
+// (statelab.EnvName), the processes' and containers' environment, and the
+// narration are made from it; a test checks each flag against lab server.
+var settingFlags = []struct {
+	flag  string
+	value func(s Settings) (string, bool)
+}{
+	{"fail-open", func(s Settings) (string, bool) { return "true", s.FailOpen }},
+	{"jwt-denylist", func(s Settings) (string, bool) { return "true", s.Denylist }},
+	{"token-ttl", func(s Settings) (string, bool) { return s.TokenTTL.String(), s.TokenTTL > 0 }},
+	{"session-ttl", func(s Settings) (string, bool) { return s.SessionTTL.String(), s.SessionTTL > 0 }},
+	{"redis-timeout", func(s Settings) (string, bool) { return s.RedisTimeout.String(), s.RedisTimeout > 0 }},
+}
+
+// SettingFlags lists the flags of lab server the settings set.
+func SettingFlags() []string {
+	out := make([]string, len(settingFlags))
+	for i, f := range settingFlags {
+		out[i] = f.flag
+	}
+	return out
+}
+
 // Env is s as the STATELAB_ variables of `lab server`, for runtimes that
 // start a process or a container.
 func (s Settings) Env() map[string]string {
 	env := map[string]string{}
-	if s.FailOpen {
-		env["STATELAB_FAIL_OPEN"] = "true"
-	}
-	if s.Denylist {
-		env["STATELAB_JWT_DENYLIST"] = "true"
-	}
-	if s.TokenTTL > 0 {
-		env["STATELAB_TOKEN_TTL"] = s.TokenTTL.String()
-	}
-	if s.SessionTTL > 0 {
-		env["STATELAB_SESSION_TTL"] = s.SessionTTL.String()
-	}
-	if s.RedisTimeout > 0 {
-		env["STATELAB_REDIS_TIMEOUT"] = s.RedisTimeout.String()
+	for _, f := range settingFlags {
+		if v, ok := f.value(s); ok {
+			env[statelab.EnvName(f.flag)] = v
+		}
 	}
 	return env
 }
