@@ -264,3 +264,33 @@ func (res *Result) Float(key string) float64 {
 	f, _ := res.Facts[key].(float64)
 	return f
 }
+
+// VerdictOf builds a verdict from a probe's answers, as the probe would
+// have: each user's outcome is the worst of its answers, its instance the
+// one that gave its last. It is how the vocabulary's expectations are
+// tested without a lab.
+func VerdictOf(name string, k Kind, answers ...Answer) *Verdict {
+	v := newVerdict(name, k)
+	for _, a := range answers {
+		if v.Outcome[a.Variant] == nil {
+			v.Outcome[a.Variant], v.Instance[a.Variant] = map[string]Outcome{}, map[string]string{}
+			v.Tallies[a.Variant] = newTally(k)
+		}
+		v.Outcome[a.Variant][a.User] = worse(k, v.Outcome[a.Variant][a.User], a.Outcome)
+		v.Instance[a.Variant][a.User] = a.Instance
+		v.Answers = append(v.Answers, a)
+	}
+	for va, users := range v.Outcome {
+		for _, o := range users {
+			v.Tallies[va].add(o)
+		}
+	}
+	return v
+}
+
+// ResultOf is a result made of verdicts, for tests.
+func ResultOf(vs ...*Verdict) *Result {
+	r := newResult()
+	r.Verdicts = vs
+	return r
+}

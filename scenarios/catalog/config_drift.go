@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"statelab/lb/api"
+	"statelab/scenarios/vocab"
 
 	"statelab"
 	"statelab/lab"
@@ -27,8 +28,8 @@ var configDrift = &scenarios.Scenario{
 				return r.SetPolicyFor(inProcess, api.Sticky) // the others are round-robin after the reset
 			},
 		},
-		fill(),
-		probe("before the drift", 1, "check that every user is served", "A baseline, and where each memory user is pinned."),
+		vocab.Fill(),
+		vocab.Probe("before the drift", 1, "check that every user is served", "A baseline, and where each memory user is pinned."),
 		{
 			Title: "give " + instanceNames(2) + " a different signing key",
 			Why:   "A deploy that read the wrong secret, a stale environment file: one instance disagrees about the key. The jwt key keeps its id, with another secret.",
@@ -46,7 +47,7 @@ var configDrift = &scenarios.Scenario{
 				return nil
 			},
 		},
-		probe("with instance 2 drifted", 6, "ask every user who it is, six times", "One instance of three now disagrees about the key."),
+		vocab.Probe("with instance 2 drifted", 6, "ask every user who it is, six times", "One instance of three now disagrees about the key."),
 		{
 			Title: "fix the drift",
 			Why:   "Instance 2 of each variant reloads the shared key.",
@@ -59,14 +60,14 @@ var configDrift = &scenarios.Scenario{
 				return nil
 			},
 		},
-		probe("after fixing the drift", 3, "ask every user who it is, three times", "Same users, same credentials."),
+		vocab.Probe("after fixing the drift", 3, "ask every user who it is, three times", "Same users, same credentials."),
 	},
 	Predict: func(d statelab.Description) []scenarios.Expectation {
 		// Every variant reads its credential with the keys in force: the
 		// drifted instance refuses what the others issued, whatever the home.
 		return []scenarios.Expectation{
-			refusesOnlyOn(d.Variant, instance(d, 2), "with instance 2 drifted"),
-			keepsAll(d.Variant, "after fixing the drift"),
+			vocab.RefusesOnlyOn(d.Variant, instance(d, 2), "with instance 2 drifted"),
+			vocab.KeepsAll(d.Variant, "after fixing the drift"),
 		}
 	},
 	Verdict:    "with instance 2 drifted",

@@ -10,6 +10,7 @@ import (
 	"statelab"
 	"statelab/lab"
 	"statelab/scenarios"
+	"statelab/scenarios/vocab"
 )
 
 // costSizes are the cart sizes the cost scenario measures at.
@@ -39,7 +40,7 @@ var cost = &scenarios.Scenario{
 	Needs:    []lab.Capability{lab.MeterRedis},
 	MaxUsers: 10,
 	Steps: []scenarios.Step{
-		stickyStep(),
+		vocab.Sticky(),
 		{
 			Title: "log every user in",
 			Why:   "An empty cart.",
@@ -166,7 +167,7 @@ func measureCost(r *scenarios.Run) error {
 		sizes[i] = fmt.Sprint(n)
 	}
 	t := scenarios.Table{
-		Title: "cost per session with " + and(sizes) + " items in the cart (credential: the session cookie or the Authorization header, as sent, " +
+		Title: "cost per session with " + vocab.And(sizes) + " items in the cart (credential: the session cookie or the Authorization header, as sent, " +
 			"the balancer's routing cookie left out, median of every request; GET /me: median of 30, one request alone)",
 		Columns: []string{"variant", "credential bytes per request", "bytes held per session", "held in", "GET /me"},
 	}

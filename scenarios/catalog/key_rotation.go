@@ -13,6 +13,7 @@ import (
 	"statelab/credential"
 	"statelab/lab"
 	"statelab/scenarios"
+	"statelab/scenarios/vocab"
 )
 
 // The keys the rotation scenario puts in force. They are the scenario's
@@ -55,20 +56,20 @@ var keyRotation = &scenarios.Scenario{
 	Claims:  []scenarios.Claim{claimAuth},
 	Needs:   []lab.Capability{lab.ReloadKeys, lab.MeterRedis},
 	Steps: []scenarios.Step{
-		stickyStep(),
+		vocab.Sticky(),
 		{
 			Title: "put key A in force on every instance",
 			Why:   "Cookies and tokens signed with key A (a token names it kid a); reloaded on SIGHUP, no restart.",
 			Run:   setAllKeys(rotationKeys([]string{rotationKeyA}, key("a", rotationKeyA)), "cookie key A, jwt key a"),
 		},
-		fill(),
-		probe("before the rotation", 1, "check that every user is served", "Every credential was signed with key A."),
+		vocab.Fill(),
+		vocab.Probe("before the rotation", 1, "check that every user is served", "Every credential was signed with key A."),
 		{
 			Title: "rotate to key B, keeping A for verification",
 			Why:   "B signs from now on; A still verifies: how keys should rotate.",
 			Run:   setAllKeys(rotationKeys([]string{rotationKeyB, rotationKeyA}, key("b", rotationKeyB), key("a", rotationKeyA)), "cookie keys B, A; jwt keys b (signs), a"),
 		},
-		probe("after rotating to B, A still verifying", 2, "ask every user who it is, twice", "Credentials signed with A, verified by a server whose signing key is B."),
+		vocab.Probe("after rotating to B, A still verifying", 2, "ask every user who it is, twice", "Credentials signed with A, verified by a server whose signing key is B."),
 		{
 			Title: "drop key A",
 			Why:   "Only B is left. Anything signed with A no longer verifies.",
@@ -77,7 +78,7 @@ var keyRotation = &scenarios.Scenario{
 				return setAllKeys(rotationKeys([]string{rotationKeyB}, key("b", rotationKeyB)), "cookie key B; jwt key b")(r)
 			},
 		},
-		probe("after dropping A", 1, "ask every user who it is", "Every credential the users hold was signed with A."),
+		vocab.Probe("after dropping A", 1, "ask every user who it is", "Every credential the users hold was signed with A."),
 		{
 			Title: "count what the servers still hold of these users",
 			Why:   "Locked out: is anything of them left on the server side?",
@@ -120,9 +121,9 @@ var keyRotation = &scenarios.Scenario{
 		// that keeps A verifying, none survives dropping A. Only a
 		// credential that is the session can be forged with a trusted key.
 		return []scenarios.Expectation{
-			keepsAll(d.Variant, "after rotating to B, A still verifying"),
-			refusesAll(d.Variant, "after dropping A"),
-			credentials(d.Variant, scenarios.Forgery, "forged with key B", d.ServerHolds()),
+			vocab.KeepsAll(d.Variant, "after rotating to B, A still verifying"),
+			vocab.RefusesAll(d.Variant, "after dropping A"),
+			vocab.Credentials(d.Variant, scenarios.Forgery, "forged with key B", d.ServerHolds()),
 		}
 	},
 	Verdict:    "after dropping A",
@@ -150,7 +151,7 @@ var keyRotation = &scenarios.Scenario{
 			"With the key, forged session ids were accepted %d times (a signed id must also name a session the server holds), forged tokens for %d of %d users, forged whole-session cookies for %d of %d. "+
 			"With a shared HMAC key (HS256, as here) whatever verifies tokens can also mint them; an asymmetric key (RS256, ES256) would leave the instances only a public key, which this lab does not show. "+
 			"The cookie variant has no such way out: every instance must encrypt and decrypt its cookies, so every instance holds the secret.",
-			rotated, and(refused), of, res.Int("memory sessions held"), res.Int("redis sessions held"), res.Int("jwt sessions held"), res.Int("cookie sessions held"), forgedCookies, forgedTokens, of, forgedWhole, of)
+			rotated, vocab.And(refused), of, res.Int("memory sessions held"), res.Int("redis sessions held"), res.Int("jwt sessions held"), res.Int("cookie sessions held"), forgedCookies, forgedTokens, of, forgedWhole, of)
 	},
 }
 

@@ -5,6 +5,7 @@ import (
 
 	"statelab"
 	"statelab/scenarios"
+	"statelab/scenarios/vocab"
 )
 
 // killInstance: one instance of each variant dies with SIGKILL under sticky
@@ -15,23 +16,23 @@ var killInstance = &scenarios.Scenario{
 	Setup:   "sticky routing; one instance of each variant is SIGKILLed",
 	Claims:  []scenarios.Claim{claimFaultTolerance, claimSticky},
 	Steps: []scenarios.Step{
-		stickyStep(),
-		fill(),
-		probe("before the kill", 1, "check that every user is served",
+		vocab.Sticky(),
+		vocab.Fill(),
+		vocab.Probe("before the kill", 1, "check that every user is served",
 			"A baseline, and a record of which instance each user is pinned to."),
 		{
 			Title: "kill " + instanceNames(2) + " (SIGKILL)",
 			Why:   "Each process ends at once, its memory with it; no request finishes. The balancer must notice.",
 			Run:   func(r *scenarios.Run) error { return r.End(2, false) },
 		},
-		probe("after the kill", 2, "ask every user who it is, twice",
+		vocab.Probe("after the kill", 2, "ask every user who it is, twice",
 			"Users of dead instances are re-pinned. Is their session where they land?"),
 	},
 	Predict: func(d statelab.Description) []scenarios.Expectation {
 		if d.Shared() {
-			return []scenarios.Expectation{keepsAll(d.Variant, "after the kill")}
+			return []scenarios.Expectation{vocab.KeepsAll(d.Variant, "after the kill")}
 		}
-		return []scenarios.Expectation{losesHeldOn(d.Variant, instance(d, 2), "after the kill")}
+		return []scenarios.Expectation{vocab.HeldBy(d.Variant, instance(d, 2), "after the kill", scenarios.Lost)}
 	},
 	Verdict: "after the kill",
 	Lesson: func(res *scenarios.Result) string {

@@ -9,6 +9,7 @@ import (
 	"statelab"
 	"statelab/lab"
 	"statelab/scenarios"
+	"statelab/scenarios/vocab"
 )
 
 // logoutReplay: users log out, then replay the credential they held before.
@@ -19,8 +20,8 @@ var logoutReplay = &scenarios.Scenario{
 	Claims:  []scenarios.Claim{claimRevocation, claimClient},
 	Needs:   []lab.Capability{lab.MeterRedis},
 	Steps: []scenarios.Step{
-		stickyStep(),
-		fill(),
+		vocab.Sticky(),
+		vocab.Fill(),
 		{
 			Title: "ask every user who it is, and read a token",
 			Why:   "A baseline, and what a token tells whoever holds it.",
@@ -104,9 +105,9 @@ var logoutReplay = &scenarios.Scenario{
 	Predict: func(d statelab.Description) []scenarios.Expectation {
 		// Logout ends a session the server holds; a credential that is
 		// the session stays valid, unless a denylist remembers it.
-		out := []scenarios.Expectation{credentials(d.Variant, scenarios.Replay, "replayed after logout", d.ServerHolds())}
+		out := []scenarios.Expectation{vocab.Credentials(d.Variant, scenarios.Replay, "replayed after logout", d.ServerHolds())}
 		if d.Denylist {
-			out = append(out, credentials(d.Variant, scenarios.Replay, "replayed after logout, with the denylist", true))
+			out = append(out, vocab.Credentials(d.Variant, scenarios.Replay, "replayed after logout, with the denylist", true))
 		}
 		return out
 	},

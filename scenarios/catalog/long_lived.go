@@ -6,6 +6,7 @@ import (
 
 	"statelab"
 	"statelab/scenarios"
+	"statelab/scenarios/vocab"
 )
 
 const (
@@ -22,8 +23,8 @@ var longLived = &scenarios.Scenario{
 	Setup:   "sticky routing; every user holds a WebSocket open (GET /live, upgraded; the session pushed every second); one instance of each variant is SIGKILLed",
 	Claims:  []scenarios.Claim{claimLongLived, claimChat},
 	Steps: []scenarios.Step{
-		stickyStep(),
-		fill(),
+		vocab.Sticky(),
+		vocab.Fill(),
 		{
 			Title: "every user opens its live connection",
 			Why:   "A WebSocket through the balancer, held by the instance the user is pinned to, which sends the user's session down it.",
@@ -61,14 +62,14 @@ var longLived = &scenarios.Scenario{
 	},
 	Predict: func(d statelab.Description) []scenarios.Expectation {
 		v := d.Variant
-		out := []scenarios.Expectation{keepsAll(v, liveConnected), dropsExactly(v)}
+		out := []scenarios.Expectation{vocab.KeepsAll(v, liveConnected), dropsExactly(v)}
 		switch {
 		case d.DiesWithProcess():
-			return append(out, losesAll(v, liveReconnected))
+			return append(out, vocab.LosesAll(v, liveReconnected))
 		case d.Shared():
-			return append(out, keepsAll(v, liveReconnected))
+			return append(out, vocab.KeepsAll(v, liveReconnected))
 		}
-		return append(out, refusesElsewhere(v, liveReconnected))
+		return append(out, vocab.RefusesElsewhere(v, liveReconnected))
 	},
 	Verdict:    liveReconnected,
 	Highlights: []string{liveConnected, liveReconnected},

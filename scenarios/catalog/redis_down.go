@@ -7,6 +7,7 @@ import (
 	"statelab"
 	"statelab/lab"
 	"statelab/scenarios"
+	"statelab/scenarios/vocab"
 )
 
 // redisDown: Redis stops, then comes back without and with persistence; the
@@ -18,9 +19,9 @@ var redisDown = &scenarios.Scenario{
 	Setup:   "sticky routing; Redis stopped and restarted, failing closed and open, without and with an append-only file",
 	Claims:  []scenarios.Claim{claimSharedStore, claimExternalized},
 	Steps: []scenarios.Step{
-		stickyStep(),
-		fill(),
-		probe("before Redis stops", 1, "check that every user is served", "A baseline."),
+		vocab.Sticky(),
+		vocab.Fill(),
+		vocab.Probe("before Redis stops", 1, "check that every user is served", "A baseline."),
 		{
 			Title: "stop Redis (SIGTERM)",
 			Why: "The redis variant's instances are fine, but the one thing they share is gone, and with it every session: this Redis keeps nothing on disk. " +
@@ -94,13 +95,13 @@ var redisDown = &scenarios.Scenario{
 	Predict: func(d statelab.Description) []scenarios.Expectation {
 		v := d.Variant
 		if !d.DiesWithStore() {
-			return []scenarios.Expectation{keepsAll(v, "Redis down, failing closed"), keepsAll(v, "after a restart without persistence")}
+			return []scenarios.Expectation{vocab.KeepsAll(v, "Redis down, failing closed"), vocab.KeepsAll(v, "after a restart without persistence")}
 		}
 		return []scenarios.Expectation{
-			unavailableFromInstances(v, "Redis down, failing closed"),
-			losesAll(v, "Redis down, failing open"),
-			losesAll(v, "after a restart without persistence"),
-			keepsAll(v, "after a restart with persistence"),
+			vocab.UnavailableFromInstances(v, "Redis down, failing closed"),
+			vocab.LosesAll(v, "Redis down, failing open"),
+			vocab.LosesAll(v, "after a restart without persistence"),
+			vocab.KeepsAll(v, "after a restart with persistence"),
 		}
 	},
 	Verdict:    "Redis down, failing closed",

@@ -7,6 +7,7 @@ import (
 	"statelab"
 	"statelab/lab"
 	"statelab/scenarios"
+	"statelab/scenarios/vocab"
 )
 
 // The probes of retried-write.
@@ -26,9 +27,9 @@ var retriedWrite = &scenarios.Scenario{
 	Needs:    []lab.Capability{lab.Crash},
 	MaxUsers: 10,
 	Steps: []scenarios.Step{
-		stickyStep(),
-		fill(),
-		probe("before", 1, "check that every user is served", "A baseline, and which users instance 2 serves."),
+		vocab.Sticky(),
+		vocab.Fill(),
+		vocab.Probe("before", 1, "check that every user is served", "A baseline, and which users instance 2 serves."),
 		{
 			Title: "instance 2 of each variant dies after applying one user's write; the user sends it again",
 			Why:   "The instance adds the item, then dies before answering (SIGKILL from within). The balancer answers 502 and sends nothing again: it cannot know the write was applied. The user retries.",
@@ -59,18 +60,18 @@ var retriedWrite = &scenarios.Scenario{
 		v := d.Variant
 		switch {
 		case d.DiesWithProcess():
-			return []scenarios.Expectation{losesAll(v, retriedPlain), losesAll(v, retriedKeyed)}
+			return []scenarios.Expectation{vocab.LosesAll(v, retriedPlain), vocab.LosesAll(v, retriedKeyed)}
 		case !d.ServerHolds():
 			// The client's credential changes only with an answer: a
 			// write never answered was never applied to it.
-			return []scenarios.Expectation{keepsAll(v, retriedPlain), keepsAll(v, retriedKeyed)}
+			return []scenarios.Expectation{vocab.KeepsAll(v, retriedPlain), vocab.KeepsAll(v, retriedKeyed)}
 		case d.Shared():
 			return []scenarios.Expectation{
-				every(v, retriedPlain, scenarios.Duplicated, "applies the retried write twice"),
-				keepsAll(v, retriedKeyed),
+				vocab.Every(v, retriedPlain, scenarios.Duplicated, "applies the retried write twice"),
+				vocab.KeepsAll(v, retriedKeyed),
 			}
 		}
-		return []scenarios.Expectation{refusesElsewhere(v, retriedPlain), refusesElsewhere(v, retriedKeyed)}
+		return []scenarios.Expectation{vocab.RefusesElsewhere(v, retriedPlain), vocab.RefusesElsewhere(v, retriedKeyed)}
 	},
 	Expect:     []scenarios.Expectation{cutAnswered()},
 	Verdict:    retriedPlain,

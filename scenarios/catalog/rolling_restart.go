@@ -6,6 +6,7 @@ import (
 
 	"statelab"
 	"statelab/scenarios"
+	"statelab/scenarios/vocab"
 )
 
 // rollingRestart: a deploy restarts every instance in turn, gracefully,
@@ -17,9 +18,9 @@ var rollingRestart = &scenarios.Scenario{
 	Setup:   "sticky routing; every instance restarted in turn, gracefully, while users keep going",
 	Claims:  []scenarios.Claim{claimFaultTolerance, claimSignedCookiesRestart},
 	Steps: []scenarios.Step{
-		stickyStep(),
-		fill(),
-		probe("before the restarts", 1, "check that every user is served", "A baseline."),
+		vocab.Sticky(),
+		vocab.Fill(),
+		vocab.Probe("before the restarts", 1, "check that every user is served", "A baseline."),
 		{
 			Title: "restart instances 1, 2 and 3 of every variant in turn, while users keep asking who they are",
 			Why: "A deploy: each instance gets SIGTERM (requests in flight finish) and a new process starts; the next is restarted once the balancer sees it up. " +
@@ -39,17 +40,17 @@ var rollingRestart = &scenarios.Scenario{
 				return err
 			},
 		},
-		probe("after the restarts", 2, "ask every user who it is, twice", "Every process now running started after the users logged in."),
+		vocab.Probe("after the restarts", 2, "ask every user who it is, twice", "Every process now running started after the users logged in."),
 	},
 	Predict: func(d statelab.Description) []scenarios.Expectation {
 		v := d.Variant
 		switch {
 		case d.DiesWithProcess():
-			return []scenarios.Expectation{losesAll(v, "after the restarts")}
+			return []scenarios.Expectation{vocab.LosesAll(v, "after the restarts")}
 		case d.Shared():
-			return []scenarios.Expectation{keepsAll(v, "during the restarts"), keepsAll(v, "after the restarts")}
+			return []scenarios.Expectation{vocab.KeepsAll(v, "during the restarts"), vocab.KeepsAll(v, "after the restarts")}
 		}
-		return []scenarios.Expectation{refusesElsewhere(v, "after the restarts")}
+		return []scenarios.Expectation{vocab.RefusesElsewhere(v, "after the restarts")}
 	},
 	Verdict: "after the restarts",
 	Lesson: func(res *scenarios.Result) string {

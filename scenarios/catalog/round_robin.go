@@ -5,6 +5,7 @@ import (
 
 	"statelab"
 	"statelab/scenarios"
+	"statelab/scenarios/vocab"
 )
 
 // roundRobin: no affinity, nothing fails. The memory variant refuses a user
@@ -16,15 +17,15 @@ var roundRobin = &scenarios.Scenario{
 	Setup:   "round-robin routing; nothing fails",
 	Claims:  []scenarios.Claim{claimMemory, claimScalability},
 	Steps: []scenarios.Step{
-		fill(),
-		probe("after three more requests", 3, "ask every user who it is, three times",
+		vocab.Fill(),
+		vocab.Probe("after three more requests", 3, "ask every user who it is, three times",
 			"Each request goes to the next instance: which one has the session?"),
 	},
 	Predict: func(d statelab.Description) []scenarios.Expectation {
 		if d.Shared() {
-			return []scenarios.Expectation{keepsAll(d.Variant, "after three more requests")}
+			return []scenarios.Expectation{vocab.KeepsAll(d.Variant, "after three more requests")}
 		}
-		return []scenarios.Expectation{refusesElsewhere(d.Variant, "after three more requests")}
+		return []scenarios.Expectation{vocab.RefusesElsewhere(d.Variant, "after three more requests")}
 	},
 	Verdict: "after three more requests",
 	Lesson: func(res *scenarios.Result) string {

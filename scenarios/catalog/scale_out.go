@@ -5,6 +5,7 @@ import (
 
 	"statelab"
 	"statelab/scenarios"
+	"statelab/scenarios/vocab"
 )
 
 // scaleOut: a fourth instance joins each pool: sticky users stay where they
@@ -16,8 +17,8 @@ var scaleOut = &scenarios.Scenario{
 	Setup:   "sticky routing; a fourth instance added to each pool, then every user routed afresh",
 	Claims:  []scenarios.Claim{claimScalability},
 	Steps: []scenarios.Step{
-		stickyStep(),
-		fill(),
+		vocab.Sticky(),
+		vocab.Fill(),
 		{
 			Title: "add " + instanceNames(4) + " to their pools",
 			Why:   "More capacity. Sticky users keep their cookie: they stay put.",
@@ -63,9 +64,9 @@ var scaleOut = &scenarios.Scenario{
 	},
 	Predict: func(d statelab.Description) []scenarios.Expectation {
 		if d.Shared() {
-			return []scenarios.Expectation{keepsAll(d.Variant, "after the affinity reset")}
+			return []scenarios.Expectation{vocab.KeepsAll(d.Variant, "after the affinity reset")}
 		}
-		return []scenarios.Expectation{keepsAll(d.Variant, "after adding the fourth instance"), refusesElsewhere(d.Variant, "after the affinity reset")}
+		return []scenarios.Expectation{vocab.KeepsAll(d.Variant, "after adding the fourth instance"), vocab.RefusesElsewhere(d.Variant, "after the affinity reset")}
 	},
 	Verdict:    "after the affinity reset",
 	Highlights: []string{"after adding the fourth instance", "after the affinity reset"},

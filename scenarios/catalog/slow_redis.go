@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"statelab/lb/api"
+	"statelab/scenarios/vocab"
 
 	"statelab"
 	"statelab/lab"
@@ -63,7 +64,7 @@ var slowRedis = &scenarios.Scenario{
 			Why:   "Memory needs affinity; redis, jwt and cookie can go anywhere.",
 			Run:   func(r *scenarios.Run) error { return r.SetPolicyFor(inProcess, api.Sticky) },
 		},
-		fill(),
+		vocab.Fill(),
 		{
 			Title: "at each delay: every user asks who it is, then one user asks 40 times alone",
 			Why:   "Every GET /me of a redis user reads its session from Redis; memory reads its own map, jwt and cookie verify what the request carries.",
@@ -109,9 +110,9 @@ var slowRedis = &scenarios.Scenario{
 	Predict: func(d statelab.Description) []scenarios.Expectation {
 		v := d.Variant
 		if !d.DiesWithStore() {
-			return []scenarios.Expectation{asksRedisNothing(v), keepsAll(v, slowPast)}
+			return []scenarios.Expectation{asksRedisNothing(v), vocab.KeepsAll(v, slowPast)}
 		}
-		return []scenarios.Expectation{paysDelay(v), unavailableFromInstances(v, slowPast), keepsAll(v, "Redis fast again")}
+		return []scenarios.Expectation{paysDelay(v), vocab.UnavailableFromInstances(v, slowPast), vocab.KeepsAll(v, "Redis fast again")}
 	},
 	Verdict:    slowPast,
 	Highlights: []string{slowSteps[len(slowSteps)-1].probe, slowPast, "Redis fast again"},
@@ -131,7 +132,7 @@ var slowRedis = &scenarios.Scenario{
 			"Memory, %s sent Redis %d bytes meanwhile: what they need is in the process or in the request, so no delay of Redis can reach them. "+
 			"Once Redis answered %.0f ms late, more than the %.0f ms an instance waits, %d of %d redis users got 503 from healthy instances. "+
 			"A shared store is a dependency on the path of every request: its latency is the application's. (Latency and the timeout only: the store's capacity under load is not measured here.)",
-			and(delays), and(p50s), slowSamples, variantNames(others), sentBy(res, inProcess)+sentBy(res, inToken)+sentBy(res, inCookie),
+			vocab.And(delays), vocab.And(p50s), slowSamples, variantNames(others), sentBy(res, inProcess)+sentBy(res, inToken)+sentBy(res, inCookie),
 			res.Float("past delay ms"), res.Float("redis timeout ms"), down, of)
 	},
 }

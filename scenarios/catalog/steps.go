@@ -3,36 +3,12 @@ package catalog
 import (
 	"fmt"
 
-	"statelab/lb/api"
-
 	"statelab"
 	"statelab/scenarios"
+	"statelab/scenarios/vocab"
 )
 
 // Steps several scenarios share.
-
-func fill() scenarios.Step {
-	return scenarios.Step{
-		Title: "log every user in and fill its cart",
-		Why:   "Each user logs in and adds its planned items, one request each.",
-		Run:   func(r *scenarios.Run) error { return r.FillAll() },
-	}
-}
-
-func stickyStep() scenarios.Step {
-	return scenarios.Step{
-		Title: "turn on sticky routing",
-		Why:   "The balancer pins each user to one instance with a cookie.",
-		Run:   func(r *scenarios.Run) error { return r.SetPolicy(api.Sticky, false) },
-	}
-}
-
-func probe(name string, times int, title, why string) scenarios.Step {
-	return scenarios.Step{Title: title, Why: why, Run: func(r *scenarios.Run) error {
-		_, err := r.Probe(name, times)
-		return err
-	}}
-}
 
 // requests returns a variant's probe requests at a probe, and those whose
 // outcome was not good.
@@ -67,7 +43,7 @@ func keptWords(res *scenarios.Result, probe string) string {
 	for i, v := range others {
 		parts[i] = counts[i] + " " + string(v)
 	}
-	return fmt.Sprintf("of %d users per variant, %s users were kept", of, and(parts))
+	return fmt.Sprintf("of %d users per variant, %s users were kept", of, vocab.And(parts))
 }
 
 // notMemory lists the variants whose sessions outlive the process.
@@ -81,7 +57,7 @@ func variantNames(vs []statelab.Variant) string {
 	for i, v := range vs {
 		names[i] = string(v)
 	}
-	return and(names)
+	return vocab.And(names)
 }
 
 // instanceNames says instance n of each variant: "memory-2, redis-2 and
@@ -94,7 +70,7 @@ func instanceNames(n int, vs ...statelab.Variant) string {
 	for i, v := range vs {
 		names[i] = fmt.Sprintf("%s-%d", v, n)
 	}
-	return and(names)
+	return vocab.And(names)
 }
 
 // counts says a figure per variant: "10 each" when they agree, else "10
@@ -109,7 +85,7 @@ func counts(vs []statelab.Variant, f func(statelab.Variant) int) string {
 	if same && len(parts) > 1 {
 		return parts[0] + " each"
 	}
-	return and(parts)
+	return vocab.And(parts)
 }
 
 // perVariant says a figure per variant with its name: "23 redis and 22
@@ -119,7 +95,7 @@ func perVariant(vs []statelab.Variant, f func(statelab.Variant) int) string {
 	for i, v := range vs {
 		parts[i] = fmt.Sprintf("%d %s", f(v), v)
 	}
-	return and(parts)
+	return vocab.And(parts)
 }
 
 // allKept reports whether every user of the variants was kept at a probe.

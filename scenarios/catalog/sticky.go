@@ -5,6 +5,7 @@ import (
 
 	"statelab"
 	"statelab/scenarios"
+	"statelab/scenarios/vocab"
 )
 
 // sticky: cookie affinity makes the memory variant work, while nothing fails.
@@ -14,8 +15,8 @@ var sticky = &scenarios.Scenario{
 	Setup:   "sticky routing; nothing fails",
 	Claims:  []scenarios.Claim{claimScalability, claimSticky},
 	Steps: []scenarios.Step{
-		stickyStep(),
-		fill(),
+		vocab.Sticky(),
+		vocab.Fill(),
 		{
 			Title: "ask every user who it is, three times",
 			Why:   "Each user's requests now all go to the instance it is pinned to.",
@@ -30,7 +31,7 @@ var sticky = &scenarios.Scenario{
 		},
 	},
 	Predict: func(d statelab.Description) []scenarios.Expectation {
-		return []scenarios.Expectation{keepsAll(d.Variant, "with affinity")}
+		return []scenarios.Expectation{vocab.KeepsAll(d.Variant, "with affinity")}
 	},
 	Verdict: "with affinity",
 	Lesson: func(res *scenarios.Result) string {

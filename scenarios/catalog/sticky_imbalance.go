@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"statelab/lb/api"
+	"statelab/scenarios/vocab"
 
 	"statelab"
 	"statelab/scenarios"
@@ -26,15 +27,15 @@ var stickyImbalance = &scenarios.Scenario{
 	Setup:   "sticky routing; instance 2 of each variant stopped and started again; then redis, jwt and cookie round-robin, memory sticky",
 	Claims:  []scenarios.Claim{claimSticky, claimScalability},
 	Steps: []scenarios.Step{
-		stickyStep(),
-		fill(),
+		vocab.Sticky(),
+		vocab.Fill(),
 		imbalanceProbe(imbalanceBefore, "every user asks who it is four times", "Requests per instance with every instance up."),
 		{
 			Title: "stop " + instanceNames(2) + " (SIGTERM)",
 			Why:   "A restart in a deploy, or a crash: for a while, instance 2 is gone.",
 			Run:   func(r *scenarios.Run) error { return r.End(2, true) },
 		},
-		probe("while instance 2 is down", 1, "ask every user who it is",
+		vocab.Probe("while instance 2 is down", 1, "ask every user who it is",
 			"Users of instance 2 are re-pinned to instance 1 or 3; memory users lose their session there."),
 		{
 			Title: "memory users who lost their session log in again",
@@ -86,9 +87,9 @@ var stickyImbalance = &scenarios.Scenario{
 	Predict: func(d statelab.Description) []scenarios.Expectation {
 		v := d.Variant
 		if d.Shared() {
-			return []scenarios.Expectation{spreadsEvenly(v, imbalanceAfter), keepsAll(v, imbalanceAfter)}
+			return []scenarios.Expectation{spreadsEvenly(v, imbalanceAfter), vocab.KeepsAll(v, imbalanceAfter)}
 		}
-		return []scenarios.Expectation{servesNone(v, instance(d, 2), imbalanceAfter), servesSome(v, instance(d, 2), imbalanceChurn), keepsAll(v, imbalanceAfter)}
+		return []scenarios.Expectation{servesNone(v, instance(d, 2), imbalanceAfter), servesSome(v, instance(d, 2), imbalanceChurn), vocab.KeepsAll(v, imbalanceAfter)}
 	},
 	Verdict:    imbalanceAfter,
 	Highlights: []string{imbalanceBefore, imbalanceAfter, imbalanceChurn},
@@ -108,7 +109,7 @@ var stickyImbalance = &scenarios.Scenario{
 
 // imbalanceProbe asks every user four times.
 func imbalanceProbe(name, title, why string) scenarios.Step {
-	return probe(name, 4, title, why)
+	return vocab.Probe(name, 4, title, why)
 }
 
 // imbalanceTable shows the requests each instance answered at each probe,
@@ -152,7 +153,7 @@ func perInstance(res *scenarios.Result, probe string, v statelab.Variant) map[st
 
 // servesNone: instance answered none of a probe's requests.
 func servesNone(v statelab.Variant, instance, probe string) scenarios.Expectation {
-	return scenarios.Expectation{Variant: v, Text: instance + " answers none of the requests" + at(probe), Check: func(res *scenarios.Result) (bool, string) {
+	return scenarios.Expectation{Variant: v, Text: instance + " answers none of the requests" + vocab.At(probe), Check: func(res *scenarios.Result) (bool, string) {
 		all, _ := requests(res, probe, v)
 		n := perInstance(res, probe, v)[instance]
 		return all > 0 && n == 0, fmt.Sprintf("%s answered %d of %d requests", instance, n, all)
@@ -161,7 +162,7 @@ func servesNone(v statelab.Variant, instance, probe string) scenarios.Expectatio
 
 // servesSome: instance answered some of a probe's requests.
 func servesSome(v statelab.Variant, instance, probe string) scenarios.Expectation {
-	return scenarios.Expectation{Variant: v, Text: instance + " answers some of the requests" + at(probe), Check: func(res *scenarios.Result) (bool, string) {
+	return scenarios.Expectation{Variant: v, Text: instance + " answers some of the requests" + vocab.At(probe), Check: func(res *scenarios.Result) (bool, string) {
 		all, _ := requests(res, probe, v)
 		n := perInstance(res, probe, v)[instance]
 		return n > 0, fmt.Sprintf("%s answered %d of %d requests", instance, n, all)
@@ -171,7 +172,7 @@ func servesSome(v statelab.Variant, instance, probe string) scenarios.Expectatio
 // spreadsEvenly: round-robin over three instances, every one up, gives
 // each a third of the requests, give or take one.
 func spreadsEvenly(v statelab.Variant, probe string) scenarios.Expectation {
-	return scenarios.Expectation{Variant: v, Text: "spreads the requests evenly: each instance a third, give or take one" + at(probe), Check: func(res *scenarios.Result) (bool, string) {
+	return scenarios.Expectation{Variant: v, Text: "spreads the requests evenly: each instance a third, give or take one" + vocab.At(probe), Check: func(res *scenarios.Result) (bool, string) {
 		counts := perInstance(res, probe, v)
 		lo, hi := -1, 0
 		var parts []string

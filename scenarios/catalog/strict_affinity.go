@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"statelab/lb/api"
+	"statelab/scenarios/vocab"
 
 	"statelab"
 	"statelab/scenarios"
@@ -24,28 +25,28 @@ var strictAffinity = &scenarios.Scenario{
 			Why:   "The balancer pins each user to one instance, and answers 503 rather than move a user whose instance is down (lab lb --strict).",
 			Run:   func(r *scenarios.Run) error { return r.SetPolicy(api.Sticky, true) },
 		},
-		fill(),
-		probe("before the kill", 1, "check that every user is served", "A baseline, and which instance each user is pinned to."),
+		vocab.Fill(),
+		vocab.Probe("before the kill", 1, "check that every user is served", "A baseline, and which instance each user is pinned to."),
 		{
 			Title: "kill " + instanceNames(2) + " (SIGKILL)",
 			Why:   "The same kill as kill-instance.",
 			Run:   func(r *scenarios.Run) error { return r.End(2, false) },
 		},
-		probe("after the kill, strict", 2, "ask every user who it is, twice",
+		vocab.Probe("after the kill, strict", 2, "ask every user who it is, twice",
 			"Nobody is re-pinned: a user whose instance is down waits for it."),
 		{
 			Title: "start " + instanceNames(2) + " again",
 			Why:   "The pinned users' instance is back: as a new process.",
 			Run:   func(r *scenarios.Run) error { return r.Restart(2) },
 		},
-		probe("after instance 2 is back", 1, "ask every user who it is", "The pinned users reach their instance again. What does it still have?"),
+		vocab.Probe("after instance 2 is back", 1, "ask every user who it is", "The pinned users reach their instance again. What does it still have?"),
 	},
 	Predict: func(d statelab.Description) []scenarios.Expectation {
 		out := []scenarios.Expectation{unavailableIfPinnedTo(d.Variant, instance(d, 2))}
 		if d.DiesWithProcess() {
-			return append(out, losesHeldOn(d.Variant, instance(d, 2), "after instance 2 is back"))
+			return append(out, vocab.HeldBy(d.Variant, instance(d, 2), "after instance 2 is back", scenarios.Lost))
 		}
-		return append(out, keepsAll(d.Variant, "after instance 2 is back"))
+		return append(out, vocab.KeepsAll(d.Variant, "after instance 2 is back"))
 	},
 	Verdict:    "after the kill, strict",
 	Highlights: []string{"after the kill, strict", "after instance 2 is back"},
@@ -70,7 +71,7 @@ var strictAffinity = &scenarios.Scenario{
 // them); every other user was kept.
 func unavailableIfPinnedTo(v statelab.Variant, instance string) scenarios.Expectation {
 	const before, after = "before the kill", "after the kill, strict"
-	return scenarios.Expectation{Variant: v, Text: "answers 503 to exactly the users pinned to " + instance + ", keeps the others" + at(after), Check: func(res *scenarios.Result) (bool, string) {
+	return scenarios.Expectation{Variant: v, Text: "answers 503 to exactly the users pinned to " + instance + ", keeps the others" + vocab.At(after), Check: func(res *scenarios.Result) (bool, string) {
 		pinned := res.Verdict(before).UsersOn(v, instance)
 		down := res.Verdict(after).UsersWith(v, scenarios.Unavailable)
 		slices.Sort(pinned)

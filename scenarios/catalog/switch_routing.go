@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"statelab/lb/api"
+	"statelab/scenarios/vocab"
 
 	"statelab"
 	"statelab/scenarios"
@@ -19,9 +20,9 @@ var switchRouting = &scenarios.Scenario{
 	Setup:   "sticky routing, switched to round-robin while users are logged in",
 	Claims:  []scenarios.Claim{claimSticky, claimScalability},
 	Steps: []scenarios.Step{
-		stickyStep(),
-		fill(),
-		probe("with affinity, before the switch", 1, "check that every user is served", "A baseline."),
+		vocab.Sticky(),
+		vocab.Fill(),
+		vocab.Probe("with affinity, before the switch", 1, "check that every user is served", "A baseline."),
 		{
 			Title: "switch every pool to round-robin",
 			Why:   "An operator wants a better spread; only the routing changes.",
@@ -51,9 +52,9 @@ var switchRouting = &scenarios.Scenario{
 	},
 	Predict: func(d statelab.Description) []scenarios.Expectation {
 		if d.Shared() {
-			return []scenarios.Expectation{keepsAll(d.Variant, "after the switch")}
+			return []scenarios.Expectation{vocab.KeepsAll(d.Variant, "after the switch")}
 		}
-		return []scenarios.Expectation{refusesElsewhere(d.Variant, "after the switch")}
+		return []scenarios.Expectation{vocab.RefusesElsewhere(d.Variant, "after the switch")}
 	},
 	Verdict: "after the switch",
 	Lesson: func(res *scenarios.Result) string {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"statelab/lb/api"
+	"statelab/scenarios/vocab"
 
 	"statelab"
 	"statelab/lab"
@@ -40,7 +41,7 @@ var tokenExpiry = &scenarios.Scenario{
 				return nil
 			},
 		},
-		fill(),
+		vocab.Fill(),
 		{
 			Title: "every user stays active, asking who it is eight times a lifetime, until every token has expired",
 			Why:   "Memory, redis and cookie sessions live the lifetime from their last use: a read renews one (the cookie variant sets a new cookie) once half of that has passed. A token's expiry was fixed when it was issued.",
@@ -133,13 +134,13 @@ var tokenExpiry = &scenarios.Scenario{
 	},
 	Predict: func(d statelab.Description) []scenarios.Expectation {
 		v := d.Variant
-		out := []scenarios.Expectation{keepsAll(v, "active, past the token lifetime")}
+		out := []scenarios.Expectation{vocab.KeepsAll(v, "active, past the token lifetime")}
 		if d.FixedLifetime {
-			out[0] = losesAll(v, "active, past the token lifetime")
+			out[0] = vocab.LosesAll(v, "active, past the token lifetime")
 		}
-		out = append(out, credentials(v, scenarios.Replay, "replayed at once after logout", d.ServerHolds()))
+		out = append(out, vocab.Credentials(v, scenarios.Replay, "replayed at once after logout", d.ServerHolds()))
 		if !d.ServerHolds() {
-			out = append(out, credentials(v, scenarios.Replay, "replayed after the copies expired", true))
+			out = append(out, vocab.Credentials(v, scenarios.Replay, "replayed after the copies expired", true))
 		}
 		return out
 	},

@@ -1,15 +1,13 @@
 package spec
 
 import (
-	"fmt"
-	"slices"
-	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
 	"statelab"
 	"statelab/scenarios"
+	"statelab/scenarios/vocab"
 )
 
 // expectation reads {variant, probe, outcome, users}: users is all, none,
@@ -47,52 +45,12 @@ func (p *parser) expectation(n *yaml.Node, probes map[string]bool) (scenarios.Ex
 		return scenarios.Expectation{}, p.errAt(f["outcome"], "outcome %q: want one of %s", f["outcome"].Value, strings.Join(words, ", "))
 	}
 	users := f["users"].Value
-	at := " (" + probe + ")"
 	if inst, ok := strings.CutPrefix(users, "held by "); ok {
-		return scenarios.Expectation{Variant: v, Text: fmt.Sprintf("%s: exactly the users whose session %s held; every other user kept%s", o.Word(), inst, at), Check: func(res *scenarios.Result) (bool, string) {
-			vd := res.Verdict(probe)
-			var held []string
-			for _, a := range vd.Of(v) {
-				if a.Holder == inst && !slices.Contains(held, a.User) {
-					held = append(held, a.User)
-				}
-			}
-			slices.Sort(held)
-			got := vd.UsersWith(v, o)
-			t := vd.Tallies[v]
-			return slices.Equal(held, got) && t.Of(scenarios.Kept) == t.Users-len(got),
-				fmt.Sprintf("%s held %d of %d users' sessions; %d users %s, %d kept", inst, len(held), t.Users, len(got), o.Word(), t.Of(scenarios.Kept))
-		}}, nil
+		return vocab.HeldBy(v, inst, probe, o), nil
 	}
-	want := -1
-	switch users {
-	case "all", "none", "some":
-	default:
-		if want, err = strconv.Atoi(users); err != nil || want < 0 {
-			return scenarios.Expectation{}, p.errAt(f["users"], "users %q: want all, none, some, a number, or \"held by INSTANCE\"", users)
-		}
+	e, err := vocab.Count(v, probe, o, users)
+	if err != nil {
+		return scenarios.Expectation{}, p.errAt(f["users"], "%v", err)
 	}
-	return scenarios.Expectation{Variant: v, Text: fmt.Sprintf("%s: %s %s%s", o.Word(), users, plural(users), at), Counts: true, Check: func(res *scenarios.Result) (bool, string) {
-		t := res.Verdict(probe).Tallies[v]
-		n := t.Of(o)
-		var holds bool
-		switch users {
-		case "all":
-			holds = t.Users > 0 && n == t.Users
-		case "none":
-			holds = n == 0
-		case "some":
-			holds = n > 0 && n < t.Users
-		default:
-			holds = n == want
-		}
-		return holds, fmt.Sprintf("%d of %d %s %s", n, t.Users, plural(strconv.Itoa(t.Users)), o.Word())
-	}}, nil
-}
-
-func plural(users string) string {
-	if users == "1" {
-		return "user"
-	}
-	return "users"
+	return e, nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"statelab/lb/api"
+	"statelab/scenarios/vocab"
 
 	"go.yaml.in/yaml/v3"
 
@@ -57,12 +58,9 @@ func (p *parser) step(n *yaml.Node) (scenarios.Step, string, error) {
 				return st, "", err
 			}
 		}
-		st = scenarios.Step{Title: "turn on " + string(pol) + " routing", Why: "The balancer's policy for every pool.", Run: func(r *scenarios.Run) error { return r.SetPolicy(pol, strict) }}
-		if strict {
-			st.Title = "turn on strict " + string(pol) + " routing"
-		}
+		st = vocab.Policy(pol, strict)
 	case "fill":
-		st = scenarios.Step{Title: "log every user in and fill its cart", Why: "Each user logs in and adds its planned items, one request each.", Run: func(r *scenarios.Run) error { return r.FillAll() }}
+		st = vocab.Fill()
 	case "probe", "replay":
 		name, err := p.str(v)
 		if err != nil {
@@ -76,7 +74,7 @@ func (p *parser) step(n *yaml.Node) (scenarios.Step, string, error) {
 		}
 		probe = name
 		if act == "probe" {
-			st = scenarios.Step{Title: "ask every user who it is: “" + name + "”", Run: func(r *scenarios.Run) error { _, err := r.Probe(name, times); return err }}
+			st = vocab.Ask(name, times)
 		} else {
 			st = scenarios.Step{Title: "replay the credentials held before logout: “" + name + "”", Why: "Refused is good here.", Run: func(r *scenarios.Run) error {
 				_, err := r.ReplayProbe(name, statelab.Variants...)
