@@ -63,7 +63,7 @@ func (bl *Balancer) Admin(opts AdminOptions) (http.Handler, error) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		bl.writeMetrics(w)
 	})
-	mux.HandleFunc("GET /{$}", bl.statusPage)
+	mux.HandleFunc("GET /{$}", statusPage)
 	// Profiles of the balancer itself, behind the same token.
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)

@@ -6,7 +6,7 @@ import (
 	"html/template"
 	"net/http"
 
-	"statelab/internal/csp"
+	"statelab/internal/pages"
 
 	"statelab"
 )
@@ -40,14 +40,10 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the page: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	// The page carries this request's move (above): never a cached copy.
-	w.Header().Set("Cache-Control", "no-store")
-	// Its script is allowed by its hash (it names this instance and the
-	// move, so the hash is this answer's), and no page may frame it.
-	w.Header().Set("Content-Security-Policy", csp.Policy(b.Bytes()))
-	w.Header().Set("X-Frame-Options", "DENY")
-	_, _ = w.Write(b.Bytes())
+	// The page carries this request's move (above): never a cached copy
+	// (pages.Write says no-store). Its script is allowed by its hash (it
+	// names this instance and the move, so the hash is this answer's).
+	pages.Write(w, b.Bytes())
 }
 
 // abbreviate keeps at most n bytes of a header.

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"sync"
 
-	"statelab/internal/csp"
+	"statelab/internal/pages"
 
 	"statelab"
 	"statelab/scenarios"
@@ -268,19 +268,10 @@ func (l *Live) Served() (ever, current bool) {
 	return l.served > 0, l.served == l.version
 }
 
-// livePolicy allows the live page's own script only, and no framing.
-var livePolicy = csp.Policy(livePage)
-
 // Handler serves the live page (/) and its state (/state).
 func (l *Live) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Security-Policy", livePolicy)
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Header().Set("X-Frame-Options", "DENY")
-		_, _ = w.Write(livePage)
-	})
+	mux.HandleFunc("GET /{$}", pages.Static(livePage))
 	mux.HandleFunc("GET /state", func(w http.ResponseWriter, _ *http.Request) {
 		l.mu.Lock()
 		st := l.state
@@ -294,9 +285,7 @@ func (l *Live) Handler() http.Handler {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		_, _ = w.Write(body)
+		pages.RawJSON(w, body)
 	})
 	return mux
 }
