@@ -112,8 +112,7 @@ func (w *world) end(name string) {
 	now := time.Now()
 	w.ended[name] = now
 	w.down[name] = true
-	v, _, _ := strings.Cut(name, "-")
-	w.faults = append(w.faults, fault{now, statelab.Variant(v)})
+	w.faults = append(w.faults, fault{now, statelab.VariantOf(name)})
 }
 
 // ending records that an instance ends (or was replaced by a new
