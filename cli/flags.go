@@ -125,6 +125,18 @@ func logFlags(fs *flagSet, env Env) func() (*slog.Logger, error) {
 	}
 }
 
+// parseLogged parses a command's flags, which take no argument, and
+// returns the logger its --log-level and --log-format ask for.
+func parseLogged(fs *flagSet, args []string, env Env, logger func() (*slog.Logger, error)) (*slog.Logger, error) {
+	if err := parse(fs, args, env); err != nil {
+		return nil, err
+	}
+	if err := noArgs(fs); err != nil {
+		return nil, err
+	}
+	return logger()
+}
+
 // noArgs refuses positional arguments.
 func noArgs(fs *flagSet) error {
 	if fs.NArg() > 0 {

@@ -60,13 +60,7 @@ func runLB(ctx context.Context, args []string, env Env) error {
 	noIdem := fs.Bool("no-retry-idempotent", false, "do not retry GET/HEAD/OPTIONS that failed before any response")
 	perPool := fs.Bool("cookie-per-pool", false, "name each pool's sticky cookie statelab_backend_POOL: browsers share cookies across\nthe ports of a host, so pools on one host must not share a cookie name")
 	logger := logFlags(fs, env)
-	if err := parse(fs, args, env); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
-	log, err := logger()
+	log, err := parseLogged(fs, args, env, logger)
 	if err != nil {
 		return err
 	}

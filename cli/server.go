@@ -37,13 +37,7 @@ func runServer(ctx context.Context, args []string, env Env) error {
 	loginRate := fs.Float64("login-rate", 100, "logins a second one client may make after its burst; past it, 429 (negative: no limit)")
 	loginBurst := fs.Int("login-burst", 1000, "logins one client may make at once")
 	logger := logFlags(fs, env)
-	if err := parse(fs, args, env); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
-	log, err := logger()
+	log, err := parseLogged(fs, args, env, logger)
 	if err != nil {
 		return err
 	}

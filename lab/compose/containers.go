@@ -22,6 +22,16 @@ import (
 	"statelab/lab"
 )
 
+// container finds a service's container by name and inspects it.
+func (rt *Runtime) container(ctx context.Context, name string) (string, container.InspectResponse, error) {
+	id, err := rt.id(name)
+	if err != nil {
+		return "", container.InspectResponse{}, err
+	}
+	info, err := rt.inspect(ctx, id)
+	return id, info, err
+}
+
 func (rt *Runtime) inspect(ctx context.Context, id string) (container.InspectResponse, error) {
 	r, err := rt.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 	return r.Container, err
@@ -88,11 +98,7 @@ func (rt *Runtime) waitStopped(ctx context.Context, name, id string) error {
 // environment plus the settings; without, it is the same container started
 // again.
 func (rt *Runtime) Start(ctx context.Context, name string, s lab.Settings) error {
-	id, err := rt.id(name)
-	if err != nil {
-		return err
-	}
-	info, err := rt.inspect(ctx, id)
+	id, info, err := rt.container(ctx, name)
 	if err != nil {
 		return err
 	}

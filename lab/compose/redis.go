@@ -23,11 +23,7 @@ func (rt *Runtime) StopRedis(ctx context.Context) error { return rt.Stop(ctx, "r
 // container runs with, the container is recreated with --appendonly set
 // accordingly, on the same data volume.
 func (rt *Runtime) StartRedis(ctx context.Context, persist bool) error {
-	id, err := rt.id("redis")
-	if err != nil {
-		return err
-	}
-	info, err := rt.inspect(ctx, id)
+	id, info, err := rt.container(ctx, "redis")
 	if err != nil {
 		return err
 	}
@@ -67,11 +63,7 @@ func (rt *Runtime) RedisStats(ctx context.Context) (keys, bytes int64, err error
 }
 
 func (rt *Runtime) resetRedis(ctx context.Context) error {
-	id, err := rt.id("redis")
-	if err != nil {
-		return err
-	}
-	info, err := rt.inspect(ctx, id)
+	_, info, err := rt.container(ctx, "redis")
 	if err != nil {
 		return err
 	}

@@ -45,11 +45,7 @@ func (rt *Runtime) addedNames() []string {
 }
 
 func (rt *Runtime) resetInstance(ctx context.Context, name string) error {
-	id, err := rt.id(name)
-	if err != nil {
-		return err
-	}
-	info, err := rt.inspect(ctx, id)
+	id, info, err := rt.container(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -86,11 +82,7 @@ func (rt *Runtime) Tune(ctx context.Context, s lab.Settings) error {
 	rt.tuned = s
 	rt.mu.Unlock()
 	return parallel.Do(rt.base(), func(name string) error {
-		id, err := rt.id(name)
-		if err != nil {
-			return err
-		}
-		info, err := rt.inspect(ctx, id)
+		_, info, err := rt.container(ctx, name)
 		if err != nil {
 			return err
 		}

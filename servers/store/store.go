@@ -182,12 +182,7 @@ func (s *CookieStore) Save(r *http.Request, w http.ResponseWriter, sess *session
 	if err := s.Backend.Commit(r.Context(), sess.ID, data, expiry); err != nil {
 		return err
 	}
-	encoded, err := securecookie.EncodeMulti(sess.Name(), []byte(sess.ID), *s.codecs.Load()...)
-	if err != nil {
-		return fmt.Errorf("sign session cookie: %w", err)
-	}
-	http.SetCookie(w, sessions.NewCookie(sess.Name(), encoded, sess.Options))
-	return nil
+	return s.setCookie(w, sess)
 }
 
 // Refresh writes the session's values again with a new expiry, and sets its
@@ -206,12 +201,7 @@ func (s *CookieStore) Refresh(r *http.Request, w http.ResponseWriter, sess *sess
 	if err != nil || !held {
 		return err
 	}
-	encoded, err := securecookie.EncodeMulti(sess.Name(), []byte(sess.ID), *s.codecs.Load()...)
-	if err != nil {
-		return fmt.Errorf("sign session cookie: %w", err)
-	}
-	http.SetCookie(w, sessions.NewCookie(sess.Name(), encoded, sess.Options))
-	return nil
+	return s.setCookie(w, sess)
 }
 
 // Renew deletes sess's current record, if it has one, and clears its id so
@@ -300,5 +290,15 @@ func decodeValues(data []byte, values map[any]any) error {
 		}
 		values[k] = v
 	}
+	return nil
+}
+
+// setCookie sets the cookie that carries the session's signed id.
+func (s *CookieStore) setCookie(w http.ResponseWriter, sess *sessions.Session) error {
+	encoded, err := securecookie.EncodeMulti(sess.Name(), []byte(sess.ID), *s.codecs.Load()...)
+	if err != nil {
+		return fmt.Errorf("sign session cookie: %w", err)
+	}
+	http.SetCookie(w, sessions.NewCookie(sess.Name(), encoded, sess.Options))
 	return nil
 }

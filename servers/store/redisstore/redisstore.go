@@ -141,27 +141,23 @@ func Unavailable(err error) error {
 	return fmt.Errorf("%w: redis: %v", store.ErrUnavailable, err)
 }
 
+// commitLua writes a record and keeps the counters with it.
+const commitLua = `
+local old = tonumber(redis.call('HGET', KEYS[3], ARGV[4]) or '0')
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+local size = string.len(ARGV[4]) + string.len(ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[4], size)
+redis.call('INCRBY', KEYS[4], size - old)
+return 1`
+
 // The scripts keep the record and the counters together, one round trip
 // each.
 var (
-	commitScript = redis.NewScript(`
-local old = tonumber(redis.call('HGET', KEYS[3], ARGV[4]) or '0')
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
-local size = string.len(ARGV[4]) + string.len(ARGV[1])
-redis.call('HSET', KEYS[3], ARGV[4], size)
-redis.call('INCRBY', KEYS[4], size - old)
-return 1`)
+	commitScript = redis.NewScript(commitLua)
 	// refreshScript is commitScript for a record that still exists only.
 	refreshScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local old = tonumber(redis.call('HGET', KEYS[3], ARGV[4]) or '0')
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
-local size = string.len(ARGV[4]) + string.len(ARGV[1])
-redis.call('HSET', KEYS[3], ARGV[4], size)
-redis.call('INCRBY', KEYS[4], size - old)
-return 1`)
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end` + commitLua)
 	deleteScript = redis.NewScript(`
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
