@@ -67,11 +67,11 @@ type Description struct {
 const MaxCookieBytes = 4096
 
 var descriptions = []Description{
-	{Variant: Memory, Home: Process, Caption: "sessions in one process's memory", Colour: "#7b4bc4", DarkColour: "#b48cff"},
-	{Variant: Redis, Home: Store, Caption: "sessions in a Redis every instance shares", Colour: "#c0392b", DarkColour: "#ff7a6b"},
-	{Variant: JWT, Home: Client, Caption: "sessions in a signed token the client holds", Colour: "#1f6fb2", DarkColour: "#6fb6ff",
+	{Variant: Memory, Home: Process, Caption: "sessions in one process's memory", Colour: "#6d3fb8", DarkColour: "#b48cff"},
+	{Variant: Redis, Home: Store, Caption: "sessions in a Redis every instance shares", Colour: "#b3261e", DarkColour: "#ff7a6b"},
+	{Variant: JWT, Home: Client, Caption: "sessions in a signed token the client holds", Colour: "#1a62a3", DarkColour: "#6fb6ff",
 		Bearer: true, FixedLifetime: true, Denylist: true, MaxBytes: MaxTokenBytes},
-	{Variant: Cookie, Home: Client, Caption: "sessions whole in a signed, encrypted cookie", Colour: "#a86a00", DarkColour: "#f2b84b",
+	{Variant: Cookie, Home: Client, Caption: "sessions whole in a signed, encrypted cookie", Colour: "#8a5700", DarkColour: "#f2b84b",
 		MaxBytes: MaxCookieBytes},
 }
 

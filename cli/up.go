@@ -15,6 +15,7 @@ import (
 	"statelab/lab"
 	"statelab/lab/local"
 	"statelab/lab/remote"
+	"statelab/lb/api"
 	"statelab/scenarios"
 	"statelab/scenarios/catalog"
 	"statelab/scenarios/report"
@@ -49,8 +50,8 @@ func runUp(ctx context.Context, args []string, env Env) error {
 	if *instances < 1 || *instances > 9 {
 		return UsageError{fmt.Errorf("--instances %d: want 1 to 9", *instances)}
 	}
-	if *policy != "sticky" && *policy != "round-robin" && *policy != "least-conn" {
-		return UsageError{fmt.Errorf("--policy %q: want sticky, round-robin or least-conn", *policy)}
+	if _, err := api.ParsePolicy(*policy); err != nil {
+		return UsageError{fmt.Errorf("--policy: %w", err)}
 	}
 	// What calibration chooses on all but a crowded machine, from the start.
 	opts := local.Options{Redis: *redisMode, Instances: *instances, Policy: *policy, Pools: map[statelab.Variant]string{}, RedisTimeout: scenarios.StoreTimeoutFloor}

@@ -225,15 +225,15 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b := statelab.Body{Revoked: &revoked}
-	switch {
-	case s.cfg.Variant == statelab.JWT && !revoked:
-		b.Note = "logged out on the client only: this server keeps nothing, so the token stays valid until it expires"
-	case s.cfg.Variant == statelab.JWT:
-		b.Note = "the token's login is on the denylist in Redis until its last token expires"
-	case s.cfg.Variant == statelab.Cookie:
-		b.Note = "the cookie is deleted from this client only: no server holds the session, so a copy of the cookie stays valid until it expires, and renews itself while it is used"
-	default:
+	switch d := s.cfg.Variant.Describe(); {
+	case d.ServerHolds():
 		b.Note = "the session record is deleted: the old cookie now finds nothing"
+	case d.Bearer && !revoked:
+		b.Note = "logged out on the client only: this server keeps nothing, so the token stays valid until it expires"
+	case d.Bearer:
+		b.Note = "the token's login is on the denylist in Redis until its last token expires"
+	default:
+		b.Note = "the cookie is deleted from this client only: no server holds the session, so a copy of the cookie stays valid until it expires, and renews itself while it is used"
 	}
 	s.reply(w, http.StatusOK, b)
 }
@@ -245,7 +245,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	}
 	// Only memory counts what it holds here: the others' count lives in
 	// Redis or nowhere, and a health check must not add Redis traffic.
-	if s.cfg.Variant == statelab.Memory {
+	if !s.cfg.Variant.Describe().Shared() {
 		if local, _, err := s.sessions.Stats(r.Context()); err == nil {
 			b.Sessions = &local.Sessions
 		}

@@ -193,13 +193,15 @@ func (c *Config) checkKeys(warnings *[]string) error {
 			return fmt.Errorf("jwt key %q is %d bytes: want at least %d", key.ID, len(key.Secret), statelab.MinKeyLen)
 		}
 	}
-	switch c.Variant {
-	case statelab.Memory, statelab.Redis, statelab.Cookie:
+	// A variant whose credential is a bearer token needs token keys; the
+	// others sign (and the cookie variant encrypts) cookies.
+	switch {
+	case !c.Variant.Describe().Bearer:
 		if len(k.Cookie) == 0 {
 			k.Cookie = [][]byte{DemoCookieKey}
 			*warnings = append(*warnings, "USING THE BUILT-IN DEMO COOKIE KEY: it is public, so anyone can sign session cookies for this server. Set STATELAB_COOKIE_KEYS anywhere but a lab.")
 		}
-	case statelab.JWT:
+	default:
 		if len(k.JWT) == 0 {
 			k.JWT = []statelab.Key{DemoJWTKey}
 			*warnings = append(*warnings, "USING THE BUILT-IN DEMO JWT KEY: it is public, so anyone can mint tokens for this server. Set STATELAB_JWT_KEYS anywhere but a lab.")
@@ -240,7 +242,7 @@ func (c Config) readKeysFile() (Config, error) {
 // KeysSummary describes keys without revealing them: key ids, and for
 // cookie keys the first bytes of their SHA-256.
 func (c Config) KeysSummary() string {
-	if c.Variant == statelab.JWT {
+	if c.Variant.Describe().Bearer {
 		var ids []string
 		for _, k := range c.Keys.JWT {
 			id := k.ID
@@ -265,7 +267,7 @@ func (c Config) KeysSummary() string {
 // SigningKey names the key that signs: its id for tokens, its fingerprint
 // for cookies.
 func (c Config) SigningKey() string {
-	if c.Variant == statelab.JWT {
+	if c.Variant.Describe().Bearer {
 		return c.Keys.JWTActive
 	}
 	if len(c.Keys.Cookie) == 0 {

@@ -16,25 +16,18 @@ var pageHTML string
 
 var pageTemplate = template.Must(template.New("page").Parse(pageHTML))
 
-// accents tell the variants' pages apart at a glance.
-var accents = map[statelab.Variant]template.CSS{
-	statelab.Memory: "#6d3fb8",
-	statelab.Redis:  "#b3261e",
-	statelab.JWT:    "#1a62a3",
-	statelab.Cookie: "#8a5700",
-}
-
 // page serves the small HTML page a person uses in a browser.
 func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	var b bytes.Buffer
 	err := pageTemplate.Execute(&b, map[string]any{
 		"Variant": string(s.cfg.Variant),
-		"Accent":  accents[s.cfg.Variant],
+		// The variant's colour tells its page apart at a glance.
+		"Accent": template.CSS(s.cfg.Variant.Describe().Colour),
 		// The balancer says when it moved this browser to this instance
 		// (the request for the page itself carried the move).
 		"Moved":    abbreviate(r.Header.Get(statelab.RepinnedHeader), 100),
 		"Instance": s.cfg.Name,
-		"Token":    s.cfg.Variant == statelab.JWT,
+		"Token":    s.cfg.Variant.Describe().Bearer,
 	})
 	if err != nil {
 		http.Error(w, "the page: "+err.Error(), http.StatusInternalServerError)
