@@ -47,7 +47,7 @@ func runLB(ctx context.Context, args []string, env Env) error {
 	maxConns := fs.Int("max-conns", 0, "client connections per pool; one more is answered 503 (default: 10000, or fewer\nwhen the file descriptor limit is low)")
 	maxUpgrades := fs.Int("max-upgrades", 1024, "upgraded connections (WebSockets) of the whole balancer; one more is answered 503")
 	clientTimeout := fs.Duration("client-timeout", 30*time.Second, "time a client may take to send a request or take an answer, and an idle client\nconnection's lifetime")
-	policy := fs.String("policy", string(api.RoundRobin), "every pool's policy at start: round-robin, least-conn or sticky")
+	policy := fs.String("policy", string(api.RoundRobin), "every pool's policy at start: "+policyNames())
 	strict := fs.Bool("strict", false, "sticky: answer 503 when a user's backend is gone, instead of re-pinning")
 	interval := fs.Duration("health-interval", 250*time.Millisecond, "time between active health checks")
 	hTimeout := fs.Duration("health-timeout", time.Second, "limit of one health check (a dead backend refuses at once; only a hung one\nwaits this long)")

@@ -33,7 +33,7 @@ func runUp(ctx context.Context, args []string, env Env) error {
 	}
 	adminPort := fs.Int("admin-port", 9000, "the balancer's status page and admin API's port")
 	livePort := fs.Int("live-port", 8090, "the live page's port (0: none)")
-	policy := fs.String("policy", "sticky", "every pool's policy at start: sticky (a browser keeps its instance), round-robin\nor least-conn")
+	policy := fs.String("policy", string(api.Sticky), "every pool's policy at start (a browser keeps its instance with "+string(api.Sticky)+"):\n"+policyNames())
 	redisMode := fs.String("redis", "auto", "auto (redis-server if on PATH, else embedded), server or embedded")
 	instances := fs.Int("instances", 3, "instances per variant (1 to 9; the scenarios need 3 or more)")
 	logs := fs.Bool("logs", false, "show every process's log lines on stderr")
@@ -297,4 +297,13 @@ func upCommand(ctx context.Context, out io.Writer, line string, rt *local.Runtim
 	}
 	fmt.Fprintln(out, "\nthe lab stays as the scenario left it (policies too); type another name, or q")
 	return false, nil
+}
+
+// policyNames lists the balancer's policies: "round-robin, least-conn, sticky".
+func policyNames() string {
+	names := make([]string, len(api.Policies))
+	for i, p := range api.Policies {
+		names[i] = string(p)
+	}
+	return strings.Join(names, ", ")
 }
