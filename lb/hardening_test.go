@@ -230,7 +230,10 @@ func TestClientLimits(t *testing.T) {
 		t.Errorf("the backend saw %v: a refused request reached it", paths)
 	}
 
-	// Hold MaxConns connections open, then one more.
+	// Hold MaxConns connections open, each one served (a request answered
+	// 200 and the connection kept alive), then one more. A connection
+	// refused because the server had not yet let go of an earlier one is
+	// dialed again: only a served one holds a place.
 	var held []net.Conn
 	defer func() {
 		for _, c := range held {
@@ -238,11 +241,29 @@ func TestClientLimits(t *testing.T) {
 		}
 	}()
 	for i := 0; i < 4; i++ {
-		c, err := net.Dial("tcp", l.bl.Pool("p").Addr())
+		err := poll.Until(context.Background(), 5*time.Second, 20*time.Millisecond, func(context.Context) error {
+			c, err := net.Dial("tcp", l.bl.Pool("p").Addr())
+			if err != nil {
+				return poll.Stop(err)
+			}
+			c.SetDeadline(time.Now().Add(2 * time.Second))
+			io.WriteString(c, "GET /held HTTP/1.1\r\nHost: x\r\n\r\n")
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err == nil {
+				_, err = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			if err != nil || resp.StatusCode != http.StatusOK {
+				c.Close()
+				return fmt.Errorf("holding connection %d: %v", i+1, err)
+			}
+			c.SetDeadline(time.Time{})
+			held = append(held, c)
+			return nil
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		held = append(held, c)
 	}
 	err := poll.Until(context.Background(), 5*time.Second, 20*time.Millisecond, func(context.Context) error {
 		c, err := net.Dial("tcp", l.bl.Pool("p").Addr())
