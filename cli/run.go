@@ -19,8 +19,9 @@ import (
 )
 
 func runList(_ context.Context, args []string, env Env) error {
-	fs := newFlagSet("list", "list [--theory]")
+	fs := newFlagSet("list", "list [--theory|--claims]")
 	theory := fs.Bool("theory", false, "print the derivation table instead: what each scenario predicts of each variant,\nfrom where its sessions live (Markdown)")
+	claims := fs.Bool("claims", false, "print the claims of the seed articles each scenario tests, quoted")
 	if err := parse(fs, args, env); err != nil {
 		return err
 	}
@@ -29,6 +30,15 @@ func runList(_ context.Context, args []string, env Env) error {
 	}
 	if *theory {
 		return catalog.WriteTheory(env.Stdout)
+	}
+	if *claims {
+		for _, s := range catalog.All() {
+			fmt.Fprintf(env.Stdout, "%s\n", s.Name)
+			for _, c := range s.Claims {
+				fmt.Fprintf(env.Stdout, "  %s: %s\n", c, c.Text)
+			}
+		}
+		return nil
 	}
 	for _, s := range catalog.All() {
 		fmt.Fprintf(env.Stdout, "%-16s %s\n", s.Name, s.Summary)
@@ -160,8 +170,9 @@ func runRun(ctx context.Context, args []string, env Env) error {
 		return StartupError{err}
 	}
 	defer rt.Close()
-	fmt.Fprintf(out, "lab: %s (up in %.1f s)\n", rt.Endpoints().About, time.Since(start).Seconds())
+	fmt.Fprintln(out, report.Wrap("lab: ", "          ", fmt.Sprintf("%s (up in %.1f s)", rt.Endpoints().About, time.Since(start).Seconds()), textWidth(out, env)))
 	text := report.NewText(out, color, *verbose)
+	text.SetWidth(textWidth(out, env))
 	stdin := report.NewLines(env.Stdin)
 	opts := scenarios.Options{Users: *users, Seed: *seed, Observers: []scenarios.Observer{text}, Used: *up, NoCalibration: !bool(calibrate)}
 	liveURL := ""

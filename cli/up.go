@@ -164,6 +164,7 @@ func runUp(ctx context.Context, args []string, env Env) error {
 		}
 	}()
 	text := report.NewText(out, isTerminal(out) && env.Getenv("NO_COLOR") == "", false)
+	text.SetWidth(textWidth(out, env))
 	warned := false
 	for {
 		select {

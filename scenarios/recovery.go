@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
@@ -126,4 +127,23 @@ func mean(xs []float64) float64 {
 		s += x
 	}
 	return s / float64(len(xs))
+}
+
+// Millis says a latency given in milliseconds at the precision a run can
+// give: whole microseconds below a millisecond ("850 µs"), else
+// milliseconds to one decimal ("4.2 ms"); never "0.0 ms".
+func Millis(ms float64) string {
+	if ms < 1 {
+		return fmt.Sprintf("%d µs", int(ms*1000+0.5))
+	}
+	return fmt.Sprintf("%.1f ms", ms)
+}
+
+// Plural says a count with its noun: "1 user", "3 users" (the noun's
+// plural is noun+"s").
+func Plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -228,7 +228,7 @@ func (r *Run) eachOf(all []*User, f func(u *User)) {
 func Seconds(s float64) string {
 	switch {
 	case s < 0.0095:
-		return fmt.Sprintf("%.1f ms", s*1000)
+		return Millis(s * 1000)
 	case s < 1:
 		return fmt.Sprintf("%.0f ms", s*1000)
 	}

@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -122,14 +121,11 @@ func Start(ctx context.Context, opts Options) (_ *Runtime, err error) {
 	return rt, nil
 }
 
-// Describe says what the lab runs on.
+// Describe says what the lab runs on. It names no address: they end with
+// the run (lab run --hold and lab up print them while they live).
 func (rt *Runtime) Describe() string {
-	var pools []string
-	for _, v := range statelab.Variants {
-		pools = append(pools, string(v)+" "+strings.TrimPrefix(rt.pools[v], "http://"))
-	}
-	return fmt.Sprintf("local processes (%d instances per variant; the balancer's pools: %s; its status page on %s); Redis: %s",
-		rt.opts.Instances, strings.Join(pools, ", "), rt.admin, rt.DescribeRedis())
+	return fmt.Sprintf("local processes (%d instances per variant behind a balancer on loopback ports); Redis: %s",
+		rt.opts.Instances, rt.DescribeRedis())
 }
 
 // Endpoints are the pools' and the admin API's URLs.

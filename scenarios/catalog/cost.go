@@ -177,13 +177,13 @@ func measureCost(r *scenarios.Run) error {
 		for _, f := range figures[va] {
 			cred = append(cred, fmt.Sprint(f.Credential))
 			held = append(held, fmt.Sprint(f.Held))
-			took = append(took, fmt.Sprintf("%.1f", f.Millis))
+			took = append(took, scenarios.Millis(f.Millis))
 		}
 		where := ""
 		if len(figures[va]) > 0 {
 			where = figures[va][0].Where
 		}
-		t.Rows = append(t.Rows, []string{string(va), strings.Join(cred, " · "), strings.Join(held, " · "), where, strings.Join(took, " · ") + " ms"})
+		t.Rows = append(t.Rows, []string{string(va), strings.Join(cred, " · "), strings.Join(held, " · "), where, strings.Join(took, " · ")})
 	}
 	r.AddTable(t)
 	return nil

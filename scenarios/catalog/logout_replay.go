@@ -77,7 +77,7 @@ var logoutReplay = &scenarios.Scenario{
 				}
 				with := ms(r.SampleLatency(inToken, 50))
 				r.Fact("jwt ms with the denylist, one request alone", with)
-				r.Detail("jwt: one GET /me alone takes %.1f ms with the denylist, %.1f ms without (medians of 50)", with, r.Result().Float("jwt ms, one request alone"))
+				r.Detail("jwt: one GET /me alone takes %s with the denylist, %s without (medians of 50)", scenarios.Millis(with), scenarios.Millis(r.Result().Float("jwt ms, one request alone")))
 				return nil
 			},
 		},
@@ -127,9 +127,9 @@ var logoutReplay = &scenarios.Scenario{
 		return fmt.Sprintf("Logout deleted the memory and redis sessions: %d and %d of %d old cookies were refused. "+
 			"%d of %d jwt tokens were still accepted: the server keeps nothing it could delete, so a copy is the user until it expires%s, and anyone holding it can read it. "+
 			"The cookie variant is the same design in a cookie: logout deleted the cookie from the browser, and %d of %d copies taken before were still accepted (encrypted, so a copy cannot be read, but it can be replayed). "+
-			"The denylist refused %d of %d replays by keeping state again: a Redis lookup per request (one GET /me alone: %.1f ms with it, %.1f ms without) and %d entries in Redis.",
+			"The denylist refused %d of %d replays by keeping state again: a Redis lookup per request (one GET /me alone: %s with it, %s without) and %d entries in Redis.",
 			memRefused, redisRefused, of, accepted, of, lifetime, cookies, of, denied, of,
-			res.Float("jwt ms with the denylist, one request alone"), res.Float("jwt ms, one request alone"), res.Int("denylist entries"))
+			scenarios.Millis(res.Float("jwt ms with the denylist, one request alone")), scenarios.Millis(res.Float("jwt ms, one request alone")), res.Int("denylist entries"))
 	},
 }
 

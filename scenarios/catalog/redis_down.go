@@ -38,7 +38,7 @@ var redisDown = &scenarios.Scenario{
 				lone := ms(r.SampleLatency(inStore, 20))
 				r.Fact("503 ms, median of the users at once", crowd)
 				r.Fact("503 ms, one request alone", lone)
-				r.Detail("redis: with every user asking at once, a 503 took a median of %.1f ms; one request alone, %.1f ms (median of 20): a refused connection to Redis, then the 503", crowd, lone)
+				r.Detail("redis: with every user asking at once, a 503 took a median of %s; one request alone, %s (median of 20): a refused connection to Redis, then the 503", scenarios.Millis(crowd), scenarios.Millis(lone))
 				return nil
 			},
 		},
@@ -116,13 +116,13 @@ var redisDown = &scenarios.Scenario{
 			others = "Memory, jwt and cookie did not keep every user either (see the table)"
 		}
 		return fmt.Sprintf("The redis variant outlives any instance, not its store. Stopping Redis, which kept nothing on disk, ended every redis session at once. "+
-			"Failing closed, %d of %d redis users got a 503 from healthy instances (%.1f ms for one request alone, a median of %.1f ms with every user at once), "+
+			"Failing closed, %d of %d redis users got a 503 from healthy instances (%s for one request alone, a median of %s with every user at once), "+
 			"which hid the loss until Redis was back; failing open, the same outage said so at once: %d logouts. "+
 			"Restarted without persistence, Redis held none of the sessions of %d of %d users; with an append-only file, the same stop and start kept %d of %d. %s. "+
 			"Externalised state is still state: the single point of failure moved to Redis.",
-			down, of, res.Float("503 ms, one request alone"), res.Float("503 ms, median of the users at once"), open, wiped, of, kept, of, others)
+			down, of, scenarios.Millis(res.Float("503 ms, one request alone")), scenarios.Millis(res.Float("503 ms, median of the users at once")), open, wiped, of, kept, of, others)
 	},
 }
 
-// ms is a duration in milliseconds, to one decimal: what the lab prints.
-func ms(d time.Duration) float64 { return float64(d.Microseconds()/100) / 10 }
+// ms is a duration in milliseconds, to the microsecond.
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

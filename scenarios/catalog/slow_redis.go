@@ -178,7 +178,7 @@ func measureSlow(r *scenarios.Run) error {
 		row := []string{string(v)}
 		var sent int64
 		for _, f := range figures[v] {
-			row = append(row, fmt.Sprintf("%.1f · %.1f ms", f.P50Ms, f.P99Ms))
+			row = append(row, "p50 "+scenarios.Millis(f.P50Ms)+" · p99 "+scenarios.Millis(f.P99Ms))
 			sent += f.Sent
 		}
 		t.Rows = append(t.Rows, append(row, fmt.Sprint(sent)))
@@ -209,7 +209,7 @@ func paysDelay(v statelab.Variant) scenarios.Expectation {
 		var parts []string
 		for _, x := range f {
 			ok = ok && x.P50Ms >= x.DelayMs && x.Sent > 0
-			parts = append(parts, fmt.Sprintf("+%.0f ms: %.1f ms", x.DelayMs, x.P50Ms))
+			parts = append(parts, fmt.Sprintf("+%.0f ms: %s", x.DelayMs, scenarios.Millis(x.P50Ms)))
 		}
 		return ok, "medians " + strings.Join(parts, ", ")
 	}}
@@ -222,7 +222,7 @@ func asksRedisNothing(v statelab.Variant) scenarios.Expectation {
 		f := slowOf(res, v)
 		var parts []string
 		for _, x := range f {
-			parts = append(parts, fmt.Sprintf("+%.0f ms: %.1f ms", x.DelayMs, x.P50Ms))
+			parts = append(parts, fmt.Sprintf("+%.0f ms: %s", x.DelayMs, scenarios.Millis(x.P50Ms)))
 		}
 		n := sentBy(res, v)
 		return len(f) == len(slowSteps) && n == 0, fmt.Sprintf("%d bytes sent to Redis; medians %s", n, strings.Join(parts, ", "))

@@ -59,10 +59,10 @@ var strictAffinity = &scenarios.Scenario{
 		lost, _ := users(res, "after instance 2 is back", inProcess, scenarios.Lost)
 		others := notMemory()
 		return fmt.Sprintf("Strict affinity turned the kill into an outage for every user pinned to instance 2: %s users of %d each got 503 until it came back. "+
-			"For memory it bought nothing: the restarted memory-2 is a new process, and %d users lost their session all the same; the %s users, whose sessions were never in the process, "+
+			"For memory it bought nothing: the restarted memory-2 is a new process, and %s lost their session all the same; the %s users, whose sessions were never in the process, "+
 			"were refused service they could have had from any other instance. Re-pinning (kill-instance) lets a memory user log in again at once instead of waiting on an error, which is why balancers re-pin by default. "+
 			"Strict can only pay when an instance comes back with its state (a pause rather than a crash, which this lab does not show).",
-			down, of, lost, variantNames(others))
+			down, of, scenarios.Plural(lost, "user"), variantNames(others))
 	},
 }
 

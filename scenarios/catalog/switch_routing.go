@@ -44,7 +44,7 @@ var switchRouting = &scenarios.Scenario{
 				if len(f) > 0 {
 					example := f[0] + ": " + sequence(v.Sequence(inProcess, f[0]))
 					r.Fact("a memory user's answers", example)
-					r.Detail("memory: %d users flapped between served and refused, e.g. %s", len(f), example)
+					r.Detail("memory: %s flapped between served and refused, e.g. %s", scenarios.Plural(len(f), "user"), example)
 				}
 				return nil
 			},
@@ -61,7 +61,7 @@ var switchRouting = &scenarios.Scenario{
 		all, bad := requests(res, "after the switch", inProcess)
 		flapped := ""
 		if n := res.Int("memory users who flapped"); n > 0 {
-			flapped = fmt.Sprintf("; %d users went from served to refused and back (%s)", n, res.Facts["a memory user's answers"])
+			flapped = fmt.Sprintf("; %s went from served to refused and back (%s)", scenarios.Plural(n, "user"), res.Facts["a memory user's answers"])
 		}
 		return fmt.Sprintf("One policy switch, nothing restarted: %d of %d memory requests were refused, exactly those that reached an instance without the session%s. "+
 			"Such failures look random; they follow the routing. %s.",

@@ -5,9 +5,8 @@ import (
 	"net/http"
 	"time"
 
-	"statelab/lb/api"
-
 	"statelab/lab"
+	"statelab/lb/api"
 )
 
 // FollowOnce is one reading of Follow's, for a test to order readings.

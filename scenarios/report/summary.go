@@ -4,62 +4,39 @@ import (
 	"fmt"
 	"strings"
 
+	"statelab"
+
 	"statelab/scenarios"
 )
 
-// RunFinished prints, after several scenarios, the summary: what each
-// variant showed in each, and the claims each tests.
+// RunFinished prints, after several scenarios, the grid: a row per
+// scenario, a column per variant, each cell what its verdict probe found
+// (the outcome that matters: the bad one if any, with its count), then
+// the run's end.
 func (p *Text) RunFinished(j *scenarios.Journal) {
 	if len(j.Scenarios) < 2 {
 		return
 	}
-	p.n, p.step = 0, 0
+	p.n, p.step, p.name = 0, 0, ""
 	p.emit("", "")
-	p.header(fmt.Sprintf("summary   what each variant showed (users; ✓ good, ✗ bad for what the probe asks; %d users per variant)", j.Users))
-	byScenario := map[string][]scenarios.SummaryRow{}
-	var order []string
-	for _, row := range j.Summary {
-		if _, ok := byScenario[row.Scenario]; !ok {
-			order = append(order, row.Scenario)
-		}
-		byScenario[row.Scenario] = append(byScenario[row.Scenario], row)
-	}
-	for _, name := range order {
-		rows := byScenario[name]
-		if st := rows[0].Status; st != "" && st != "inconclusive" {
-			p.emit("33", fmt.Sprintf("%-16s %s", name, st))
-			continue
-		}
-		probes := map[string][]string{}
-		var probeOrder []string
-		for _, r := range rows {
-			if _, ok := probes[r.Probe]; !ok {
-				probeOrder = append(probeOrder, r.Probe)
-			}
-			words := r.Words
-			if words == "" {
-				words = "not measured"
-			}
-			probes[r.Probe] = append(probes[r.Probe], r.Variant+" "+words)
-		}
-		label := name
-		if u := rows[0].Users; u > 0 && u != j.Users {
-			label = fmt.Sprintf("%s (%d users)", name, u)
-		}
-		first := fmt.Sprintf("%-16s", label)
-		for _, pr := range probeOrder {
-			p.emit("", wrap(first+" ", indent+"       ", pr+": "+strings.Join(probes[pr], " · "), 120))
-			first = fmt.Sprintf("%-16s", "")
-		}
-		if rows[0].Status == "inconclusive" {
-			p.emit("1;33", first+" inconclusive: this machine was too busy to judge it (see above)")
+	p.header(fmt.Sprintf("summary   each scenario's verdict, in users of %d per variant (✓ good, ✗ bad for what it asks)", j.Users))
+	p.mu.Lock()
+	p.raw("", strings.TrimRight(fitTable(grid(j), p.width), "\n"))
+	p.mu.Unlock()
+	var fewer []string
+	for _, s := range j.Scenarios {
+		if u := scenarioUsers(s); u > 0 && u != j.Users {
+			fewer = append(fewer, fmt.Sprintf("%s %d", s.Name, u))
 		}
 	}
-	var tests []string
-	for _, name := range order {
-		tests = append(tests, name+": "+byScenario[name][0].Tests)
+	key := "unavail.: unavailable (a 5xx or no answer); accepted: the old or forged credential worked. "
+	if len(fewer) > 0 {
+		key += "*: fewer users per variant (" + strings.Join(fewer, ", ") + "). "
 	}
-	p.emit("2", wrap("tests     ", indent, strings.Join(tests, " · "), 120))
+	if j.Inconclusive > 0 {
+		key += "(busy): inconclusive, this machine was too busy to judge it. "
+	}
+	p.emit("2", wrap("", indent, key+"The claims each scenario tests: lab list --claims.", p.width))
 	wrong, held := 0, 0
 	for _, s := range j.Scenarios {
 		for _, e := range s.Expectations {
@@ -86,7 +63,55 @@ func (p *Text) RunFinished(j *scenarios.Journal) {
 	if held == len(j.Scenarios) {
 		checked = "in any of them"
 	}
-	p.emit("", fmt.Sprintf("%d scenarios in %.1f s: %s; %d wrong users %s", len(j.Scenarios), j.Seconds, status, wrong, checked))
+	users := "wrong users"
+	if wrong == 1 {
+		users = "wrong user"
+	}
+	p.emit("", wrap("", indent, fmt.Sprintf("%d scenarios in %.1f s: %s; %d %s %s", len(j.Scenarios), j.Seconds, status, wrong, users, checked), p.width))
+}
+
+// gridWords are the outcome words shortened to fit a grid's cell.
+var gridWords = map[string]string{"unavailable": "unavail.", "replay accepted": "accepted", "forgery accepted": "accepted"}
+
+// grid is the run as a table: a row per scenario, a column per variant.
+func grid(j *scenarios.Journal) scenarios.Table {
+	t := scenarios.Table{Columns: append([]string{"scenario"}, statelab.VariantNames()...)}
+	for _, s := range j.Scenarios {
+		row := []string{s.Name}
+		for _, v := range statelab.Variants {
+			row = append(row, gridCell(s, string(v)))
+		}
+		if u := scenarioUsers(s); u > 0 && u != j.Users {
+			row[0] += "*"
+		}
+		if s.Inconclusive {
+			row[0] += " (busy)"
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return t
+}
+
+// gridCell is what a variant showed at a scenario's verdict probe: its first
+// outcome (the bad ones come first), or why there is none.
+func gridCell(s *scenarios.ScenarioReport, v string) string {
+	switch {
+	case s.Skipped:
+		return "skipped"
+	case s.Stopped:
+		return "stopped"
+	case s.Variants == nil:
+		return "failed"
+	}
+	t, ok := s.Variants[v]
+	if !ok || t.Users == 0 {
+		return "-"
+	}
+	first, _, _ := strings.Cut(t.Words(), ", ")
+	for long, short := range gridWords {
+		first = strings.Replace(first, long, short, 1)
+	}
+	return first
 }
 
 // scenarioCount says "1 scenario", "3 scenarios".
@@ -95,6 +120,32 @@ func scenarioCount(n int) string {
 		return "1 scenario"
 	}
 	return fmt.Sprintf("%d scenarios", n)
+}
+
+// fitTable renders t as a table when it fits in width columns; else
+// stacked: each row's first cell on a line, then each other cell under it
+// with its column's name.
+func fitTable(t scenarios.Table, width int) string {
+	table := renderTable(t)
+	fits := true
+	for _, line := range strings.Split(table, "\n") {
+		fits = fits && runeLen(line) <= width
+	}
+	if fits || len(t.Columns) == 0 {
+		return table
+	}
+	var b strings.Builder
+	b.WriteString(t.Columns[0] + "\n")
+	for _, r := range t.Rows {
+		if len(r) == 0 {
+			continue
+		}
+		b.WriteString(r[0] + "\n")
+		for i := 1; i < len(r) && i < len(t.Columns); i++ {
+			b.WriteString(wrap(indent+t.Columns[i]+": ", indent+"  ", r[i], width) + "\n")
+		}
+	}
+	return b.String()
 }
 
 func renderTable(t scenarios.Table) string {
@@ -131,6 +182,11 @@ func renderTable(t scenarios.Table) string {
 	return b.String()
 }
 
+// Wrap breaks text into lines of at most width columns, the first
+// starting with first and the others with rest: how lab run's lines fit
+// the terminal.
+func Wrap(first, rest, text string, width int) string { return wrap(first, rest, text, width) }
+
 // wrap breaks text into lines of at most width runes: the first line starts
 // with first, the others with rest.
 func wrap(first, rest, text string, width int) string {
@@ -150,4 +206,15 @@ func wrap(first, rest, text string, width int) string {
 	}
 	b.WriteString(cur)
 	return b.String()
+}
+
+// scenarioUsers is how many users per variant a scenario's verdict
+// counted (0: none).
+func scenarioUsers(s *scenarios.ScenarioReport) int {
+	for _, t := range s.Variants {
+		if t.Users > 0 {
+			return t.Users
+		}
+	}
+	return 0
 }

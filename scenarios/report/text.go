@@ -24,6 +24,7 @@ type Text struct {
 	w       io.Writer
 	color   bool
 	verbose bool
+	width   int // the widest a line may be, in columns
 
 	mu       sync.Mutex
 	seen     map[string]bool
@@ -41,7 +42,18 @@ type Text struct {
 // NewText writes to w, with ANSI colours when color is set (never colour
 // alone: every outcome has its word and mark), and everything when verbose.
 func NewText(w io.Writer, color, verbose bool) *Text {
-	return &Text{w: w, color: color, verbose: verbose, seen: map[string]bool{}, quoted: map[string]string{}, narrated: map[string]bool{}}
+	return &Text{w: w, color: color, verbose: verbose, width: DefaultWidth, seen: map[string]bool{}, quoted: map[string]string{}, narrated: map[string]bool{}}
+}
+
+// DefaultWidth is how wide Text's lines are unless SetWidth says otherwise.
+const DefaultWidth = 100
+
+// SetWidth makes lines at most n columns wide (at least 60): text wraps
+// at word boundaries, and a table too wide for n is printed stacked.
+func (p *Text) SetWidth(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.width = max(n, 60)
 }
 
 var _ scenarios.Observer = (*Text)(nil)
@@ -83,8 +95,10 @@ func (p *Text) write(code, text string) {
 			switch {
 			case strings.HasPrefix(line, indent) && len(mark) < len(indent)-1:
 				line = fmt.Sprintf("%-*s", len(indent), mark) + line[len(indent):]
-			case p.name != "":
+			case p.name != "" && runeLen(line)+len(p.name)+4 <= p.width:
 				line += "  [" + p.name + "]"
+			case p.name != "":
+				// No room for the mark: the line stands as it is.
 			default:
 				line = mark + " " + line
 			}
@@ -101,17 +115,34 @@ func (p *Text) flush() {
 	if len(p.quiet) == 0 {
 		return
 	}
-	steps := strings.Join(p.quiet, " · ")
+	steps := wrap("", indent, strings.Join(p.quiet, " · "), p.width)
 	p.quiet = nil
 	p.write("", steps)
 }
 
-// header prints a table's header: headers may repeat.
+// header prints a table's header, in bold, wrapped to the width: headers
+// may repeat.
 func (p *Text) header(text string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.flush()
-	fmt.Fprintln(p.w, p.paint("1", text))
+	if runeLen(text) > p.width {
+		label, rest := "", text
+		if len(text) > len(indent) && strings.TrimSpace(text[:len(indent)]) != "" && text[len(indent)-1] == ' ' {
+			label, rest = text[:len(indent)], text[len(indent):] // "verdict   ..." keeps its column
+		}
+		text = wrap(label, indent, rest, p.width)
+	}
+	p.raw("1", text)
+}
+
+// raw prints text line by line in colour code, as it is: no line is
+// marked as a repeat (a grid's rows are the grid). The caller holds mu.
+func (p *Text) raw(code, text string) {
+	for _, line := range strings.Split(text, "\n") {
+		p.seen[line] = true
+		fmt.Fprintln(p.w, p.paint(code, line))
+	}
 }
 
 // RunStarted prints the plan, what "stateless" means here, and the words
@@ -121,11 +152,11 @@ func (p *Text) RunStarted(_ string, plan scenarios.Plan, scs []*scenarios.Scenar
 	if len(plan.Users) > 0 {
 		p.users, p.planned = len(plan.Users), len(plan.Users)
 	}
-	p.emit("", "plan: "+plan.Describe())
+	p.emit("", wrap("plan: ", indent, plan.Describe(), p.width))
 	p.emit("", "")
-	p.emit("", wrap("stateless ", indent, Definition, 120))
-	p.emit("", wrap("outcomes  ", indent, Legend, 120))
-	p.emit("", wrap("terms     ", indent, Terms, 120))
+	p.emit("", wrap("stateless ", indent, Definition, p.width))
+	p.emit("", wrap("outcomes  ", indent, Legend, p.width))
+	p.emit("", wrap("terms     ", indent, Terms, p.width))
 }
 
 // Definition says what "stateless" means in the lab, and where the seed
@@ -152,7 +183,7 @@ const Terms = `probe: every user asks who it is (GET /me) · pool: a variant's i
 // Calibrated prints what the run measured of the machine and the timing
 // it chose, in one paragraph.
 func (p *Text) Calibrated(c scenarios.Calibration) {
-	p.emit("2", wrap("timing    ", indent, c.Line, 120))
+	p.emit("2", wrap("timing    ", indent, c.Line, p.width))
 }
 
 // LabReady keeps the line, to print under the next title when verbose.
@@ -172,7 +203,7 @@ func (p *Text) ScenarioStarted(sc *scenarios.Scenario, n, total int, users map[s
 	if total > 1 {
 		head = fmt.Sprintf("%s  [%d/%d]", head, n, total)
 	}
-	p.emit("1", head)
+	p.emit("1", wrap("", indent, head, p.width))
 	if p.ready != "" {
 		p.emit("2", indent+p.ready)
 		p.ready = ""
@@ -188,11 +219,11 @@ func (p *Text) ScenarioStarted(sc *scenarios.Scenario, n, total int, users map[s
 			continue
 		}
 		p.quoted[c.String()] = sc.Name
-		p.emit("2", wrap(label, indent+"  ", c.String()+": "+c.Text, 120))
+		p.emit("2", wrap(label, indent+"  ", c.String()+": "+c.Text, p.width))
 		label = indent
 	}
 	if len(told) > 0 {
-		p.emit("2", wrap(label, indent+"  ", strings.Join(told, "; "), 110))
+		p.emit("2", wrap(label, indent+"  ", strings.Join(told, "; "), p.width-10))
 	}
 }
 
@@ -208,10 +239,7 @@ func (p *Text) StepStarted(sc *scenarios.Scenario, n int, st scenarios.Step) {
 	told := st.Why != "" && p.narrated[st.Why]
 	if told && !p.verbose {
 		// Told before: held back, to share a line with the next such step.
-		if len(p.quiet) == 0 {
-			id = fmt.Sprintf("%-8s", id)
-		}
-		p.quiet = append(p.quiet, p.paint("1;36", id)+"  "+st.Title)
+		p.quiet = append(p.quiet, id+" "+st.Title)
 		p.mu.Unlock()
 		return
 	}
@@ -220,18 +248,18 @@ func (p *Text) StepStarted(sc *scenarios.Scenario, n int, st scenarios.Step) {
 	if p.verbose || st.Why == "" {
 		p.emit("", p.paint("1;36", label)+st.Title)
 		if st.Why != "" {
-			p.emit("2", wrap(indent, indent, st.Why, 120))
+			p.emit("2", wrap(indent, indent, st.Why, p.width))
 		}
 	} else {
 		// Concise: the title and its narration in one paragraph.
-		text := wrap(label, indent, st.Title+" — "+st.Why, 120)
+		text := wrap(label, indent, st.Title+" — "+st.Why, p.width)
 		p.emit("", p.paint("1;36", label)+strings.TrimPrefix(text, label))
 	}
 	p.narrated[st.Why] = true
 }
 
 // Noted prints a note under the step.
-func (p *Text) Noted(s string) { p.emit("", wrap(indent, indent+"  ", s, 120)) }
+func (p *Text) Noted(s string) { p.emit("", wrap(indent, indent+"  ", s, p.width)) }
 
 // Detailed prints a detail, when verbose.
 func (p *Text) Detailed(s string) {
@@ -264,7 +292,7 @@ func (p *Text) Probed(v *scenarios.Verdict) {
 		}
 		return *t, true
 	})
-	p.emit("", wrap(indent, indent+"  ", v.Name+" (users): "+words, 120))
+	p.emit("", wrap(indent, indent+"  ", v.Name+" (users): "+words, p.width))
 }
 
 // verdictWords says each variant's tally: "memory ✗ 10 lost, ✓ 20 kept ·
@@ -278,3 +306,7 @@ func verdictWords(tally func(statelab.Variant) (scenarios.Tally, bool)) string {
 	}
 	return strings.Join(parts, " · ")
 }
+
+// runeLen is how many columns s takes (one per rune; the lab prints no
+// wide characters).
+func runeLen(s string) int { return len([]rune(s)) }

@@ -22,19 +22,19 @@ func (p *Text) ScenarioFinished(sc *scenarios.Scenario, rep *scenarios.ScenarioR
 	if rep.Variants != nil {
 		if p.total == 1 || p.verbose {
 			p.header("verdict   " + rep.Verdict + ": users per variant")
-			table := VerdictTable(rep.Variants)
+			table := fitTable(verdictTable(rep.Variants), p.width)
 			head, rows, _ := strings.Cut(table, "\n")
 			p.header(head)
 			p.emit("", strings.TrimRight(rows, "\n"))
 		} else if line := recovery(rep.Variants); line != "" {
 			// After the scenario's faults, whichever probe saw them.
-			p.emit("", wrap("recover   ", indent+"  ", line, 120))
+			p.emit("", wrap("recover   ", indent+"  ", line, p.width))
 		}
 	}
 	for i, t := range rep.Tables {
 		if i == 0 || p.verbose {
 			p.header(t.Title)
-			table := renderTable(t)
+			table := fitTable(t, p.width)
 			head, rows, _ := strings.Cut(table, "\n")
 			p.header(head)
 			p.emit("", strings.TrimRight(rows, "\n"))
@@ -60,13 +60,13 @@ func (p *Text) ScenarioFinished(sc *scenarios.Scenario, rep *scenarios.ScenarioR
 			text += ": " + e.Observed
 		}
 		first := label + word + "  "
-		body := wrap(first, indent+strings.Repeat(" ", len(word)+2), text, 120)
+		body := wrap(first, indent+strings.Repeat(" ", len(word)+2), text, p.width)
 		p.emit("", label+p.paint(code, word)+strings.TrimPrefix(body, label+word))
 		label = indent
 	}
 	switch {
 	case rep.Lesson != "":
-		p.emit("1", wrap("lesson    ", indent, rep.Lesson+" ("+scenarios.ClaimsShort(sc.Claims)+")", 120))
+		p.emit("1", wrap("lesson    ", indent, rep.Lesson+" ("+scenarios.ClaimsShort(sc.Claims)+")", p.width))
 	case rep.Inconclusive:
 		p.emit("2", "lesson    none from this run: the machine disturbed what it measures")
 	}
@@ -80,7 +80,7 @@ func (p *Text) ScenarioFinished(sc *scenarios.Scenario, rep *scenarios.ScenarioR
 		if rep.Error != "" {
 			what = "did not run to its end (" + rep.Error + "); " + rep.Busy
 		}
-		end, code = wrap("", indent, fmt.Sprintf("%s: %s (%.1f s, %d requests)", rep.Name, what, rep.Seconds, len(rep.Requests)), 120), "1;33"
+		end, code = wrap("", indent, fmt.Sprintf("%s: %s (%.1f s, %d requests)", rep.Name, what, rep.Seconds, len(rep.Requests)), p.width), "1;33"
 	case rep.Error != "":
 		end, code = fmt.Sprintf("%s FAILED: %s (%.1f s)", rep.Name, rep.Error, rep.Seconds), "1;31"
 	case !rep.OK:
@@ -90,7 +90,7 @@ func (p *Text) ScenarioFinished(sc *scenarios.Scenario, rep *scenarios.ScenarioR
 				n++
 			}
 		}
-		end, code = fmt.Sprintf("%s: %d expectations FAIL, marked above (%.1f s, %d requests)", rep.Name, n, rep.Seconds, len(rep.Requests)), "1;31"
+		end, code = fmt.Sprintf("%s: %s FAIL, marked above (%.1f s, %s)", rep.Name, scenarios.Plural(n, "expectation"), rep.Seconds, scenarios.Plural(len(rep.Requests), "request")), "1;31"
 	}
 	p.emit(code, end)
 }

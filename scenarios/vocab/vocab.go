@@ -111,7 +111,7 @@ func HeldBy(v statelab.Variant, instance, probe string, o scenarios.Outcome) sce
 		got := vd.UsersWith(v, o)
 		t := vd.Tallies[v]
 		holds := slices.Equal(held, got) && t.Of(scenarios.Kept) == t.Users-len(got)
-		return holds, fmt.Sprintf("%s held %d of %d users' sessions; %d users %s, %d kept", instance, len(held), t.Users, len(got), o.Word(), t.Of(scenarios.Kept))
+		return holds, fmt.Sprintf("%s held %d of %d users' sessions; %s %s, %d kept", instance, len(held), t.Users, scenarios.Plural(len(got), "user"), o.Word(), t.Of(scenarios.Kept))
 	}}
 }
 
