@@ -56,6 +56,7 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	hold := fs.Bool("hold", false, "after the last scenario, keep the lab (and the live page) running as the scenario left it,\nuntil Enter or Ctrl-C")
 	verbose := fs.Bool("verbose", false, "print everything: every narration, claim quote, confirmation and table, each time")
 	dry := fs.Bool("dry-run", false, "print the plan (steps, not what to expect: see --reveal) and touch nothing")
+	legend := fs.Bool("legend", false, "print what \"stateless\" means here, the outcome words and the terms a run uses, and run nothing")
 	reveal := fs.Bool("reveal", false, "with --dry-run: print what each variant is expected to show, too")
 	predict := fs.Bool("predict", false, "before each scenario, ask one question per variant (all, some or none of its users?),\nthen score the answers against what happened")
 	answers := fs.String("answers", "", "with --predict: read the answers from this file, one per line, instead of stdin")
@@ -72,6 +73,12 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	names, err := parseInterleaved(fs, args, env)
 	if err != nil {
 		return err
+	}
+	if *legend {
+		text := report.NewText(env.Stdout, false, true)
+		text.SetWidth(textWidth(env.Stdout, env))
+		text.WriteLegend()
+		return nil
 	}
 	if len(names) == 0 {
 		names = []string{"all"}

@@ -14,11 +14,10 @@ import (
 	"statelab/scenarios"
 )
 
-// Text writes a run for a terminal or a file, as it goes. By default it is
-// concise: each claim quoted once, each narration printed once, details
-// left out, and no line printed twice (a line that would repeat one
-// carries its step's number instead of the indent). Verbose prints
-// everything.
+// Text writes a run for a terminal or a file, as it goes, its lines at
+// most width columns. By default it is concise: claims named, not quoted
+// (lab list --claims quotes them), each narration printed once, details
+// left out. Verbose prints everything.
 type Text struct {
 	scenarios.Base
 	w       io.Writer
@@ -26,23 +25,20 @@ type Text struct {
 	verbose bool
 	width   int // the widest a line may be, in columns
 
-	mu       sync.Mutex
-	seen     map[string]bool
-	quoted   map[string]string // claim → the scenario that quoted it
-	narrated map[string]bool
-	ready    string   // the last lab-ready line, shown in the next title
-	total    int      // scenarios in the run
-	n, step  int      // the scenario under way, and its step
-	name     string   // the scenario under way
-	quiet    []string // steps told before, not printed yet (see flush)
-	users    int      // per variant, in the scenario under way
-	planned  int      // per variant, in the plan
+	mu      sync.Mutex
+	ready   string   // the last lab-ready line, shown in the next title
+	total   int      // scenarios in the run
+	n, step int      // the scenario under way, and its step
+	name    string   // the scenario under way
+	quiet   []string // steps told before, not printed yet (see flush)
+	users   int      // per variant, in the scenario under way
+	planned int      // per variant, in the plan
 }
 
 // NewText writes to w, with ANSI colours when color is set (never colour
 // alone: every outcome has its word and mark), and everything when verbose.
 func NewText(w io.Writer, color, verbose bool) *Text {
-	return &Text{w: w, color: color, verbose: verbose, width: DefaultWidth, seen: map[string]bool{}, quoted: map[string]string{}, narrated: map[string]bool{}}
+	return &Text{w: w, color: color, verbose: verbose, width: DefaultWidth}
 }
 
 // DefaultWidth is how wide Text's lines are unless SetWidth says otherwise.
@@ -76,11 +72,8 @@ func (p *Text) label() string {
 	return fmt.Sprint(p.step)
 }
 
-// emit prints text, line by line, in colour code. In concise mode a line
-// already printed is marked: an indented one with the step's number in
-// place of its indent, another with the scenario's name at its end; so no
-// line repeats word for word. The continuation of a wrapped line is left
-// as it is: a fragment may repeat, and a mark there would read as a number.
+// emit prints text, line by line, in colour code, after the steps held
+// back.
 func (p *Text) emit(code, text string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -90,20 +83,6 @@ func (p *Text) emit(code, text string) {
 
 func (p *Text) write(code, text string) {
 	for _, line := range strings.Split(text, "\n") {
-		if !p.verbose && line != "" && p.seen[line] && !strings.HasPrefix(line, indent+" ") {
-			mark := p.label()
-			switch {
-			case strings.HasPrefix(line, indent) && len(mark) < len(indent)-1:
-				line = fmt.Sprintf("%-*s", len(indent), mark) + line[len(indent):]
-			case p.name != "" && runeLen(line)+len(p.name)+4 <= p.width:
-				line += "  [" + p.name + "]"
-			case p.name != "":
-				// No room for the mark: the line stands as it is.
-			default:
-				line = mark + " " + line
-			}
-		}
-		p.seen[line] = true
 		fmt.Fprintln(p.w, p.paint(code, line))
 	}
 }
@@ -136,14 +115,8 @@ func (p *Text) header(text string) {
 	p.raw("1", text)
 }
 
-// raw prints text line by line in colour code, as it is: no line is
-// marked as a repeat (a grid's rows are the grid). The caller holds mu.
-func (p *Text) raw(code, text string) {
-	for _, line := range strings.Split(text, "\n") {
-		p.seen[line] = true
-		fmt.Fprintln(p.w, p.paint(code, line))
-	}
-}
+// raw prints text line by line in colour code. The caller holds mu.
+func (p *Text) raw(code, text string) { p.write(code, text) }
 
 // RunStarted prints the plan, what "stateless" means here, and the words
 // the run uses.
@@ -154,10 +127,24 @@ func (p *Text) RunStarted(_ string, plan scenarios.Plan, scs []*scenarios.Scenar
 	}
 	p.emit("", wrap("plan: ", indent, plan.Describe(), p.width))
 	p.emit("", "")
+	if !p.verbose {
+		p.emit("", wrap("outcomes  ", indent, ShortLegend, p.width))
+		return
+	}
+	p.WriteLegend()
+}
+
+// WriteLegend prints what "stateless" means here, the outcome words and
+// the terms: lab run --legend, and the head of a verbose run.
+func (p *Text) WriteLegend() {
 	p.emit("", wrap("stateless ", indent, Definition, p.width))
 	p.emit("", wrap("outcomes  ", indent, Legend, p.width))
 	p.emit("", wrap("terms     ", indent, Terms, p.width))
 }
+
+// ShortLegend is the outcome words in a line or two, for a concise run.
+const ShortLegend = `✓ kept · ✗ refused (a 401; the session still exists elsewhere) · ✗ lost (gone: log in again) · ✗ lost data · ✗ duplicated · ` +
+	`✗ unavailable (a 5xx or no answer) · ✗ wrong user. lab run --legend explains every word the run uses.`
 
 // Definition says what "stateless" means in the lab, and where the seed
 // articles disagree.
@@ -193,8 +180,8 @@ func (p *Text) LabReady(note string) {
 	}
 }
 
-// ScenarioStarted prints the title and the claims, each claim quoted once
-// per run.
+// ScenarioStarted prints the title and the claims the scenario tests:
+// named, or quoted when verbose.
 func (p *Text) ScenarioStarted(sc *scenarios.Scenario, n, total int, users map[statelab.Variant][]string) {
 	p.n, p.step, p.total, p.name = n, 0, total, sc.Name
 	p.users = len(users[statelab.Variants[0]])
@@ -211,24 +198,19 @@ func (p *Text) ScenarioStarted(sc *scenarios.Scenario, n, total int, users map[s
 	if p.planned > 0 && p.users != p.planned {
 		p.emit("2", fmt.Sprintf("users     %d per variant in this scenario, the first %d of the plan", p.users, p.users))
 	}
-	var told []string
+	if p.concise() {
+		return // the lesson names the claims; lab list --claims quotes them
+	}
 	label := "claim     "
 	for _, c := range sc.Claims {
-		if by, ok := p.quoted[c.String()]; ok && !p.verbose {
-			told = append(told, c.String()+" (quoted under "+by+")")
-			continue
-		}
-		p.quoted[c.String()] = sc.Name
 		p.emit("2", wrap(label, indent+"  ", c.String()+": "+c.Text, p.width))
 		label = indent
 	}
-	if len(told) > 0 {
-		p.emit("2", wrap(label, indent+"  ", strings.Join(told, "; "), p.width-10))
-	}
 }
 
-// StepStarted prints the step's title and, once per run unless verbose,
-// its narration.
+// StepStarted prints the step's title, and when verbose its narration.
+// A concise run holds back a step whose narration was told before, to
+// share a line with the next such step.
 func (p *Text) StepStarted(sc *scenarios.Scenario, n int, st scenarios.Step) {
 	p.mu.Lock()
 	p.step = n
@@ -236,9 +218,9 @@ func (p *Text) StepStarted(sc *scenarios.Scenario, n int, st scenarios.Step) {
 	if p.total > 1 {
 		id = p.label()
 	}
-	told := st.Why != "" && p.narrated[st.Why]
-	if told && !p.verbose {
-		// Told before: held back, to share a line with the next such step.
+	if p.concise() {
+		// The title, held back to share a line with the next steps,
+		// until one of them says something.
 		p.quiet = append(p.quiet, id+" "+st.Title)
 		p.mu.Unlock()
 		return
@@ -246,16 +228,15 @@ func (p *Text) StepStarted(sc *scenarios.Scenario, n int, st scenarios.Step) {
 	p.mu.Unlock()
 	label := fmt.Sprintf("%-8s", id) + "  "
 	if p.verbose || st.Why == "" {
-		p.emit("", p.paint("1;36", label)+st.Title)
+		p.emit("", p.paint("1;36", label)+strings.TrimPrefix(wrap(label, indent, st.Title, p.width), label))
 		if st.Why != "" {
 			p.emit("2", wrap(indent, indent, st.Why, p.width))
 		}
-	} else {
-		// Concise: the title and its narration in one paragraph.
-		text := wrap(label, indent, st.Title+" — "+st.Why, p.width)
-		p.emit("", p.paint("1;36", label)+strings.TrimPrefix(text, label))
+		return
 	}
-	p.narrated[st.Why] = true
+	// The title and its narration in one paragraph.
+	text := wrap(label, indent, st.Title+" — "+st.Why, p.width)
+	p.emit("", p.paint("1;36", label)+strings.TrimPrefix(text, label))
 }
 
 // Noted prints a note under the step.
@@ -292,7 +273,7 @@ func (p *Text) Probed(v *scenarios.Verdict) {
 		}
 		return *t, true
 	})
-	p.emit("", wrap(indent, indent+"  ", v.Name+" (users): "+words, p.width))
+	p.emit("", wrap(indent, indent+"  ", v.Name+": "+words, p.width))
 }
 
 // verdictWords says each variant's tally: "memory ✗ 10 lost, ✓ 20 kept ·
@@ -310,3 +291,8 @@ func verdictWords(tally func(statelab.Variant) (scenarios.Tally, bool)) string {
 // runeLen is how many columns s takes (one per rune; the lab prints no
 // wide characters).
 func runeLen(s string) int { return len([]rune(s)) }
+
+// concise says whether a step's narration and a scenario's claims are
+// left out: in a run of several scenarios, unless verbose. A single
+// scenario is told whole.
+func (p *Text) concise() bool { return !p.verbose && p.total > 1 }
