@@ -3,7 +3,8 @@
 # tests drive every page in headless Chromium (Debian's chromium package)
 # and save each page as they leave it (shop pages before and after a kill,
 # the live page after kill-instance, the status page after its buttons,
-# each also at 390 px).
+# each also at 390 px), then the grid that ends `lab run all` at 80
+# columns, as a terminal shows it (grid-80.png).
 #
 #   scripts/screenshots.sh
 set -euo pipefail
@@ -23,6 +24,24 @@ rm -rf "$out.new"
 mkdir -p "$out.new"
 # CI=true: a browser test that cannot start Chromium fails instead of skipping.
 STATELAB_SCREENSHOTS="$PWD/$out.new" CI=true go test -count=1 -run Browser ./internal/browsertest
+
+# The grid: the lines from "summary" to the end of a real run at 80
+# columns, in a monospace page of 80 columns, photographed.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+go build -o "$tmp/lab" ./cmd/lab
+COLUMNS=80 "$tmp/lab" run all >"$tmp/run.txt"
+python3 - "$tmp/run.txt" "$tmp/grid.html" <<'PY'
+import html, sys
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+start = max(i for i, l in enumerate(lines) if l.startswith("summary"))
+text = html.escape("\n".join(lines[start:]))
+open(sys.argv[2], "w", encoding="utf-8").write(
+    '<!doctype html><meta charset="utf-8"><body style="margin:0;background:#111;color:#eee">'
+    '<pre style="font:15px/1.35 DejaVu Sans Mono,monospace;margin:12px;width:80ch">' + text + '</pre>')
+PY
+"$found" --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=780,560 \
+	--screenshot="$PWD/$out.new/grid-80.png" "file://$tmp/grid.html" 2>/dev/null
 rm -rf "$out"
 mv "$out.new" "$out"
 ls -1 "$out"
