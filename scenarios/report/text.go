@@ -170,7 +170,15 @@ const Terms = `probe: every user asks who it is (GET /me) · pool: a variant's i
 // Calibrated prints what the run measured of the machine and the timing
 // it chose, in one paragraph.
 func (p *Text) Calibrated(c scenarios.Calibration) {
-	p.emit("2", wrap("timing    ", indent, c.Line, p.width))
+	m := c.Measured
+	if p.verbose || c.Off || c.Kept != "" || m.RedisN == 0 || m.WakeN == 0 {
+		p.emit("2", wrap("timing    ", indent, c.Line, p.width))
+		return
+	}
+	// The usual case in a sentence; --verbose and the journal say how.
+	p.emit("2", wrap("timing    ", indent, fmt.Sprintf("at the 99th percentile Redis answered in %s and a goroutine woke %s late, so the instances wait %s for Redis and token-expiry's lifetimes are %s",
+		scenarios.Millis(float64(m.RedisP99.Microseconds())/1000), scenarios.Millis(float64(m.WakeP99.Microseconds())/1000),
+		scenarios.Seconds(c.Timing.StoreTimeout.Seconds()), scenarios.Seconds(c.Timing.Lifetime.Seconds())), p.width))
 }
 
 // LabReady keeps the line, to print under the next title when verbose.
