@@ -19,7 +19,7 @@ func (p *Text) RunFinished(j *scenarios.Journal) {
 	}
 	p.n, p.step, p.name = 0, 0, ""
 	p.emit("", "")
-	p.header(fmt.Sprintf("summary   each scenario's verdict, in users of %d per variant (✓ good, ✗ bad for what it asks)", j.Users))
+	p.header(fmt.Sprintf("summary   what each variant showed at each scenario's verdict probe (the one lab run NAME tabulates; the text above gives every probe), in users of %d per variant (✓ good, ✗ bad for what it asks)", j.Users))
 	p.mu.Lock()
 	p.raw("", strings.TrimRight(fitTable(grid(j), p.width), "\n"))
 	p.mu.Unlock()
@@ -31,7 +31,7 @@ func (p *Text) RunFinished(j *scenarios.Journal) {
 	}
 	key := "unavail.: unavailable (a 5xx or no answer); accepted: the old or forged credential worked. "
 	if len(fewer) > 0 {
-		key += "*: fewer users per variant (" + strings.Join(fewer, ", ") + "). "
+		key += "*: the verdict probe asked fewer users per variant (" + strings.Join(fewer, ", ") + "). "
 	}
 	if j.Inconclusive > 0 {
 		key += "(busy): inconclusive, this machine was too busy to judge it. "

@@ -143,8 +143,9 @@ func (p *Text) WriteLegend() {
 }
 
 // ShortLegend is the outcome words in a line or two, for a concise run.
-const ShortLegend = `✓ kept · ✗ refused (a 401; the session still exists elsewhere) · ✗ lost (gone: log in again) · ✗ lost data · ✗ duplicated · ` +
-	`✗ unavailable (a 5xx or no answer) · ✗ wrong user. lab run --legend explains every word the run uses.`
+const ShortLegend = `counts of users: ✓ kept · ✗ refused (401, nothing destroyed) · ✗ lost (log in again) · ✗ lost data · ` +
+	`✗ duplicated · ✗ unavailable (5xx or none) · ✗ wrong user; for old or forged credentials ✓ refused is good, ` +
+	`✗ accepted bad (lab run --legend: every word)`
 
 // Definition says what "stateless" means in the lab, and where the seed
 // articles disagree.
