@@ -88,15 +88,6 @@ func (v Variant) Describe() Description {
 // Variants.
 func Descriptions() []Description { return slices.Clone(descriptions) }
 
-// CookieName is the session cookie a variant's clients keep, when served
-// alone on a host; "" for a bearer token.
-func (d Description) CookieName() string {
-	if d.Bearer {
-		return ""
-	}
-	return SessionCookie
-}
-
 // Shared says every instance can read every session: kept in a shared
 // store or carried by the client. A variant that is not shared needs its
 // users pinned to the instance that holds their session.

@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"strings"
 )
@@ -68,16 +67,6 @@ func WriteWith(w http.ResponseWriter, page []byte, policy string) {
 func Static(page []byte) http.HandlerFunc {
 	policy := Policy(page)
 	return func(w http.ResponseWriter, _ *http.Request) { WriteWith(w, page, policy) }
-}
-
-// JSON serves v as a page's state.
-func JSON(w http.ResponseWriter, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	RawJSON(w, body)
 }
 
 // RawJSON serves body, already JSON, as a page's state.

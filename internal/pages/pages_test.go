@@ -44,7 +44,7 @@ func TestKit(t *testing.T) {
 	for name, h := range map[string]http.HandlerFunc{
 		"static": pages.Static(page),
 		"write":  func(w http.ResponseWriter, _ *http.Request) { pages.Write(w, page) },
-		"json":   func(w http.ResponseWriter, _ *http.Request) { pages.JSON(w, map[string]int{"a": 1}) },
+		"json":   func(w http.ResponseWriter, _ *http.Request) { pages.RawJSON(w, []byte(`{"a":1}`)) },
 	} {
 		rec := httptest.NewRecorder()
 		h(rec, httptest.NewRequest("GET", "/", nil))
