@@ -254,7 +254,7 @@ func (r *Run) awaitDown(targets []instance, mark int64, t0 time.Time) error {
 		hows = append(hows, h)
 	}
 	sort.Strings(hows)
-	r.Note("lb: %s down after %s (%s)", strings.Join(names, ", "), strings.Join(times, ", "), strings.Join(hows, "; "))
+	r.Aside("lb: %s down after %s (%s)", strings.Join(names, ", "), strings.Join(times, ", "), strings.Join(hows, "; "))
 	return nil
 }
 

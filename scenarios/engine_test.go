@@ -54,7 +54,8 @@ type recorder struct {
 	finished []string
 }
 
-func (r *recorder) Noted(s string) { r.notes = append(r.notes, s) }
+func (r *recorder) Noted(s string)  { r.notes = append(r.notes, s) }
+func (r *recorder) Asided(s string) { r.notes = append(r.notes, s) }
 func (r *recorder) ScenarioFinished(sc *scenarios.Scenario, _ *scenarios.ScenarioReport) {
 	r.finished = append(r.finished, sc.Name)
 }

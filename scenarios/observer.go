@@ -20,6 +20,9 @@ type Observer interface {
 	StepStarted(sc *Scenario, n int, st Step)
 	// Noted: a line about what just happened (a step's note).
 	Noted(note string)
+	// Asided: a note that repeats what the verdict table or the lesson
+	// gives, for a scenario told whole.
+	Asided(note string)
 	// Detailed: a line of detail, for those who asked for everything
 	// (a confirmation the step's title already implies).
 	Detailed(note string)
@@ -46,6 +49,7 @@ func (Base) LabReady(string)                                                    
 func (Base) StepStarted(*Scenario, int, Step)                                   {}
 func (Base) Noted(string)                                                       {}
 func (Base) Detailed(string)                                                    {}
+func (Base) Asided(string)                                                      {}
 func (Base) Answered(statelab.Variant, string, Request, Outcome)                {}
 func (Base) Probed(*Verdict)                                                    {}
 func (Base) ScenarioFinished(*Scenario, *ScenarioReport)                        {}
@@ -89,6 +93,12 @@ func (os observers) StepStarted(sc *Scenario, n int, st Step) {
 func (os observers) Noted(note string) {
 	for _, o := range os {
 		o.Noted(note)
+	}
+}
+
+func (os observers) Asided(note string) {
+	for _, o := range os {
+		o.Asided(note)
 	}
 }
 

@@ -82,7 +82,7 @@ func (r *Run) probeUsers(k Kind, users []*User, name string, times int, ask Ask)
 		}
 	}
 	if len(moved) > 0 {
-		r.Note("lb: re-pinned %s users (the %s users of this probe are now on %s)", strings.Join(moved, ", "), first, v.Spread(first))
+		r.Aside("lb: re-pinned %s users (the %d %s users are now on %s)", strings.Join(moved, ", "), len(v.Instance[first]), first, v.Spread(first))
 	}
 	r.res.Verdicts = append(r.res.Verdicts, v)
 	r.rn.obs.Probed(v)
@@ -152,7 +152,7 @@ func (r *Run) probeLoop(name string, pace time.Duration, action func() error) (*
 		}
 	}
 	all, _ := v.Requests(statelab.Variants[0])
-	r.Note("%d GET /me requests per variant while it happened (%d rounds of every user)", all, rounds)
+	r.Aside("%d GET /me requests per variant while it happened (%d rounds of every user)", all, rounds)
 	r.res.Verdicts = append(r.res.Verdicts, v)
 	r.rn.obs.Probed(v)
 	return v, nil

@@ -110,6 +110,16 @@ func (r *Run) Note(format string, args ...any) {
 	r.rn.obs.Noted(s)
 }
 
+// Aside prints a line under the current step, and keeps it in the
+// journal, when the scenario is told whole (run alone, or --verbose): a
+// figure the scenario's verdict table or lesson also gives, left out of a
+// concise run of several.
+func (r *Run) Aside(format string, args ...any) {
+	s := fmt.Sprintf(format, args...)
+	r.notes = append(r.notes, s)
+	r.rn.obs.Asided(s)
+}
+
 // Detail records a line of detail: kept in the journal, printed only with
 // --verbose (a confirmation the step's title already implies).
 func (r *Run) Detail(format string, args ...any) {

@@ -89,7 +89,14 @@ func Command(args ...string) (exe string, argv []string, env []string) {
 // which could not check it.
 func Scenarios(t *testing.T, rt lab.Runtime, users int, names ...string) *scenarios.Journal {
 	t.Helper()
-	back := run(t, rt, users, names...)
+	return ScenariosSeen(t, rt, users, nil, names...)
+}
+
+// ScenariosSeen is Scenarios with observers of the first run (a scenario
+// run again is not shown to them).
+func ScenariosSeen(t *testing.T, rt lab.Runtime, users int, obs []scenarios.Observer, names ...string) *scenarios.Journal {
+	t.Helper()
+	back := run(t, rt, users, obs, names...)
 	for attempt := 0; attempt < 2; attempt++ {
 		var again []string
 		for _, s := range back.Scenarios {
@@ -101,7 +108,7 @@ func Scenarios(t *testing.T, rt lab.Runtime, users int, names ...string) *scenar
 		if len(again) == 0 {
 			break
 		}
-		more := run(t, rt, users, again...)
+		more := run(t, rt, users, nil, again...)
 		for _, s := range more.Scenarios {
 			for i, old := range back.Scenarios {
 				if old.Name == s.Name {
@@ -151,10 +158,10 @@ func Scenarios(t *testing.T, rt lab.Runtime, users int, names ...string) *scenar
 
 // run runs the named scenarios once and returns the journal as --json
 // writes it, read back.
-func run(t *testing.T, rt lab.Runtime, users int, names ...string) *scenarios.Journal {
+func run(t *testing.T, rt lab.Runtime, users int, obs []scenarios.Observer, names ...string) *scenarios.Journal {
 	t.Helper()
 	ctx := context.Background()
-	rn, err := scenarios.NewRunner(ctx, rt, scenarios.Options{Users: users, Seed: 7})
+	rn, err := scenarios.NewRunner(ctx, rt, scenarios.Options{Users: users, Seed: 7, Observers: obs})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package catalog_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"statelab"
 
@@ -16,6 +18,7 @@ import (
 	"statelab/lab/inproc"
 	"statelab/scenarios"
 	"statelab/scenarios/catalog"
+	"statelab/scenarios/report"
 )
 
 func tally(t *testing.T, j *scenarios.Journal, name, variant string) scenarios.Tally {
@@ -39,7 +42,14 @@ func TestCatalogue(t *testing.T) {
 	}
 	t.Cleanup(func() { rt.Close() })
 	before := child.Children(os.Getpid())
-	j := labtest.Scenarios(t, rt, 30, "all")
+	// What a student reads of the same run, at 80 and at 100 columns.
+	var at80, at100 bytes.Buffer
+	narrow, wide := report.NewText(&at80, false, false), report.NewText(&at100, false, false)
+	narrow.SetWidth(80)
+	wide.SetWidth(100)
+	j := labtest.ScenariosSeen(t, rt, 30, []scenarios.Observer{narrow, wide}, "all")
+	checkText(t, at80.String(), 80, len(j.Scenarios))
+	checkText(t, at100.String(), 100, len(j.Scenarios))
 	if got, want := len(j.Scenarios), len(catalog.All()); got != want {
 		t.Fatalf("%d scenarios in the journal, want %d", got, want)
 	}
@@ -100,6 +110,48 @@ func TestCatalogue(t *testing.T) {
 		}
 		if len(s.Requests) == 0 || len(s.Steps) != len(mustFind(t, s.Name).Steps) || s.Lesson == "" || s.Verdict == "" {
 			t.Errorf("%s: %d requests, %d steps, verdict %q, lesson %q: the journal is incomplete", s.Name, len(s.Requests), len(s.Steps), s.Verdict, s.Lesson)
+		}
+	}
+}
+
+// checkText reads lab run all's text as a student would get it at width
+// columns: no line wider; at most 28 lines a scenario on average; the last
+// 30 lines a grid naming the four variants with a row per scenario, after
+// each scenario its own verdict table; no latency printed as "0.0 ms".
+func checkText(t *testing.T, text string, width, scenarioCount int) {
+	t.Helper()
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	for _, l := range lines {
+		if n := utf8.RuneCountInString(l); n > width {
+			t.Errorf("width %d: a line of %d columns: %q", width, n, l)
+		}
+	}
+	if strings.Contains(text, "0.0 ms") {
+		t.Errorf("width %d: a latency printed as 0.0 ms", width)
+	}
+	if got := strings.Count(text, "\nverdict   "); got != scenarioCount {
+		t.Errorf("width %d: %d verdict tables for %d scenarios", width, got, scenarioCount)
+	}
+	if width >= 100 && len(lines) > 28*scenarioCount {
+		t.Errorf("width %d: %d lines for %d scenarios, more than 28 a scenario", width, len(lines), scenarioCount)
+	}
+	last := lines[max(len(lines)-30, 0):]
+	header := -1
+	for i, l := range last {
+		if f := strings.Fields(l); len(f) == 5 && f[0] == "scenario" && strings.Join(f[1:], " ") == strings.Join(statelab.VariantNames(), " ") {
+			header = i
+		}
+	}
+	if header < 0 {
+		t.Fatalf("width %d: no grid header naming the variants in the last 30 lines:\n%s", width, strings.Join(last, "\n"))
+	}
+	for _, sc := range catalog.All() {
+		found := false
+		for _, l := range last[header+1:] {
+			found = found || strings.TrimSuffix(strings.Fields(l + " x")[0], "*") == sc.Name
+		}
+		if !found {
+			t.Errorf("width %d: the grid has no row for %s:\n%s", width, sc.Name, strings.Join(last, "\n"))
 		}
 	}
 }

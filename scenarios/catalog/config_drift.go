@@ -83,7 +83,7 @@ var configDrift = &scenarios.Scenario{
 			after = fmt.Sprintf("After the fix every variant served %d of %d users again: nothing had been lost, only refused", kept, of)
 		}
 		return fmt.Sprintf("One instance with another key refused exactly the requests it answered: %d of %d jwt requests, %d of %d cookie requests, %d of %d redis requests, "+
-			"every request of the %d of %d memory users pinned to it. jwt and cookie instances share no session, redis instances all of them, "+
+			"every request of the %d of %d memory users pinned to it. jwt and cookie instances share no session, redis instances share every one, "+
 			"yet all must agree on the key: configuration is state too. %s.",
 			jwtBad, jwtAll, cookieBad, cookieAll, redisBad, redisAll, memRefused, of, after)
 	},

@@ -36,7 +36,7 @@ var logoutReplay = &scenarios.Scenario{
 				}
 				if payload := u.TokenPayload(); payload != "" {
 					r.Fact("a token's payload", payload)
-					r.Note("jwt: a token is signed, not encrypted: %s's names the user and its cart (%s) to anyone holding it", u.Name, cartWords(u.Cart()))
+					r.Note("jwt: a token is signed, not encrypted: %s's token names the user and its cart (%s) to anyone holding it", u.Name, cartWords(u.Cart()))
 				}
 				if c := r.Users[inCookie][0]; c.SessionCookieValue() != "" {
 					value := c.SessionCookieValue()
@@ -124,11 +124,11 @@ var logoutReplay = &scenarios.Scenario{
 		if m := res.Int("token lifetime, minutes"); m > 0 {
 			lifetime = fmt.Sprintf(" (here %d minutes)", m)
 		}
-		return fmt.Sprintf("Logout deleted the memory and redis sessions: %d and %d of %d old cookies were refused. "+
+		return fmt.Sprintf("Logout deleted the memory and redis sessions: %d of %d memory and %d of %d redis old cookies were refused. "+
 			"%d of %d jwt tokens were still accepted: the server keeps nothing it could delete, so a copy is the user until it expires%s, and anyone holding it can read it. "+
 			"The cookie variant is the same design in a cookie: logout deleted the cookie from the browser, and %d of %d copies taken before were still accepted (encrypted, so a copy cannot be read, but it can be replayed). "+
 			"The denylist refused %d of %d replays by keeping state again: a Redis lookup per request (one GET /me alone: %s with it, %s without) and %d entries in Redis.",
-			memRefused, redisRefused, of, accepted, of, lifetime, cookies, of, denied, of,
+			memRefused, of, redisRefused, of, accepted, of, lifetime, cookies, of, denied, of,
 			scenarios.Millis(res.Float("jwt ms with the denylist, one request alone")), scenarios.Millis(res.Float("jwt ms, one request alone")), res.Int("denylist entries"))
 	},
 }

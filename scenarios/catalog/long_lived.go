@@ -114,7 +114,10 @@ func awaitDrops(r *scenarios.Run) error {
 			}
 		}
 	}
-	for _, v := range statelab.Variants {
+	var lines []string
+	same := true
+	var first liveDrops
+	for i, v := range statelab.Variants {
 		var d liveDrops
 		dead := fmt.Sprintf("%s-2", v)
 		for _, u := range r.Users[v] {
@@ -135,7 +138,20 @@ func awaitDrops(r *scenarios.Run) error {
 			}
 		}
 		r.Fact("live "+string(v), d)
-		r.Note("%s: %d of %d live connections dropped (%d of them held by %s); %d still open", v, d.Dropped, d.Open, d.Dropped-d.Others, dead, d.Open-d.Dropped)
+		if i == 0 {
+			first = d
+		}
+		same = same && d == first && d.Others == 0 && d.Held == d.Dropped
+		lines = append(lines, fmt.Sprintf("%s: %d of %d live connections dropped (%d of them held by %s); %d still open", v, d.Dropped, d.Open, d.Dropped-d.Others, dead, d.Open-d.Dropped))
+	}
+	if same {
+		// The usual case, in one line.
+		r.Note("in each variant %d of %d live connections dropped, exactly those %s held; %d still open",
+			first.Dropped, first.Open, instanceNames(2), first.Open-first.Dropped)
+		return nil
+	}
+	for _, l := range lines {
+		r.Note("%s", l)
 	}
 	return nil
 }

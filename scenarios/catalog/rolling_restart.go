@@ -58,7 +58,7 @@ var rollingRestart = &scenarios.Scenario{
 		others := notMemory()
 		sent := counts(others, func(v statelab.Variant) int { all, _ := requests(res, "during the restarts", v); return all }) + " requests"
 		if s, each := strings.CutSuffix(sent, " each requests"); each {
-			sent = s + " requests each"
+			sent = s + " requests per variant"
 		}
 		bad := 0
 		for _, v := range others {

@@ -144,11 +144,15 @@ func measureSlow(r *scenarios.Run) error {
 	var cols []string
 	for _, st := range slowSteps {
 		d := slowDelay(r.Timing().StoreTimeout, st.per)
-		cols = append(cols, fmt.Sprintf("Redis +%d ms", d.Milliseconds()))
+		if len(cols) == 0 {
+			cols = append(cols, fmt.Sprintf("Redis +%d ms", d.Milliseconds()))
+		} else {
+			cols = append(cols, fmt.Sprintf("+%d ms", d.Milliseconds()))
+		}
 		if err := lab.SetRedisLatency(r.Context(), r.RT, d); err != nil {
 			return err
 		}
-		r.Note("%s: Redis +%d ms", st.probe, d.Milliseconds())
+		r.Aside("the delay proxy now adds %d ms to every answer of Redis", d.Milliseconds())
 		if _, err := r.Probe(st.probe, 1); err != nil {
 			return err
 		}
@@ -172,8 +176,8 @@ func measureSlow(r *scenarios.Run) error {
 		return err
 	}
 	t := scenarios.Table{
-		Title:   fmt.Sprintf("GET /me, one user alone, %d requests in a row at each delay: the median and the slowest, and the bytes the instances sent Redis meanwhile", slowSamples),
-		Columns: append(append([]string{"variant"}, cols...), "bytes sent to Redis"),
+		Title:   fmt.Sprintf("GET /me, one user alone, %d requests in a row at each delay: median / slowest, and the bytes the instances sent Redis meanwhile", slowSamples),
+		Columns: append(append([]string{"variant"}, cols...), "bytes to Redis"),
 	}
 	for _, v := range statelab.Variants {
 		r.Fact("slow "+string(v), figures[v])
@@ -181,7 +185,7 @@ func measureSlow(r *scenarios.Run) error {
 		var sent int64
 		for _, f := range figures[v] {
 			// With 40 samples the 99th percentile is the slowest: said so.
-			row = append(row, "median "+scenarios.Millis(f.P50Ms)+" · max "+scenarios.Millis(f.P99Ms))
+			row = append(row, scenarios.Millis(f.P50Ms)+" / "+scenarios.Millis(f.P99Ms))
 			sent += f.Sent
 		}
 		t.Rows = append(t.Rows, append(row, fmt.Sprint(sent)))

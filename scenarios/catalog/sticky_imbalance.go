@@ -117,7 +117,13 @@ func imbalanceProbe(name, title, why string) scenarios.Step {
 func imbalanceTable(r *scenarios.Run) error {
 	res := r.Result()
 	probes := []string{imbalanceBefore, imbalanceAfter, imbalanceChurn}
-	t := scenarios.Table{Title: "requests per instance (a full bar: all of the variant's requests)", Columns: []string{"instance", "before", "after the restart", "after the churn"}}
+	// Each cell is a count and a bar, read from the left: so are the
+	// headers (renderTable right-aligns, and the padding makes it moot).
+	cols := []string{"instance"}
+	for _, c := range []string{"before", "after the restart", "after the churn"} {
+		cols = append(cols, fmt.Sprintf("%-*s", barCell, c))
+	}
+	t := scenarios.Table{Title: "requests per instance (a full bar: all of the variant's requests)", Columns: cols}
 	for _, v := range statelab.Variants {
 		for i := 1; i <= 3; i++ {
 			inst := fmt.Sprintf("%s-%d", v, i)
@@ -125,7 +131,7 @@ func imbalanceTable(r *scenarios.Run) error {
 			for _, p := range probes {
 				all, _ := requests(res, p, v)
 				n := perInstance(res, p, v)[inst]
-				row = append(row, fmt.Sprintf("%3d %-12s", n, bar(n, all)))
+				row = append(row, fmt.Sprintf("%3d %-*s", n, barCell-4, bar(n, all)))
 			}
 			t.Rows = append(t.Rows, row)
 		}
@@ -133,6 +139,9 @@ func imbalanceTable(r *scenarios.Run) error {
 	r.AddTable(t)
 	return nil
 }
+
+// barCell is the width of a count and its bar.
+const barCell = 17
 
 // bar draws n of all as up to 12 blocks.
 func bar(n, all int) string {

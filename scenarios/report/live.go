@@ -117,6 +117,9 @@ func (l *Live) Noted(s string) {
 	})
 }
 
+// Asided adds a note under the step: the page tells every scenario whole.
+func (l *Live) Asided(s string) { l.Noted(s) }
+
 // Answered shows a user's latest answer. A probe's outcome is judged at
 // once when every kind of probe judges it alike; a refusal, good in a
 // replay probe and bad in a session probe, waits for the probe's verdict.

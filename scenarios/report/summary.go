@@ -19,7 +19,7 @@ func (p *Text) RunFinished(j *scenarios.Journal) {
 	}
 	p.n, p.step, p.name = 0, 0, ""
 	p.emit("", "")
-	p.header(fmt.Sprintf("summary   what each variant showed at each scenario's verdict probe (the one lab run NAME tabulates; the text above gives every probe), in users of %d per variant (✓ good, ✗ bad for what it asks)", j.Users))
+	p.header(fmt.Sprintf("summary   what each variant showed at each scenario's verdict probe (the verdict tables above: the bad outcome when there is one), in users of %d per variant (✓ good, ✗ bad for what it asks)", j.Users))
 	p.mu.Lock()
 	p.raw("", strings.TrimRight(fitTable(grid(j), p.width), "\n"))
 	p.mu.Unlock()
@@ -162,18 +162,19 @@ func renderTable(t scenarios.Table) string {
 	}
 	var b strings.Builder
 	line := func(cells []string) {
+		var l strings.Builder
 		for i, c := range cells {
 			if i > 0 {
-				b.WriteString("  ")
+				l.WriteString("  ")
 			}
 			pad := widths[i] - len([]rune(c))
 			if i == 0 {
-				b.WriteString(c + strings.Repeat(" ", pad))
+				l.WriteString(c + strings.Repeat(" ", pad))
 			} else {
-				b.WriteString(strings.Repeat(" ", pad) + c)
+				l.WriteString(strings.Repeat(" ", pad) + c)
 			}
 		}
-		b.WriteString("\n")
+		b.WriteString(strings.TrimRight(l.String(), " ") + "\n")
 	}
 	line(t.Columns)
 	for _, r := range t.Rows {

@@ -30,6 +30,7 @@ type Text struct {
 	total   int      // scenarios in the run
 	n, step int      // the scenario under way, and its step
 	name    string   // the scenario under way
+	verdict string   // its verdict probe, tabulated at its end when concise
 	quiet   []string // steps told before, not printed yet (see flush)
 	users   int      // per variant, in the scenario under way
 	planned int      // per variant, in the plan
@@ -192,7 +193,7 @@ func (p *Text) LabReady(note string) {
 // ScenarioStarted prints the title and the claims the scenario tests:
 // named, or quoted when verbose.
 func (p *Text) ScenarioStarted(sc *scenarios.Scenario, n, total int, users map[statelab.Variant][]string) {
-	p.n, p.step, p.total, p.name = n, 0, total, sc.Name
+	p.n, p.step, p.total, p.name, p.verdict = n, 0, total, sc.Name, sc.Verdict
 	p.users = len(users[statelab.Variants[0]])
 	p.emit("", "")
 	head := sc.Name + "  (" + sc.Setup + ")"
@@ -251,6 +252,14 @@ func (p *Text) StepStarted(sc *scenarios.Scenario, n int, st scenarios.Step) {
 // Noted prints a note under the step.
 func (p *Text) Noted(s string) { p.emit("", wrap(indent, indent+"  ", s, p.width)) }
 
+// Asided prints a note unless the run is concise: the verdict table or
+// the lesson gives it too.
+func (p *Text) Asided(s string) {
+	if !p.concise() {
+		p.Noted(s)
+	}
+}
+
 // Detailed prints a detail, when verbose.
 func (p *Text) Detailed(s string) {
 	if p.verbose {
@@ -274,7 +283,12 @@ func (p *Text) answer(s string) {
 }
 
 // Probed prints a probe's outcome, a variant after the other, in users.
+// A concise run holds back the verdict probe: the scenario ends with its
+// table.
 func (p *Text) Probed(v *scenarios.Verdict) {
+	if p.concise() && v.Name == p.verdict {
+		return
+	}
 	words := verdictWords(func(va statelab.Variant) (scenarios.Tally, bool) {
 		t, ok := v.Tallies[va]
 		if !ok {

@@ -20,6 +20,14 @@ func (p *Text) ScenarioFinished(sc *scenarios.Scenario, rep *scenarios.ScenarioR
 		return
 	}
 	if rep.Variants != nil {
+		if p.concise() {
+			// The verdict probe's outcomes, a column per variant, as the
+			// grid at the end has them.
+			table := fitTable(verdictColumns(rep.Verdict, rep.Variants, p.users), p.width-len(indent))
+			head, rows, _ := strings.Cut(strings.TrimRight(table, "\n"), "\n")
+			p.header("verdict   " + head)
+			p.emit("", indent+strings.ReplaceAll(rows, "\n", "\n"+indent))
+		}
 		if p.total == 1 || p.verbose {
 			p.header("verdict   " + rep.Verdict + ": users per variant")
 			table := fitTable(verdictTable(rep.Variants), p.width)
@@ -145,6 +153,54 @@ func recovery(vs map[string]scenarios.Tally) string {
 		parts[i] = strings.Join(who[r], ", ") + " " + r
 	}
 	return strings.Join(parts, " · ")
+}
+
+// verdictColumns is the verdict table turned: a column per variant, a row
+// per outcome seen (users), and one for detection when an instance was
+// ended; a row of users when some variant probed other than users.
+func verdictColumns(probe string, variants map[string]scenarios.Tally, users int) scenarios.Table {
+	t := scenarios.Table{Columns: []string{probe}}
+	var vs []scenarios.Tally
+	present := map[scenarios.Outcome]bool{}
+	kind, detect, same := scenarios.Session, false, true
+	for _, v := range statelab.Variants {
+		tally, ok := variants[string(v)]
+		if !ok || tally.Users == 0 {
+			continue
+		}
+		t.Columns = append(t.Columns, string(v))
+		vs = append(vs, tally)
+		kind = tally.Kind
+		for o, n := range tally.Count {
+			present[o] = present[o] || n > 0
+		}
+		detect = detect || tally.DetectSeconds != nil
+		same = same && tally.Users == users
+	}
+	row := func(label string, cell func(scenarios.Tally) string) {
+		r := []string{label}
+		for _, tally := range vs {
+			r = append(r, cell(tally))
+		}
+		t.Rows = append(t.Rows, r)
+	}
+	if !same {
+		row("users", func(t scenarios.Tally) string { return fmt.Sprint(t.Users) })
+	}
+	for _, o := range scenarios.Outcomes {
+		if present[o] {
+			row(o.Mark(kind)+" "+o.Word(), func(t scenarios.Tally) string { return fmt.Sprint(t.Of(o)) })
+		}
+	}
+	if detect {
+		row("detect", func(t scenarios.Tally) string {
+			if t.DetectSeconds == nil {
+				return "-"
+			}
+			return scenarios.Seconds(*t.DetectSeconds)
+		})
+	}
+	return t
 }
 
 // VerdictTable renders tallies as the verdict table: users per variant and

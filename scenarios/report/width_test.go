@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -67,6 +68,47 @@ func TestPlurals(t *testing.T) {
 	for ms, want := range map[float64]string{0.0004: "0 µs", 0.085: "85 µs", 0.9994: "999 µs", 1: "1.0 ms", 4.25: "4.2 ms", 622: "622.0 ms"} {
 		if got := scenarios.Millis(ms); got != want {
 			t.Errorf("Millis(%v) = %q, want %q", ms, got, want)
+		}
+	}
+}
+
+// TestConciseScenario: in a run of several scenarios, a scenario's verdict
+// probe is held back and the scenario ends with its verdict table, a
+// column per variant; an aside (a figure that table or the lesson gives)
+// is left out. A scenario run alone is told whole, asides included.
+func TestConciseScenario(t *testing.T) {
+	sc := &scenarios.Scenario{Name: "kill-instance", Setup: "sticky routing", Verdict: "after the kill"}
+	rep := journalOf(1).Scenarios[0]
+	rep.Verdict = "after the kill"
+	probe := &scenarios.Verdict{Name: "after the kill", Tallies: map[statelab.Variant]*scenarios.Tally{}}
+	for v, tally := range rep.Variants {
+		probe.Tallies[statelab.Variant(v)] = &tally
+	}
+	users := map[statelab.Variant][]string{statelab.Variants[0]: make([]string, 30)}
+	for _, tc := range []struct {
+		total               int
+		table, aside, probe bool
+	}{
+		{total: 2, table: true},
+		{total: 1, aside: true, probe: true},
+	} {
+		var b bytes.Buffer
+		p := NewText(&b, false, false)
+		p.RunStarted("local", scenarios.Plan{}, make([]*scenarios.Scenario, tc.total))
+		p.ScenarioStarted(sc, 1, tc.total, users)
+		p.Asided("lb: memory-2 down after 180 ms")
+		p.Probed(probe)
+		p.ScenarioFinished(sc, rep)
+		out := b.String()
+		if got := strings.Contains(out, "lb: memory-2 down"); got != tc.aside {
+			t.Errorf("%d scenarios: aside printed %v, want %v:\n%s", tc.total, got, tc.aside, out)
+		}
+		if got := strings.Contains(out, "after the kill: memory ✗ 10 lost"); got != tc.probe {
+			t.Errorf("%d scenarios: verdict probe's line printed %v, want %v:\n%s", tc.total, got, tc.probe, out)
+		}
+		want := regexp.MustCompile(`(?m)^verdict   after the kill +memory +redis +jwt +cookie\n +✓ kept +20 +30 +30 +30\n +✗ lost +10 +0 +0 +0$`)
+		if got := want.MatchString(out); got != tc.table {
+			t.Errorf("%d scenarios: verdict columns printed %v, want %v:\n%s", tc.total, got, tc.table, out)
 		}
 	}
 }
