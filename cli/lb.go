@@ -44,9 +44,12 @@ func runLB(ctx context.Context, args []string, env Env) error {
 	admin := fs.String("admin", "127.0.0.1:9000", "admin API and status page address (empty: none)")
 	token := fs.String("admin-token", "", fmt.Sprintf("bearer token the admin API requires, at least %d bytes; required when --admin is not loopback", lb.MinTokenLen))
 	adminHosts := fs.String("admin-hosts", "", "host names, comma-separated, the admin API answers to besides the loopback names\n(the name clients reach it by, e.g. lb in the workshop stack); any other Host is refused")
-	maxConns := fs.Int("max-conns", 0, "client connections per pool; one more is answered 503 (default: 10000, or fewer\nwhen the file descriptor limit is low)")
-	maxUpgrades := fs.Int("max-upgrades", 1024, "upgraded connections (WebSockets) of the whole balancer; one more is answered 503")
-	clientTimeout := fs.Duration("client-timeout", 30*time.Second, "time a client may take to send a request or take an answer, and an idle client\nconnection's lifetime")
+	maxConns := fs.Int("max-conns", 0, "client connections per pool; one more is answered 503 (default: the pool's share of\nthe open-file limit, two descriptors a connection, at most 10000)")
+	maxPerAddr := fs.Int("max-per-address", 0, "client connections to a pool from one address (default: a quarter of --max-conns,\nat least 64)")
+	maxUpgrades := fs.Int("max-upgrades", 1024, "upgraded connections (WebSockets) of the whole balancer, split across its pools;\none more is answered 503")
+	maxUpPerAddr := fs.Int("max-upgrades-per-address", 0, "upgraded connections to a pool from one address (default: a quarter of the\npool's share, at least 16)")
+	clientTimeout := fs.Duration("client-timeout", 30*time.Second, "time a client may take to take an answer, and an upgraded connection's writes")
+	readTimeout := fs.Duration("read-timeout", 10*time.Second, "time a client may take to send a whole request (then 408), and an idle client\nconnection's lifetime")
 	policy := fs.String("policy", string(api.RoundRobin), "every pool's policy at start: "+policyNames())
 	strict := fs.Bool("strict", false, "sticky: answer 503 when a user's backend is gone, instead of re-pinning")
 	interval := fs.Duration("health-interval", 250*time.Millisecond, "time between active health checks")
@@ -78,7 +81,8 @@ func runLB(ctx context.Context, args []string, env Env) error {
 		HealthPath: *healthPath, HealthInterval: *interval, HealthTimeout: *hTimeout, Rise: *rise, Fall: *fall,
 		ConnectTimeout: *connect, Timeout: *timeout, Retries: *retries, NoRetryIdempotent: *noIdem,
 		CookiePerPool: *perPool,
-		MaxConns:      *maxConns, MaxUpgrades: *maxUpgrades, ClientTimeout: *clientTimeout,
+		MaxConns:      *maxConns, MaxPerAddress: *maxPerAddr, MaxUpgrades: *maxUpgrades, MaxUpgradesPerAddress: *maxUpPerAddr,
+		ClientTimeout: *clientTimeout, ReadTimeout: *readTimeout,
 		Logger: log,
 	}, specs...)
 	if err != nil {

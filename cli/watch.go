@@ -258,7 +258,10 @@ func renderWatch(base string, st api.Status, events []api.Event, color bool, now
 	for _, p := range st.Pools {
 		in := api.Describe(p.Policy, p.Strict)
 		policy := in.Label + " (" + in.Says + ")"
-		fmt.Fprintf(&b, "\n%s on %s: %s   retries %d, re-pinned %d, no backend %d\n", paint("1", p.Name), p.Listen, policy, p.Retries, p.Repins, p.NoneUp)
+		fmt.Fprintf(&b, "\n%s on %s: %s   retries %d, re-pinned %d, no backend %d, connections %d/%d\n", paint("1", p.Name), p.Listen, policy, p.Retries, p.Repins, p.NoneUp, p.Connections, p.MaxConnections)
+		if p.Shedding != nil {
+			fmt.Fprintf(&b, "%s\n", paint("1;31", fmt.Sprintf("  NOT ACCEPTING since %s: out of file descriptors, retrying", p.Shedding.Format("15:04:05"))))
+		}
 		for _, be := range p.Backends {
 			state := fmt.Sprintf("%-8s", be.State)
 			held := "holds -"

@@ -12,4 +12,4 @@ type peeker struct{}
 
 func newPeeker(net.Conn) *peeker { return &peeker{} }
 
-func (*peeker) alive() bool { return true }
+func (*peeker) look() idleState { return idleOpen }

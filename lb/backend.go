@@ -38,6 +38,7 @@ type Backend struct {
 	lastOK    atomic.Int64 // unix nanos of the last answer (check or request)
 	lastCheck atomic.Int64 // unix nanos of the end of the last active check
 	sessions  atomic.Int64 // what the last good check's body said the backend holds; -1: nothing
+	strays    atomic.Int64 // connections closed for bytes the backend sent unasked
 
 	stats backendStats
 
@@ -56,6 +57,13 @@ func newBackend(p *Pool, name, addr string) *Backend {
 	b.upstream = &upstream{
 		addr:   func() string { return b.Addr },
 		dialer: &net.Dialer{Timeout: p.cfg.ConnectTimeout, KeepAlive: 30 * time.Second},
+	}
+	if p.bl != nil {
+		b.upstream.fds = p.bl.fds
+	}
+	b.upstream.stray = func(where string) {
+		b.strays.Add(1)
+		p.cfg.Logger.Warn("backend sent bytes nobody asked for; connection closed", "pool", p.Name, "backend", name, "when", where)
 	}
 	b.cookie = (&http.Cookie{Name: p.cookie, Value: name, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}).String()
 	// Up until a check says otherwise: a request that finds it down is
@@ -144,6 +152,7 @@ func (b *Backend) status() BackendStatus {
 		Healthy:  b.healthy.Load(),
 		InFlight: b.inflight.Load(),
 		Upgraded: b.upgraded.Load(),
+		Strays:   b.strays.Load(),
 		Requests: b.stats.requests(),
 		Errors:   b.stats.errorsTotal(),
 		Changed:  changed,

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +23,9 @@ import (
 // TestMain fails the package when a test leaves a goroutine behind: every
 // balancer, backend and stream a test starts must end with it.
 func TestMain(m *testing.M) {
+	if os.Getenv(fdChildEnv) == "1" {
+		os.Exit(fdChild())
+	}
 	goleak.VerifyTestMain(m,
 		// fasthttp keeps one clock goroutine for the Date header, for the
 		// life of the process.

@@ -118,6 +118,23 @@ func (b *Backend) record(ok, now bool, why string) {
 	}
 }
 
+// unreachable records a request's dial that failed. Refused or
+// unreachable is down at once: nobody listens there. A timeout counts
+// toward Fall, as a failed check does, and not at all when the backend
+// answered something since the dial began: under load a dial waits in a
+// full accept queue, and that backend is busy, not dead.
+func (b *Backend) unreachable(err error, start time.Time) {
+	why := "passive: " + shortError(err)
+	if !isTimeout(err) {
+		b.setHealth(false, why)
+		return
+	}
+	if b.lastOK.Load() > start.UnixNano() {
+		return
+	}
+	b.record(false, false, why)
+}
+
 // maxHealthBody is the most of a health check's answer the balancer reads.
 const maxHealthBody = 64 << 10
 

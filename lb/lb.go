@@ -12,9 +12,12 @@
 // with fasthttp's response parser, bounded, before the client sees any of
 // it (proxy.go): a backend that breaks off mid-answer gets the client a
 // 502, never half a response, and a connection is kept only when its
-// answer ended exactly where its framing said. A backend that cannot be
-// reached is marked down at once and the request tried on another; a
-// WebSocket is joined to its backend byte for byte (upgrade.go). It is
+// answer ended exactly where its framing said, and not on a 5xx. A backend
+// that refuses a connection is marked down at once, one whose dial times
+// out counts toward Fall, and the request is tried on another either way;
+// a WebSocket is joined to its backend byte for byte (upgrade.go). Every
+// connection comes out of one budget of file descriptors, split across
+// the pools and bounded per client address (guard.go). It is
 // small on purpose, so that a student can read why a user was re-pinned,
 // or why a request got a 503.
 package lb
@@ -70,16 +73,32 @@ type Config struct {
 	// Default true; set NoRetryIdempotent to turn it off.
 	NoRetryIdempotent bool
 	// MaxConns bounds each pool's client connections; one more is answered
-	// 503 and closed. Default: 10,000, or less when the process may not
-	// open four file descriptors per connection.
+	// 503 and closed. Default: the pool's share of the file descriptors
+	// the process may open (two for each client connection: its own and
+	// one to a backend), at most 10,000.
 	MaxConns int
+	// MaxPerAddress bounds one client address's connections to a pool.
+	// Default: a quarter of MaxConns, at least 64 (never more than
+	// MaxConns).
+	MaxPerAddress int
 	// MaxUpgrades bounds the upgraded connections (WebSockets) of the whole
-	// balancer; one more is answered 503. Default 1024.
+	// balancer, split evenly across its pools; one more is answered 503.
+	// Default 1024.
 	MaxUpgrades int
-	// ClientTimeout bounds the time a client takes to send a request (then
-	// 408) and to take the answer, and how long an idle client connection
-	// stays open. Default 30s.
+	// MaxUpgradesPerAddress bounds one client address's upgraded
+	// connections to a pool. Default: a quarter of the pool's share, at
+	// least 16.
+	MaxUpgradesPerAddress int
+	// ClientTimeout bounds the time a client takes to take an answer, and
+	// an upgraded connection's writes. Default 30s.
 	ClientTimeout time.Duration
+	// ReadTimeout bounds the time a client takes to send a whole request
+	// (then 408), and how long an idle kept-alive connection stays open.
+	// Default 10s.
+	ReadTimeout time.Duration
+	// UpgradeIdle closes an upgraded connection on which nothing moved,
+	// either way, for this long. Default 2m.
+	UpgradeIdle time.Duration
 	// CookiePerPool names each pool's sticky cookie statelab_backend_POOL
 	// instead of statelab_backend. Browsers send a host's cookies to every
 	// port of it, so pools on one host that share a cookie name would keep
@@ -122,14 +141,17 @@ func (c Config) withDefaults() (Config, error) {
 	} else if c.Retries == 0 {
 		c.Retries = 2
 	}
-	if c.MaxConns <= 0 {
-		c.MaxConns = defaultMaxConns()
-	}
 	if c.MaxUpgrades <= 0 {
 		c.MaxUpgrades = 1024
 	}
 	if c.ClientTimeout <= 0 {
 		c.ClientTimeout = 30 * time.Second
+	}
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = 10 * time.Second
+	}
+	if c.UpgradeIdle <= 0 {
+		c.UpgradeIdle = 2 * time.Minute
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -155,6 +177,7 @@ type Balancer struct {
 	servers []*fasthttp.Server
 	lns     []net.Listener
 	conns   *upgrades
+	fds     *descriptors // the process's file descriptors (guard.go)
 	wg      sync.WaitGroup
 }
 
@@ -180,7 +203,9 @@ func New(cfg Config, specs ...PoolSpec) (*Balancer, error) {
 	if len(specs) == 0 {
 		return nil, errors.New("no pool: give at least one --pool NAME=LISTEN=BACKEND,...")
 	}
-	bl := &Balancer{cfg: cfg, byName: map[string]*Pool{}, events: newHub(512), start: time.Now(), conns: newUpgrades(cfg.MaxUpgrades)}
+	bl := &Balancer{cfg: cfg, byName: map[string]*Pool{}, events: newHub(512), start: time.Now(), conns: newUpgrades(cfg.MaxUpgrades),
+		fds: &descriptors{max: descriptorBudget()}}
+	bl.cfg = bl.shares(len(specs))
 	for _, s := range specs {
 		if _, dup := bl.byName[s.Name]; dup {
 			return nil, fmt.Errorf("pool %q given twice", s.Name)
@@ -194,7 +219,28 @@ func New(cfg Config, specs ...PoolSpec) (*Balancer, error) {
 		bl.pools = append(bl.pools, p)
 		bl.byName[s.Name] = p
 	}
+	for _, p := range bl.pools {
+		p.upgradesMax = max(cfg.MaxUpgrades/len(bl.pools), 1)
+	}
 	return bl, nil
+}
+
+// shares sets the per-pool bounds the config leaves to their defaults:
+// each pool's share of the descriptors and upgrades, and each client
+// address's part of a pool's.
+func (bl *Balancer) shares(pools int) Config {
+	c := bl.cfg
+	if c.MaxConns <= 0 {
+		c.MaxConns = min(max(int(bl.fds.max)/(2*pools), 16), 10_000)
+	}
+	if c.MaxPerAddress <= 0 {
+		c.MaxPerAddress = max(c.MaxConns/4, 64)
+	}
+	c.MaxPerAddress = min(c.MaxPerAddress, c.MaxConns)
+	if c.MaxUpgradesPerAddress <= 0 {
+		c.MaxUpgradesPerAddress = max(c.MaxUpgrades/pools/4, 16)
+	}
+	return c
 }
 
 // Pools returns the pools in the order given.
@@ -213,7 +259,7 @@ func (bl *Balancer) Open() error {
 			return fmt.Errorf("pool %s: %w", p.Name, err)
 		}
 		p.addr = ln.Addr().String()
-		bl.lns = append(bl.lns, ln)
+		bl.lns = append(bl.lns, p.guard(ln))
 		bl.servers = append(bl.servers, p.server())
 	}
 	for _, p := range bl.pools {

@@ -77,6 +77,10 @@ func (bl *Balancer) writeMetrics(w io.Writer) {
 	retries := add("statelab_lb_retries_total", "Requests retried on another backend.", "counter")
 	repins := add("statelab_lb_repins_total", "Sticky users moved to another backend.", "counter")
 	noneUp := add("statelab_lb_no_backend_total", "Requests answered 503 because no backend could take them.", "counter")
+	strays := add("statelab_lb_backend_strays_total", "Connections to a backend closed because it sent bytes nobody asked for.", "counter")
+	conns := add("statelab_lb_client_connections", "Client connections open.", "gauge")
+	refused := add("statelab_lb_refused_connections_total", "Client connections answered 503 and closed at once: over the pool's share or out of file descriptors (full), or over one client address's part (address).", "counter")
+	shedding := add("statelab_lb_shedding", "1 while the pool's listener fails to accept for want of resources (it retries).", "gauge")
 	clientErrs := add("statelab_lb_client_errors_total", "Requests the balancer refused for the client's own fault (malformed, too large, too slow), never sent to a backend.", "counter")
 	for _, p := range bl.pools {
 		pl := fmt.Sprintf(`pool=%q`, p.Name)
@@ -84,6 +88,9 @@ func (bl *Balancer) writeMetrics(w io.Writer) {
 		repins.lines = append(repins.lines, fmt.Sprintf("{%s} %d", pl, p.repins.Load()))
 		noneUp.lines = append(noneUp.lines, fmt.Sprintf("{%s} %d", pl, p.noneUp.Load()))
 		clientErrs.lines = append(clientErrs.lines, fmt.Sprintf("{%s} %d", pl, p.clientErrors.Load()))
+		conns.lines = append(conns.lines, fmt.Sprintf("{%s} %d", pl, p.clients.open()))
+		refused.lines = append(refused.lines, fmt.Sprintf(`{%s,why="full"} %d`, pl, p.refusedFull.Load()), fmt.Sprintf(`{%s,why="address"} %d`, pl, p.refusedAddress.Load()))
+		shedding.lines = append(shedding.lines, fmt.Sprintf("{%s} %d", pl, boolInt(!p.Shedding().IsZero())))
 		for _, b := range p.Backends() {
 			l := fmt.Sprintf(`pool=%q,backend=%q`, p.Name, b.Name)
 			for c := 1; c <= 5; c++ {
@@ -105,6 +112,7 @@ func (bl *Balancer) writeMetrics(w io.Writer) {
 				fmt.Sprintf(`_bucket{%s,le="+Inf"} %d`, l, count),
 				fmt.Sprintf(`_sum{%s} %g`, l, time.Duration(b.stats.sumNanos.Load()).Seconds()),
 				fmt.Sprintf(`_count{%s} %d`, l, count))
+			strays.lines = append(strays.lines, fmt.Sprintf("{%s} %d", l, b.strays.Load()))
 			inflight.lines = append(inflight.lines, fmt.Sprintf("{%s} %d", l, b.inflight.Load()))
 			up.lines = append(up.lines, fmt.Sprintf("{%s} %d", l, boolInt(b.healthy.Load())))
 			cur := b.State()

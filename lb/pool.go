@@ -32,10 +32,21 @@ type Pool struct {
 	repins       atomic.Int64
 	noneUp       atomic.Int64
 	clientErrors atomic.Int64 // requests refused for the client's own fault
+
+	// Client connections, bounded (guard.go).
+	clients        *perAddress
+	clientConnsMax int
+	upgraders      *perAddress // upgraded connections, per client address
+	upgradesMax    int         // the pool's share of the balancer's
+	refusedFull    atomic.Int64
+	refusedAddress atomic.Int64
+	acceptErrors   atomic.Int64
+	sheddingSince  atomic.Int64 // unix nanos; 0: accepting
 }
 
 func newPool(bl *Balancer, name, listen string) *Pool {
-	p := &Pool{Name: name, Listen: listen, bl: bl, cfg: bl.cfg, cookie: statelab.AffinityCookie}
+	p := &Pool{Name: name, Listen: listen, bl: bl, cfg: bl.cfg, cookie: statelab.AffinityCookie,
+		clients: newPerAddress(bl.cfg.MaxPerAddress), clientConnsMax: bl.cfg.MaxConns, upgraders: newPerAddress(bl.cfg.MaxUpgradesPerAddress)}
 	if bl.cfg.CookiePerPool {
 		p.cookie = statelab.AffinityCookie + "_" + name
 	}
@@ -213,7 +224,12 @@ func (p *Pool) Status() PoolStatus {
 	ps := PoolStatus{
 		Name: p.Name, Listen: p.addr, Policy: pol.name, Strict: pol.strict, Cookie: p.cookie,
 		Retries: p.retries.Load(), Repins: p.repins.Load(), NoneUp: p.noneUp.Load(), ClientErrors: p.clientErrors.Load(),
+		Connections: p.clients.open(), MaxConnections: p.clientConnsMax, MaxPerAddress: p.clients.max,
+		RefusedFull: p.refusedFull.Load(), RefusedAddress: p.refusedAddress.Load(), AcceptErrors: p.acceptErrors.Load(),
 		Backends: []BackendStatus{},
+	}
+	if since := p.Shedding(); !since.IsZero() {
+		ps.Shedding = &since
 	}
 	in := api.Describe(pol.name, pol.strict)
 	ps.Label, ps.Says = in.Label, in.Says

@@ -108,7 +108,7 @@ func (p *Pool) forward(ctx *fasthttp.RequestCtx, st *attempt) {
 		b.stats.fail(kind)
 		switch kind {
 		case failConnect:
-			b.setHealth(false, "passive: "+shortError(err))
+			b.unreachable(err, start)
 		case failLocal:
 			p.fail(ctx, b, err) // the balancer's own trouble: no backend is to blame
 			return
@@ -208,7 +208,14 @@ func (p *Pool) exchange(u *upstream, c *upConn, start time.Time, req *fasthttp.R
 	case resp.StatusCode() == fasthttp.StatusSwitchingProtocols:
 		return errUnaskedUpgrade // the request asked for no upgrade (see upgrade)
 	}
-	keep = br == c.br && c.br.Buffered() == 0 && !resp.ConnectionClose()
+	if c.br.Buffered() > 0 {
+		u.strayed("after an answer")
+	}
+	// A connection is kept only when its answer ended exactly where its
+	// framing said, and was not a 5xx: a backend that answered 503 on a
+	// timeout may send the handler's own answer a moment later, which
+	// the next request would take for its own.
+	keep = br == c.br && c.br.Buffered() == 0 && !resp.ConnectionClose() && resp.StatusCode() < 500
 	return nil
 }
 

@@ -3,7 +3,7 @@ package lb
 import (
 	"errors"
 	"fmt"
-	"syscall"
+	"os"
 
 	"github.com/valyala/fasthttp"
 )
@@ -17,10 +17,10 @@ func (p *Pool) server() *fasthttp.Server {
 		Name:                          "statelab-lb",
 		ReadBufferSize:                maxRequestHeader,
 		MaxRequestBodySize:            maxRequestBody,
-		Concurrency:                   p.cfg.MaxConns,
-		ReadTimeout:                   p.cfg.ClientTimeout,
+		Concurrency:                   p.cfg.MaxConns + 1, // the listener bounds them (guard.go)
+		ReadTimeout:                   p.cfg.ReadTimeout,
 		WriteTimeout:                  p.cfg.ClientTimeout,
-		IdleTimeout:                   p.cfg.ClientTimeout,
+		IdleTimeout:                   p.cfg.ReadTimeout,
 		NoDefaultContentType:          true,
 		DisableHeaderNamesNormalizing: false,
 		CloseOnShutdown:               true,
@@ -41,7 +41,7 @@ func (p *Pool) clientError(ctx *fasthttp.RequestCtx, err error) {
 		writeProblem(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, fmt.Sprintf("pool %s: request header over %d bytes", p.Name, maxRequestHeader), nil)
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		writeProblem(ctx, fasthttp.StatusRequestEntityTooLarge, fmt.Sprintf("pool %s: request body over %d bytes", p.Name, maxRequestBody), nil)
-	case isTimeout(err):
+	case isTimeout(err) || errors.Is(err, os.ErrDeadlineExceeded):
 		writeProblem(ctx, fasthttp.StatusRequestTimeout, fmt.Sprintf("pool %s: the request did not arrive in time", p.Name), nil)
 	default:
 		writeProblem(ctx, fasthttp.StatusBadRequest, fmt.Sprintf("pool %s: malformed request: %s", p.Name, shortError(err)), nil)
@@ -53,18 +53,3 @@ func (p *Pool) clientError(ctx *fasthttp.RequestCtx, err error) {
 type quietLogger struct{}
 
 func (quietLogger) Printf(string, ...any) {}
-
-// defaultMaxConns is 10,000 client connections per pool, or fewer when the
-// process may not open four file descriptors for each (the client's, one to
-// a backend, and room for idle connections and health checks).
-func defaultMaxConns() int {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return 1000
-	}
-	n := int(lim.Cur-256) / 4
-	if lim.Cur < 512 {
-		n = 64
-	}
-	return min(n, 10_000)
-}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -23,7 +24,18 @@ func isUpgrade(r *fasthttp.Request) bool {
 // no session design can move an open connection. Any other answer is
 // passed on as a normal response.
 func (p *Pool) upgrade(ctx *fasthttp.RequestCtx, st *attempt) {
+	addr := clientAddress(ctx.Conn())
+	if !p.upgraders.take(addr) {
+		p.reject(ctx, fasthttp.StatusServiceUnavailable, fmt.Errorf("%s holds %d upgraded connections to this pool, the most one client address may", addr, p.upgraders.max))
+		return
+	}
+	if p.upgraders.open() > p.upgradesMax {
+		p.upgraders.give(addr)
+		p.reject(ctx, fasthttp.StatusServiceUnavailable, fmt.Errorf("%d upgraded connections are open on this pool, its share of the balancer's %d", p.upgradesMax, p.cfg.MaxUpgrades))
+		return
+	}
 	if !p.bl.conns.begin() {
+		p.upgraders.give(addr)
 		p.reject(ctx, fasthttp.StatusServiceUnavailable, fmt.Errorf("%d upgraded connections are open, the most this balancer keeps", p.cfg.MaxUpgrades))
 		return
 	}
@@ -31,20 +43,26 @@ func (p *Pool) upgrade(ctx *fasthttp.RequestCtx, st *attempt) {
 	defer func() {
 		if !ended {
 			p.bl.conns.end()
+			p.upgraders.give(addr)
 		}
 	}()
 	prepareRequest(ctx, true)
 	var conn net.Conn
 	for {
 		b := st.backend
-		c, err := b.upstream.dialer.Dial("tcp", b.Addr)
+		start := time.Now()
+		c, _, err := b.upstream.dial()
 		if err == nil {
 			conn = c
 			break
 		}
 		b.stats.fail(classify(err))
+		if classify(err) == failLocal {
+			p.fail(ctx, b, err)
+			return
+		}
 		if classify(err) == failConnect {
-			b.setHealth(false, "passive: "+shortError(err))
+			b.unreachable(err, start)
 		}
 		next := p.another(st, b)
 		if next == nil || st.pinned || st.tries >= p.cfg.Retries {
@@ -93,6 +111,7 @@ func (p *Pool) upgrade(ctx *fasthttp.RequestCtx, st *attempt) {
 	ended = true // the hijack handler ends it
 	ctx.HijackSetNoResponse(true)
 	ctx.Hijack(func(client net.Conn) {
+		defer p.upgraders.give(addr)
 		defer p.bl.conns.end()
 		defer b.upgraded.Add(-1)
 		// fasthttp's hijacked connection reads what its server had
@@ -107,29 +126,52 @@ func (p *Pool) upgrade(ctx *fasthttp.RequestCtx, st *attempt) {
 		if _, err := client.Write(head); err != nil {
 			return
 		}
-		join(client, raw, conn, up.br)
+		join(client, raw, conn, up.br, p.cfg.UpgradeIdle, p.cfg.ClientTimeout)
 	})
 }
 
 // join copies bytes both ways between a client and a backend until either
 // side ends, then closes both. fromBackend holds what the backend sent
 // after its 101 and is already buffered; client reads what the client sent
-// after its request, and clientConn is the connection to close.
-func join(client io.ReadWriter, clientConn, backend net.Conn, fromBackend io.Reader) {
+// after its request, and clientConn is the connection to close. Neither
+// side can hold the join open: a write that waits longer than write (a
+// peer that stopped reading) ends it, and so do idle without a byte
+// either way.
+func join(client net.Conn, clientConn, backend net.Conn, fromBackend io.Reader, idle, write time.Duration) {
+	var last atomic.Int64 // unix nanos of the last byte, either way
+	last.Store(time.Now().UnixNano())
+	pump := func(dst net.Conn, src io.Reader, srcConn net.Conn, done chan<- struct{}) {
+		defer func() { done <- struct{}{} }()
+		buf := make([]byte, joinBuffer)
+		for {
+			_ = srcConn.SetReadDeadline(time.Now().Add(idle))
+			n, err := src.Read(buf)
+			if n > 0 {
+				last.Store(time.Now().UnixNano())
+				_ = dst.SetWriteDeadline(time.Now().Add(write))
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+			if err != nil {
+				if isTimeout(err) && time.Since(time.Unix(0, last.Load())) < idle {
+					continue // the other way is busy: not idle
+				}
+				return
+			}
+		}
+	}
 	done := make(chan struct{}, 2)
-	go func() {
-		_, _ = io.Copy(backend, client)
-		done <- struct{}{}
-	}()
-	go func() {
-		_, _ = io.Copy(client, fromBackend)
-		done <- struct{}{}
-	}()
+	go pump(backend, client, clientConn, done)
+	go pump(client, fromBackend, backend, done)
 	<-done
 	clientConn.Close()
 	backend.Close()
 	<-done
 }
+
+// joinBuffer is each direction's copy buffer in a join.
+const joinBuffer = 16 << 10
 
 // upgrades counts and holds the upgraded connections, so that there are
 // never more than the limit and Shutdown can close them all (the server

@@ -2,8 +2,10 @@ package lb
 
 import (
 	"bufio"
+	"fmt"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -19,8 +21,12 @@ type upConn struct {
 
 // upstream holds a backend's idle connections, newest last.
 type upstream struct {
+	// stray is told of a connection on which the backend sent bytes
+	// nobody asked for: it is closed, never used again.
+	stray  func(where string)
 	addr   func() string
 	dialer *net.Dialer
+	fds    *descriptors // the balancer's budget, which every dial takes from
 
 	mu   sync.Mutex
 	idle []*upConn
@@ -56,17 +62,64 @@ func (u *upstream) get(now time.Time) (c *upConn, reused bool, err error) {
 		u.idle[n-1] = nil
 		u.idle = u.idle[:n-1]
 		u.mu.Unlock()
-		if now.Sub(c.lastUsed) > idleTimeout || !c.peek.alive() {
+		if now.Sub(c.lastUsed) > idleTimeout {
+			c.conn.Close()
+			continue
+		}
+		switch c.peek.look() {
+		case idleStray:
+			u.strayed("while the connection was idle")
+			c.conn.Close()
+			continue
+		case idleClosed:
 			c.conn.Close()
 			continue
 		}
 		return c, true, nil
 	}
-	nc, err := u.dialer.Dial("tcp", u.addr())
+	nc, raw, err := u.dial()
 	if err != nil {
 		return nil, false, err
 	}
-	return &upConn{conn: nc, peek: newPeeker(nc), br: newReader(nc), bw: newWriter(nc)}, false, nil
+	return &upConn{conn: nc, peek: newPeeker(raw), br: newReader(nc), bw: newWriter(nc)}, false, nil
+}
+
+// errNoDescriptors is a dial the balancer did not make: its budget of
+// file descriptors is spent. The balancer's trouble, not the backend's.
+var errNoDescriptors = fmt.Errorf("the balancer is out of file descriptors: %w", syscall.EMFILE)
+
+// dial connects to the backend with a descriptor from the budget, given
+// back when the connection closes; raw is the connection under the guard.
+func (u *upstream) dial() (c, raw net.Conn, err error) {
+	if u.fds != nil && !u.fds.take() {
+		return nil, nil, errNoDescriptors
+	}
+	raw, err = u.dialer.Dial("tcp", u.addr())
+	if err != nil {
+		if u.fds != nil {
+			u.fds.give()
+		}
+		return nil, nil, err
+	}
+	if u.fds == nil {
+		return raw, raw, nil
+	}
+	return &guardedConn{Conn: raw, release: u.fds.give}, raw, nil
+}
+
+// idleState is how an idle connection to a backend is found.
+type idleState int
+
+const (
+	idleOpen   idleState = iota // open, nothing unread: fit for the next request
+	idleClosed                  // the backend closed it
+	idleStray                   // the backend sent bytes unasked
+)
+
+func (u *upstream) strayed(where string) {
+	if u.stray != nil {
+		u.stray(where)
+	}
 }
 
 func newReader(c net.Conn) *bufio.Reader { return bufio.NewReaderSize(c, upBufferSize) }

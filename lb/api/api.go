@@ -122,13 +122,16 @@ var Actions = []Action{Drain, Disable, Enable}
 
 // BackendStatus is a backend as the admin API shows it.
 type BackendStatus struct {
-	Name     string    `json:"name"`
-	Addr     string    `json:"addr"`
-	State    State     `json:"state"`
-	Tone     string    `json:"tone"` // State.Tone: how pages colour it
-	Healthy  bool      `json:"healthy"`
-	InFlight int64     `json:"in_flight"`
-	Upgraded int64     `json:"upgraded"` // open WebSocket (or other upgraded) connections
+	Name     string `json:"name"`
+	Addr     string `json:"addr"`
+	State    State  `json:"state"`
+	Tone     string `json:"tone"` // State.Tone: how pages colour it
+	Healthy  bool   `json:"healthy"`
+	InFlight int64  `json:"in_flight"`
+	Upgraded int64  `json:"upgraded"` // open WebSocket (or other upgraded) connections
+	// Strays counts connections closed because the backend sent bytes
+	// nobody asked for (they would have been taken for the next answer).
+	Strays   int64     `json:"strays,omitempty"`
 	Requests int64     `json:"requests"`
 	Errors   int64     `json:"errors"`
 	Changed  time.Time `json:"last_change"`
@@ -154,6 +157,11 @@ const (
 	EventDisable EventType = "backend_disabled"
 	EventEnable  EventType = "backend_enabled"
 	EventPolicy  EventType = "policy_switched"
+	// EventShedding: a pool's listener failed to accept for want of
+	// resources (file descriptors) and retries; EventAccepting: it
+	// accepts again.
+	EventShedding  EventType = "pool_shedding"
+	EventAccepting EventType = "pool_accepting"
 )
 
 // Event is a state change, as GET /api/events streams it.
@@ -223,6 +231,21 @@ type PoolStatus struct {
 	NoneUp  int64  `json:"no_backend"`
 	// ClientErrors counts requests answered 4xx by the balancer for the
 	// client's own fault (malformed, too large, too slow).
-	ClientErrors int64           `json:"client_errors"`
-	Backends     []BackendStatus `json:"backends"`
+	ClientErrors int64 `json:"client_errors"`
+	// Shedding, when set, is since when the pool's listener has failed to
+	// accept for want of resources (out of file descriptors); it retries.
+	Shedding *time.Time `json:"shedding_since,omitempty"`
+	// Connections is the client connections open; MaxConnections the
+	// pool's share of the balancer's, MaxPerAddress the most from one
+	// client address.
+	Connections    int `json:"connections"`
+	MaxConnections int `json:"max_connections"`
+	MaxPerAddress  int `json:"max_per_address"`
+	// Refused counts connections answered 503 and closed at once: over
+	// the pool's share or out of descriptors (Full), or over one
+	// address's part (Address).
+	RefusedFull    int64           `json:"refused_full"`
+	RefusedAddress int64           `json:"refused_address"`
+	AcceptErrors   int64           `json:"accept_errors"`
+	Backends       []BackendStatus `json:"backends"`
 }

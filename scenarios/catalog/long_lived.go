@@ -71,7 +71,10 @@ var longLived = &scenarios.Scenario{
 		}
 		return append(out, vocab.RefusesElsewhere(v, liveReconnected))
 	},
-	Verdict:    liveReconnected,
+	Verdict: liveReconnected,
+	// Every user of the lab comes from one address, and the balancer
+	// keeps 64 upgraded connections a pool from one address by default.
+	MaxUsers:   64,
 	Highlights: []string{liveConnected, liveReconnected},
 	Lesson: func(res *scenarios.Result) string {
 		drops := perVariant(statelab.Variants, func(v statelab.Variant) int { return dropsOf(res, v).Dropped })
