@@ -36,7 +36,7 @@ var sticky = &scenarios.Scenario{
 	Verdict: "with affinity",
 	Lesson: func(res *scenarios.Result) string {
 		kept, of := users(res, "with affinity", inProcess, scenarios.Kept)
-		return fmt.Sprintf("With affinity memory kept %d of %d users: each user's requests all went to the one instance holding its session (%s). "+
+		return fmt.Sprintf("With affinity, memory kept %d of %d users: each user's requests all went to the one instance holding its session (%s). "+
 			"That holds while nothing fails or moves (see kill-instance, rolling-restart, scale-out).",
 			kept, of, res.Facts["memory spread"])
 	},

@@ -183,6 +183,42 @@ func renderTable(t scenarios.Table) string {
 	return b.String()
 }
 
+// bind joins the words a line must not split: a number and its unit
+// ("309 µs"), the two sides of "×" ("5 × lime"), a step's number and its
+// first word ("15.5 start"), and a bracketed count to the word before it
+// ("[5/17]"). A bound group is one word to wrap, unless it alone is wider
+// than a line, which never happens with the lab's words.
+func bind(words []string) []string {
+	out := make([]string, 0, len(words))
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		n := len(out)
+		switch {
+		case n > 0 && (units[w] || w == "×" || strings.HasPrefix(w, "[") && strings.HasSuffix(w, "]")):
+			out[n-1] += " " + w
+			if w == "×" && i+1 < len(words) {
+				i++
+				out[n-1] += " " + words[i]
+			}
+			continue
+		case stepNumber(w) && i+1 < len(words):
+			i++
+			w += " " + words[i]
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// units are the words that stay on the line of the number before them.
+var units = map[string]bool{"µs": true, "ms": true, "s": true, "s,": true, "ms,": true, "µs,": true, "s)": true, "ms)": true, "µs)": true, "s;": true, "ms;": true, "µs;": true, "s:": true, "ms:": true, "µs:": true, "MB": true, "bytes": true}
+
+// stepNumber reports a step's label in a run of several: "15.5".
+func stepNumber(w string) bool {
+	a, b, ok := strings.Cut(w, ".")
+	return ok && a != "" && b != "" && strings.Trim(a, "0123456789") == "" && strings.Trim(b, "0123456789") == ""
+}
+
 // Wrap breaks text into lines of at most width columns, the first
 // starting with first and the others with rest: how lab run's lines fit
 // the terminal.
@@ -191,7 +227,7 @@ func Wrap(first, rest, text string, width int) string { return wrap(first, rest,
 // wrap breaks text into lines of at most width runes: the first line starts
 // with first, the others with rest.
 func wrap(first, rest, text string, width int) string {
-	words := strings.Fields(text)
+	words := bind(strings.Fields(text))
 	if len(words) == 0 {
 		return strings.TrimRight(first, " ")
 	}

@@ -146,7 +146,7 @@ func (p *Text) WriteLegend() {
 // ShortLegend is the outcome words in a line or two, for a concise run.
 const ShortLegend = `counts of users: ✓ kept · ✗ refused (401, nothing destroyed) · ✗ lost (log in again) · ✗ lost data · ` +
 	`✗ duplicated · ✗ unavailable (5xx or none) · ✗ wrong user; for old or forged credentials ✓ refused is good, ` +
-	`✗ accepted bad (lab run --legend: every word)`
+	`✗ accepted is bad (lab run --legend: every word)`
 
 // Definition says what "stateless" means in the lab, and where the seed
 // articles disagree.
@@ -159,7 +159,7 @@ const Definition = `An instance is stateless when it keeps nothing a user needs 
 const Legend = `✓ kept: served, same user and cart · ✗ refused: a 401, yet nothing destroyed: the session or token still exists, another instance or key would take it · ` +
 	`✗ lost: the session is gone for good, log in again · ✗ lost data: part of the cart gone · ✗ duplicated: a write applied twice · ` +
 	`✗ unavailable: a 5xx or no answer · ✗ wrong user: someone else's session (never acceptable; every probe checks). ` +
-	`In replay and forgery probes ✓ refused is good, ✗ replay or forgery accepted bad. Counts are users (each with its worst answer) unless they say requests.`
+	`In replay and forgery probes ✓ refused is good, ✗ replay or forgery accepted is bad. Counts are users (each with its worst answer) unless they say requests.`
 
 // Terms explains the other words the run prints.
 const Terms = `probe: every user asks who it is (GET /me) · pool: a variant's instances behind the balancer (lb) · ` +

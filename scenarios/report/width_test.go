@@ -112,3 +112,22 @@ func TestConciseScenario(t *testing.T) {
 		}
 	}
 }
+
+// TestWrapKeepsUnits: a line never ends between a number and its unit,
+// inside "5 × lime", between a step's number and its title, or before a
+// bracketed count.
+func TestWrapKeepsUnits(t *testing.T) {
+	for _, tc := range []struct{ text, bad string }{
+		{"aaaa bbbb cccc dddd 309 µs without", "309\n"},
+		{"aaaa bbbb cccc dddd 5 × lime, 1 × fig", "×\n"},
+		{"aaaa bbbb cccc dddd · 15.5 start instance 2", "15.5\n"},
+		{"aaaa bbbb cccc dddd eeee [5/17]", "eeee\n"},
+	} {
+		for width := 10; width < 40; width++ {
+			got := wrap("", "", tc.text, width)
+			if strings.Contains(got, tc.bad) {
+				t.Errorf("width %d: %q breaks after %q:\n%s", width, tc.text, strings.TrimSpace(tc.bad), got)
+			}
+		}
+	}
+}
