@@ -111,8 +111,15 @@ func TestDownIsNoSample(t *testing.T) {
 	for name, addr := range map[string]string{"closes": closing, "refuses": refused} {
 		t.Run(name, func(t *testing.T) {
 			r := Measure(context.Background(), addr, 100*time.Millisecond)
-			if r.RedisN != 0 || r.RedisMax != 0 {
-				t.Errorf("reading %+v, want no Redis sample", r)
+			// Every PING of "closes" ends in a closed connection, no
+			// sample; only the last may be cut by Stop before the close
+			// arrives, and that one is a sample by design (TestStallAtTheEnd).
+			most := 0
+			if name == "closes" {
+				most = 1
+			}
+			if r.RedisN > most {
+				t.Errorf("reading %+v, want at most %d Redis samples", r, most)
 			}
 			if r.WakeN == 0 {
 				t.Errorf("reading %+v, want wake-up samples", r)
