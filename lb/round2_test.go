@@ -193,6 +193,7 @@ func TestUpgradesBounded(t *testing.T) {
 // bytes unasked on an idle connection is counted, and its connection
 // closed.
 func TestStrayAnswerNeverCrosses(t *testing.T) {
+	strayed := make(chan struct{}, 1)
 	be := serveRaw(t, func(c net.Conn, br *bufio.Reader, req *http.Request) bool {
 		switch path := req.URL.Path; {
 		case strings.HasPrefix(path, "/alice-late"):
@@ -203,6 +204,7 @@ func TestStrayAnswerNeverCrosses(t *testing.T) {
 			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nalice")
 			time.Sleep(time.Millisecond)
 			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nalice secret")
+			strayed <- struct{}{}
 		default:
 			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(path), path)
 		}
@@ -221,7 +223,11 @@ func TestStrayAnswerNeverCrosses(t *testing.T) {
 		t.Errorf("Bob got someone else's answer in %d of 50 rounds", crossed)
 	}
 	get(t, base+"/alice-idle")
-	time.Sleep(20 * time.Millisecond) // the stray arrives while the connection is idle
+	select { // the stray is sent while the connection is idle
+	case <-strayed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the backend never sent its stray answer")
+	}
 	if body := get(t, base+"/bob-idle"); body != "/bob-idle" {
 		t.Errorf("Bob got %q after an idle stray, want his own answer", body)
 	}
