@@ -288,19 +288,12 @@ func TestAdversarialClientsGoAway(t *testing.T) {
 	}
 	close(release)
 	l.healthy("p")
-	err = poll.Until(context.Background(), 5*time.Second, 10*time.Millisecond, func(ctx context.Context) error {
-		ps, err := l.admin.Pool(ctx, "slow")
-		if err != nil {
-			return err
-		}
-		if b := ps.Backends[0]; b.State != api.Up || b.InFlight != 0 {
+	untilBackend(t, l.admin, "slow", 5*time.Second, func(b api.BackendStatus) error {
+		if b.State != api.Up || b.InFlight != 0 {
 			return fmt.Errorf("slow is %s with %d in flight", b.State, b.InFlight)
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestAdversarialBackends: backends that send more than their framing says,
@@ -394,19 +387,12 @@ func TestAdversarialBackends(t *testing.T) {
 			if grown := int64(after.HeapAlloc) - int64(before.HeapAlloc); grown > 32<<20 {
 				t.Errorf("the heap grew by %d MB and stayed so", grown>>20)
 			}
-			err = poll.Until(context.Background(), 5*time.Second, 10*time.Millisecond, func(ctx context.Context) error {
-				ps, err := l.admin.Pool(ctx, "evil")
-				if err != nil {
-					return err
-				}
-				if n := ps.Backends[0].InFlight; n != 0 {
-					return fmt.Errorf("%d requests in flight", n)
+			untilBackend(t, l.admin, "evil", 5*time.Second, func(b api.BackendStatus) error {
+				if b.InFlight != 0 {
+					return fmt.Errorf("%d requests in flight", b.InFlight)
 				}
 				return nil
 			})
-			if err != nil {
-				t.Error(err)
-			}
 			l.healthy("p")
 		})
 	}

@@ -122,6 +122,44 @@ func TestOutOfDescriptorsIsTemporary(t *testing.T) {
 	fl.fail.Store(0)
 }
 
+// TestUnreachable: how a request's failed dial changes a backend with
+// Fall 2: refused is down at once; a timeout counts once, twice is down;
+// a timeout while the backend answered since the dial began counts for
+// nothing.
+func TestUnreachable(t *testing.T) {
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+	timeout := &net.OpError{Op: "dial", Net: "tcp", Err: os.ErrDeadlineExceeded}
+	for _, tc := range []struct {
+		name     string
+		errs     []error
+		answered bool // the backend answered after each dial began
+		want     State
+	}{
+		{"refused once", []error{refused}, false, Down},
+		{"timeout once", []error{timeout}, false, Up},
+		{"timeout twice", []error{timeout, timeout}, false, Down},
+		{"timeout twice while answering", []error{timeout, timeout}, true, Up},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bl, err := New(Config{Fall: 2}, PoolSpec{Name: "p", Listen: "127.0.0.1:0", Backends: []BackendSpec{{Name: "b", Addr: "127.0.0.1:1"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := bl.Pool("p").Backend("b")
+			for _, err := range tc.errs {
+				start := time.Now()
+				if tc.answered {
+					b.answeredAt(start.Add(time.Millisecond))
+				}
+				b.unreachable(err, start)
+			}
+			if got := b.State(); got != tc.want {
+				t.Errorf("%s: %s (%s), want %s", tc.name, got, b.status().Why, tc.want)
+			}
+		})
+	}
+}
+
 // TestDialTimeoutCountsTowardFall: a dial that times out while the
 // backend is answering other requests (a full accept queue under load) is
 // a busy backend, not a dead one: it is not marked down on the spot, as

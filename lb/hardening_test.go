@@ -127,37 +127,23 @@ func TestUpgrade(t *testing.T) {
 			t.Fatalf("echo of %q: %q, %v", msg, got, err)
 		}
 	}
-	err = poll.Until(context.Background(), 5*time.Second, 10*time.Millisecond, func(ctx context.Context) error {
-		ps, err := admin.Pool(ctx, "ws")
-		if err != nil {
-			return err
-		}
-		if n := ps.Backends[0].Upgraded; n != 1 {
-			return fmt.Errorf("%d upgraded connections, want 1", n)
+	untilBackend(t, admin, "ws", 5*time.Second, func(b api.BackendStatus) error {
+		if b.Upgraded != 1 {
+			return fmt.Errorf("%d upgraded connections, want 1", b.Upgraded)
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	echo.Close() // the backend dies: its connections go with it
 	echo.closeConns()
 	if _, err := br.ReadString('\n'); err == nil || isTimeout(err) {
 		t.Fatalf("the connection outlived its backend: %v", err)
 	}
-	err = poll.Until(context.Background(), 5*time.Second, 10*time.Millisecond, func(ctx context.Context) error {
-		ps, err := admin.Pool(ctx, "ws")
-		if err != nil {
-			return err
-		}
-		if n := ps.Backends[0].Upgraded; n != 0 {
-			return fmt.Errorf("%d upgraded connections, want 0", n)
+	untilBackend(t, admin, "ws", 5*time.Second, func(b api.BackendStatus) error {
+		if b.Upgraded != 0 {
+			return fmt.Errorf("%d upgraded connections, want 0", b.Upgraded)
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 func isTimeout(err error) bool {

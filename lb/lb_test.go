@@ -138,6 +138,25 @@ func (c *client) do(method, u string) answer {
 	return answer{resp.StatusCode, resp.Header.Get("X-Statelab-Instance"), resp.Header.Get(statelab.RepinnedHeader), string(body)}
 }
 
+// untilBackend polls the admin API, for at most limit, until check passes
+// on the pool's first backend; then the test goes on, or it fails.
+func untilBackend(t *testing.T, admin *api.Client, pool string, limit time.Duration, check func(api.BackendStatus) error) {
+	t.Helper()
+	err := poll.Until(context.Background(), limit, 10*time.Millisecond, func(ctx context.Context) error {
+		ps, err := admin.Pool(ctx, pool)
+		if err != nil {
+			return err
+		}
+		if len(ps.Backends) == 0 {
+			return fmt.Errorf("pool %s has no backend", pool)
+		}
+		return check(ps.Backends[0])
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	err := poll.Until(context.Background(), 5*time.Second, 5*time.Millisecond, func(context.Context) error {

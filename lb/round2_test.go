@@ -18,6 +18,7 @@ import (
 
 	"statelab/internal/poll"
 	"statelab/lb"
+	"statelab/lb/api"
 )
 
 // dialFrom connects to addr from another loopback address (Linux answers
@@ -57,10 +58,17 @@ func TestOneAddressCannotTakeThePool(t *testing.T) {
 	admitted := map[int]bool{}
 	for i, c := range slow {
 		c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-		line, _ := bufio.NewReader(c).ReadString('\n')
+		br := bufio.NewReader(c)
+		line, _ := br.ReadString('\n')
 		switch {
 		case strings.Contains(line, " 503 "):
 			refused++
+			if refused == 1 { // what it says: JSON naming the bound
+				rest, _ := io.ReadAll(io.LimitReader(br, 4096))
+				if !strings.Contains(string(rest), `"error":"pool p: 127.0.0.2 holds 10 connections to this pool, the most one client address may"`) {
+					t.Errorf("a refused connection was told %q", rest)
+				}
+			}
 		case strings.Contains(line, " 408 "): // admitted, and already cut
 		default:
 			admitted[i] = true
@@ -172,19 +180,63 @@ func TestUpgradesBounded(t *testing.T) {
 	if code, _ := upgrade(flood, "/flood"); code != 101 {
 		t.Fatalf("the flood's upgrade: %d, want 101", code)
 	}
-	err = poll.Until(context.Background(), 10*time.Second, 20*time.Millisecond, func(ctx context.Context) error {
-		ps, err := l.admin.Pool(ctx, "p")
-		if err != nil {
-			return err
-		}
-		if n := ps.Backends[0].Upgraded; n != 3 {
-			return fmt.Errorf("%d upgraded connections open, want 3 once the flood's join ended", n)
+	untilBackend(t, l.admin, "p", 10*time.Second, func(b api.BackendStatus) error {
+		if b.Upgraded != 3 {
+			return fmt.Errorf("%d upgraded connections open, want 3 once the flood's join ended", b.Upgraded)
 		}
 		return nil
 	})
-	if err != nil {
-		t.Error(err)
+}
+
+// TestUpgradeIdleEnds: a joined connection on which nothing moves either
+// way for UpgradeIdle is ended, and its place given back; one on which
+// bytes move is kept, whichever way they go.
+func TestUpgradeIdleEnds(t *testing.T) {
+	echo := serveRaw(t, func(c net.Conn, br *bufio.Reader, req *http.Request) bool {
+		if req.Header.Get("Upgrade") == "" {
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			return true
+		}
+		fmt.Fprintf(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+		io.Copy(c, br)
+		return false
+	})
+	l := newLab(t, lb.Config{UpgradeIdle: 300 * time.Millisecond}, spec("p", echo))
+	open := func() (net.Conn, *bufio.Reader) {
+		c, err := net.Dial("tcp", l.bl.Pool("p").Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		fmt.Fprintf(c, "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+		br := bufio.NewReader(c)
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != 101 {
+			t.Fatalf("upgrade: %v %v", resp, err)
+		}
+		return c, br
 	}
+	idle, idleBr := open()
+	busy, busyBr := open()
+	start := time.Now()
+	for time.Since(start) < 900*time.Millisecond { // three idle periods
+		fmt.Fprintf(busy, "tick\n")
+		busy.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if line, err := busyBr.ReadString('\n'); err != nil || line != "tick\n" {
+			t.Fatalf("a busy join ended: %q %v", line, err)
+		}
+		time.Sleep(50 * time.Millisecond) // the client's own pace, not a wait for a condition
+	}
+	idle.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := idleBr.ReadString('\n'); err == nil || isTimeout(err) {
+		t.Errorf("an idle join outlived 300 ms of silence by %s: %v", time.Since(start).Round(time.Millisecond), err)
+	}
+	untilBackend(t, l.admin, "p", 5*time.Second, func(b api.BackendStatus) error {
+		if b.Upgraded != 1 {
+			return fmt.Errorf("%d upgraded connections open, want the busy one", b.Upgraded)
+		}
+		return nil
+	})
 }
 
 // TestStrayAnswerNeverCrosses: a backend that answers 503 (a timeout
