@@ -1,6 +1,7 @@
 package lb
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -210,17 +211,21 @@ func (p *Pool) admit(c net.Conn) (net.Conn, string) {
 	}}, ""
 }
 
-// refusal is what a connection over a bound is told before it is closed.
-func refusal(why string) []byte {
-	body := fmt.Sprintf(`{"title":"Service Unavailable","status":503,"detail":%q}`, "pool: "+why)
-	return fmt.Appendf(nil, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+// refusal is what a connection over a bound is told before it is closed:
+// the balancer's error, in the JSON every other refusal of it has (see
+// writeProblem; no request was read, so none asked for HTML).
+func (p *Pool) refusal(why string) []byte {
+	body, _ := json.Marshal(map[string]string{"error": fmt.Sprintf("pool %s: %s", p.Name, why), "pool": p.Name})
+	body = append(body, '\n')
+	return fmt.Appendf(nil, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n"+
+		"X-Content-Type-Options: nosniff\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
 }
 
 // refuse answers 503 on a connection over a bound and closes it, never
 // waiting on the client: a write that does not fit at once is cut.
 func (p *Pool) refuse(c net.Conn, why string) {
 	_ = c.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
-	_, _ = c.Write(refusal(why))
+	_, _ = c.Write(p.refusal(why))
 	c.Close() // a FIN, not a reset: the client reads the 503 first
 }
 
