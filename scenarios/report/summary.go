@@ -194,7 +194,7 @@ func bind(words []string) []string {
 		w := words[i]
 		n := len(out)
 		switch {
-		case n > 0 && (units[w] || w == "×" || strings.HasPrefix(w, "[") && strings.HasSuffix(w, "]")):
+		case n > 0 && (units[strings.TrimRight(w, ",;:.)")] || w == "×" || strings.HasPrefix(w, "[") && strings.HasSuffix(w, "]")):
 			out[n-1] += " " + w
 			if w == "×" && i+1 < len(words) {
 				i++
@@ -211,7 +211,8 @@ func bind(words []string) []string {
 }
 
 // units are the words that stay on the line of the number before them.
-var units = map[string]bool{"µs": true, "ms": true, "s": true, "s,": true, "ms,": true, "µs,": true, "s)": true, "ms)": true, "µs)": true, "s;": true, "ms;": true, "µs;": true, "s:": true, "ms:": true, "µs:": true, "MB": true, "bytes": true}
+// Punctuation after one ("µs,") does not count.
+var units = map[string]bool{"µs": true, "ms": true, "s": true, "MB": true, "bytes": true}
 
 // stepNumber reports a step's label in a run of several: "15.5".
 func stepNumber(w string) bool {

@@ -119,6 +119,7 @@ func TestConciseScenario(t *testing.T) {
 func TestWrapKeepsUnits(t *testing.T) {
 	for _, tc := range []struct{ text, bad string }{
 		{"aaaa bbbb cccc dddd 309 µs without", "309\n"},
+		{"aaaa bbbb cccc dddd (1.9 ms, 309 µs) without", "309\n"},
 		{"aaaa bbbb cccc dddd 5 × lime, 1 × fig", "×\n"},
 		{"aaaa bbbb cccc dddd · 15.5 start instance 2", "15.5\n"},
 		{"aaaa bbbb cccc dddd eeee [5/17]", "eeee\n"},
