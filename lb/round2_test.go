@@ -201,7 +201,7 @@ func TestUpgradeIdleEnds(t *testing.T) {
 		io.Copy(c, br)
 		return false
 	})
-	l := newLab(t, lb.Config{UpgradeIdle: 300 * time.Millisecond}, spec("p", echo))
+	l := newLab(t, lb.Config{UpgradeIdle: 500 * time.Millisecond}, spec("p", echo))
 	open := func() (net.Conn, *bufio.Reader) {
 		c, err := net.Dial("tcp", l.bl.Pool("p").Addr())
 		if err != nil {
@@ -219,7 +219,7 @@ func TestUpgradeIdleEnds(t *testing.T) {
 	idle, idleBr := open()
 	busy, busyBr := open()
 	start := time.Now()
-	for time.Since(start) < 900*time.Millisecond { // three idle periods
+	for time.Since(start) < 1200*time.Millisecond { // more than two idle periods
 		fmt.Fprintf(busy, "tick\n")
 		busy.SetReadDeadline(time.Now().Add(2 * time.Second))
 		if line, err := busyBr.ReadString('\n'); err != nil || line != "tick\n" {
@@ -229,7 +229,7 @@ func TestUpgradeIdleEnds(t *testing.T) {
 	}
 	idle.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := idleBr.ReadString('\n'); err == nil || isTimeout(err) {
-		t.Errorf("an idle join outlived 300 ms of silence by %s: %v", time.Since(start).Round(time.Millisecond), err)
+		t.Errorf("an idle join outlived 500 ms of silence by %s: %v", time.Since(start).Round(time.Millisecond), err)
 	}
 	untilBackend(t, l.admin, "p", 5*time.Second, func(b api.BackendStatus) error {
 		if b.Upgraded != 1 {
