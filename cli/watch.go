@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"statelab/internal/term"
 	"statelab/lb/api"
 )
 
@@ -250,41 +251,44 @@ func renderWatch(base string, st api.Status, events []api.Event, color bool, now
 		return "\x1b[" + code + "m" + s + "\x1b[0m"
 	}
 	toneColor := map[string]string{"good": "32", "bad": "1;31", "warn": "33"}
+	// Every string below came from the balancer, which may be anyone's:
+	// none may drive the terminal.
+	c := term.Clean
 	var b strings.Builder
 	h := st.Health
 	fmt.Fprintf(&b, "%s  %s\nhealth checks: GET %s every %s, timeout %s, rise %d, fall %d\n",
 		paint("1", "statelab balancer at "+base), now.Format("15:04:05"),
-		h.Path, time.Duration(h.IntervalSecond*float64(time.Second)), time.Duration(h.TimeoutSeconds*float64(time.Second)), h.Rise, h.Fall)
+		c(h.Path), time.Duration(h.IntervalSecond*float64(time.Second)), time.Duration(h.TimeoutSeconds*float64(time.Second)), h.Rise, h.Fall)
 	for _, p := range st.Pools {
 		in := api.Describe(p.Policy, p.Strict)
 		policy := in.Label + " (" + in.Says + ")"
-		fmt.Fprintf(&b, "\n%s on %s: %s   retries %d, re-pinned %d, no backend %d, connections %d/%d\n", paint("1", p.Name), p.Listen, policy, p.Retries, p.Repins, p.NoneUp, p.Connections, p.MaxConnections)
+		fmt.Fprintf(&b, "\n%s on %s: %s   retries %d, re-pinned %d, no backend %d, connections %d/%d\n", paint("1", c(p.Name)), c(p.Listen), c(policy), p.Retries, p.Repins, p.NoneUp, p.Connections, p.MaxConnections)
 		if p.Shedding != nil {
 			fmt.Fprintf(&b, "%s\n", paint("1;31", fmt.Sprintf("  NOT ACCEPTING since %s: out of file descriptors, retrying", p.Shedding.Format("15:04:05"))))
 		}
 		for _, be := range p.Backends {
-			state := fmt.Sprintf("%-8s", be.State)
+			state := fmt.Sprintf("%-8s", c(string(be.State)))
 			held := "holds -"
 			if be.Sessions != nil {
 				held = fmt.Sprintf("holds %d", *be.Sessions)
 			}
-			why := "  " + be.Why
+			why := "  " + c(be.Why)
 			if width > 0 && width < wideWatch {
-				why = "\n      why: " + be.Why
+				why = "\n      why: " + c(be.Why)
 			}
 			fmt.Fprintf(&b, "  %-10s %s %-9s %7s ago  requests %-7d errors %-4d in flight %-3d%s\n",
-				be.Name, paint(toneColor[be.Tone], state), held, now.Sub(be.Changed).Round(100*time.Millisecond), be.Requests, be.Errors, be.InFlight, why)
+				c(be.Name), paint(toneColor[be.Tone], state), held, now.Sub(be.Changed).Round(100*time.Millisecond), be.Requests, be.Errors, be.InFlight, why)
 		}
 	}
 	if len(events) > 0 {
 		fmt.Fprintf(&b, "\n%s\n", paint("1", "latest events"))
 		for _, ev := range events {
-			line := fmt.Sprintf("  %s  %-16s %s", ev.Time.Local().Format("15:04:05.000"), ev.Type, ev.Pool)
+			line := fmt.Sprintf("  %s  %-16s %s", ev.Time.Local().Format("15:04:05.000"), c(string(ev.Type)), c(ev.Pool))
 			if ev.Backend != "" {
-				line += "/" + ev.Backend
+				line += "/" + c(ev.Backend)
 			}
 			if ev.Reason != "" {
-				line += "  " + ev.Reason
+				line += "  " + c(ev.Reason)
 			}
 			if ev.DetectSeconds > 0 {
 				line += fmt.Sprintf("  (%.3f s after its last answer)", ev.DetectSeconds)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -174,6 +175,23 @@ func TestFitHeight(t *testing.T) {
 	} {
 		if got := fitHeight(text, tc.height); got != tc.want {
 			t.Errorf("fitHeight(%d) = %q, want %q", tc.height, got, tc.want)
+		}
+	}
+}
+
+// TestWatchHostileStrings: a balancer's names, reasons and events cannot
+// drive the terminal: no escape reaches the frame, in colour or not,
+// except the lab's own colours.
+func TestWatchHostileStrings(t *testing.T) {
+	evil := "\x1b[2J\x1b]52;c;aGk=\x07\u009b1A"
+	st := api.Status{Health: api.HealthSettings{Path: "/h" + evil}, Pools: []api.PoolStatus{{Name: "p" + evil, Listen: evil,
+		Backends: []api.BackendStatus{{Name: "b" + evil, State: api.State("up" + evil), Why: "why" + evil, Changed: time.Now()}}}}}
+	events := []api.Event{{Type: api.EventType("t" + evil), Pool: evil, Backend: evil, Reason: evil}}
+	for _, color := range []bool{false, true} {
+		out := renderWatch("http://x", st, events, color, time.Now(), 200)
+		own := regexp.MustCompile("\x1b\\[[0-9;]*m").ReplaceAllString(out, "")
+		if strings.ContainsAny(own, "\x1b\x07\u009b") {
+			t.Errorf("colour %v: a control character reached the frame: %q", color, own)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"statelab"
+	"statelab/internal/term"
 	"statelab/scenarios"
 )
 
@@ -250,7 +251,9 @@ func (p *Text) StepStarted(sc *scenarios.Scenario, n int, st scenarios.Step) {
 }
 
 // Noted prints a note under the step.
-func (p *Text) Noted(s string) { p.emit("", wrap(indent, indent+"  ", s, p.width)) }
+// Notes may carry words from elsewhere (a backend's answer, an error):
+// none may drive the terminal.
+func (p *Text) Noted(s string) { p.emit("", wrap(indent, indent+"  ", term.Clean(s), p.width)) }
 
 // Asided prints a note unless the run is concise: the verdict table or
 // the lesson gives it too.

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"statelab"
+	"statelab/internal/term"
 	"statelab/scenarios"
 )
 
@@ -84,13 +85,13 @@ func (p *Text) ScenarioFinished(sc *scenarios.Scenario, rep *scenarios.ScenarioR
 	case rep.OK && !p.verbose && p.total > 1:
 		return // the summary says it
 	case rep.Inconclusive:
-		what := rep.Busy
+		what := term.Clean(rep.Busy)
 		if rep.Error != "" {
-			what = "did not run to its end (" + rep.Error + "); " + rep.Busy
+			what = "did not run to its end (" + term.Clean(rep.Error) + "); " + term.Clean(rep.Busy)
 		}
 		end, code = wrap("", indent, fmt.Sprintf("%s: %s (%.1f s, %d requests)", rep.Name, what, rep.Seconds, len(rep.Requests)), p.width), "1;33"
 	case rep.Error != "":
-		end, code = fmt.Sprintf("%s FAILED: %s (%.1f s)", rep.Name, rep.Error, rep.Seconds), "1;31"
+		end, code = fmt.Sprintf("%s FAILED: %s (%.1f s)", rep.Name, term.Clean(rep.Error), rep.Seconds), "1;31"
 	case !rep.OK:
 		n := 0
 		for _, e := range rep.Expectations {

@@ -132,3 +132,15 @@ func TestWrapKeepsUnits(t *testing.T) {
 		}
 	}
 }
+
+// TestNotesCannotDriveTheTerminal: a note or an error carrying an escape
+// (a backend's words) is printed with the escape made visible, never sent.
+func TestNotesCannotDriveTheTerminal(t *testing.T) {
+	var b bytes.Buffer
+	p := NewText(&b, false, false)
+	p.Noted("backend said \x1b[2J\x1b]52;c;aGk=\x07")
+	p.ScenarioFinished(&scenarios.Scenario{Name: "x"}, &scenarios.ScenarioReport{Name: "x", Error: "boom \x1b[1A"})
+	if strings.ContainsAny(b.String(), "\x1b\x07") {
+		t.Errorf("an escape reached the terminal: %q", b.String())
+	}
+}

@@ -24,6 +24,7 @@ package spec
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strconv"
@@ -31,6 +32,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"statelab/internal/term"
 	"statelab/scenarios"
 )
 
@@ -59,16 +61,22 @@ type Claims func(ref string) (scenarios.Claim, bool)
 
 // Load reads the scenario file at path.
 func Load(path string, claims Claims) (*scenarios.Scenario, error) {
-	info, err := os.Stat(path)
+	if r, bad := term.Control(path); bad {
+		return nil, fmt.Errorf("%q: the file's name holds a control character (U+%04X), which would reach the terminal", path, r)
+	}
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	if info.Size() > MaxFile {
-		return nil, &Error{File: path, Msg: fmt.Sprintf("%d bytes: a scenario file is at most %d", info.Size(), MaxFile)}
-	}
-	data, err := os.ReadFile(path)
+	defer f.Close()
+	// Read at most one byte past the limit, whatever the file claims to
+	// be: a device or a pipe has no size to check first.
+	data, err := io.ReadAll(io.LimitReader(f, MaxFile+1))
 	if err != nil {
-		return nil, err
+		return nil, &Error{File: path, Msg: err.Error()}
+	}
+	if len(data) > MaxFile {
+		return nil, &Error{File: path, Msg: fmt.Sprintf("more than %d bytes: a scenario file is at most %d", MaxFile, MaxFile)}
 	}
 	return Parse(path, data, claims)
 }
@@ -142,8 +150,12 @@ func Parse(file string, data []byte, claims Claims) (*scenarios.Scenario, error)
 	if !validName(sc.Name) {
 		return nil, p.errAt(fields["name"], "name %q: want letters, digits and dashes", sc.Name)
 	}
-	sc.Summary, _ = p.optStr(fields["summary"])
-	sc.Setup, _ = p.optStr(fields["setup"])
+	if sc.Summary, err = p.optStr(fields["summary"]); err != nil {
+		return nil, err
+	}
+	if sc.Setup, err = p.optStr(fields["setup"]); err != nil {
+		return nil, err
+	}
 	if sc.Setup == "" {
 		sc.Setup = "from the file " + file
 	}
@@ -211,7 +223,10 @@ func Parse(file string, data []byte, claims Claims) (*scenarios.Scenario, error)
 		sc.Verdict = last
 	}
 	sc.Fits = p.fits
-	lesson, _ := p.optStr(fields["lesson"])
+	lesson, err := p.optStr(fields["lesson"])
+	if err != nil {
+		return nil, err
+	}
 	sc.Lesson = func(res *scenarios.Result) string {
 		s := "From the file " + file + ", in its author's words: " + strings.TrimSpace(lesson)
 		if lesson == "" {
@@ -254,6 +269,11 @@ func (p *parser) mapping(n *yaml.Node, what string, allowed ...string) (map[stri
 func (p *parser) str(n *yaml.Node) (string, error) {
 	if n.Kind != yaml.ScalarNode || n.Value == "" {
 		return "", p.errAt(n, "want a word or a sentence here")
+	}
+	// A control character (an escape sequence, written raw or as "\e" or
+	// "\u001b") would be printed on the instructor's terminal as it is.
+	if r, bad := term.Control(n.Value); bad {
+		return "", p.errAt(n, "a control character (U+%04X): text here is printed on a terminal, and may not hold one", r)
 	}
 	return n.Value, nil
 }

@@ -48,6 +48,12 @@ func TestParseErrors(t *testing.T) {
 		{"a blank", strings.Replace(good, "kept", spec.Blank, 1), "good.yaml:5:42: a blank (___) is left to fill in"},
 		{"verdict not probed", good + "verdict: z\n", "verdict \"z\": no step probes it"},
 		{"a short key", "name: x\nsteps:\n  - keys: {cookie: short}\nexpect: []\n", "good.yaml:3:20: keys.cookie:"},
+		{"a raw escape in a title", "name: x\nsteps:\n  - {probe: a, title: \"\x1b[2Jgone\"}\nexpect: []\n", "control characters are not allowed"},
+		{"an escape in a step title", "name: x\nsteps:\n  - {probe: a, title: \"\\e[2J\", why: w}\nexpect: []\n", "a control character (U+001B)"},
+		{"a summary that is a list", strings.Replace(good, "name: x\n", "name: x\nsummary: [a]\n", 1), "good.yaml:2:10: want a word or a sentence"},
+		{"a YAML escape in the lesson", strings.Replace(good, "name: x\n", "name: x\nlesson: \"clear \\e[2J\"\n", 1), "good.yaml:2:9: a control character (U+001B)"},
+		{"a clipboard write as JSON", strings.Replace(good, "name: x\n", "name: x\nsummary: \"\\u001b]52;c;ZWNobyBoaQ==\\u0007\"\n", 1), "a control character (U+001B)"},
+		{"a C1 control", strings.Replace(good, "name: x\n", "name: x\nsetup: \"\\u009b2J\"\n", 1), "a control character (U+009B)"},
 		{"an active key not given", "name: x\nsteps:\n  - keys: {jwt: \"a:0123456789abcdef0123456789abcdef\", active: b}\nexpect: []\n", "keys.active \"b\" is not among the jwt keys"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -63,6 +69,12 @@ func TestParseErrors(t *testing.T) {
 	}
 	if _, err := spec.Load(big, catalog.Claim); err == nil || !strings.Contains(err.Error(), "a scenario file is at most") {
 		t.Errorf("a file over %d bytes: %v", spec.MaxFile, err)
+	}
+	// A device with no size: read no further than the limit.
+	if _, err := os.Stat("/dev/zero"); err == nil {
+		if _, err := spec.Load("/dev/zero", catalog.Claim); err == nil || !strings.Contains(err.Error(), "a scenario file is at most") {
+			t.Errorf("/dev/zero: %v", err)
+		}
 	}
 }
 
@@ -240,4 +252,12 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("error %v (%T), want a *spec.Error naming the file", err, err)
 		}
 	})
+}
+
+// TestLoadControlName: a file whose name holds an escape is refused before
+// the name is printed anywhere.
+func TestLoadControlName(t *testing.T) {
+	if _, err := spec.Load("x\x1b[2J.yaml", catalog.Claim); err == nil || !strings.Contains(err.Error(), "control character (U+001B)") || strings.Contains(err.Error(), "\x1b") {
+		t.Errorf("error %q, want one naming the control character, quoted", err)
+	}
 }
