@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -18,7 +19,10 @@ type State struct {
 }
 
 // Control is the proxy's HTTP control API: GET /delay says the delay, PUT
-// /delay with {"delay":"20ms"} sets it.
+// /delay with {"delay":"20ms"} sets it. It answers only a Host that DNS
+// rebinding cannot give a web page: an IP address, localhost, or a name
+// of one label (a container's, as "redis-delay" in the workshop stack);
+// any other is refused 403.
 func (p *Proxy) Control() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /delay", func(w http.ResponseWriter, r *http.Request) { p.reply(w, http.StatusOK, "") })
@@ -43,7 +47,26 @@ func (p *Proxy) Control() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		p.reply(w, http.StatusNotFound, "no such endpoint (GET or PUT /delay)")
 	})
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !localHost(r.Host) {
+			p.reply(w, http.StatusForbidden, "this control API answers to an IP address, localhost or a one-label name, not to the Host given")
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// localHost reports a Host header no web page on another site can send
+// through DNS rebinding, which needs a name of its own (with a dot).
+func localHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if net.ParseIP(host) != nil {
+		return true
+	}
+	return host != "" && !strings.Contains(host, ".")
 }
 
 func (p *Proxy) reply(w http.ResponseWriter, code int, msg string) {

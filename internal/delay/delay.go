@@ -31,9 +31,11 @@ const MaxConns = 1024
 const readSize = 16 << 10
 
 // chunks bounds the reads of one connection held back at once: past it,
-// the proxy stops reading until the oldest is sent (so memory is bounded
-// by chunks × the read buffer).
-const chunks = 256
+// the proxy stops reading until the oldest is sent, so each direction of
+// a connection holds at most chunks × readSize (256 KiB), and the kernel's
+// buffers hold the rest back from the sender. Redis's traffic is small:
+// a delay never needs more.
+const chunks = 16
 
 // Proxy forwards connections from its listener to a target.
 type Proxy struct {

@@ -113,3 +113,34 @@ func TestControl(t *testing.T) {
 		t.Errorf("setting an hour: %v, want an error that says out of range", err)
 	}
 }
+
+// TestControlHosts: a page on another site that rebinds its own name to
+// this machine cannot change the delay: only an IP address, localhost or
+// a container's one-label name is answered.
+func TestControlHosts(t *testing.T) {
+	p, err := delay.Listen("127.0.0.1:0", echo(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	ts := httptest.NewServer(p.Control())
+	t.Cleanup(ts.Close)
+	for host, want := range map[string]int{
+		"127.0.0.1:6390": 200, "[::1]:6390": 200, "localhost": 200, "redis-delay:6390": 200,
+		"evil.example:6390": 403, "127.0.0.1.nip.io": 403,
+	} {
+		req, _ := http.NewRequest("PUT", ts.URL+"/delay", strings.NewReader(`{"delay":"5s"}`))
+		req.Host = host
+		resp, err := ts.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Host %q: %d, want %d", host, resp.StatusCode, want)
+		}
+	}
+	if p.Delay() != 5*time.Second {
+		t.Errorf("delay %s", p.Delay())
+	}
+}
