@@ -26,7 +26,7 @@ func holdLab(ctx context.Context, out io.Writer, in *report.Lines, rt lab.Runtim
 	for _, v := range statelab.Variants {
 		fmt.Fprintf(out, "  %-7s %s\n", v, at(string(v), ep.Pools[v]))
 	}
-	fmt.Fprintf(out, "  the balancer's status page and admin API: %s\n", at("admin", ep.Admin))
+	fmt.Fprintf(out, "  the balancer's status page and admin API: %s\n", at("admin", ep.StatusURL()))
 	if liveURL != "" {
 		fmt.Fprintf(out, "  the live page: %s\n", liveURL)
 	}

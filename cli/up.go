@@ -120,6 +120,11 @@ func runUp(ctx context.Context, args []string, env Env) error {
 		return StartupError{err}
 	}
 	defer stopControl()
+	removeToken, err := remote.WriteToken(*control, rt.Endpoints().AdminToken)
+	if err != nil {
+		return StartupError{err}
+	}
+	defer removeToken()
 	upIn := time.Since(start)
 	cal, err := scenarios.Calibrate(ctx, rt, false)
 	if err != nil {
@@ -133,7 +138,7 @@ func runUp(ctx context.Context, args []string, env Env) error {
 	for _, v := range statelab.Variants {
 		fmt.Fprintf(out, "  %-7s %s   (shop page: log in, add to the cart, see which instance answers)\n", v, ep.Pools[v])
 	}
-	fmt.Fprintf(out, "  status  %s   (the balancer: backends up or down, drain, disable, policy)\n", ep.Admin)
+	fmt.Fprintf(out, "  status  %s   (the balancer: backends up or down, drain, disable, policy)\n", ep.StatusURL())
 	if liveURL != "" {
 		fmt.Fprintf(out, "  live    %s   (every virtual user of a scenario typed below)\n", liveURL)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -11,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"statelab/internal/term"
+	"statelab/lab/remote"
+	"statelab/lb"
 	"statelab/lb/api"
 )
 
@@ -34,6 +38,13 @@ func runWatch(ctx context.Context, args []string, env Env) error {
 	base := *admin
 	if !strings.Contains(base, "://") {
 		base = "http://" + base
+	}
+	if u, err := url.Parse(base); *token == "" && err == nil && lb.IsLoopback(net.JoinHostPort(u.Hostname(), "0")) {
+		// lab up's balancer wants its token: lab up keeps it where only
+		// this user can read it. It goes to a balancer on loopback only.
+		if t, err := remote.ReadToken(remote.DefaultSocket()); err == nil {
+			*token = t
+		}
 	}
 	client := &api.Client{Base: base, Token: *token}
 	st, err := client.Status(ctx)

@@ -8,6 +8,7 @@ package lab
 
 import (
 	"context"
+	"net/url"
 
 	"statelab"
 )
@@ -80,4 +81,14 @@ type Endpoints struct {
 	// Redis is the host:port at which the runner reaches Redis itself, to
 	// measure how fast it answers; "" when it cannot.
 	Redis string
+}
+
+// StatusURL is the balancer's status page for a person to open: with the
+// admin token, when there is one, in the URL's fragment, which the page
+// keeps for its calls and the browser never sends anywhere.
+func (e Endpoints) StatusURL() string {
+	if e.AdminToken == "" {
+		return e.Admin + "/"
+	}
+	return e.Admin + "/#token=" + url.QueryEscape(e.AdminToken)
 }

@@ -184,6 +184,18 @@ func TestBrowserStatusPage(t *testing.T) {
 	}
 	browsertest.WaitText(t, g, "#pools", func(s string) bool { return strings.Contains(s, "jwt-9") })
 
+	// A link from the lab (lab up, --hold) carries the token in its
+	// fragment: the page takes it without asking, and the address bar
+	// (on a projector) no longer shows it.
+	f := browsertest.New(t, 1000, 700)
+	if err := chromedp.Do(f, chromedp.Navigate(gts.URL+"/#token=status-page-token-0123")); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.WaitText(t, f, "#pools", func(s string) bool { return strings.Contains(s, "jwt-9") })
+	if href := eval[string](t, f, `location.href`); strings.Contains(href, "token") {
+		t.Errorf("the address bar still shows the token: %s", href)
+	}
+
 	// A hostile or broken balancer: what it says is not taken for a status.
 	for _, tc := range []struct{ body, want string }{
 		{"<html>not json", "its status is not JSON"},

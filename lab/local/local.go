@@ -7,6 +7,7 @@ package local
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"os"
@@ -66,6 +67,7 @@ type Runtime struct {
 	*labredis.Fronted        // Redis, and the delay proxy the instances reach it through
 	lb                *child.Process
 	admin             string
+	adminToken        string
 	pools             map[statelab.Variant]string
 	procs             *fleet.Table[*instance]
 	mu                sync.Mutex
@@ -90,7 +92,11 @@ func Start(ctx context.Context, opts Options) (_ *Runtime, err error) {
 			return nil, fmt.Errorf("find the lab binary: %w", err)
 		}
 	}
-	rt := &Runtime{opts: opts, exe: exe, procs: fleet.New[*instance](), pools: map[statelab.Variant]string{}}
+	// The balancer's admin API wants a token, even on loopback: another
+	// user of this machine must not disable backends under a run. The
+	// lab's own clients take it from Endpoints; the status page is
+	// printed with it in its fragment (StatusURL).
+	rt := &Runtime{opts: opts, exe: exe, procs: fleet.New[*instance](), pools: map[statelab.Variant]string{}, adminToken: rand.Text()}
 	defer func() {
 		if err != nil {
 			rt.Close()
@@ -130,7 +136,7 @@ func (rt *Runtime) Describe() string {
 
 // Endpoints are the pools' and the admin API's URLs.
 func (rt *Runtime) Endpoints() lab.Endpoints {
-	return lab.Endpoints{About: rt.Describe(), Pools: rt.pools, Admin: rt.admin, Redis: rt.DirectAddr()}
+	return lab.Endpoints{About: rt.Describe(), Pools: rt.pools, Admin: rt.admin, AdminToken: rt.adminToken, Redis: rt.DirectAddr()}
 }
 
 // Instances lists the base instances of a variant.

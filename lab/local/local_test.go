@@ -9,6 +9,8 @@ import (
 	"statelab/internal/labtest"
 	"statelab/internal/redistest"
 	"statelab/lab/local"
+	"statelab/lb"
+	"statelab/lb/api"
 	"statelab/scenarios"
 )
 
@@ -26,6 +28,18 @@ func TestProcesses(t *testing.T) {
 		t.Fatalf("start the local lab: %v", err)
 	}
 	t.Cleanup(func() { rt.Close() })
+	// Another user of this machine cannot drive the balancer: its admin
+	// API wants the lab's token, even on loopback.
+	ep := rt.Endpoints()
+	if len(ep.AdminToken) < lb.MinTokenLen || !strings.Contains(ep.StatusURL(), "#token=") {
+		t.Errorf("admin token %q, status page %s: want a token, in the page's fragment", ep.AdminToken, ep.StatusURL())
+	}
+	if err := (&api.Client{Base: ep.Admin}).Backend(context.Background(), "memory", "memory-1", api.Disable); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("disabling memory-1 without the token: %v, want 401", err)
+	}
+	if _, err := (&api.Client{Base: ep.Admin, Token: ep.AdminToken}).Status(context.Background()); err != nil {
+		t.Errorf("with the token: %v", err)
+	}
 	j := labtest.Scenarios(t, rt, 30, "kill-instance", "rolling-restart", "redis-down", "config-drift")
 	if !strings.Contains(j.Runtime, "redis-server") {
 		t.Errorf("runtime %q does not name redis-server", j.Runtime)

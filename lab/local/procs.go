@@ -112,10 +112,10 @@ func (rt *Runtime) startLB(ctx context.Context) error {
 		rt.admin = "http://" + admin
 		a = append(a, "--admin", admin)
 		rt.lb = &child.Process{Name: "lb", Unexpected: rt.unexpected}
-		err = rt.lb.Start(rt.exe, a, childEnv(nil), rt.opts.Logs)
+		err = rt.lb.Start(rt.exe, a, childEnv(map[string]string{"STATELAB_ADMIN_TOKEN": rt.adminToken}), rt.opts.Logs)
 		if err == nil {
 			// Ready when the admin API there lists our pools on our ports.
-			client := &api.Client{Base: rt.admin}
+			client := &api.Client{Base: rt.admin, Token: rt.adminToken}
 			err = rt.lb.WaitReady(ctx, 10*time.Second, func(ctx context.Context) error {
 				st, err := client.Status(ctx)
 				if err != nil {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 )
 
 // DefaultSocket is where lab up serves its lab and lab run --up looks for
@@ -76,4 +77,38 @@ func RemoveStale(path string) error {
 		return err
 	}
 	return os.Remove(path)
+}
+
+// tokenFile is where lab up keeps its balancer's admin token: beside its
+// control socket, in the same private directory, readable by this user
+// only, for lab watch to find.
+func tokenFile(socket string) string { return socket + ".token" }
+
+// WriteToken keeps token beside the socket (mode 0600) and returns what
+// removes it.
+func WriteToken(socket, token string) (remove func(), err error) {
+	if err := PrivateDir(socket, false); err != nil {
+		return nil, err
+	}
+	path := tokenFile(socket)
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("the admin token's file: %w", err)
+	}
+	return func() { os.Remove(path) }, nil
+}
+
+// ReadToken returns the admin token the lab up at socket keeps, when this
+// user's private directory holds one.
+func ReadToken(socket string) (string, error) {
+	if err := PrivateDir(socket, false); err != nil {
+		return "", err
+	}
+	f, err := os.Open(tokenFile(socket))
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	b := make([]byte, 256)
+	n, _ := f.Read(b)
+	return strings.TrimSpace(string(b[:n])), nil
 }

@@ -90,3 +90,35 @@ func TestPrivateDir(t *testing.T) {
 		t.Errorf("Dial in an open directory: %v", err)
 	}
 }
+
+// TestToken: lab up's admin token is kept for this user only, beside the
+// socket, and read back; in a directory others may use, neither.
+func TestToken(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "up")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "up.sock")
+	remove, err := remote.WriteToken(sock, "a-token-of-twenty-six-chars")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(sock + ".token"); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the token's file: %v, mode %v; want 0600", err, fi.Mode().Perm())
+	}
+	if got, err := remote.ReadToken(sock); err != nil || got != "a-token-of-twenty-six-chars" {
+		t.Errorf("ReadToken: %q, %v", got, err)
+	}
+	remove()
+	if _, err := remote.ReadToken(sock); err == nil {
+		t.Error("a removed token was read")
+	}
+	open := filepath.Join(t.TempDir(), "open")
+	if err := os.Mkdir(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(open, 0o777)
+	if _, err := remote.WriteToken(filepath.Join(open, "up.sock"), "x"); err == nil {
+		t.Error("a token was written in a directory others may use")
+	}
+}
