@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"sync"
+	"time"
 
 	"statelab/internal/pages"
 
@@ -28,6 +29,10 @@ type Live struct {
 	index   map[statelab.Variant]map[string]int
 	version int64 // bumped on every change
 	served  int64 // the version the page last fetched
+	// look reads the lab once, when Follow runs: a scenario's end and a
+	// step-mode pause take their reading at once, not at the next tick,
+	// which a run that ends sooner never reaches.
+	look func(ctx context.Context)
 }
 
 var _ scenarios.Observer = (*Live)(nil)
@@ -233,6 +238,21 @@ func (l *Live) ScenarioFinished(_ *scenarios.Scenario, rep *scenarios.ScenarioRe
 		}
 		st.Finished = f
 	})
+	l.lookNow() // the lab as the scenario left it, under its verdict
+}
+
+// lookNow takes a reading of the lab now, when the page follows one,
+// within two seconds.
+func (l *Live) lookNow() {
+	l.mu.Lock()
+	look := l.look
+	l.mu.Unlock()
+	if look == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	look(ctx)
 }
 
 // RunFinished says the run is over.
@@ -258,6 +278,7 @@ type livePacer struct {
 }
 
 func (p livePacer) Pause(ctx context.Context, ps scenarios.Pause) scenarios.Decision {
+	p.l.lookNow() // the step's effect (an instance killed) before the wait
 	p.l.update(func(st *LiveState) { st.Waiting, st.Verdict = true, ps.Verdict })
 	defer p.l.update(func(st *LiveState) { st.Waiting, st.Verdict = false, false })
 	return p.next.Pause(ctx, ps)

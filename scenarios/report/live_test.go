@@ -304,3 +304,51 @@ func TestLiveKeepsTheEnd(t *testing.T) {
 		t.Errorf("during the new run memory-1 shows %s, want down", got)
 	}
 }
+
+// TestLiveLastPicture: the page's last state is the lab as the run left
+// it, even when the run ends long before the next reading would be
+// taken: every killed instance down, under the verdict.
+func TestLiveLastPicture(t *testing.T) {
+	ctx := context.Background()
+	rt, err := inproc.Start(ctx, inproc.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	live := report.NewLive()
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	followed := make(chan struct{})
+	go func() { defer close(followed); live.Follow(fctx, rt, time.Hour) }() // one reading at the start, then none
+	err = poll.Until(ctx, 10*time.Second, 10*time.Millisecond, func(context.Context) error {
+		if !live.State().Followed {
+			return errors.New("not followed yet")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rn, err := scenarios.NewRunner(ctx, rt, scenarios.Options{Users: 6, Observers: []scenarios.Observer{live}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rn.Close()
+	scs, _ := catalog.Find("kill-instance")
+	if _, err := rn.Run(ctx, scs); err != nil {
+		t.Fatal(err)
+	}
+	st := live.State()
+	if st.Finished == nil || st.Finished.AsOf == "" {
+		t.Fatalf("finished %+v: no reading kept under the verdict", st.Finished)
+	}
+	for _, v := range st.Order {
+		for _, in := range st.Instances[v] {
+			if want := in.Name == v+"-2"; (in.State == "down") != want {
+				t.Errorf("%s is %s at the end of kill-instance", in.Name, in.State)
+			}
+		}
+	}
+	cancel()
+	<-followed
+}

@@ -25,6 +25,14 @@ func (l *Live) Follow(ctx context.Context, rt lab.Runtime, every time.Duration) 
 	ep := rt.Endpoints()
 	client := &api.Client{Base: ep.Admin, Token: ep.AdminToken, HTTP: &http.Client{Timeout: time.Second}}
 	stats := &http.Client{Timeout: 500 * time.Millisecond}
+	l.mu.Lock()
+	l.look = func(ctx context.Context) { l.follow(ctx, client, stats, rt) }
+	l.mu.Unlock()
+	defer func() {
+		l.mu.Lock()
+		l.look = nil
+		l.mu.Unlock()
+	}()
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
