@@ -71,11 +71,18 @@ func New(t *testing.T, width, height int) context.Context {
 // $STATELAB_SCREENSHOTS, when it is set.
 func Shot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
+	shoot(t, ctx, name, chromedp.FullScreenshot(100))
+}
+
+// shoot saves the screenshot take makes as name.png under
+// $STATELAB_SCREENSHOTS, when that is set.
+func shoot(t *testing.T, ctx context.Context, name string, take chromedp.Action[[]byte]) {
+	t.Helper()
 	dir := os.Getenv("STATELAB_SCREENSHOTS")
 	if dir == "" {
 		return
 	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	png, err := chromedp.Run(ctx, take)
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
@@ -85,6 +92,13 @@ func Shot(t *testing.T, ctx context.Context, name string) {
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// ShotViewport saves what the window shows, no more: what a room sees
+// without scrolling.
+func ShotViewport(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	shoot(t, ctx, name, chromedp.CaptureScreenshot())
 }
 
 // WaitText waits, up to 15 seconds, until the text of the element that the

@@ -2,6 +2,7 @@ package browsertest_test
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"regexp"
 	"strconv"
@@ -260,6 +261,21 @@ func TestBrowserLive(t *testing.T) {
 		t.Error("p does not turn on projector mode")
 	}
 	browsertest.Shot(t, ctx, "live-projector")
+	// On a projector, the room sees all four variants without scrolling,
+	// at 1920×1080 and at 1280×720.
+	for _, size := range [][2]int{{1920, 1080}, {1280, 720}} {
+		p := browsertest.New(t, size[0], size[1])
+		if err := chromedp.Do(p, chromedp.Navigate(ts.URL+"/?projector=1")); err != nil {
+			t.Fatal(err)
+		}
+		browsertest.WaitText(t, p, "#finished", func(s string) bool { return s != "" })
+		n := eval[int](t, p, `document.querySelectorAll(".variant").length`)
+		bottom := eval[float64](t, p, `Math.max(...[...document.querySelectorAll(".variant")].map(e => e.getBoundingClientRect().bottom))`)
+		if n != 4 || bottom > float64(size[1]) {
+			t.Errorf("projector at %d×%d: %d variants, the lowest ending at %.0f px: want 4, within %d", size[0], size[1], n, bottom, size[1])
+		}
+		browsertest.ShotViewport(t, p, fmt.Sprintf("live-projector-%d", size[1]))
+	}
 	narrow := browsertest.New(t, 390, 900)
 	if err := chromedp.Do(narrow, chromedp.Navigate(ts.URL)); err != nil {
 		t.Fatal(err)
