@@ -178,6 +178,9 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	}
 	defer rt.Close()
 	fmt.Fprintln(out, report.Wrap("lab: ", "          ", fmt.Sprintf("%s (up in %.1f s)", rt.Endpoints().About, time.Since(start).Seconds()), textWidth(out, env)))
+	if kind.resets != "" {
+		fmt.Fprintln(out, report.Wrap("note: ", "          ", kind.resets, textWidth(out, env)))
+	}
 	text := report.NewText(out, color, *verbose)
 	text.SetWidth(textWidth(out, env))
 	stdin := report.NewLines(env.Stdin)

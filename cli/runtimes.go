@@ -27,7 +27,14 @@ type runtimeKind struct {
 	ending func(what string) string
 	// release says how a held lab is let go.
 	release string
+	// resets, for a lab people may be using in a browser, warns that each
+	// scenario resets it.
+	resets string
 }
+
+// resetWarning is what a run on a shared lab says before its first
+// scenario.
+const resetWarning = "each scenario first resets the lab (Redis emptied, memory instances restarted): a browser logged in on its pages is logged out, and its page says when the lab was reset"
 
 // runtimeOptions are lab run's flags a runtime may use.
 type runtimeOptions struct {
@@ -61,6 +68,7 @@ var runtimeKinds = []runtimeKind{
 		},
 		ending:  func(string) string { return "the stack is reset (every fault undone) and keeps running" },
 		release: "press Enter (or Ctrl-C) to end the hold; the stack is then reset and keeps running",
+		resets:  resetWarning,
 	},
 }
 
@@ -69,6 +77,7 @@ var upKind = runtimeKind{
 	name:    "up",
 	ending:  func(string) string { return "the lab up keeps running, as the scenario left it" },
 	release: "press Enter (or Ctrl-C) to end the hold; the lab up keeps running",
+	resets:  resetWarning,
 }
 
 // findRuntime returns the runtime --runtime names.

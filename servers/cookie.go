@@ -25,9 +25,16 @@ type cookieSessions struct {
 	lifetime time.Duration // the longest a login lasts
 	now      func() time.Time
 	close    func() error
+	started  time.Time // when this instance started: a memory session is no older
+	// resetAt, with a shared store, says when the lab last emptied it.
+	resetAt func(context.Context) (time.Time, bool)
 }
 
 var _ Sessions = (*cookieSessions)(nil)
+
+// clock says a moment to a person: the time of day, in UTC (the pages'
+// readers and the lab's processes may be in different time zones).
+func clock(t time.Time) string { return t.UTC().Format("15:04:05") + " UTC" }
 
 // session returns the request's gorilla session and its decoded state.
 func (c *cookieSessions) session(r *http.Request) (*sessions.Session, State, error) {
@@ -44,11 +51,16 @@ func (c *cookieSessions) session(r *http.Request) (*sessions.Session, State, err
 		if _, cerr := r.Cookie(c.name); cerr != nil {
 			return sess, State{}, fmt.Errorf("%w: the request carries no %s cookie", ErrNoSession, c.name)
 		}
-		where := "this instance holds"
-		if c.shared {
-			where = "the shared store holds"
+		if !c.shared {
+			return sess, State{}, fmt.Errorf("%w: this instance holds no session with this id (never created here, expired, ended, or created before this instance started at %s)", ErrNoSession, clock(c.started))
 		}
-		return sess, State{}, fmt.Errorf("%w: %s no session with this id (never created here, expired, or ended)", ErrNoSession, where)
+		why := fmt.Errorf("%w: the shared store holds no session with this id (never created here, expired, or ended)", ErrNoSession)
+		if c.resetAt != nil {
+			if at, ok := c.resetAt(r.Context()); ok {
+				why = fmt.Errorf("%w. The lab was last reset at %s, which empties Redis: a session from before then is gone; log in again", why, clock(at))
+			}
+		}
+		return sess, State{}, why
 	}
 	raw, _ := sess.Values["state"].(string)
 	var st State

@@ -101,6 +101,7 @@ func newSessions(cfg Config) (Sessions, error) {
 			lifetime: cfg.SessionLifetime,
 			now:      cfg.Now,
 			close:    mem.Close,
+			started:  cfg.Now(),
 		}, nil
 	case statelab.Redis:
 		rdb := redisstore.Client(cfg.RedisAddr, cfg.RedisTimeout)
@@ -113,6 +114,8 @@ func newSessions(cfg Config) (Sessions, error) {
 			lifetime: cfg.SessionLifetime,
 			now:      cfg.Now,
 			close:    rdb.Close,
+			started:  cfg.Now(),
+			resetAt:  func(ctx context.Context) (time.Time, bool) { return redisstore.ResetAt(ctx, rdb) },
 		}, nil
 	case statelab.Cookie:
 		return newSignedSessions(cfg), nil

@@ -2,6 +2,7 @@ package servers_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"statelab/internal/labredis"
 	"statelab/internal/redisserver"
 	"statelab/internal/redistest"
 	"statelab/servers"
@@ -644,5 +646,44 @@ func TestReloadKeys(t *testing.T) {
 			}
 			want(t, "without the file, the configured (demo) keys", u.do("GET", ts.URL+"/me", nil), 401)
 		})
+	}
+}
+
+// TestResetSaysSo: a session that vanished because the lab emptied Redis
+// is answered 401 with the time of the reset, not only "no session with
+// this id"; a memory instance says when it started, the oldest a session
+// it holds can be.
+func TestResetSaysSo(t *testing.T) {
+	rs := redistest.Start(t, redisserver.Options{})
+	for _, tc := range []struct {
+		v    statelab.Variant
+		cfg  servers.Config
+		want string
+	}{
+		{statelab.Redis, servers.Config{Variant: statelab.Redis, RedisAddr: rs.Addr}, "The lab was last reset at "},
+		{statelab.Memory, servers.Config{Variant: statelab.Memory}, "created before this instance started at "},
+	} {
+		t.Run(string(tc.v), func(t *testing.T) {
+			a := instance(t, tc.cfg)
+			u := newUser(t)
+			want(t, "login", u.login(a.URL, "bob"), 200)
+			if tc.v == statelab.Redis {
+				if err := labredis.Flush(context.Background(), rs.Addr); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				b := instance(t, tc.cfg) // the instance restarted: another process, no session
+				moveCookies(t, u, a.URL, b.URL)
+				a = b
+			}
+			r := u.do("GET", a.URL+"/me", nil)
+			want(t, "/me after the reset", r, 401)
+			if !strings.Contains(string(r.raw), tc.want) || !strings.Contains(string(r.raw), " UTC") {
+				t.Errorf("/me after the reset says %s; want it to contain %q", r.raw, tc.want)
+			}
+		})
+	}
+	if keys, _, err := labredis.Stats(context.Background(), rs.Addr); err != nil || keys != 0 {
+		t.Errorf("the reset's mark counted as a record: %d keys, %v", keys, err)
 	}
 }

@@ -331,3 +331,29 @@ func TestBrowserLiveInconclusive(t *testing.T) {
 	}
 	browsertest.Shot(t, ctx, "live-inconclusive")
 }
+
+// TestBrowserResetSaysSo: a person logged in on the redis pool while a
+// scenario resets the lab is told, on the next look, that the lab was
+// reset and when, not only that the store holds no such session.
+func TestBrowserResetSaysSo(t *testing.T) {
+	rt, _ := startLab(t)
+	ctx := browsertest.New(t, 1000, 800)
+	if err := chromedp.Do(ctx, chromedp.Navigate(rt.Endpoints().Pools[statelab.Redis]), chromedp.WaitVisible(chromedp.CSS("#login"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#login"))); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.WaitText(t, ctx, "#who", func(s string) bool { return strings.HasPrefix(s, "Logged in as alice") })
+	if err := rt.Reset(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#me"))); err != nil {
+		t.Fatal(err)
+	}
+	who := browsertest.WaitText(t, ctx, "#who", func(s string) bool { return strings.Contains(s, "not logged in here") })
+	if !strings.HasPrefix(who, "You were logged in as alice") || !strings.Contains(who, "The lab was last reset at ") || !strings.Contains(who, "which empties Redis") {
+		t.Errorf("after the reset the page says %q", who)
+	}
+	browsertest.Shot(t, ctx, "shop-redis-after-reset")
+}

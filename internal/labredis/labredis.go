@@ -137,11 +137,15 @@ func (e *embeddedRedis) Close() error {
 	return nil
 }
 
-// Flush empties the Redis at addr.
+// Flush empties the Redis at addr, and records the time: the lab was
+// reset, and a page whose session vanished can say so.
 func Flush(ctx context.Context, addr string) error {
 	rdb := redisstore.Client(addr, 2*time.Second)
 	defer rdb.Close()
-	return rdb.FlushAll(ctx).Err()
+	if err := rdb.FlushAll(ctx).Err(); err != nil {
+		return err
+	}
+	return redisstore.MarkReset(ctx, rdb, time.Now())
 }
 
 // Stats counts the keys of the Redis at addr and the bytes of their names

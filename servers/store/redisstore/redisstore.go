@@ -278,6 +278,27 @@ func RecordSizes(ctx context.Context, rdb redis.UniversalClient) (keys, bytes in
 	return Sizes(ctx, rdb, "statelab:*")
 }
 
+// ResetKey holds when the lab last reset Redis (emptied it, and restarted
+// the instances): outside the "statelab:" keys the lab counts, so its
+// figures do not see it.
+const ResetKey = "lab:reset-at"
+
+// MarkReset records t as the lab's last reset.
+func MarkReset(ctx context.Context, rdb redis.UniversalClient, t time.Time) error {
+	return Unavailable(rdb.Set(ctx, ResetKey, t.UTC().Format(time.RFC3339), 0).Err())
+}
+
+// ResetAt returns the lab's last reset, when Redis has one recorded (a
+// Redis restarted without persistence has none).
+func ResetAt(ctx context.Context, rdb redis.UniversalClient) (time.Time, bool) {
+	s, err := rdb.Get(ctx, ResetKey).Result()
+	if err != nil {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	return t, err == nil
+}
+
 // Sizes counts the keys that match a pattern and the bytes of their names
 // and string values: what a Redis holds, for the lab's figures. It is O(n)
 // in the keys.
