@@ -55,7 +55,7 @@ func attachUp(ctx context.Context, fs *flagSet, runtime, path string, names []st
 	var theirs []string
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
-		case "redis", "logs", "admin-token", "hold":
+		case "redis", "logs", "admin-token":
 			theirs = append(theirs, "--"+f.Name)
 		}
 	})

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -130,6 +131,31 @@ func TestUp(t *testing.T) {
 		r.Body.Close()
 	} else {
 		t.Errorf("the lab ended with lab run --up: %v", err)
+	}
+	// --hold on lab up: the run keeps the lab (and its lease) as the
+	// scenario left it, with the lab up's links, until Enter.
+	he, hout, herr := env(map[string]string{"NO_COLOR": "1"})
+	in, enter := io.Pipe()
+	he.Stdin = in
+	held := make(chan int, 1)
+	go func() {
+		held <- cli.Main(context.Background(), []string{"run", "sticky", "--up", "--control", sock, "--users", "6", "--hold"}, he)
+	}()
+	err = poll.Until(context.Background(), 60*time.Second, 20*time.Millisecond, func(context.Context) error {
+		if !strings.Contains(hout.String(), "the lab up keeps running") {
+			return errors.New("not held yet")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("lab run --up --hold: %v\n%s\n%s", err, hout.String(), herr.String())
+	}
+	if !strings.Contains(hout.String(), "#token=") {
+		t.Errorf("the held lab's status link lacks its token:\n%s", hout.String())
+	}
+	fmt.Fprintln(enter)
+	if code := <-held; code != 0 {
+		t.Errorf("lab run --up --hold: exit %d after Enter\n%s", code, herr.String())
 	}
 	for _, tc := range []struct {
 		args []string
