@@ -120,6 +120,9 @@ func runUp(ctx context.Context, args []string, env Env) error {
 		return StartupError{err}
 	}
 	defer stopControl()
+	if live != nil {
+		ctl.OnReset(live.ResetElsewhere) // its page no longer shows the lab as it is
+	}
 	removeToken, err := remote.WriteToken(*control, rt.Endpoints().AdminToken)
 	if err != nil {
 		return StartupError{err}

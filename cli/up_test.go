@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -131,6 +132,21 @@ func TestUp(t *testing.T) {
 		r.Body.Close()
 	} else {
 		t.Errorf("the lab ended with lab run --up: %v", err)
+	}
+	// lab up's own page says another run reset the lab, and shows no
+	// verdict of its own as if it described the lab now.
+	if r, err := http.Get("http://127.0.0.1:" + ports["live"] + "/state"); err != nil {
+		t.Error(err)
+	} else {
+		var st struct {
+			Elsewhere string          `json:"elsewhere"`
+			Finished  json.RawMessage `json:"finished"`
+		}
+		json.NewDecoder(r.Body).Decode(&st)
+		r.Body.Close()
+		if !strings.Contains(st.Elsewhere, "lab run kill-instance reset this lab at ") || len(st.Finished) > 0 && string(st.Finished) != "null" {
+			t.Errorf("lab up's page after another run's reset: elsewhere %q, finished %s", st.Elsewhere, st.Finished)
+		}
 	}
 	// --hold on lab up: the run keeps the lab (and its lease) as the
 	// scenario left it, with the lab up's links, until Enter.

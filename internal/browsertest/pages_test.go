@@ -283,6 +283,18 @@ func TestBrowserLive(t *testing.T) {
 	browsertest.WaitText(t, narrow, "#finished", func(s string) bool { return s != "" })
 	fitsWidth(t, narrow, "the live page at 390 px")
 	browsertest.Shot(t, narrow, "live-narrow")
+
+	// lab up's page, once another run reset the lab: no verdict that no
+	// longer describes it, and why.
+	live.ResetElsewhere("lab run rolling-restart", time.Now())
+	browsertest.WaitText(t, ctx, "#badge", func(s string) bool { return s == "the lab was reset by another run" })
+	if steps := browsertest.WaitText(t, ctx, "#steps", func(s string) bool { return s != "" }); !strings.Contains(steps, "lab run rolling-restart reset this lab at") {
+		t.Errorf("after another run's reset the page says %q", steps)
+	}
+	if fin := eval[string](t, ctx, `document.getElementById("finished").textContent`); fin != "" {
+		t.Errorf("after another run's reset the page still shows a verdict: %q", fin)
+	}
+	browsertest.ShotViewport(t, ctx, "live-reset-elsewhere")
 }
 
 // eval evaluates a JavaScript expression in the page.

@@ -45,6 +45,15 @@ type Server struct {
 	lease   string    // the attached client's lease id
 	expires time.Time // when the lease ends unless renewed
 	now     func() time.Time
+	onReset func(who string, at time.Time)
+}
+
+// OnReset has f told when an attached runner (who) resets the lab: the
+// server's own pages may be showing what the reset undid.
+func (s *Server) OnReset(f func(who string, at time.Time)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onReset = f
 }
 
 // NewServer serves rt. Close is never forwarded: the lab stays the
@@ -207,6 +216,14 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) {
 		// The runtime's own error: the call was understood and failed.
 		reply(w, http.StatusUnprocessableEntity, nil, err)
 		return
+	}
+	if op == "reset" {
+		s.mu.Lock()
+		told, who := s.onReset, s.holder
+		s.mu.Unlock()
+		if told != nil {
+			told(who, s.now())
+		}
 	}
 	reply(w, http.StatusOK, res, nil)
 }

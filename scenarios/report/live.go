@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -68,9 +69,30 @@ func (l *Live) RunStarted(runtime string, _ scenarios.Plan, _ []*scenarios.Scena
 	l.update(func(st *LiveState) { st.Runtime, st.Over, st.Held = runtime, false, "" })
 }
 
+// ResetElsewhere says that another run (who) reset the lab at t: what the
+// page showed of its last scenario no longer describes the lab. The
+// verdict and the users are cleared; the instances, read from the lab,
+// stay.
+func (l *Live) ResetElsewhere(who string, t time.Time) {
+	l.update(func(st *LiveState) {
+		st.Elsewhere = fmt.Sprintf("%s reset this lab at %s and runs on it from another terminal: this page shows the scenarios typed at lab up's prompt, and the instances as they are now", who, t.Format("15:04:05"))
+		st.Scenario, st.Setup, st.Finished, st.Over, st.Held = "", "", nil, false, ""
+		st.Steps, st.Step, st.Title, st.Why, st.Notes, st.Prev = 0, 0, "", "", nil, nil
+		st.Waiting, st.Verdict, st.Probe = false, false, nil
+		st.Users, st.UsersTotal = map[string][]LiveUser{}, map[string]int{}
+		l.index = map[statelab.Variant]map[string]int{}
+		for v := range st.Instances {
+			for j := range st.Instances[v] {
+				st.Instances[v][j].Answers = 0 // counted in a scenario no longer shown
+			}
+		}
+	})
+}
+
 // ScenarioStarted shows a new scenario, every user new.
 func (l *Live) ScenarioStarted(sc *scenarios.Scenario, n, total int, users map[statelab.Variant][]string) {
 	l.update(func(st *LiveState) {
+		st.Elsewhere = "" // this run is the page's again
 		st.Scenario, st.Setup, st.N, st.Total = sc.Name, sc.Setup, n, total
 		st.Finished = nil // the same scenario again: its last verdict is not this run's
 		st.Steps, st.Step, st.Title, st.Why, st.Notes, st.Prev = len(sc.Steps), 0, "", "", nil, nil

@@ -34,7 +34,10 @@ func liveVariant(d statelab.Description) LiveVariant {
 
 // LiveState is the body of GET /state.
 type LiveState struct {
-	Version  int64  `json:"version"`
+	Version int64 `json:"version"`
+	// Elsewhere, when set, says that another run reset the lab since the
+	// scenario on the page (whose verdict is then no longer shown).
+	Elsewhere string `json:"elsewhere,omitempty"`
 	Runtime  string `json:"runtime"`
 	Scenario string `json:"scenario"`
 	Setup    string `json:"setup"`
