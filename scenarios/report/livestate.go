@@ -38,11 +38,11 @@ type LiveState struct {
 	// Elsewhere, when set, says that another run reset the lab since the
 	// scenario on the page (whose verdict is then no longer shown).
 	Elsewhere string `json:"elsewhere,omitempty"`
-	Runtime  string `json:"runtime"`
-	Scenario string `json:"scenario"`
-	Setup    string `json:"setup"`
-	N        int    `json:"n"`     // the scenario is number N
-	Total    int    `json:"total"` // of Total in the run
+	Runtime   string `json:"runtime"`
+	Scenario  string `json:"scenario"`
+	Setup     string `json:"setup"`
+	N         int    `json:"n"`     // the scenario is number N
+	Total     int    `json:"total"` // of Total in the run
 	// Step is the step under way or, with Waiting, the next one.
 	Step  int    `json:"step"`
 	Steps int    `json:"steps"`
