@@ -71,6 +71,7 @@ func commands() map[string]command {
 		"healthcheck": {"exit 0 if a URL answers 200 (for container health checks)", runHealthcheck},
 		"lb":          {"run the load balancer: pools, policies, health checks, admin API", runLB},
 		"list":        {"list the scenarios", runList},
+		"replay":      {"tell a recorded run again, from its journal (lab run --json): the terminal's text, and the live page", runReplay},
 		"run":         {"run scenarios: start a lab, break it, and report who was kept and who lost", runRun},
 		"up":          {"start the whole local lab on the workshop's ports and keep it up, for a browser (Ctrl-C ends it)", runUp},
 		"watch":       {"watch the balancer live in a terminal: pools, backends, states, events", runWatch},

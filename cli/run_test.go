@@ -414,3 +414,34 @@ func alive(pid int) bool {
 	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
 	return len(fields) > 0 && fields[0] != "Z" && syscall.Kill(pid, 0) == nil
 }
+
+// TestReplay: lab replay tells a recorded run again as it was printed
+// (from its plan to its end), after a banner naming when and where it
+// was made; a file that is not a journal is one line and exit 2.
+func TestReplay(t *testing.T) {
+	rec := filepath.Join(t.TempDir(), "rec.json")
+	e, out, errb := env(map[string]string{"NO_COLOR": "1"})
+	if code := cli.Main(context.Background(), []string{"run", "kill-instance", "round-robin", "--users", "6", "--json", rec}, e); code != 0 {
+		t.Fatalf("lab run: exit %d\n%s", code, errb.String())
+	}
+	re, rout, rerr := env(map[string]string{"NO_COLOR": "1"})
+	if code := cli.Main(context.Background(), []string{"replay", rec, "--speed", "0"}, re); code != 0 {
+		t.Fatalf("lab replay: exit %d\n%s", code, rerr.String())
+	}
+	from := func(s string) string { _, after, _ := strings.Cut(s, "\nplan: "); return after }
+	if from(out.String()) == "" || from(out.String()) != from(rout.String()) {
+		t.Errorf("the replay differs from the run.\nrun:\n%s\nreplay:\n%s", out.String(), rout.String())
+	}
+	if !strings.HasPrefix(rout.String(), "replay: of a run made on ") || !strings.Contains(rout.String(), " cores, ") {
+		t.Errorf("the replay's banner: %q", strings.SplitN(rout.String(), "\n", 2)[0])
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte(`{"scenarios": []}`), 0o644)
+	for _, f := range []string{bad, "/etc/hostname", filepath.Join(t.TempDir(), "none.json")} {
+		be, bout, berr := env(nil)
+		code := cli.Main(context.Background(), []string{"replay", f}, be)
+		if lines := strings.Count(strings.TrimSpace(berr.String()), "\n") + 1; code != 2 || lines != 1 || bout.String() != "" {
+			t.Errorf("lab replay %s: exit %d, %d lines: %q", f, code, lines, berr.String())
+		}
+	}
+}

@@ -12,7 +12,9 @@ import (
 // Journal is a whole run, as `lab run --json` writes it: every scenario's
 // figures, expectations and requests, so that a class can diff two runs.
 type Journal struct {
-	Runtime string    `json:"runtime"`
+	Runtime string `json:"runtime"`
+	// Host says what ran the lab: Go, cores, system.
+	Host    string    `json:"host"`
 	Seed    uint64    `json:"seed"`
 	Users   int       `json:"users"`
 	Started time.Time `json:"started"`
@@ -31,6 +33,13 @@ type Journal struct {
 	// Summary is what each variant showed in each scenario, a row per
 	// scenario, probe and variant.
 	Summary []SummaryRow `json:"summary"`
+	// Output is what the run told its observers (the terminal, the live
+	// page), in order: what lab replay tells again. OutputVersion is its
+	// version; OutputWhole is false when the run said more than a journal
+	// keeps (the first 100,000 events are).
+	OutputVersion int           `json:"output_version"`
+	OutputWhole   bool          `json:"output_whole"`
+	Output        []OutputEvent `json:"output"`
 }
 
 // SummaryRow is what one variant showed at one probe of one scenario.

@@ -57,6 +57,9 @@ func (Base) RunFinished(*Journal)                                               
 
 var _ Observer = Base{}
 
+// Tee tells every event to each of obs, in order.
+func Tee(obs ...Observer) Observer { return observers(obs) }
+
 // observers fans every event out to each observer.
 type observers []Observer
 

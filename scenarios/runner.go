@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"runtime"
 	"time"
 
 	"statelab/lb/api"
@@ -71,6 +72,7 @@ type Runner struct {
 	fresh     bool // the lab has not run a scenario since it started
 	cal       *Calibration
 	timing    Timing
+	rec       *recorder // writes the journal's output
 }
 
 // NewRunner prepares to run scenarios on rt, following the balancer's events
@@ -84,9 +86,11 @@ func NewRunner(ctx context.Context, rt lab.Runtime, opts Options) (*Runner, erro
 	}
 	ep := rt.Endpoints()
 	client := &api.Client{Base: ep.Admin, Token: ep.AdminToken}
+	rec := &recorder{}
 	rn := &Runner{
 		rt: rt, opts: opts, lb: client,
-		obs:    observers(opts.Observers),
+		obs:    append(observers{rec}, opts.Observers...),
+		rec:    rec,
 		events: newEventLog(),
 		plan:   NewPlan(opts.Seed, opts.Users),
 		fresh:  !opts.Used,
@@ -141,7 +145,10 @@ func (rn *Runner) Run(ctx context.Context, scs []*Scenario) (*Journal, error) {
 	j := &Journal{
 		Runtime: rn.rt.Endpoints().About, Seed: rn.opts.Seed, Users: rn.opts.Users,
 		Started: time.Now().UTC(), OK: true,
+		Host: fmt.Sprintf("%s, %d cores, %s/%s", runtime.Version(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH),
 	}
+	rn.rec.begin()
+	defer func() { j.Output, j.OutputWhole = rn.rec.take(); j.OutputVersion = OutputVersion }()
 	if err := rn.Fits(scs); err != nil {
 		return j, err
 	}
