@@ -46,7 +46,8 @@ type Proxy struct {
 
 	mu      sync.Mutex
 	conns   map[net.Conn]struct{}
-	clients int // client connections open
+	clients int  // client connections open
+	held    bool // every new connection is closed at once (Hold)
 	wg      sync.WaitGroup
 	done    bool
 }
@@ -96,6 +97,17 @@ func (p *Proxy) Cut() {
 	}
 }
 
+// Hold, on, cuts every connection and closes each new one at once, as a
+// stopped server's port does to its clients; off, connections pass again.
+func (p *Proxy) Hold(on bool) {
+	p.mu.Lock()
+	p.held = on
+	p.mu.Unlock()
+	if on {
+		p.Cut()
+	}
+}
+
 // Close stops accepting, closes every connection and waits for them.
 func (p *Proxy) Close() error {
 	p.mu.Lock()
@@ -111,7 +123,7 @@ func (p *Proxy) Close() error {
 func (p *Proxy) track(c net.Conn, client bool) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.done || client && p.clients >= MaxConns {
+	if p.done || client && (p.clients >= MaxConns || p.held) {
 		return false
 	}
 	p.conns[c] = struct{}{}

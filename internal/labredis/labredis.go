@@ -15,6 +15,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 
+	"statelab/internal/delay"
 	"statelab/internal/redisserver"
 	"statelab/servers/store/redisstore"
 )
@@ -78,9 +79,16 @@ func (r *realRedis) Close() error { return r.srv.Close() }
 // embeddedRedis is miniredis inside the lab's own process. It has no files:
 // "persistence" keeps its data across a stop, which is what an append-only
 // file does for redis-server, and a stop without it empties it.
+//
+// Its clients reach it through a gate, a proxy that adds no delay: a stop
+// closes the gate (every connection cut, each new one closed at once), not
+// miniredis. Closing miniredis while a client's command is under way
+// (INFO, from a page polling /stats) crashes the lab's process inside
+// miniredis.
 type embeddedRedis struct {
 	mu      sync.Mutex
 	m       *miniredis.Miniredis
+	gate    *delay.Proxy
 	address string
 	running bool
 	persist bool
@@ -93,7 +101,12 @@ func startEmbedded(why string) (*embeddedRedis, error) {
 	if err := m.StartAddr("127.0.0.1:0"); err != nil {
 		return nil, fmt.Errorf("embedded redis: %w", err)
 	}
-	return &embeddedRedis{m: m, address: m.Addr(), running: true, why: why}, nil
+	gate, err := delay.Listen("127.0.0.1:0", m.Addr())
+	if err != nil {
+		m.Close()
+		return nil, fmt.Errorf("embedded redis: %w", err)
+	}
+	return &embeddedRedis{m: m, gate: gate, address: gate.Addr(), running: true, why: why}, nil
 }
 
 func (e *embeddedRedis) Addr() string { return e.address }
@@ -107,7 +120,7 @@ func (e *embeddedRedis) Stop() error {
 	if !e.running {
 		return nil
 	}
-	e.m.Close()
+	e.gate.Hold(true)
 	if !e.persist {
 		e.m.FlushAll()
 	}
@@ -121,10 +134,7 @@ func (e *embeddedRedis) Start(_ context.Context, persist bool) error {
 	if e.running {
 		return nil
 	}
-	if err := e.m.StartAddr(e.address); err != nil {
-		return fmt.Errorf("embedded redis: %w", err)
-	}
-	e.m.ClockTTL(true)
+	e.gate.Hold(false)
 	e.running, e.persist = true, persist
 	return nil
 }
@@ -132,6 +142,7 @@ func (e *embeddedRedis) Start(_ context.Context, persist bool) error {
 func (e *embeddedRedis) Close() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.gate.Close() // every client gone before miniredis goes
 	e.m.Close()
 	e.running = false
 	return nil
