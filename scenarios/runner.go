@@ -99,7 +99,11 @@ func NewRunner(ctx context.Context, rt lab.Runtime, opts Options) (*Runner, erro
 			DialContext:         (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
 			MaxIdleConns:        4096,
 			MaxIdleConnsPerHost: 1024,
-			IdleConnTimeout:     30 * time.Second,
+			// Shorter than the balancer's idle timeout (--read-timeout,
+			// 10 s): a connection the balancer is closing is never reused
+			// for a login, which Go does not send again (POST) when the
+			// close crosses it.
+			IdleConnTimeout: 5 * time.Second,
 			// The balancer answers within its own timeout (504); this one
 			// only guards against a balancer that hangs itself.
 			ResponseHeaderTimeout: 30 * time.Second,
