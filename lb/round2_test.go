@@ -57,7 +57,7 @@ func TestOneAddressCannotTakeThePool(t *testing.T) {
 	// The ones over the address's part are answered 503 and closed.
 	admitted := map[int]bool{}
 	for i, c := range slow {
-		c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
 		br := bufio.NewReader(c)
 		line, _ := br.ReadString('\n')
 		switch {
