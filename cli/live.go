@@ -10,13 +10,12 @@ import (
 	"time"
 
 	"statelab/internal/poll"
-	"statelab/lab"
 	"statelab/scenarios/report"
 )
 
-// serveLive serves the live page at addr and follows rt's balancer and
-// instances for it, until stop is called.
-func serveLive(ctx context.Context, addr string, rt lab.Runtime) (live *report.Live, url string, stop func(), err error) {
+// serveLive serves the live page at addr until stop is called. The page
+// shows what the run's events (its observer calls) tell it, nothing else.
+func serveLive(addr string) (live *report.Live, url string, stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("the live page: %w", err)
@@ -24,9 +23,7 @@ func serveLive(ctx context.Context, addr string, rt lab.Runtime) (live *report.L
 	live = report.NewLive()
 	srv := &http.Server{Handler: live.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	fctx, cancel := context.WithCancel(ctx)
-	go live.Follow(fctx, rt, 500*time.Millisecond)
-	return live, liveURL(ln.Addr()), func() { cancel(); srv.Close() }, nil
+	return live, liveURL(ln.Addr()), func() { srv.Close() }, nil
 }
 
 // liveURL is the address a browser on this machine opens: for a page on

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -25,11 +26,12 @@ const maxJournal = 256 << 20
 // printed, and with --live the live page, from a journal lab run --json
 // wrote.
 func runReplay(ctx context.Context, args []string, env Env) error {
-	fs := newFlagSet("replay", "replay JOURNAL [--speed N] [--step] [--live ADDR] [--verbose]")
+	fs := newFlagSet("replay", "replay JOURNAL [--speed N] [--step] [--live ADDR] [--verbose] [--html FILE]")
 	speed := fs.Float64("speed", 1, "1: at the pace it was recorded; 2: twice as fast; 0: as fast as the terminal takes it")
 	step := fs.Bool("step", false, "wait for Enter before each step, as lab run --step does")
 	liveAddr := fs.String("live", "", "also serve the live page at this address (e.g. 127.0.0.1:8090), until Enter after the end")
 	verbose := fs.Bool("verbose", false, "print everything the run recorded: narration, claims quoted, details")
+	htmlOut := fs.String("html", "", "write the run as one self-contained HTML page to this file (- for stdout) and stop;\nwith --speed, --step or --live, tell the run again too")
 	files, err := parseInterleaved(fs, args, env)
 	if err != nil {
 		return err
@@ -41,11 +43,32 @@ func runReplay(ctx context.Context, args []string, env Env) error {
 		return UsageError{fmt.Errorf("--speed %v: want 0 (no pauses) to 1000", *speed)}
 	}
 	path := files[0]
+	if *htmlOut != "" && *htmlOut != "-" {
+		if err := checkWritable(*htmlOut); err != nil {
+			return UsageError{err}
+		}
+	}
 	j, err := readJournal(path)
 	if err != nil {
 		return StartupError{err} // one line: what the file is not
 	}
 	out := env.Stdout
+	if *htmlOut == "-" {
+		out = env.Stderr
+	}
+	if *htmlOut != "" {
+		if err := writeReports(j, reportFiles{html: *htmlOut}, env.Stdout); err != nil {
+			return StartupError{err}
+		}
+		tell := false
+		fs.Visit(func(f *flag.Flag) { tell = tell || f.Name == "speed" || f.Name == "step" || f.Name == "live" })
+		if !tell {
+			if *htmlOut != "-" {
+				fmt.Fprintf(out, "wrote %s: %s, the run of %s\n", *htmlOut, report.ScenarioCount(len(j.Scenarios)), j.Started.UTC().Format("2006-01-02 15:04 UTC"))
+			}
+			return nil
+		}
+	}
 	color := isTerminal(out) && env.Getenv("NO_COLOR") == ""
 	text := report.NewText(out, color, *verbose)
 	text.SetWidth(textWidth(out, env))

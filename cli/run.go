@@ -52,6 +52,7 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	seed := fs.Uint64("seed", 1, "seed of the plan: the same seed and user count give the same plan")
 	jsonOut := fs.String("json", "", "write the journal (every request, outcome and timing) as JSON to this file (- for stdout)")
 	mdOut := fs.String("markdown", "", "write the report as Markdown to this file (- for stdout)")
+	htmlOut := fs.String("html", "", "write the report as one self-contained HTML page to this file (- for stdout):\nthe grid, and per scenario a timeline of every answer, the verdict and the lesson")
 	step := fs.Bool("step", false, "wait for Enter before each step and each verdict (r restarts the scenario, s skips it, q stops)")
 	hold := fs.Bool("hold", false, "after the last scenario, keep the lab (and the live page) running as the scenario left it,\nuntil Enter or Ctrl-C")
 	verbose := fs.Bool("verbose", false, "print everything: every narration, claim quote, confirmation and table, each time")
@@ -110,7 +111,7 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	}
 	// Reports to stdout push the narration to stderr.
 	out := env.Stdout
-	if *jsonOut == "-" || *mdOut == "-" {
+	if *jsonOut == "-" || *mdOut == "-" || *htmlOut == "-" {
 		out = env.Stderr
 	}
 	color := isTerminal(out) && env.Getenv("NO_COLOR") == ""
@@ -131,7 +132,7 @@ func runRun(ctx context.Context, args []string, env Env) error {
 		}
 		defer answerFile.Close()
 	}
-	for _, f := range []string{*jsonOut, *mdOut} {
+	for _, f := range []string{*jsonOut, *mdOut, *htmlOut} {
 		if f != "" && f != "-" {
 			if err := checkWritable(f); err != nil {
 				return UsageError{err}
@@ -189,7 +190,7 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	var live *report.Live
 	if *liveAddr != "" {
 		var stop func()
-		if live, liveURL, stop, err = serveLive(ctx, *liveAddr, rt); err != nil {
+		if live, liveURL, stop, err = serveLive(*liveAddr); err != nil {
 			return StartupError{fmt.Errorf("--live: %w", err)}
 		}
 		defer stop()
@@ -221,6 +222,12 @@ func runRun(ctx context.Context, args []string, env Env) error {
 	if live != nil && opts.Pacer != nil {
 		opts.Pacer = live.Pacer(opts.Pacer)
 	}
+	// A run on lab up tells lab up what it does: its live page shows it.
+	var forward *scenarios.Forward
+	if c, ok := rt.(*remote.Client); ok {
+		forward = scenarios.NewForward(func(ctx context.Context, events []scenarios.OutputEvent) error { return c.Tell(ctx, events) })
+		opts.Observers = append(opts.Observers, forward)
+	}
 	rn, err := scenarios.NewRunner(ctx, rt, opts)
 	if err != nil {
 		return StartupError{err}
@@ -230,11 +237,19 @@ func runRun(ctx context.Context, args []string, env Env) error {
 		return StartupError{err} // a scenario file naming an instance this lab lacks
 	}
 	j, runErr := rn.Run(ctx, scs)
+	if forward != nil {
+		if runErr != nil {
+			forward.End("this run ended before its last scenario")
+		}
+		if err := forward.Close(); err != nil {
+			fmt.Fprintf(env.Stderr, "lab up's live page: the run could not be shown there: %v\n", err)
+		}
+	}
 	if predictor != nil && j != nil {
 		right, asked := predictor.Score(j)
 		fmt.Fprintf(out, "\npredictions: %d of %d answers right\n", right, asked)
 	}
-	if err := writeReports(j, *jsonOut, *mdOut, env.Stdout); err != nil {
+	if err := writeReports(j, reportFiles{json: *jsonOut, markdown: *mdOut, html: *htmlOut}, env.Stdout); err != nil {
 		return err
 	}
 	held := *hold && ctx.Err() == nil && !errors.Is(runErr, scenarios.ErrQuit)

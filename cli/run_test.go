@@ -22,8 +22,10 @@ import (
 	"statelab/internal/child"
 	"statelab/internal/labtest"
 	"statelab/internal/poll"
+	"statelab/internal/ports"
 	"statelab/scenarios"
 	"statelab/scenarios/catalog"
+	"statelab/scenarios/report"
 )
 
 func TestMain(m *testing.M) { labtest.Main(m) }
@@ -435,6 +437,25 @@ func TestReplay(t *testing.T) {
 	if !strings.HasPrefix(rout.String(), "replay: of a run made on ") || !strings.Contains(rout.String(), " cores, ") {
 		t.Errorf("the replay's banner: %q", strings.SplitN(rout.String(), "\n", 2)[0])
 	}
+	// --html alone writes the page and stops: one file, a chart per
+	// scenario, nothing fetched from elsewhere.
+	page := filepath.Join(t.TempDir(), "report.html")
+	he, hout, herr := env(nil)
+	if code := cli.Main(context.Background(), []string{"replay", rec, "--html", page}, he); code != 0 {
+		t.Fatalf("lab replay --html: exit %d\n%s", code, herr.String())
+	}
+	body, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(hout.String(), "wrote "+page+": 2 scenarios") || strings.Count(string(body), "<svg") != 2 {
+		t.Errorf("lab replay --html: %q; %d charts", hout.String(), strings.Count(string(body), "<svg"))
+	}
+	for _, fetch := range []string{"src=", "<link", "<script", "url(", "@import", `href="http`, `href="//`} {
+		if strings.Contains(string(body), fetch) {
+			t.Errorf("the page may fetch something from elsewhere: it holds %q", fetch)
+		}
+	}
 	bad := filepath.Join(t.TempDir(), "bad.json")
 	os.WriteFile(bad, []byte(`{"scenarios": []}`), 0o644)
 	for _, f := range []string{bad, "/etc/hostname", filepath.Join(t.TempDir(), "none.json")} {
@@ -442,6 +463,60 @@ func TestReplay(t *testing.T) {
 		code := cli.Main(context.Background(), []string{"replay", f}, be)
 		if lines := strings.Count(strings.TrimSpace(berr.String()), "\n") + 1; code != 2 || lines != 1 || bout.String() != "" {
 			t.Errorf("lab replay %s: exit %d, %d lines: %q", f, code, lines, berr.String())
+		}
+	}
+}
+
+// TestLiveLastAnswer: the live page's state, polled while lab run
+// rolling-restart kill-instance --live runs without --hold: its last
+// answer is the end of the run, every killed instance down under the
+// last verdict, both scenarios finished.
+func TestLiveLastAnswer(t *testing.T) {
+	alloc := &ports.Allocator{}
+	addr, err := alloc.Addr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, out, errb := env(map[string]string{"NO_COLOR": "1"})
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Main(context.Background(), []string{"run", "rolling-restart", "kill-instance", "--users", "6", "--live", addr}, e)
+	}()
+	var last *report.LiveState
+	client := &http.Client{Timeout: time.Second}
+	for running := true; running; {
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Fatalf("lab run: exit %d\n%s\n%s", code, out.String(), errb.String())
+			}
+			running = false
+		case <-time.After(10 * time.Millisecond):
+			r, err := client.Get("http://" + addr + "/state")
+			if err != nil {
+				continue // not up yet, or gone
+			}
+			var st report.LiveState
+			if json.NewDecoder(r.Body).Decode(&st) == nil {
+				last = &st
+			}
+			r.Body.Close()
+		}
+	}
+	if last == nil {
+		t.Fatal("the live page never answered")
+	}
+	if !last.Over || last.Finished == nil || last.Finished.Name != "kill-instance" || !last.Finished.OK || len(last.Done) != 2 {
+		t.Fatalf("the page's last answer: over %v, finished %+v, done %+v", last.Over, last.Finished, last.Done)
+	}
+	for _, v := range last.Order {
+		if len(last.Instances[v]) != 3 {
+			t.Errorf("%s: %d instances in the last answer", v, len(last.Instances[v]))
+		}
+		for _, in := range last.Instances[v] {
+			if want := in.Name == v+"-2"; (in.State == "down") != want {
+				t.Errorf("the page's last answer: %s is %s", in.Name, in.State)
+			}
 		}
 	}
 }

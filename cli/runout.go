@@ -24,7 +24,10 @@ func scenarioCount(n int) string {
 	return fmt.Sprintf("%d scenarios were", n)
 }
 
-func writeReports(j *scenarios.Journal, jsonOut, mdOut string, stdout io.Writer) error {
+// reportFiles are where a run's reports go ("": not written; "-": stdout).
+type reportFiles struct{ json, markdown, html string }
+
+func writeReports(j *scenarios.Journal, to reportFiles, stdout io.Writer) error {
 	if j == nil {
 		return nil
 	}
@@ -45,15 +48,18 @@ func writeReports(j *scenarios.Journal, jsonOut, mdOut string, stdout io.Writer)
 		}
 		return file.Close()
 	}
-	if err := write(jsonOut, func(w io.Writer) error {
+	if err := write(to.json, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(j)
 	}); err != nil {
 		return fmt.Errorf("write the JSON journal: %w", err)
 	}
-	if err := write(mdOut, func(w io.Writer) error { return report.WriteMarkdown(w, j) }); err != nil {
+	if err := write(to.markdown, func(w io.Writer) error { return report.WriteMarkdown(w, j) }); err != nil {
 		return fmt.Errorf("write the Markdown report: %w", err)
+	}
+	if err := write(to.html, func(w io.Writer) error { return report.WriteHTML(w, j) }); err != nil {
+		return fmt.Errorf("write the HTML report: %w", err)
 	}
 	return nil
 }

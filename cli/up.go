@@ -3,15 +3,18 @@ package cli
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"statelab"
+	"statelab/internal/term"
 	"statelab/lab"
 	"statelab/lab/local"
 	"statelab/lab/remote"
@@ -110,7 +113,7 @@ func runUp(ctx context.Context, args []string, env Env) error {
 	liveURL := ""
 	if liveAddr != "" {
 		var stop func()
-		if live, liveURL, stop, err = serveLive(ctx, liveAddr, rt); err != nil {
+		if live, liveURL, stop, err = serveLive(liveAddr); err != nil {
 			return StartupError{err}
 		}
 		defer stop()
@@ -122,6 +125,14 @@ func runUp(ctx context.Context, args []string, env Env) error {
 	defer stopControl()
 	if live != nil {
 		ctl.OnReset(live.ResetElsewhere) // its page no longer shows the lab as it is
+		ctl.OnTell(tellLive(live, ctl))  // and shows the run that reset it, as it goes
+		// While no run holds the lab, the page shows the instances as they
+		// are (people click around in it); a run tells its own readings.
+		go func() {
+			if err := scenarios.Watch(ctx, rt, live, 2*time.Second, func() bool { return ctl.Holder() != "" }); err != nil && ctx.Err() == nil {
+				fmt.Fprintf(env.Stderr, "live page: cannot follow the balancer: %v\n", err)
+			}
+		}()
 	}
 	removeToken, err := remote.WriteToken(*control, rt.Endpoints().AdminToken)
 	if err != nil {
@@ -194,6 +205,27 @@ func runUp(ctx context.Context, args []string, env Env) error {
 			}
 			upPrompt(out)
 		}
+	}
+}
+
+// tellLive shows on lab up's live page the run a lab run --up tells it
+// (its events): the run is named as the runner attached.
+func tellLive(live *report.Live, ctl *remote.Server) func(json.RawMessage) {
+	var mu sync.Mutex
+	teller := &scenarios.Teller{Obs: live}
+	return func(raw json.RawMessage) {
+		var events []scenarios.OutputEvent
+		if json.Unmarshal(raw, &events) != nil {
+			return // not a run's events: nothing to show
+		}
+		for i, e := range events {
+			if e.Kind == scenarios.OutRun {
+				events[i].Text = term.Clean(e.Text + " · " + ctl.Holder() + ", from another terminal")
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		teller.Tell(events)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"statelab/internal/poll"
 	"statelab/internal/ports"
 	"statelab/lab/remote"
+	"statelab/scenarios/report"
 )
 
 // freePorts hands out loopback ports, never the same one twice.
@@ -133,19 +134,23 @@ func TestUp(t *testing.T) {
 	} else {
 		t.Errorf("the lab ended with lab run --up: %v", err)
 	}
-	// lab up's own page says another run reset the lab, and shows no
-	// verdict of its own as if it described the lab now.
+	// lab up's own page shows the run from the other terminal, as that
+	// run told it: its verdict, the run over, its killed instances down.
 	if r, err := http.Get("http://127.0.0.1:" + ports["live"] + "/state"); err != nil {
 		t.Error(err)
 	} else {
-		var st struct {
-			Elsewhere string          `json:"elsewhere"`
-			Finished  json.RawMessage `json:"finished"`
-		}
+		var st report.LiveState
 		json.NewDecoder(r.Body).Decode(&st)
 		r.Body.Close()
-		if !strings.Contains(st.Elsewhere, "lab run kill-instance reset this lab at ") || len(st.Finished) > 0 && string(st.Finished) != "null" {
-			t.Errorf("lab up's page after another run's reset: elsewhere %q, finished %s", st.Elsewhere, st.Finished)
+		if st.Finished == nil || st.Finished.Name != "kill-instance" || !st.Finished.OK || !st.Over || !strings.Contains(st.Runtime, "lab run kill-instance, from another terminal") {
+			t.Errorf("lab up's page after lab run --up: runtime %q, over %v, finished %+v", st.Runtime, st.Over, st.Finished)
+		}
+		for _, v := range st.Order {
+			for _, in := range st.Instances[v] {
+				if want := in.Name == v+"-2"; (in.State == "down") != want {
+					t.Errorf("lab up's page after lab run --up: %s is %s", in.Name, in.State)
+				}
+			}
 		}
 	}
 	// --hold on lab up: the run keeps the lab (and its lease) as the

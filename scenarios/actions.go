@@ -222,7 +222,7 @@ func (r *Run) CrashDuring(v statelab.Variant, n int, write func()) error {
 	t0 := time.Now()
 	// Doomed from here: the write's answer, whatever it is, comes from
 	// an instance the scenario ends.
-	r.world.end(in.name)
+	r.world.end(in.name, "armed by the scenario to crash after its next write")
 	write()
 	return r.awaitDown([]instance{in}, mark, t0)
 }

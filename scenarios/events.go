@@ -24,8 +24,10 @@ const maxEvents = 100_000
 
 func newEventLog() *eventLog { return &eventLog{notify: make(chan struct{})} }
 
-func (l *eventLog) follow(stream <-chan api.Event) {
+// follow keeps every event of stream, and tells each to on as it comes.
+func (l *eventLog) follow(stream <-chan api.Event, on func(api.Event)) {
 	for ev := range stream {
+		on(ev)
 		l.mu.Lock()
 		l.events = append(l.events, ev)
 		if len(l.events) > maxEvents {

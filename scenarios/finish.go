@@ -89,6 +89,7 @@ func (r *Run) finish(complete bool, why string) *ScenarioReport {
 		rep.Busy = busyWords(rep.Disturbances)
 	}
 	rep.Facts = r.res.Facts
+	r.look() // the lab as the scenario left it, before its verdict
 	r.rn.obs.ScenarioFinished(r.sc, rep)
 	return rep
 }

@@ -126,7 +126,10 @@ type ScenarioReport struct {
 	Title   string  `json:"title"`
 	Summary string  `json:"summary"`
 	Claims  []Claim `json:"claims"`
-	Seconds float64 `json:"duration_seconds"`
+	// Started is when the scenario began: its requests' t and its
+	// events' time are from here.
+	Started time.Time `json:"started"`
+	Seconds float64   `json:"duration_seconds"`
 	// Variants is the scenario's main verdict (named Verdict), per variant.
 	Verdict  string           `json:"verdict"`
 	Variants map[string]Tally `json:"variants"`

@@ -172,7 +172,7 @@ func TestInjected(t *testing.T) {
 	if got := w.Injected(statelab.Redis, lbAnswer); got != "" {
 		t.Errorf("the balancer's 502 is not Redis's doing: %q", got)
 	}
-	w.end("jwt-2")
+	w.end("jwt-2", "killed")
 	if got := w.Injected(statelab.JWT, lbAnswer); got != "jwt-2 ended by the scenario" {
 		t.Errorf("the balancer's 502 with jwt-2 killed: %q", got)
 	}

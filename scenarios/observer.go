@@ -31,6 +31,11 @@ type Observer interface {
 	Answered(v statelab.Variant, user string, rq Request, o Outcome)
 	// Probed: a probe ended with this verdict.
 	Probed(v *Verdict)
+	// Instances: the lab's instances as the run read them (a whole
+	// reading at a scenario's start, after each step and before its
+	// verdict) or as they changed (an instance the scenario ended, a
+	// balancer event). Called from any goroutine, like Answered.
+	Instances(r Reading)
 	// ScenarioFinished: the scenario ended (held, failed, skipped or
 	// stopped), with its report.
 	ScenarioFinished(sc *Scenario, rep *ScenarioReport)
@@ -52,6 +57,7 @@ func (Base) Detailed(string)                                                    
 func (Base) Asided(string)                                                      {}
 func (Base) Answered(statelab.Variant, string, Request, Outcome)                {}
 func (Base) Probed(*Verdict)                                                    {}
+func (Base) Instances(Reading)                                                  {}
 func (Base) ScenarioFinished(*Scenario, *ScenarioReport)                        {}
 func (Base) RunFinished(*Journal)                                               {}
 
@@ -120,6 +126,12 @@ func (os observers) Answered(v statelab.Variant, user string, rq Request, out Ou
 func (os observers) Probed(v *Verdict) {
 	for _, o := range os {
 		o.Probed(v)
+	}
+}
+
+func (os observers) Instances(r Reading) {
+	for _, o := range os {
+		o.Instances(r)
 	}
 }
 

@@ -29,6 +29,7 @@ const (
 	OutAside      = "aside"      // Text, when a scenario is told whole
 	OutDetail     = "detail"     // Text, when verbose
 	OutProbe      = "probe"      // the probe Name ended (its tallies: the report's verdicts)
+	OutInstances  = "instances"  // a Reading of the instances (whole, or what changed)
 	OutFinished   = "finished"   // the scenario Name ended (its report)
 	OutEnd        = "end"        // every scenario ran (the journal's summary)
 )
@@ -46,6 +47,12 @@ type OutputEvent struct {
 	// report does not keep.
 	Scenario *ScenarioHead `json:"scenario,omitempty"`
 	Why      string        `json:"why,omitempty"`
+	Reading  *Reading      `json:"reading,omitempty"`
+	// Forwarded only (Forward): what the journal keeps elsewhere.
+	Names  []string        `json:"names,omitempty"`  // a scenario's users
+	Answer *Request        `json:"answer,omitempty"` // an answer
+	Probe  *ProbeVerdict   `json:"verdict,omitempty"`
+	Report *ScenarioReport `json:"report,omitempty"`
 }
 
 // ScenarioHead is a scenario as its beginning is told.
@@ -112,6 +119,9 @@ func (r *recorder) Noted(s string)    { r.add(OutputEvent{Kind: OutNote, Text: s
 func (r *recorder) Asided(s string)   { r.add(OutputEvent{Kind: OutAside, Text: s}) }
 func (r *recorder) Detailed(s string) { r.add(OutputEvent{Kind: OutDetail, Text: s}) }
 func (r *recorder) Probed(v *Verdict) { r.add(OutputEvent{Kind: OutProbe, Name: v.Name}) }
+func (r *recorder) Instances(rd Reading) {
+	r.add(OutputEvent{Kind: OutInstances, Reading: &rd})
+}
 func (r *recorder) ScenarioFinished(sc *Scenario, _ *ScenarioReport) {
 	r.add(OutputEvent{Kind: OutFinished, Name: sc.Name})
 }
@@ -223,6 +233,10 @@ func ReplayRun(ctx context.Context, j *Journal, obs Observer, o ReplayOptions) e
 			obs.Asided(e.Text)
 		case OutDetail:
 			obs.Detailed(e.Text)
+		case OutInstances:
+			if e.Reading != nil {
+				obs.Instances(*e.Reading)
+			}
 		case OutProbe:
 			if rep == nil {
 				continue

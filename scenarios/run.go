@@ -47,7 +47,10 @@ func (rn *Runner) newRun(ctx context.Context, sc *Scenario) (*Run, error) {
 		mark:  rn.events.lastID(),
 	}
 	r.RT = tracked{Runtime: rn.rt, w: r.world}
-	r.rep = &ScenarioReport{Name: sc.Name, Title: sc.Name + "  (" + sc.Setup + ")", Summary: sc.Summary, Claims: sc.Claims}
+	r.world.tell = func(in InstanceState) {
+		rn.obs.Instances(Reading{At: time.Now().UTC(), Instances: []InstanceState{in}})
+	}
+	r.rep = &ScenarioReport{Started: r.start.UTC(), Name: sc.Name, Title: sc.Name + "  (" + sc.Setup + ")", Summary: sc.Summary, Claims: sc.Claims}
 	ep := rn.rt.Endpoints()
 	plan := rn.plan.Users
 	if sc.MaxUsers > 0 && len(plan) > sc.MaxUsers {
@@ -64,6 +67,12 @@ func (rn *Runner) newRun(ctx context.Context, sc *Scenario) (*Run, error) {
 	}
 	r.watch = machine.Start(ctx, rn.rt.Endpoints().Redis, watchEvery) // finish stops it
 	return r, nil
+}
+
+// look tells the observers a whole reading of the instances, as the
+// scenario has left them now (also when the run was interrupted).
+func (r *Run) look() {
+	r.rn.obs.Instances(r.rn.reader.read(context.WithoutCancel(r.ctx), r.world.downWhy))
 }
 
 // Timing is the run's timing: what the lab allows for on this machine.

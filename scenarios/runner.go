@@ -73,6 +73,7 @@ type Runner struct {
 	cal       *Calibration
 	timing    Timing
 	rec       *recorder // writes the journal's output
+	reader    *reader   // takes the readings of the instances
 }
 
 // NewRunner prepares to run scenarios on rt, following the balancer's events
@@ -118,7 +119,12 @@ func NewRunner(ctx context.Context, rt lab.Runtime, opts Options) (*Runner, erro
 	if err != nil {
 		return nil, err
 	}
-	go rn.events.follow(stream)
+	rn.reader = newReader(rt, client)
+	go rn.events.follow(stream, func(ev api.Event) {
+		if r, ok := eventReading(ev); ok {
+			rn.obs.Instances(r)
+		}
+	})
 	return rn, nil
 }
 
@@ -221,6 +227,7 @@ func (rn *Runner) attempt(ctx context.Context, sc *Scenario, n, total int) (rep 
 		}
 	}
 	rn.obs.ScenarioStarted(sc, n, total, users)
+	r.look()
 	if err := lab.Lacks(rn.rt, sc.Required()...); err != nil {
 		r.rep.Skipped, r.rep.SkipReason = true, err.Error()
 		return r.finish(false, ""), false, nil
@@ -252,6 +259,9 @@ func (rn *Runner) attempt(ctx context.Context, sc *Scenario, n, total int) (rep 
 		err := st.Run(r)
 		r.rep.Steps = append(r.rep.Steps, StepReport{Title: st.Title, Why: st.Why, Notes: r.notes, Seconds: time.Since(start).Seconds()})
 		r.notes = nil
+		if i < len(sc.Steps)-1 {
+			r.look() // the last step's reading is the scenario's last, in finish
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return r.finish(false, interrupted), false, ctx.Err()

@@ -10,6 +10,7 @@ import (
 
 	"statelab"
 	"statelab/lab"
+	"statelab/lb/api"
 )
 
 // world is what a run knows of the places sessions live in: when each
@@ -31,6 +32,10 @@ type world struct {
 	latency   time.Duration   // added to every answer of Redis
 	timeout   time.Duration   // how long the instances wait for Redis
 	denylist  bool            // the jwt instances ask Redis too
+	// why says how each instance in down ended; tell, when set, is told
+	// the moment the scenario ends or removes one.
+	why  map[string]string
+	tell func(InstanceState)
 }
 
 // redisUsers lists the variants whose requests wait on Redis now.
@@ -47,7 +52,7 @@ func (w *world) redisUsers() []statelab.Variant {
 }
 
 func newWorld(storeTimeout time.Duration) *world {
-	return &world{ended: map[string]time.Time{}, down: map[string]bool{}, timeout: storeTimeout}
+	return &world{ended: map[string]time.Time{}, down: map[string]bool{}, why: map[string]string{}, timeout: storeTimeout}
 }
 
 // Injected says which fault the scenario injected explains a failed
@@ -106,22 +111,46 @@ type fault struct {
 	variant statelab.Variant
 }
 
-func (w *world) end(name string) {
+func (w *world) end(name, why string) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	now := time.Now()
 	w.ended[name] = now
 	w.down[name] = true
+	w.why[name] = why
 	w.faults = append(w.faults, fault{now, statelab.VariantOf(name)})
+	w.mu.Unlock()
+}
+
+// told tells the world's follower (the run's observers) that an instance
+// is now in state, and why.
+func (w *world) told(name, state, why string) {
+	w.mu.Lock()
+	tell := w.tell
+	w.mu.Unlock()
+	if tell != nil {
+		tell(InstanceState{Variant: string(statelab.VariantOf(name)), Name: name, State: state, Tone: api.State(state).Tone(), Why: why})
+	}
+}
+
+// downWhy says why an instance the scenario ended is not running, or ""
+// when it runs (or was never ended).
+func (w *world) downWhy(name string) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.down[name] {
+		return ""
+	}
+	return w.why[name]
 }
 
 // ending records that an instance ends (or was replaced by a new
 // process) now; down says it is not running after.
-func (w *world) ending(name string, down bool) {
+func (w *world) ending(name string, down bool, why string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.ended[name] = time.Now()
 	w.down[name] = down
+	w.why[name] = why
 }
 
 // anyDown reports whether one of the instances is down: ended by the
@@ -190,7 +219,9 @@ type tracked struct {
 }
 
 func (t tracked) Kill(ctx context.Context, name string) error {
-	t.w.end(name)
+	why := "killed by the scenario (SIGKILL)"
+	t.w.end(name, why)
+	t.w.told(name, string(api.Down), why)
 	return t.Runtime.Kill(ctx, name)
 }
 
@@ -198,14 +229,16 @@ func (t tracked) Kill(ctx context.Context, name string) error {
 // fault unless the scenario says so (Run.Fault; End does): restarting
 // instances with other settings is reconfiguration.
 func (t tracked) Stop(ctx context.Context, name string) error {
-	t.w.ending(name, true)
+	why := "stopped by the scenario (SIGTERM)"
+	t.w.ending(name, true, why)
+	t.w.told(name, string(api.Down), why)
 	return t.Runtime.Stop(ctx, name)
 }
 
 // Start starts a new process: whatever the old one held is gone. Until it
 // answers, it is down.
 func (t tracked) Start(ctx context.Context, name string, s lab.Settings) error {
-	t.w.ending(name, true)
+	t.w.ending(name, true, "being started again by the scenario (a new process)")
 	err := t.Runtime.Start(ctx, name, s)
 	if err == nil {
 		t.w.mu.Lock()
@@ -219,7 +252,9 @@ func (t tracked) Start(ctx context.Context, name string, s lab.Settings) error {
 }
 
 func (t tracked) Remove(ctx context.Context, name string) error {
-	t.w.ending(name, true)
+	why := "removed by the scenario"
+	t.w.ending(name, true, why)
+	t.w.told(name, Removed, why)
 	return t.Runtime.Remove(ctx, name)
 }
 

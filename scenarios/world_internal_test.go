@@ -19,8 +19,8 @@ func TestWorld(t *testing.T) {
 	if got := w.Gone(user(statelab.Memory, "memory-2")); got != "" {
 		t.Errorf("nothing ended yet, and a memory session is gone: %q", got)
 	}
-	w.end("memory-2")
-	w.end("redis-2")
+	w.end("memory-2", "killed")
+	w.end("redis-2", "killed")
 	if got := w.Gone(user(statelab.Memory, "memory-2")); got != "memory-2, the only instance that held it, ended" {
 		t.Errorf("memory-2 ended: its session %q", got)
 	}

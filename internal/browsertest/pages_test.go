@@ -213,9 +213,6 @@ func TestBrowserLive(t *testing.T) {
 	live := report.NewLive()
 	ts := httptest.NewServer(live.Handler())
 	defer ts.Close()
-	fctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	go live.Follow(fctx, rt, 100*time.Millisecond)
 	rn, err := scenarios.NewRunner(context.Background(), rt, scenarios.Options{Users: 30, Observers: []scenarios.Observer{live}})
 	if err != nil {
 		t.Fatal(err)
@@ -241,7 +238,7 @@ func TestBrowserLive(t *testing.T) {
 	if memory.Of(scenarios.Lost) != 10 || memory.Of(scenarios.Kept) != 20 {
 		t.Errorf("memory: %v, want 20 kept and 10 lost", memory.Count)
 	}
-	// Wait for the balancer's view: memory-2 down.
+	// The run's last reading: memory-2 down.
 	browsertest.WaitText(t, ctx, ".variant .group.bad b", func(s string) bool { return s == "memory-2" })
 	groups := eval[int](t, ctx, `document.querySelectorAll(".variant:first-child .group").length`)
 	dead := eval[string](t, ctx, `[...document.querySelectorAll(".variant:first-child .group.bad b")].map(b => b.textContent).join(",")`)

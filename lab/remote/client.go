@@ -204,6 +204,16 @@ func (c *Client) RedisStats(ctx context.Context) (keys, bytes int64, err error) 
 
 func (c *Client) Reset(ctx context.Context) error { return c.do(ctx, "reset", args{}, nil) }
 
+// Tell tells lab up what the run does (its events, encoded as JSON), for
+// its live page.
+func (c *Client) Tell(ctx context.Context, events any) error {
+	b, err := json.Marshal(events)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, "tell", args{Events: b}, nil)
+}
+
 // Close lets go of the lab, which lab up keeps running.
 func (c *Client) Close() error {
 	var err error

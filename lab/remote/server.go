@@ -46,6 +46,15 @@ type Server struct {
 	expires time.Time // when the lease ends unless renewed
 	now     func() time.Time
 	onReset func(who string, at time.Time)
+	onTell  func(events json.RawMessage)
+}
+
+// OnTell has f told what the attached runner tells of its run (its
+// events, as JSON): lab up's live page shows the run from them.
+func (s *Server) OnTell(f func(events json.RawMessage)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onTell = f
 }
 
 // OnReset has f told when an attached runner (who) resets the lab: the
@@ -160,6 +169,8 @@ type args struct {
 	Keys     statelab.Keys `json:"keys"`
 	Persist  bool          `json:"persist,omitempty"`
 	Latency  time.Duration `json:"latency,omitempty"`
+	// Events is what tell carries: the run's events, for lab up's page.
+	Events json.RawMessage `json:"events,omitempty"`
 }
 
 // result is every call's answer.
@@ -189,7 +200,7 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusBadRequest, nil, err)
 		return
 	}
-	if _, known := calls[op]; !known && op != "renew" && op != "detach" {
+	if _, known := calls[op]; !known && op != "renew" && op != "detach" && op != "tell" {
 		reply(w, http.StatusNotFound, nil, fmt.Errorf("no such call: %s", op))
 		return
 	}
@@ -205,6 +216,13 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) {
 	var err error
 	switch op {
 	case "renew":
+	case "tell":
+		s.mu.Lock()
+		told := s.onTell
+		s.mu.Unlock()
+		if told != nil && len(a.Events) > 0 {
+			told(a.Events)
+		}
 	case "detach":
 		s.mu.Lock()
 		s.holder, s.lease = "", ""

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,7 +23,9 @@ import (
 // verdict's, to the user), and, once a scenario ends, its verdict,
 // expectations and lesson. It is an observer of the run; Handler serves
 // the page; Pacer wraps a step-mode pacer so that the page knows when the
-// run waits for Enter; Follow polls the balancer and the instances.
+// run waits for Enter. Everything on it comes from the run's events (the
+// instances from its readings): the page has no path of its own into the
+// lab, and a replay draws it as the run did.
 type Live struct {
 	scenarios.Base
 	mu      sync.Mutex
@@ -30,10 +33,8 @@ type Live struct {
 	index   map[statelab.Variant]map[string]int
 	version int64 // bumped on every change
 	served  int64 // the version the page last fetched
-	// look reads the lab once, when Follow runs: a scenario's end and a
-	// step-mode pause take their reading at once, not at the next tick,
-	// which a run that ends sooner never reaches.
-	look func(ctx context.Context)
+	// read is when the last whole reading was taken: the verdict's AsOf.
+	read time.Time
 }
 
 var _ scenarios.Observer = (*Live)(nil)
@@ -75,7 +76,7 @@ func (l *Live) RunStarted(runtime string, _ scenarios.Plan, _ []*scenarios.Scena
 // stay.
 func (l *Live) ResetElsewhere(who string, t time.Time) {
 	l.update(func(st *LiveState) {
-		st.Elsewhere = fmt.Sprintf("%s reset this lab at %s and runs on it from another terminal: this page shows the scenarios typed at lab up's prompt, and the instances as they are now", who, t.Format("15:04:05"))
+		st.Elsewhere = fmt.Sprintf("%s reset this lab at %s (instances restarted, Redis emptied, every pool round-robin) and runs on it from another terminal: its scenarios follow on this page", who, t.Format("15:04:05"))
 		st.Scenario, st.Setup, st.Finished, st.Over, st.Held = "", "", nil, false, ""
 		st.Steps, st.Step, st.Title, st.Why, st.Notes, st.Prev = 0, 0, "", "", nil, nil
 		st.Waiting, st.Verdict, st.Probe = false, false, nil
@@ -196,7 +197,7 @@ func (l *Live) countAnswer(st *LiveState, v, instance string) {
 		}
 	}
 	if len(in) < maxLiveInstances {
-		st.Instances[v] = append(in, LiveInstance{Name: instance, Answers: 1}) // its state unknown until Follow reads it
+		st.Instances[v] = append(in, LiveInstance{Name: instance, Answers: 1}) // its state unknown until a reading tells it
 	}
 }
 
@@ -258,23 +259,69 @@ func (l *Live) ScenarioFinished(_ *scenarios.Scenario, rep *scenarios.ScenarioRe
 				}
 			}
 		}
+		if !l.read.IsZero() {
+			f.AsOf = l.read.Local().Format("15:04:05")
+		}
 		st.Finished = f
 	})
-	l.lookNow() // the lab as the scenario left it, under its verdict
 }
 
-// lookNow takes a reading of the lab now, when the page follows one,
-// within two seconds.
-func (l *Live) lookNow() {
-	l.mu.Lock()
-	look := l.look
-	l.mu.Unlock()
-	if look == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	look(ctx)
+// Instances draws the instances from a reading: a whole one replaces what
+// the page shows (keeping the answers counted in the step), another
+// changes the instances it names. Once a scenario has ended, its last
+// reading stays under its verdict until the next scenario starts.
+func (l *Live) Instances(r scenarios.Reading) {
+	l.update(func(st *LiveState) {
+		if st.kept() {
+			return // the lab as the scenario left it is on the page
+		}
+		if r.Whole {
+			if r.Unread != "" {
+				st.Followed, st.Unfollow = false, r.Unread
+				return
+			}
+			l.read = r.At
+			st.Followed, st.Unfollow = true, ""
+			answers := map[string]int{}
+			for _, list := range st.Instances {
+				for _, in := range list {
+					answers[in.Name] = in.Answers
+				}
+			}
+			st.Instances = map[string][]LiveInstance{}
+			for _, in := range r.Instances {
+				if list := st.Instances[in.Variant]; len(list) < maxLiveInstances {
+					st.Instances[in.Variant] = append(list, liveInstance(in, answers[in.Name]))
+				}
+			}
+			return
+		}
+		for _, in := range r.Instances {
+			list := st.Instances[in.Variant]
+			i := slices.IndexFunc(list, func(li LiveInstance) bool { return li.Name == in.Name })
+			switch {
+			case i >= 0 && in.State == scenarios.Removed:
+				st.Instances[in.Variant] = slices.Delete(list, i, i+1)
+			case i >= 0:
+				list[i] = liveInstance(in, list[i].Answers)
+			case in.State != scenarios.Removed && len(list) < maxLiveInstances:
+				st.Instances[in.Variant] = append(list, liveInstance(in, 0))
+			}
+		}
+	})
+}
+
+// liveInstance is an instance of a reading, with the answers it gave in
+// the step under way.
+func liveInstance(in scenarios.InstanceState, answers int) LiveInstance {
+	return LiveInstance{Name: in.Name, State: in.State, Tone: in.Tone, Why: in.Why, Sessions: in.Sessions, Answers: answers}
+}
+
+// kept reports that the scenario on the page has ended: its last reading
+// stays under its verdict.
+func (s *LiveState) kept() bool {
+	f := s.Finished
+	return f != nil && f.Name == s.Scenario
 }
 
 // RunFinished says the run is over.
@@ -300,7 +347,6 @@ type livePacer struct {
 }
 
 func (p livePacer) Pause(ctx context.Context, ps scenarios.Pause) scenarios.Decision {
-	p.l.lookNow() // the step's effect (an instance killed) before the wait
 	p.l.update(func(st *LiveState) { st.Waiting, st.Verdict = true, ps.Verdict })
 	defer p.l.update(func(st *LiveState) { st.Waiting, st.Verdict = false, false })
 	return p.next.Pause(ctx, ps)

@@ -3,7 +3,6 @@ package report_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -11,10 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"statelab/lb/api"
-
 	"statelab"
-	"statelab/internal/poll"
 	"statelab/lab/inproc"
 	"statelab/scenarios"
 	"statelab/scenarios/catalog"
@@ -57,18 +53,6 @@ func TestLiveKillInstance(t *testing.T) {
 	defer rn.Close()
 	scs, _ := catalog.Find("kill-instance")
 	j, err := rn.Run(ctx, scs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go live.Follow(fctx, rt, 20*time.Millisecond)
-	err = poll.Until(ctx, 10*time.Second, 20*time.Millisecond, func(context.Context) error {
-		if st := live.State(); !st.Followed || len(st.Instances["memory"]) < 3 || st.Instances["memory"][0].Sessions == nil && st.Instances["memory"][0].State != "down" {
-			return errors.New("not followed yet")
-		}
-		return nil
-	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,18 +241,11 @@ func TestLiveUsersBounded(t *testing.T) {
 	}
 }
 
-// TestLiveKeepsTheEnd: once a scenario has ended, the first reading of
-// the instances is kept under its verdict: an instance killed by hand
+// TestLiveKeepsTheEnd: once a scenario has ended, its last reading of
+// the instances stays under its verdict: an instance killed by hand
 // afterwards does not change it; the same scenario started again drops the
-// old verdict and follows the lab anew.
+// old verdict and draws the instances anew.
 func TestLiveKeepsTheEnd(t *testing.T) {
-	ctx := context.Background()
-	rt, err := inproc.Start(ctx, inproc.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rt.Close()
-	client := &api.Client{Base: rt.Endpoints().Admin}
 	live := report.NewLive()
 	sc := &scenarios.Scenario{Name: "x", Steps: []scenarios.Step{{Title: "a"}}}
 	state := func(name string) string {
@@ -279,19 +256,17 @@ func TestLiveKeepsTheEnd(t *testing.T) {
 		}
 		return "missing"
 	}
+	one := func(state string) scenarios.Reading {
+		return scenarios.Reading{At: time.Now(), Instances: []scenarios.InstanceState{{Variant: "memory", Name: "memory-1", State: state}}}
+	}
 	live.ScenarioStarted(sc, 1, 1, nil)
+	live.Instances(scenarios.Reading{At: time.Now(), Whole: true, Instances: []scenarios.InstanceState{
+		{Variant: "memory", Name: "memory-1", State: "up"}, {Variant: "memory", Name: "memory-2", State: "up"}}})
 	live.ScenarioFinished(sc, &scenarios.ScenarioReport{Name: "x", OK: true})
-	live.FollowOnce(ctx, rt)
 	if st := live.State(); st.Finished == nil || st.Finished.AsOf == "" || state("memory-1") != "up" {
 		t.Fatalf("after the end: finished %+v, memory-1 %s", st.Finished, state("memory-1"))
 	}
-	if err := rt.Kill(ctx, "memory-1"); err != nil {
-		t.Fatal(err)
-	}
-	if err := client.WaitState(ctx, "memory", "memory-1", api.Down, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	live.FollowOnce(ctx, rt)
+	live.Instances(one("down"))
 	if got := state("memory-1"); got != "up" {
 		t.Errorf("under the verdict, memory-1 killed afterwards shows %s: want the end's up", got)
 	}
@@ -299,15 +274,24 @@ func TestLiveKeepsTheEnd(t *testing.T) {
 	if live.State().Finished != nil {
 		t.Error("the same scenario started again still shows the last verdict")
 	}
-	live.FollowOnce(ctx, rt)
+	live.Instances(one("down"))
 	if got := state("memory-1"); got != "down" {
 		t.Errorf("during the new run memory-1 shows %s, want down", got)
+	}
+	live.Instances(one(scenarios.Removed))
+	if got := state("memory-1"); got != "missing" || state("memory-2") != "up" {
+		t.Errorf("memory-1 removed shows %s (memory-2 %s)", got, state("memory-2"))
+	}
+	live.Instances(scenarios.Reading{Whole: true, Unread: "the balancer did not answer"})
+	if st := live.State(); st.Followed || st.Unfollow == "" || state("memory-2") != "up" {
+		t.Errorf("an unread reading: followed %v %q, memory-2 %s", st.Followed, st.Unfollow, state("memory-2"))
 	}
 }
 
 // TestLiveLastPicture: the page's last state is the lab as the run left
-// it, even when the run ends long before the next reading would be
-// taken: every killed instance down, under the verdict.
+// it, drawn from the run's own readings alone: every killed instance
+// down, under the verdict; and each kill is drawn down from the event
+// that says so, before the balancer notices.
 func TestLiveLastPicture(t *testing.T) {
 	ctx := context.Background()
 	rt, err := inproc.Start(ctx, inproc.Options{})
@@ -316,20 +300,76 @@ func TestLiveLastPicture(t *testing.T) {
 	}
 	defer rt.Close()
 	live := report.NewLive()
-	fctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	followed := make(chan struct{})
-	go func() { defer close(followed); live.Follow(fctx, rt, time.Hour) }() // one reading at the start, then none
-	err = poll.Until(ctx, 10*time.Second, 10*time.Millisecond, func(context.Context) error {
-		if !live.State().Followed {
-			return errors.New("not followed yet")
-		}
-		return nil
-	})
+	rn, err := scenarios.NewRunner(ctx, rt, scenarios.Options{Users: 6, Observers: []scenarios.Observer{live}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rn, err := scenarios.NewRunner(ctx, rt, scenarios.Options{Users: 6, Observers: []scenarios.Observer{live}})
+	defer rn.Close()
+	scs, _ := catalog.Find("kill-instance")
+	j, err := rn.Run(ctx, scs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := live.State()
+	if st.Finished == nil || st.Finished.AsOf == "" || !st.Followed {
+		t.Fatalf("finished %+v (followed %v): no reading kept under the verdict", st.Finished, st.Followed)
+	}
+	for _, v := range st.Order {
+		if len(st.Instances[v]) != 3 {
+			t.Errorf("%s: %d instances on the page", v, len(st.Instances[v]))
+		}
+		for _, in := range st.Instances[v] {
+			if want := in.Name == v+"-2"; (in.State == "down") != want {
+				t.Errorf("%s is %s at the end of kill-instance", in.Name, in.State)
+			}
+		}
+	}
+	killed := map[string]bool{}
+	for _, e := range j.Output {
+		if e.Kind == scenarios.OutFinished {
+			break
+		}
+		if e.Kind == scenarios.OutInstances && !e.Reading.Whole {
+			for _, in := range e.Reading.Instances {
+				if in.State == "down" && strings.Contains(in.Why, "killed by the scenario") {
+					killed[in.Name] = true
+				}
+			}
+		}
+	}
+	if len(killed) != 4 {
+		t.Errorf("the kills told as events: %v, want the four -2 instances", killed)
+	}
+}
+
+// TestForwardedLive: a run told to another process (lab run --up to lab
+// up) draws the same page there as here: the same verdict, squares and
+// instances, from its events alone.
+func TestForwardedLive(t *testing.T) {
+	ctx := context.Background()
+	rt, err := inproc.Start(ctx, inproc.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	here, there := report.NewLive(), report.NewLive()
+	teller := &scenarios.Teller{Obs: there}
+	sent := 0
+	forward := scenarios.NewForward(func(_ context.Context, events []scenarios.OutputEvent) error {
+		// Through JSON, as the control socket carries them.
+		b, err := json.Marshal(events)
+		if err != nil {
+			return err
+		}
+		var back []scenarios.OutputEvent
+		if err := json.Unmarshal(b, &back); err != nil {
+			return err
+		}
+		sent += len(back)
+		teller.Tell(back)
+		return nil
+	})
+	rn, err := scenarios.NewRunner(ctx, rt, scenarios.Options{Users: 8, Observers: []scenarios.Observer{here, forward}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,17 +378,17 @@ func TestLiveLastPicture(t *testing.T) {
 	if _, err := rn.Run(ctx, scs); err != nil {
 		t.Fatal(err)
 	}
-	st := live.State()
-	if st.Finished == nil || st.Finished.AsOf == "" {
-		t.Fatalf("finished %+v: no reading kept under the verdict", st.Finished)
+	if err := forward.Close(); err != nil {
+		t.Fatal(err)
 	}
-	for _, v := range st.Order {
-		for _, in := range st.Instances[v] {
-			if want := in.Name == v+"-2"; (in.State == "down") != want {
-				t.Errorf("%s is %s at the end of kill-instance", in.Name, in.State)
-			}
-		}
+	a, b := here.State(), there.State()
+	a.Version, b.Version = 0, 0
+	if b.Finished == nil || !b.Over || sent == 0 {
+		t.Fatalf("told %d events: finished %+v, over %v", sent, b.Finished, b.Over)
 	}
-	cancel()
-	<-followed
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	if string(ja) != string(jb) {
+		t.Errorf("the page told the run differs from the run's own:\nhere  %s\nthere %s", ja, jb)
+	}
 }

@@ -64,8 +64,8 @@ type LiveState struct {
 	// maxLiveUsers of them; UsersTotal counts them all.
 	Users      map[string][]LiveUser `json:"users"`
 	UsersTotal map[string]int        `json:"users_total"`
-	// Instances are each variant's instances as the balancer sees them
-	// (from Follow), at most 16 per variant.
+	// Instances are each variant's instances as the run's readings (its
+	// events) last told them, at most 16 per variant.
 	Instances map[string][]LiveInstance `json:"instances"`
 	// Probe is the latest probe's verdict in this scenario.
 	Probe *LiveProbe `json:"probe,omitempty"`
@@ -105,7 +105,8 @@ type LiveUser struct {
 	Step     int    `json:"step"` // the step of its latest answer
 }
 
-// LiveInstance is an instance as the balancer and its own /stats see it.
+// LiveInstance is an instance as the run's last reading told it: the
+// balancer's view, what the scenario did to it, its own /stats.
 type LiveInstance struct {
 	Name  string `json:"name"`
 	State string `json:"state"`          // up, down, draining, disabled; "" unknown
@@ -148,8 +149,8 @@ type LiveFinished struct {
 	Recover      map[string]string             `json:"recover,omitempty"`
 	Expectations []scenarios.ExpectationResult `json:"expectations"`
 	Lesson       string                        `json:"lesson,omitempty"`
-	// AsOf is when the instances were last read (15:04:05): the first
-	// reading after the scenario ended, kept from then on, so that what
+	// AsOf is when the run took its last reading of the instances
+	// (15:04:05), as the scenario ended: kept from then on, so that what
 	// the page shows under the verdict is the lab as the scenario left it,
 	// not what a person did to it afterwards.
 	AsOf string `json:"as_of,omitempty"`

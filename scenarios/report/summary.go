@@ -115,7 +115,10 @@ func gridCell(s *scenarios.ScenarioReport, v string) string {
 }
 
 // scenarioCount says "1 scenario", "3 scenarios".
-func scenarioCount(n int) string {
+func scenarioCount(n int) string { return ScenarioCount(n) }
+
+// ScenarioCount says "1 scenario", "3 scenarios".
+func ScenarioCount(n int) string {
 	if n == 1 {
 		return "1 scenario"
 	}
