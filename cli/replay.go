@@ -3,14 +3,11 @@ package cli
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -18,9 +15,6 @@ import (
 	"statelab/scenarios"
 	"statelab/scenarios/report"
 )
-
-// maxJournal bounds the journal lab replay reads.
-const maxJournal = 256 << 20
 
 // runReplay tells a recorded run again: the terminal's text as it was
 // printed, and with --live the live page, from a journal lab run --json
@@ -115,29 +109,15 @@ func runReplay(ctx context.Context, args []string, env Env) error {
 	return nil
 }
 
-// readJournal reads a journal lab run --json wrote, at most maxJournal
-// bytes, and says in a line why a file is not one.
+// readJournal reads a journal lab run --json wrote, and says in a line
+// why a file is not one.
 func readJournal(path string) (*scenarios.Journal, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+	j, err := scenarios.LoadJournal(path)
+	var bad scenarios.NotAJournal
+	if errors.As(err, &bad) && bad.JSON != nil {
+		return nil, fmt.Errorf("%s is not a journal (lab run --json writes one): %v", path, shortJSONError(bad.JSON))
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxJournal+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	if len(data) > maxJournal {
-		return nil, fmt.Errorf("%s: more than %d MB: not a journal lab replay reads", path, maxJournal>>20)
-	}
-	var j scenarios.Journal
-	if err := json.Unmarshal(data, &j); err != nil {
-		return nil, fmt.Errorf("%s is not a journal (lab run --json writes one): %v", path, shortJSONError(err))
-	}
-	if j.OutputVersion != scenarios.OutputVersion || len(j.Output) == 0 {
-		return nil, fmt.Errorf("%s is not a journal lab replay can play: it holds no output of version %d (lab run --json writes it)", path, scenarios.OutputVersion)
-	}
-	return &j, nil
+	return j, err
 }
 
 // shortJSONError keeps a JSON error to its first line.

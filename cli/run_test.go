@@ -2,6 +2,8 @@ package cli_test
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -458,7 +460,15 @@ func TestReplay(t *testing.T) {
 	}
 	bad := filepath.Join(t.TempDir(), "bad.json")
 	os.WriteFile(bad, []byte(`{"scenarios": []}`), 0o644)
-	for _, f := range []string{bad, "/etc/hostname", filepath.Join(t.TempDir(), "none.json")} {
+	// A small file that inflates past the bound: refused, not read whole.
+	bomb := filepath.Join(t.TempDir(), "bomb.json.gz")
+	var zb bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&zb, gzip.BestSpeed)
+	zw.Write([]byte(`{"runtime": "`))
+	io.CopyN(zw, zeros{}, scenarios.MaxJournal+1)
+	zw.Close()
+	os.WriteFile(bomb, zb.Bytes(), 0o644)
+	for _, f := range []string{bad, bomb, "/etc/hostname", filepath.Join(t.TempDir(), "none.json")} {
 		be, bout, berr := env(nil)
 		code := cli.Main(context.Background(), []string{"replay", f}, be)
 		if lines := strings.Count(strings.TrimSpace(berr.String()), "\n") + 1; code != 2 || lines != 1 || bout.String() != "" {
@@ -518,5 +528,50 @@ func TestLiveLastAnswer(t *testing.T) {
 				t.Errorf("the page's last answer: %s is %s", in.Name, in.State)
 			}
 		}
+	}
+}
+
+// zeros reads as endless "0" bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = '0'
+	}
+	return len(p), nil
+}
+
+// TestExampleJournal: the recorded run all in examples/journals (made by
+// scripts/record-journal.sh) replays whole: every scenario, every
+// expectation holding as recorded, and its HTML page has a chart for each.
+func TestExampleJournal(t *testing.T) {
+	const example = "../examples/journals/run-all.json.gz"
+	j, err := scenarios.LoadJournal(example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(j.Scenarios) != len(catalog.All()) || !j.OK || !j.OutputWhole {
+		t.Fatalf("%s: %d scenarios of %d, ok %v, whole %v", example, len(j.Scenarios), len(catalog.All()), j.OK, j.OutputWhole)
+	}
+	e, out, errb := env(map[string]string{"NO_COLOR": "1"})
+	if code := cli.Main(context.Background(), []string{"replay", example, "--speed", "0"}, e); code != 0 {
+		t.Fatalf("lab replay: exit %d\n%s", code, errb.String())
+	}
+	text := out.String()
+	for _, s := range j.Scenarios {
+		if !strings.Contains(text, s.Name) {
+			t.Errorf("the replay never names %s", s.Name)
+		}
+	}
+	if !strings.Contains(text, fmt.Sprintf("%d scenarios in %.1f s: every expectation holds", len(j.Scenarios), j.Seconds)) || strings.Contains(text, "FAILS") {
+		t.Errorf("the replay's end:\n%s", text[max(0, len(text)-600):])
+	}
+	page := filepath.Join(t.TempDir(), "report.html")
+	if code := cli.Main(context.Background(), []string{"replay", example, "--html", page}, e); code != 0 {
+		t.Fatalf("lab replay --html: exit %d\n%s", code, errb.String())
+	}
+	body, _ := os.ReadFile(page)
+	if n := strings.Count(string(body), "<svg"); n != len(j.Scenarios) {
+		t.Errorf("%d charts for %d scenarios", n, len(j.Scenarios))
 	}
 }

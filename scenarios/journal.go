@@ -1,6 +1,12 @@
 package scenarios
 
 import (
+	"bufio"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
 	"time"
 
 	"statelab/lb/api"
@@ -233,4 +239,59 @@ func (r *ScenarioReport) SkippedHow() string {
 		return "skipped: " + r.SkipReason
 	}
 	return "skipped by the instructor"
+}
+
+// MaxJournal bounds the JSON of a journal LoadJournal reads.
+const MaxJournal = 256 << 20
+
+// NotAJournal is a file LoadJournal cannot play: JSON, when set, is why
+// it is not a journal's JSON.
+type NotAJournal struct {
+	Path string
+	JSON error
+	Why  string
+}
+
+func (e NotAJournal) Error() string {
+	if e.JSON != nil {
+		return fmt.Sprintf("%s is not a journal (lab run --json writes one): %v", e.Path, e.JSON)
+	}
+	return e.Path + " " + e.Why
+}
+
+// LoadJournal reads a journal lab run --json wrote, compressed with gzip
+// or not (a .gz name writes it compressed), at most MaxJournal bytes of
+// JSON however small the file, and refuses one that holds no output lab
+// replay can tell.
+func LoadJournal(path string) (*Journal, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	in := bufio.NewReader(f)
+	var r io.Reader = in
+	if magic, _ := in.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(in)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+		defer zr.Close()
+		r = zr
+	}
+	data, err := io.ReadAll(io.LimitReader(r, MaxJournal+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	if len(data) > MaxJournal {
+		return nil, NotAJournal{Path: path, Why: fmt.Sprintf("holds more than %d MB of JSON: not a journal lab replay reads", MaxJournal>>20)}
+	}
+	var j Journal
+	if err := json.Unmarshal(data, &j); err != nil {
+		return nil, NotAJournal{Path: path, JSON: err}
+	}
+	if j.OutputVersion != OutputVersion || len(j.Output) == 0 {
+		return nil, NotAJournal{Path: path, Why: fmt.Sprintf("is not a journal lab replay can play: it holds no output of version %d (lab run --json writes it)", OutputVersion)}
+	}
+	return &j, nil
 }
