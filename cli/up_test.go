@@ -34,6 +34,56 @@ func freePort(t *testing.T) string {
 	return strconv.Itoa(p)
 }
 
+// upLab is a lab up started by a test: its ports, control socket, output,
+// what the test types at its prompt, and its exit code once it ends.
+type upLab struct {
+	ports     map[string]string
+	sock      string
+	out, errb *syncBuf
+	typed     *io.PipeWriter
+	done      chan int
+	waitFor   func(s string)
+}
+
+// startUp starts lab up on free ports, with its control socket in a
+// private directory, and waits for its prompt.
+func startUp(t *testing.T) *upLab {
+	t.Helper()
+	lu := &upLab{ports: map[string]string{}, done: make(chan int, 1)}
+	// The control socket lives in a directory only this user can use.
+	private := t.TempDir()
+	if err := os.Chmod(private, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	lu.sock = private + "/up.sock"
+	args := []string{"up", "--instances", "3", "--redis", "embedded", "--control", lu.sock}
+	for _, f := range []string{"memory", "redis", "jwt", "cookie", "admin", "live"} {
+		lu.ports[f] = freePort(t)
+		args = append(args, "--"+f+"-port", lu.ports[f])
+	}
+	e, out, errb := env(map[string]string{"NO_COLOR": "1"})
+	lu.out, lu.errb = out, errb
+	in, typed := io.Pipe()
+	lu.typed = typed
+	e.Stdin = in
+	go func() { lu.done <- cli.Main(context.Background(), args, e) }()
+	t.Cleanup(func() { typed.Close() })
+	lu.waitFor = func(s string) {
+		t.Helper()
+		err := poll.Until(context.Background(), 60*time.Second, 20*time.Millisecond, func(context.Context) error {
+			if !strings.Contains(out.String(), s) {
+				return fmt.Errorf("no %q yet", s)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%v\n%s\n%s", err, out.String(), errb.String())
+		}
+	}
+	lu.waitFor("> ")
+	return lu
+}
+
 // TestUp: lab up serves the shop pages on the ports it was given, kills an
 // instance when told, says a port in use in one sentence, and leaves
 // nothing behind after q.
@@ -55,37 +105,8 @@ func TestUp(t *testing.T) {
 		t.Fatalf("a port in use: exit %d, %q", code, errb.String())
 	}
 
-	ports := map[string]string{}
-	// The control socket lives in a directory only this user can use.
-	private := t.TempDir()
-	if err := os.Chmod(private, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	sock := private + "/up.sock"
-	args := []string{"up", "--instances", "3", "--redis", "embedded", "--control", sock}
-	for _, f := range []string{"memory", "redis", "jwt", "cookie", "admin", "live"} {
-		ports[f] = freePort(t)
-		args = append(args, "--"+f+"-port", ports[f])
-	}
-	e, out, errb := env(map[string]string{"NO_COLOR": "1"})
-	in, typed := io.Pipe()
-	e.Stdin = in
-	done := make(chan int, 1)
-	go func() { done <- cli.Main(context.Background(), args, e) }()
-	t.Cleanup(func() { typed.Close() })
-	waitFor := func(s string) {
-		t.Helper()
-		err := poll.Until(context.Background(), 60*time.Second, 20*time.Millisecond, func(context.Context) error {
-			if !strings.Contains(out.String(), s) {
-				return fmt.Errorf("no %q yet", s)
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatalf("%v\n%s\n%s", err, out.String(), errb.String())
-		}
-	}
-	waitFor("> ")
+	lu := startUp(t)
+	ports, sock, out, errb, typed, done, waitFor := lu.ports, lu.sock, lu.out, lu.errb, lu.typed, lu.done, lu.waitFor
 	memory := "http://127.0.0.1:" + ports["memory"]
 	if !strings.Contains(out.String(), "memory  "+memory) || !strings.Contains(out.String(), "status  http://127.0.0.1:"+ports["admin"]) {
 		t.Fatalf("the URLs are not printed:\n%s", out.String())
