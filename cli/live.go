@@ -36,16 +36,17 @@ func liveURL(a net.Addr) string {
 	return "http://" + a.String()
 }
 
-// lastLook gives a live page that is open up to two seconds to fetch the
-// final state before the lab ends, so that it does not freeze on the last
-// step but shows the verdict and says the run is over.
+// lastLook gives a live page that is open up to three seconds to draw the
+// final state before the lab ends (the page polls every 400 ms and says,
+// on its next poll, which state it drew), so that it does not freeze on
+// the last step but shows the verdict and says the run is over.
 func lastLook(ctx context.Context, live *report.Live) {
 	if ever, _ := live.Served(); !ever {
 		return
 	}
-	_ = poll.Until(ctx, 2*time.Second, 50*time.Millisecond, func(context.Context) error {
+	_ = poll.Until(ctx, 3*time.Second, 50*time.Millisecond, func(context.Context) error {
 		if _, current := live.Served(); !current {
-			return errors.New("the page has not fetched the final state")
+			return errors.New("no page has drawn the final state")
 		}
 		return nil
 	})

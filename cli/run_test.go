@@ -493,6 +493,7 @@ func TestLiveLastAnswer(t *testing.T) {
 		done <- cli.Main(context.Background(), []string{"run", "rolling-restart", "kill-instance", "--users", "6", "--live", addr}, e)
 	}()
 	var last *report.LiveState
+	seen := int64(-1) // the version drawn, as the page says it
 	client := &http.Client{Timeout: time.Second}
 	for running := true; running; {
 		select {
@@ -502,13 +503,13 @@ func TestLiveLastAnswer(t *testing.T) {
 			}
 			running = false
 		case <-time.After(10 * time.Millisecond):
-			r, err := client.Get("http://" + addr + "/state")
+			r, err := client.Get(fmt.Sprintf("http://%s/state?seen=%d", addr, seen))
 			if err != nil {
 				continue // not up yet, or gone
 			}
 			var st report.LiveState
 			if json.NewDecoder(r.Body).Decode(&st) == nil {
-				last = &st
+				last, seen = &st, st.Version
 			}
 			r.Body.Close()
 		}

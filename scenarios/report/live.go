@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -32,7 +33,8 @@ type Live struct {
 	state   LiveState
 	index   map[statelab.Variant]map[string]int
 	version int64 // bumped on every change
-	served  int64 // the version the page last fetched
+	served  bool  // a page has fetched the state
+	seen    int64 // the latest version a page says it has drawn
 	// read is when the last whole reading was taken: the verdict's AsOf.
 	read time.Time
 }
@@ -352,23 +354,30 @@ func (p livePacer) Pause(ctx context.Context, ps scenarios.Pause) scenarios.Deci
 	return p.next.Pause(ctx, ps)
 }
 
-// Served reports whether a page has ever fetched the state, and whether
-// it has fetched it as it is now.
+// Served reports whether a page has ever fetched the state, and whether a
+// page has drawn it as it is now: a page asks for the state with the
+// version it last drew (state?seen=N), so that the run's end is known to
+// have reached a browser, not only to have left this process (a response
+// in flight through Docker's port proxy is lost when the container ends).
 func (l *Live) Served() (ever, current bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.served > 0, l.served == l.version
+	return l.served, l.seen == l.version
 }
 
 // Handler serves the live page (/) and its state (/state).
 func (l *Live) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", pages.Static(livePage))
-	mux.HandleFunc("GET /state", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /state", func(w http.ResponseWriter, r *http.Request) {
+		seen, err := strconv.ParseInt(r.URL.Query().Get("seen"), 10, 64)
 		l.mu.Lock()
 		st := l.state
 		st.Version = l.version
-		l.served = l.version
+		l.served = true
+		if err == nil && seen <= l.version {
+			l.seen = max(l.seen, seen)
+		}
 		// Encoding under the lock is the deep copy: nothing the JSON
 		// holds is shared with a later change.
 		body, err := json.Marshal(st)
