@@ -23,7 +23,7 @@ out=docs/screenshots
 rm -rf "$out.new"
 mkdir -p "$out.new"
 # CI=true: a browser test that cannot start Chromium fails instead of skipping.
-STATELAB_SCREENSHOTS="$PWD/$out.new" CI=true go test -count=1 -run Browser ./internal/browsertest
+STATELAB_SCREENSHOTS="$PWD/$out.new" CI=true go test -count=1 -run Browser ./internal/browsertest ./cli
 
 # The grid: the lines from "summary" to the end of a real run at 80
 # columns, in a monospace page of 80 columns, photographed.

@@ -3,13 +3,17 @@ package cli_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"statelab/cli"
 	"statelab/internal/browsertest"
+	"statelab/internal/poll"
+	"statelab/internal/ports"
 )
 
 // TestBrowserUpRun: in Chromium, as a room uses lab up. A person is logged
@@ -58,5 +62,49 @@ func TestBrowserUpRun(t *testing.T) {
 	fmt.Fprintln(lu.typed, "q")
 	if code := <-lu.done; code != 0 {
 		t.Errorf("lab up: exit %d\n%s", code, lu.errb.String())
+	}
+}
+
+// TestBrowserLiveLastPicture: a browser on the live page of lab run
+// rolling-restart kill-instance --live (local processes, no --hold): once
+// the run has ended and its page's server with it, the page shows the end
+// of the run: the run over, kill-instance's verdict, each -2 instance
+// down, and that the lab has stopped.
+func TestBrowserLiveLastPicture(t *testing.T) {
+	alloc := &ports.Allocator{}
+	addr, err := alloc.Addr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, out, errb := env(map[string]string{"NO_COLOR": "1"})
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Main(context.Background(), []string{"run", "rolling-restart", "kill-instance", "--users", "6", "--live", addr}, e)
+	}()
+	err = poll.Until(context.Background(), 60*time.Second, 20*time.Millisecond, func(context.Context) error {
+		r, err := http.Get("http://" + addr + "/state")
+		if err != nil {
+			return err
+		}
+		r.Body.Close()
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("the live page never answered: %v\n%s", err, errb.String())
+	}
+	page := browsertest.New(t, 1280, 900)
+	if err := chromedp.Do(page, chromedp.Navigate("http://"+addr)); err != nil {
+		t.Fatal(err)
+	}
+	if code := <-done; code != 0 {
+		t.Fatalf("lab run: exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	// The server is gone: what the page shows is what it had drawn.
+	stale := browsertest.WaitText(t, page, "#stale", func(s string) bool { return s != "" })
+	badge, _ := chromedp.Run(page, chromedp.Text(chromedp.CSS("#badge")))
+	fin, _ := chromedp.Run(page, chromedp.Text(chromedp.CSS("#finished")))
+	down, _ := chromedp.Run(page, chromedp.Evaluate[string](`[...document.querySelectorAll(".variant .group.bad b")].map(b => b.textContent).join(",")`))
+	if !strings.HasPrefix(badge, "run over") || !strings.HasPrefix(fin, "kill-instance: every expectation holds") || down != "memory-2,redis-2,jwt-2,cookie-2" || !strings.HasPrefix(stale, "The run is over and its lab has stopped") {
+		t.Errorf("the page once the run ended: badge %q, down %q, stale %q, finished:\n%s", badge, down, stale, fin)
 	}
 }
