@@ -44,6 +44,10 @@ type InstanceState struct {
 // Removed is the state of an instance that left its pool.
 const Removed = "removed"
 
+// StoreRow is the "variant" of a reading about the shared Redis itself:
+// the scenario stopped it (state "stopped") or started it ("started").
+const StoreRow = "store"
+
 // maxReadInstances bounds the instances a reading lists per variant.
 const maxReadInstances = 16
 

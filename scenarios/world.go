@@ -132,6 +132,17 @@ func (w *world) told(name, state, why string) {
 	}
 }
 
+// toldStore tells the world's follower that the scenario stopped or
+// started Redis.
+func (w *world) toldStore(state, why string) {
+	w.mu.Lock()
+	tell := w.tell
+	w.mu.Unlock()
+	if tell != nil {
+		tell(InstanceState{Variant: StoreRow, Name: "redis", State: state, Why: why})
+	}
+}
+
 // downWhy says why an instance the scenario ended is not running, or ""
 // when it runs (or was never ended).
 func (w *world) downWhy(name string) string {
@@ -267,6 +278,7 @@ func (t tracked) StopRedis(ctx context.Context) error {
 	t.w.redisDown = true
 	t.w.faults = append(t.w.faults, fault{at: now})
 	t.w.mu.Unlock()
+	t.w.toldStore("stopped", "stopped by the scenario")
 	return t.Runtime.StopRedis(ctx)
 }
 
@@ -277,6 +289,7 @@ func (t tracked) StartRedis(ctx context.Context, persist bool) error {
 		t.w.persist = persist
 		t.w.redisDown = false
 		t.w.mu.Unlock()
+		t.w.toldStore("started", "started again by the scenario")
 	}
 	return err
 }

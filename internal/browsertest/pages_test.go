@@ -345,7 +345,7 @@ func TestBrowserLiveInconclusive(t *testing.T) {
 // scenario resets the lab is told, on the next look, that the lab was
 // reset and when, not only that the store holds no such session.
 func TestBrowserResetSaysSo(t *testing.T) {
-	rt, _ := startLab(t)
+	rt, client := startLab(t)
 	ctx := browsertest.New(t, 1000, 800)
 	if err := chromedp.Do(ctx, chromedp.Navigate(rt.Endpoints().Pools[statelab.Redis]), chromedp.WaitVisible(chromedp.CSS("#login"))); err != nil {
 		t.Fatal(err)
@@ -354,7 +354,13 @@ func TestBrowserResetSaysSo(t *testing.T) {
 		t.Fatal(err)
 	}
 	browsertest.WaitText(t, ctx, "#who", func(s string) bool { return strings.HasPrefix(s, "Logged in as alice") })
+	reset := time.Now()
 	if err := rt.Reset(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// As the runner does after a reset: the instances are new processes,
+	// up once the balancer has checked them.
+	if err := client.WaitAllUp(context.Background(), reset, 20*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#me"))); err != nil {

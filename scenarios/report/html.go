@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	_ "embed"
 	"fmt"
 	"html/template"
@@ -30,8 +31,9 @@ func WriteHTML(w io.Writer, j *scenarios.Journal) error {
 var htmlTemplate string
 
 var htmlPage = template.Must(template.New("report").Funcs(template.FuncMap{
-	"px":   func(f float64) string { return fmt.Sprintf("%.1f", f) },
-	"sub1": func(f float64) float64 { return f - 20 }, // the axis, above the seconds
+	"px":         func(f float64) string { return fmt.Sprintf("%.1f", f) },
+	"sub1":       func(f float64) float64 { return f - 20 }, // the axis, above the seconds
+	"rowsHeight": func(n int) string { return fmt.Sprintf("%.1f", float64(n)*rowHeight) },
 }).Parse(htmlTemplate))
 
 // The page's data.
@@ -39,7 +41,7 @@ type (
 	hRun struct {
 		Title, When, Runtime, Host, Status, StatusClass string
 		Timing                                          string
-		Definition, Legend                              string
+		Definition, Legend, Terms                       string
 		Grid                                            hTable
 		Scenarios                                       []hScenario
 		Cut                                             bool // the journal kept only part of the run's output
@@ -84,15 +86,17 @@ type (
 		Marks                          []hMark
 		Flags                          []hFlag
 		Lines                          []hLine
+		None                           bool // a row of answers no instance gave
 		dur                            float64
 	}
 	hRow struct {
 		Y, Band       float64
 		Label, Colour string
-		Shade         bool
+		Shade, First  bool // First: the variant's first row, where its colour bar starts
+		Rows          int  // on the first row: how many rows the variant has
 	}
 	hTick struct {
-		X     float64
+		X, Y  float64
 		Label string
 	}
 	hMark struct {
@@ -106,8 +110,9 @@ type (
 		Title       string
 	}
 	hLine struct {
-		X     float64
-		Label string
+		X, Y        float64
+		Label, Kind string
+		End         bool // the label ends at the line (near the right edge)
 	}
 )
 
@@ -117,7 +122,7 @@ func htmlRun(j *scenarios.Journal) hRun {
 		When:       j.Started.UTC().Format("2006-01-02 15:04 UTC"),
 		Runtime:    j.Runtime,
 		Host:       j.Host,
-		Definition: Definition, Legend: Legend,
+		Definition: Definition, Legend: Legend, Terms: Terms,
 		Cut: j.OutputVersion == scenarios.OutputVersion && !j.OutputWhole && len(j.Output) > 0,
 	}
 	r.Status, r.StatusClass = "every expectation holds", "good"
@@ -294,7 +299,7 @@ const (
 	chartWidth = 960.0
 	chartLeft  = 92.0
 	chartRight = 12.0
-	chartTop   = 30.0
+	chartTop   = 58.0
 	rowHeight  = 15.0
 )
 
@@ -349,13 +354,17 @@ func chart(s *scenarios.ScenarioReport, tl told) *hChart {
 		if failedSomewhere[v] {
 			names = append(names, noAnswer)
 		}
-		for _, name := range names {
+		for i, name := range names {
 			rows[string(v)+"/"+name] = len(c.Rows)
 			label := name
 			if name == noAnswer {
 				label = string(v) + ": none"
 			}
-			c.Rows = append(c.Rows, hRow{Y: y + rowHeight/2, Band: y, Label: label, Colour: v.Describe().Colour, Shade: vi%2 == 1})
+			row := hRow{Y: y + rowHeight/2, Band: y, Label: label, Colour: v.Describe().Colour, Shade: vi%2 == 1}
+			if i == 0 {
+				row.First, row.Rows = true, len(names)
+			}
+			c.Rows = append(c.Rows, row)
 			y += rowHeight
 		}
 		y += 4
@@ -378,6 +387,7 @@ func chart(s *scenarios.ScenarioReport, tl told) *hChart {
 			continue
 		}
 		c.Marks = append(c.Marks, hMark{X: c.x(rq.T), Y: ry, Class: answerClass(rq), Probe: rq.Outcome != ""})
+		c.None = c.None || name == noAnswer
 	}
 	// Seconds along the bottom.
 	step := tickStep(dur)
@@ -386,11 +396,22 @@ func chart(s *scenarios.ScenarioReport, tl told) *hChart {
 		if t == 0 {
 			label = "0"
 		}
+		if c.x(t) > c.Width-30 {
+			break // the last would run off the right edge
+		}
 		c.Ticks = append(c.Ticks, hTick{X: c.x(t), Label: label})
 	}
+	// The steps' numbers, on two rows where they would overlap.
+	lastX := [2]float64{-100, -100}
 	for n := 1; n <= len(s.Steps); n++ {
 		if t, ok := tl.steps[n]; ok {
-			c.Steps = append(c.Steps, hTick{X: c.x(t), Label: fmt.Sprint(n)})
+			x := c.x(t)
+			row := 0
+			if x-lastX[0] < 14 {
+				row = 1
+			}
+			lastX[row] = x
+			c.Steps = append(c.Steps, hTick{X: x, Y: 12 + 11*float64(row), Label: fmt.Sprint(n)})
 		}
 	}
 	// What the scenario did to the instances, as its readings told it
@@ -400,19 +421,31 @@ func chart(s *scenarios.ScenarioReport, tl told) *hChart {
 			continue
 		}
 		for _, in := range r.r.Instances {
+			if in.Variant == scenarios.StoreRow {
+				c.Lines = append(c.Lines, hLine{X: c.x(r.t), Label: "Redis " + in.State, Kind: "store"})
+				continue
+			}
 			ry, ok := rowY(in.Variant, in.Name)
 			if !ok || !strings.Contains(in.Why, "by the scenario") {
 				continue
 			}
-			glyph := "✕"
-			if in.State == scenarios.Removed {
-				glyph = "⊘"
+			f := hFlag{X: c.x(r.t), Y: ry, Glyph: "✕", Kind: "fault", Title: fmt.Sprintf("%s %s, at %s", in.Name, in.Why, scenarios.Seconds(r.t))}
+			switch {
+			case in.State == scenarios.Removed:
+				f.Glyph = "⊘"
+			case strings.Contains(in.Why, "SIGTERM"):
+				f.Glyph, f.Kind = "↻", "restart" // stopped gracefully, to start again (new settings, a rolling restart)
 			}
-			c.Flags = append(c.Flags, hFlag{X: c.x(r.t), Y: ry, Glyph: glyph, Kind: "fault", Title: fmt.Sprintf("%s %s, at %s", in.Name, in.Why, scenarios.Seconds(r.t))})
+			c.Flags = append(c.Flags, f)
 		}
 	}
 	// The balancer's events: downs, ups, policy switches.
-	var lastPolicy time.Time
+	type switched struct {
+		at     time.Time
+		pools  []string
+		policy string
+	}
+	var switches []*switched
 	for _, ev := range s.Events {
 		t := ev.Time.Sub(s.Started).Seconds()
 		if s.Started.IsZero() || t < 0 || t > dur {
@@ -430,16 +463,37 @@ func chart(s *scenarios.ScenarioReport, tl told) *hChart {
 			}
 			c.Flags = append(c.Flags, f)
 		case api.EventPolicy:
-			if ev.Time.Sub(lastPolicy) < 500*time.Millisecond {
-				continue // every pool switched at once: one line
-			}
-			lastPolicy = ev.Time
-			label := "policy: " + string(ev.Policy)
+			label := string(ev.Policy)
 			if ev.Strict {
 				label += " (strict)"
 			}
-			c.Lines = append(c.Lines, hLine{X: c.x(t), Label: label})
+			if n := len(switches); n > 0 && switches[n-1].policy == label && ev.Time.Sub(switches[n-1].at) < 200*time.Millisecond {
+				switches[n-1].pools = append(switches[n-1].pools, ev.Pool)
+				continue // the pools switched together: one line
+			}
+			switches = append(switches, &switched{at: ev.Time, policy: label, pools: []string{ev.Pool}})
 		}
+	}
+	for _, sw := range switches {
+		label := "policy: " + sw.policy
+		if len(sw.pools) < len(statelab.Variants) {
+			label += " (" + strings.Join(sw.pools, ", ") + ")"
+		}
+		c.Lines = append(c.Lines, hLine{X: c.x(sw.at.Sub(s.Started).Seconds()), Label: label, Kind: "policy"})
+	}
+	// Their labels on two rows under the steps' numbers, where they
+	// would overlap, each as wide as its words.
+	slices.SortStableFunc(c.Lines, func(a, b hLine) int { return cmp.Compare(a.X, b.X) })
+	end := [2]float64{-1000, -1000}
+	for i := range c.Lines {
+		row := 0
+		if c.Lines[i].X < end[0] {
+			row = 1
+		}
+		c.Lines[i].Y = 36 + 11*float64(row)
+		width := 6*float64(len([]rune(c.Lines[i].Label))) + 8
+		c.Lines[i].End = c.Lines[i].X+width > c.Width
+		end[row] = c.Lines[i].X + width
 	}
 	return c
 }
@@ -447,16 +501,23 @@ func chart(s *scenarios.ScenarioReport, tl told) *hChart {
 // answerClass colours an answer: a probe's by its outcome, another's by
 // its status.
 func answerClass(rq scenarios.Request) string {
-	switch scenarios.Outcome(rq.Outcome) {
-	case scenarios.Kept:
-		return "kept"
-	case scenarios.Refused:
+	kind := scenarios.Session
+	switch {
+	case strings.HasSuffix(rq.Path, "(replayed)"):
+		kind = scenarios.Replay
+	case strings.HasSuffix(rq.Path, "(forged)"):
+		kind = scenarios.Forgery
+	}
+	switch o := scenarios.Outcome(rq.Outcome); {
+	case o == "":
+	case o.Good(kind):
+		return "good" // kept, or an old or forged credential refused
+	case o == scenarios.Refused:
 		return "refused"
-	case scenarios.Lost, scenarios.LostData:
+	case o == scenarios.Lost || o == scenarios.LostData:
 		return "lost"
-	case scenarios.Unavailable:
+	case o == scenarios.Unavailable:
 		return "unavailable"
-	case "":
 	default:
 		return "accepted" // wrong user, duplicated, replay or forgery accepted
 	}

@@ -299,6 +299,9 @@ func (l *Live) Instances(r scenarios.Reading) {
 			return
 		}
 		for _, in := range r.Instances {
+			if _, shown := st.Variants[in.Variant]; !shown {
+				continue // Redis itself, say: the page draws the variants' instances
+			}
 			list := st.Instances[in.Variant]
 			i := slices.IndexFunc(list, func(li LiveInstance) bool { return li.Name == in.Name })
 			switch {
