@@ -40,7 +40,7 @@ func TestBrowserReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	charts := eval[int](t, ctx, `document.querySelectorAll("section.scenario svg").length`)
-	marks := eval[[]int](t, ctx, `[...document.querySelectorAll("section.scenario svg")].map(s => s.querySelectorAll("circle, rect:not(.band)").length)`)
+	marks := eval[[]int](t, ctx, `[...document.querySelectorAll("section.scenario svg")].map(s => s.querySelectorAll("circle, rect[class]:not(.band)").length)`)
 	rows := eval[int](t, ctx, `document.querySelectorAll("table.grid tr").length - 1`)
 	loaded := eval[[]string](t, ctx, `performance.getEntriesByType("resource").map(e => e.name)`)
 	if charts != len(j.Scenarios) || rows != len(j.Scenarios) || len(loaded) != 0 {
