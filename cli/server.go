@@ -30,6 +30,7 @@ func runServer(ctx context.Context, args []string, env Env) error {
 	tokenTTL := fs.Duration("token-ttl", 15*time.Minute, "lifetime of a token")
 	cookieName := fs.String("cookie-name", statelab.SessionCookie, "name of the session cookie (memory, redis, cookie); variants served on one host\nneed different names to share a browser, which sends a host's cookies to all its ports")
 	secure := fs.Bool("secure-cookies", false, "mark cookies Secure (HTTPS only)")
+	answerDelay := fs.Duration("answer-delay", 0, "wait this long before handling each request of a user (not /healthz or /stats):\na slow instance; at most 10s")
 	failOpen := fs.Bool("fail-open", false, "when Redis errors, carry on without it (401 for redis sessions, tokens unchecked)\ninstead of answering 503")
 	denylist := fs.Bool("jwt-denylist", false, "jwt: refuse tokens of logged-out logins, kept in Redis")
 	lifetime := fs.Duration("session-lifetime", 12*time.Hour, "the longest a login lasts, however active its user: sessions and tokens are refused\nthis long after the login")
@@ -70,6 +71,7 @@ func runServer(ctx context.Context, args []string, env Env) error {
 		CookieName:    *cookieName,
 		SecureCookies: *secure,
 		FailOpen:      *failOpen,
+		AnswerDelay:   *answerDelay,
 		Denylist:      *denylist,
 		Logger:        log,
 		Crash:         dieNow,

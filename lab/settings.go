@@ -26,6 +26,10 @@ type Settings struct {
 	// RedisTimeout, when set, is how long an instance waits for Redis
 	// before it answers 503 (lab server --redis-timeout).
 	RedisTimeout time.Duration
+	// AnswerDelay, when set, is how long the instance waits before it
+	// handles each request of a user (not its health checks): a slow
+	// instance (lab server --answer-delay).
+	AnswerDelay time.Duration
 }
 
 // Over returns s with what base sets and s does not: a scenario's settings
@@ -39,6 +43,9 @@ func (s Settings) Over(base Settings) Settings {
 	}
 	if out.SessionTTL <= 0 {
 		out.SessionTTL = base.SessionTTL
+	}
+	if out.AnswerDelay <= 0 {
+		out.AnswerDelay = base.AnswerDelay
 	}
 	if out.RedisTimeout <= 0 {
 		out.RedisTimeout = base.RedisTimeout
@@ -59,6 +66,7 @@ var settingFlags = []struct {
 	{"token-ttl", func(s Settings) (string, bool) { return s.TokenTTL.String(), s.TokenTTL > 0 }},
 	{"session-ttl", func(s Settings) (string, bool) { return s.SessionTTL.String(), s.SessionTTL > 0 }},
 	{"redis-timeout", func(s Settings) (string, bool) { return s.RedisTimeout.String(), s.RedisTimeout > 0 }},
+	{"answer-delay", func(s Settings) (string, bool) { return s.AnswerDelay.String(), s.AnswerDelay > 0 }},
 }
 
 // SettingFlags lists the flags of lab server the settings set.

@@ -321,6 +321,35 @@ func (r *Run) RestartVariant(v statelab.Variant, s lab.Settings) error {
 	return nil
 }
 
+// Reconfigure restarts instance number n of every variant with settings s
+// (SIGTERM, then a new process: what it held is gone), and waits until the
+// balancer has checked them up.
+func (r *Run) Reconfigure(n int, s lab.Settings) error {
+	since := time.Now()
+	targets, err := r.each(n)
+	if err != nil {
+		return err
+	}
+	err = parallel.Do(targets, func(in instance) error {
+		if err := r.RT.Stop(r.ctx, in.name); err != nil {
+			return err
+		}
+		return r.RT.Start(r.ctx, in.name, s)
+	})
+	if err != nil {
+		return err
+	}
+	if err := r.LB.WaitAllUp(r.ctx, since, r.rn.timing.wait(20*time.Second)); err != nil {
+		return err
+	}
+	names := make([]string, len(targets))
+	for i, in := range targets {
+		names[i] = in.name
+	}
+	r.Detail("%s restarted with %s", strings.Join(names, ", "), s)
+	return nil
+}
+
 // SetKeys puts keys in force on the named instances, without a restart.
 func (r *Run) SetKeys(keys statelab.Keys, names ...string) error {
 	return parallel.Do(names, func(name string) error { return lab.SetKeys(r.ctx, r.RT, name, keys) })

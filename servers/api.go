@@ -65,7 +65,32 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, &statusError{http.StatusNotFound, "no such endpoint (the API: POST /login, GET /me, GET and POST /cart, POST /logout, GET /live, GET /healthz, GET /stats)"})
 	})
-	return s.middleware(mux)
+	return s.middleware(s.slow(mux))
+}
+
+// MaxAnswerDelay bounds Config.AnswerDelay.
+const MaxAnswerDelay = 10 * time.Second
+
+// slow makes every request of a user wait Config.AnswerDelay first (the
+// balancer's health checks and /stats answer at once: the instance is
+// slow, not dead); a request whose client goes away meanwhile ends.
+func (s *Server) slow(h http.Handler) http.Handler {
+	d := s.cfg.AnswerDelay
+	if d <= 0 {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/healthz" && r.URL.Path != "/stats" {
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // byMethod maps request methods to handlers.

@@ -75,6 +75,11 @@ type Config struct {
 	// Denylist makes the jwt variant record logged-out tokens in Redis and
 	// refuse them, at the cost of a Redis lookup per request.
 	Denylist bool
+	// AnswerDelay, when positive, is how long the instance waits before it
+	// handles each request of a user (every endpoint but /healthz and
+	// /stats): a slow instance, for the least-conn scenario. At most
+	// MaxAnswerDelay.
+	AnswerDelay time.Duration
 	// LiveEvery is how often a /live connection is sent the session anew.
 	// Default 1s.
 	LiveEvery time.Duration
@@ -136,6 +141,9 @@ func (c Config) withDefaults() (Config, []string, error) {
 		if d.ttl > 0 && d.ttl < time.Second {
 			return c, nil, fmt.Errorf("%s %s: want at least 1s (cookies and tokens count their life in seconds)", d.name, d.ttl)
 		}
+	}
+	if c.AnswerDelay > MaxAnswerDelay {
+		return c, nil, fmt.Errorf("answer delay %s: at most %s", c.AnswerDelay, MaxAnswerDelay)
 	}
 	if c.SessionTTL <= 0 {
 		c.SessionTTL = 30 * time.Minute

@@ -687,3 +687,27 @@ func TestResetSaysSo(t *testing.T) {
 		t.Errorf("the reset's mark counted as a record: %d keys, %v", keys, err)
 	}
 }
+
+// TestAnswerDelay: a slow instance (Config.AnswerDelay) holds every
+// request of a user, never its health check or /stats, and lets go of a
+// request whose client gave up; a delay past the bound is refused.
+func TestAnswerDelay(t *testing.T) {
+	ts := instance(t, servers.Config{Variant: statelab.JWT, AnswerDelay: servers.MaxAnswerDelay})
+	for _, path := range []string{"/healthz", "/stats"} {
+		r, err := http.Get(ts.URL + path)
+		if err != nil || r.StatusCode != 200 {
+			t.Fatalf("%s on a slow instance: %v %v", path, r, err)
+		}
+		r.Body.Close()
+	}
+	// A user's request waits for the delay (10 s): a client that waits
+	// 100 ms gets nothing, and the instance does not keep the request.
+	c := &http.Client{Timeout: 100 * time.Millisecond}
+	if r, err := c.Get(ts.URL + "/me"); err == nil {
+		r.Body.Close()
+		t.Fatalf("GET /me answered %s before the delay", r.Status)
+	}
+	if _, err := servers.New(servers.Config{Variant: statelab.JWT, AnswerDelay: servers.MaxAnswerDelay + time.Second}); err == nil || !strings.Contains(err.Error(), "answer delay") {
+		t.Errorf("a delay past the bound: %v", err)
+	}
+}

@@ -176,6 +176,7 @@ func (rt *Runtime) start(in *instance, s lab.Settings) error {
 		Denylist:     eff.Denylist,
 		TokenTTL:     eff.TokenTTL,
 		SessionTTL:   eff.SessionTTL,
+		AnswerDelay:  eff.AnswerDelay,
 		Logger:       rt.opts.Logger,
 	})
 	if err != nil {

@@ -131,7 +131,8 @@ func (c *Client) WaitState(ctx context.Context, pool, backend string, state Stat
 
 // WaitAllUp polls until the balancer has checked every backend of every
 // pool after since and found it up, for up to limit: only then is a state
-// read after a restart current.
+// read after a restart current. A disabled backend, taken out of its pool
+// on purpose, is not waited for.
 func (c *Client) WaitAllUp(ctx context.Context, since time.Time, limit time.Duration) error {
 	err := poll.Until(ctx, limit, 20*time.Millisecond, func(ctx context.Context) error {
 		st, err := c.Status(ctx)
@@ -141,6 +142,9 @@ func (c *Client) WaitAllUp(ctx context.Context, since time.Time, limit time.Dura
 		var not []string
 		for _, ps := range st.Pools {
 			for _, b := range ps.Backends {
+				if b.State == Disabled {
+					continue
+				}
 				if b.State != Up || !b.Checked.After(since) {
 					not = append(not, fmt.Sprintf("%s/%s is %s (%s)", ps.Name, b.Name, b.State, b.Why))
 				}
