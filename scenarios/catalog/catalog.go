@@ -34,6 +34,8 @@ var catalogue = []*scenarios.Scenario{
 	retriedWrite,
 	slowRedis,
 	longLived,
+	oneInstance,
+	leastConn,
 }
 
 // All returns every scenario, in catalogue order.

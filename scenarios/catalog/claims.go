@@ -50,3 +50,15 @@ var (
 	claimResources = scenarios.Claim{Source: "004", Row: "Server Resources",
 		Text: `stateless "Lower. No session data needs to be stored or managed on the server side." · stateful "Higher. Each active session occupies memory or database storage that must be maintained and expired."`}
 )
+
+// The claims about a small system: one server.
+var (
+	claimSmallSystems = scenarios.Claim{Source: "000", Row: "Stateless vs Stateful: A Practical Comparison",
+		Text: `"This approach works in small systems but creates problems:" · "If the server restarts, the stored state is lost" · "Requests sent to a different server instance fail" · "Scaling becomes difficult"`}
+	claimSingleServer = scenarios.Claim{Source: "004", Row: "Is stateless always better than stateful?",
+		Text: `"For simple applications with a single server, an admin panel with a small number of concurrent users, or any system where instant session revocation is a security requirement, stateful server sessions may be the simpler, more appropriate choice."`}
+)
+
+// The claim about routing to the least busy server.
+var claimLeastBusy = scenarios.Claim{Source: "004", Row: "How REST APIs Use Statelessness",
+	Text: `"Any server in the pool can handle any request: Because no client-specific state is stored on any individual server, a load balancer can route each request to whichever server is least busy without any sticky session configuration."`}
