@@ -350,6 +350,18 @@ func (r *Run) Reconfigure(n int, s lab.Settings) error {
 	return nil
 }
 
+// Disable takes instance number n of every variant out of its pool: the
+// balancer sends it nobody until the lab is reset.
+func (r *Run) Disable(n int) error {
+	targets, err := r.each(n)
+	if err != nil {
+		return err
+	}
+	return parallel.Do(targets, func(in instance) error {
+		return r.LB.Backend(r.ctx, string(in.variant), in.name, api.Disable)
+	})
+}
+
 // SetKeys puts keys in force on the named instances, without a restart.
 func (r *Run) SetKeys(keys statelab.Keys, names ...string) error {
 	return parallel.Do(names, func(name string) error { return lab.SetKeys(r.ctx, r.RT, name, keys) })

@@ -11,8 +11,10 @@ import (
 )
 
 // expectation reads {variant, probe, outcome, users}: users is all, none,
-// some, a number, or "held by INSTANCE" (exactly the users whose session
-// that instance held have the outcome, and every other user is kept).
+// some, a number, "held by INSTANCE" (exactly the users whose session
+// that instance held have the outcome, and every other user is kept), or,
+// with outcome refused, "elsewhere" (exactly the requests that reach an
+// instance without the session are refused).
 func (p *parser) expectation(n *yaml.Node, probes map[string]bool) (scenarios.Expectation, error) {
 	f, err := p.mapping(n, "an expectation", "variant", "probe", "outcome", "users")
 	if err != nil {
@@ -47,6 +49,12 @@ func (p *parser) expectation(n *yaml.Node, probes map[string]bool) (scenarios.Ex
 	users := f["users"].Value
 	if inst, ok := strings.CutPrefix(users, "held by "); ok {
 		return vocab.HeldBy(v, inst, probe, o), nil
+	}
+	if users == "elsewhere" {
+		if o != scenarios.Refused {
+			return scenarios.Expectation{}, p.errAt(f["users"], "users: elsewhere goes with outcome: refused (exactly the requests that reach an instance without the session)")
+		}
+		return vocab.RefusesElsewhere(v, probe), nil
 	}
 	e, err := vocab.Count(v, probe, o, users)
 	if err != nil {

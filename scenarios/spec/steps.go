@@ -8,6 +8,7 @@ import (
 
 	"statelab/lb/api"
 	"statelab/scenarios/vocab"
+	"statelab/servers"
 
 	"go.yaml.in/yaml/v3"
 
@@ -18,10 +19,10 @@ import (
 
 // actions are the keys a step may have; one of them, exactly, says what
 // the step does.
-var actions = []string{"policy", "fill", "probe", "kill", "stop", "start", "add", "forget-affinity", "logout", "replay", "stop-redis", "start-redis", "redis-latency", "keys"}
+var actions = []string{"policy", "fill", "probe", "kill", "stop", "start", "add", "disable", "slow", "forget-affinity", "logout", "replay", "stop-redis", "start-redis", "redis-latency", "keys"}
 
 func (p *parser) step(n *yaml.Node) (scenarios.Step, string, error) {
-	keys := append(slices.Clone(actions), "title", "why", "times", "strict", "persist")
+	keys := append(slices.Clone(actions), "title", "why", "times", "strict", "persist", "delay")
 	f, err := p.mapping(n, "a step", keys...)
 	if err != nil {
 		return scenarios.Step{}, "", err
@@ -39,7 +40,7 @@ func (p *parser) step(n *yaml.Node) (scenarios.Step, string, error) {
 		return scenarios.Step{}, "", p.errAt(n, "a step needs one of: %s", strings.Join(actions, ", "))
 	}
 	v := f[act]
-	for key, only := range map[string]string{"times": "probe", "strict": "policy", "persist": "start-redis"} {
+	for key, only := range map[string]string{"times": "probe", "strict": "policy", "persist": "start-redis", "delay": "slow"} {
 		if f[key] != nil && act != only {
 			return scenarios.Step{}, "", p.errAt(f[key], "%q goes with %q only", key, only)
 		}
@@ -81,7 +82,7 @@ func (p *parser) step(n *yaml.Node) (scenarios.Step, string, error) {
 				return err
 			}}
 		}
-	case "kill", "stop", "start", "add":
+	case "kill", "stop", "start", "add", "disable", "slow":
 		lo := 1
 		if act == "add" {
 			lo = 4
@@ -100,6 +101,19 @@ func (p *parser) step(n *yaml.Node) (scenarios.Step, string, error) {
 			st = scenarios.Step{Title: fmt.Sprintf("start instance %d of every variant again", num), Run: func(r *scenarios.Run) error { return r.Restart(num) }}
 		case "add":
 			st = scenarios.Step{Title: fmt.Sprintf("add instance %d to every pool", num), Run: func(r *scenarios.Run) error { return r.AddInstances(num) }}
+		case "disable":
+			st = scenarios.Step{Title: fmt.Sprintf("take instance %d of every variant out of its pool (disabled)", num), Run: func(r *scenarios.Run) error { return r.Disable(num) }}
+		case "slow":
+			if f["delay"] == nil {
+				return st, "", p.errAt(v, "slow: N needs delay: a duration, like 40ms")
+			}
+			d, err := time.ParseDuration(f["delay"].Value)
+			if err != nil || d <= 0 || d > servers.MaxAnswerDelay {
+				return st, "", p.errAt(f["delay"], "delay %q: want a duration above 0 and up to %s, like 40ms", f["delay"].Value, servers.MaxAnswerDelay)
+			}
+			st = scenarios.Step{Title: fmt.Sprintf("restart instance %d of every variant to wait %s before every answer", num, d), Run: func(r *scenarios.Run) error {
+				return r.Reconfigure(num, lab.Settings{AnswerDelay: d})
+			}}
 		}
 	case "forget-affinity", "logout", "stop-redis":
 		if on, err := p.boolean(v); err != nil || !on {
