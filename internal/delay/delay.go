@@ -43,6 +43,8 @@ type Proxy struct {
 	ln     net.Listener
 	delay  atomic.Int64 // nanoseconds
 	sent   atomic.Int64 // bytes clients sent to the target
+	drop   atomic.Bool  // answers are dropped (Drop)
+	reset  atomic.Int64 // connections reset by Drop
 
 	mu      sync.Mutex
 	conns   map[net.Conn]struct{}
@@ -107,6 +109,16 @@ func (p *Proxy) Hold(on bool) {
 		p.Cut()
 	}
 }
+
+// Drop, on, drops every answer: when the target starts to send on a
+// connection, the proxy resets the client's side (RST) and closes the
+// target's, so that what the target did (a write it applied) happens and
+// its answer never arrives, as on a network that fails at that moment.
+// Off, answers pass again.
+func (p *Proxy) Drop(on bool) { p.drop.Store(on) }
+
+// Dropped counts the connections Drop reset.
+func (p *Proxy) Dropped() int64 { return p.reset.Load() }
 
 // Close stops accepting, closes every connection and waits for them.
 func (p *Proxy) Close() error {
@@ -227,6 +239,17 @@ func (p *Proxy) late(dst, src net.Conn) {
 	for c := range queue {
 		if wait := time.Until(c.at); wait > 0 {
 			time.Sleep(wait)
+		}
+		if p.drop.Load() {
+			p.reset.Add(1)
+			if tc, ok := dst.(*net.TCPConn); ok {
+				tc.SetLinger(0) // a reset, not an orderly end
+			}
+			dst.Close()
+			src.Close()
+			for range queue { // let the reader end
+			}
+			return
 		}
 		if _, err := dst.Write(c.data); err != nil {
 			src.Close()

@@ -144,3 +144,75 @@ func TestControlHosts(t *testing.T) {
 		t.Errorf("delay %s", p.Delay())
 	}
 }
+
+// TestDrop: with Drop on, what the client sends reaches the target (it
+// acts on it), and the answer never reaches the client, whose connection
+// is reset; off, a new connection passes again.
+func TestDrop(t *testing.T) {
+	got := make(chan string, 4)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					line, err := br.ReadString('\n')
+					if err != nil {
+						return
+					}
+					got <- line // applied
+					io.WriteString(c, "done "+line)
+				}
+			}()
+		}
+	}()
+	p, err := delay.Listen("127.0.0.1:0", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	p.Drop(true)
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(c, "write 1\n")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := c.Read(make([]byte, 64)); err == nil || n > 0 {
+		t.Fatalf("read %d bytes (%v) of an answer that was to be dropped", n, err)
+	} else if !strings.Contains(err.Error(), "reset") {
+		t.Errorf("the dropped connection ended with %v, want a reset", err)
+	}
+	c.Close()
+	select {
+	case line := <-got:
+		if line != "write 1\n" {
+			t.Fatalf("the target got %q", line)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the request never reached the target")
+	}
+	if p.Dropped() != 1 {
+		t.Errorf("Dropped() = %d, want 1", p.Dropped())
+	}
+	p.Drop(false)
+	c2, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	io.WriteString(c2, "write 2\n")
+	line, err := bufio.NewReader(c2).ReadString('\n')
+	if err != nil || line != "done write 2\n" {
+		t.Fatalf("after Drop(false): %q, %v", line, err)
+	}
+}
