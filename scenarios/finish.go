@@ -20,6 +20,7 @@ func (r *Run) finish(complete bool, why string) *ScenarioReport {
 			u.CloseLive()
 		}
 	}
+	r.closeNetwork()
 	rep := r.rep
 	if !complete {
 		rep.Error = why

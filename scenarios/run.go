@@ -10,6 +10,7 @@ import (
 	"statelab/lb/api"
 
 	"statelab"
+	"statelab/internal/delay"
 	"statelab/internal/machine"
 	"statelab/lab"
 )
@@ -32,8 +33,9 @@ type Run struct {
 	start time.Time
 	step  int
 	notes []string
-	mu    sync.Mutex // guards rep.Requests
-	mark  int64      // id of the last balancer event before the scenario
+	mu    sync.Mutex     // guards rep.Requests
+	mark  int64          // id of the last balancer event before the scenario
+	net   []*delay.Proxy // the users' network, when the scenario breaks it (Through)
 }
 
 func (rn *Runner) newRun(ctx context.Context, sc *Scenario) (*Run, error) {
@@ -202,6 +204,9 @@ func (r *Run) EachUser(f func(u *User)) { r.EachUserOf(statelab.Variants, f) }
 func (r *Run) EachUserOf(variants []statelab.Variant, f func(u *User)) {
 	r.eachOf(r.usersOf(variants), f)
 }
+
+// Each runs f for each of the users, Workers at a time.
+func (r *Run) Each(users []*User, f func(u *User)) { r.eachOf(users, f) }
 
 // usersOf lists the users of the variants, interleaved.
 func (r *Run) usersOf(variants []statelab.Variant) []*User {

@@ -32,6 +32,7 @@ type world struct {
 	latency   time.Duration   // added to every answer of Redis
 	timeout   time.Duration   // how long the instances wait for Redis
 	denylist  bool            // the jwt instances ask Redis too
+	dropping  bool            // the users' network drops every answer
 	// why says how each instance in down ended; tell, when set, is told
 	// the moment the scenario ends or removes one.
 	why  map[string]string
@@ -62,6 +63,9 @@ func newWorld(storeTimeout time.Duration) *world {
 func (w *world) Injected(v statelab.Variant, r Response) string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.dropping && r.Err != nil {
+		return "the users' network dropped the answer (the scenario)"
+	}
 	if r.Instance != "" && r.Status >= 500 {
 		switch {
 		case w.redisDown:

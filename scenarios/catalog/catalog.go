@@ -36,6 +36,7 @@ var catalogue = []*scenarios.Scenario{
 	longLived,
 	oneInstance,
 	leastConn,
+	flakyNetwork,
 }
 
 // All returns every scenario, in catalogue order.

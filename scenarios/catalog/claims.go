@@ -62,3 +62,7 @@ var (
 // The claim about routing to the least busy server.
 var claimLeastBusy = scenarios.Claim{Source: "004", Row: "How REST APIs Use Statelessness",
 	Text: `"Any server in the pool can handle any request: Because no client-specific state is stored on any individual server, a load balancer can route each request to whichever server is least busy without any sticky session configuration."`}
+
+// The claim about the client's side of the network.
+var claimFluctuating = scenarios.Claim{Source: "001", Row: "Why This Matters: Key Benefits & Applications",
+	Text: `"API Development: REST (Representational State Transfer) is inherently stateless, ensuring that mobile apps and web platforms can communicate with backend services reliably across fluctuating network conditions."`}

@@ -29,7 +29,7 @@ func (p *Text) RunFinished(j *scenarios.Journal) {
 			fewer = append(fewer, fmt.Sprintf("%s %d", s.Name, u))
 		}
 	}
-	key := "unavail.: unavailable (a 5xx or no answer); accepted: the old or forged credential worked. "
+	key := "unavail.: unavailable (a 5xx or no answer); accepted: the old or forged credential worked; dupl.: duplicated (a write applied twice). "
 	if len(fewer) > 0 {
 		key += "*: the verdict probe asked fewer users per variant (" + strings.Join(fewer, ", ") + "). "
 	}
@@ -71,7 +71,7 @@ func (p *Text) RunFinished(j *scenarios.Journal) {
 }
 
 // gridWords are the outcome words shortened to fit a grid's cell.
-var gridWords = map[string]string{"unavailable": "unavail.", "replay accepted": "accepted", "forgery accepted": "accepted"}
+var gridWords = map[string]string{"unavailable": "unavail.", "replay accepted": "accepted", "forgery accepted": "accepted", "duplicated": "dupl."}
 
 // grid is the run as a table: a row per scenario, a column per variant.
 func grid(j *scenarios.Journal) scenarios.Table {
