@@ -299,6 +299,24 @@ func (r *Run) AddInstances(n int) error {
 	return r.LB.WaitAllUp(r.ctx, since, r.rn.timing.wait(20*time.Second))
 }
 
+// AddInstance starts instance n of variant v with settings s, adds it to
+// its pool and waits until the balancer has checked it up; it returns
+// when it was up.
+func (r *Run) AddInstance(v statelab.Variant, n int, s lab.Settings) (time.Time, error) {
+	name := v.Instance(n)
+	addr, err := r.RT.Add(r.ctx, v, name, s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if err := r.LB.AddBackend(r.ctx, string(v), name, addr); err != nil {
+		return time.Time{}, err
+	}
+	if err := r.LB.WaitState(r.ctx, string(v), name, api.Up, r.rn.timing.wait(20*time.Second)); err != nil {
+		return time.Time{}, err
+	}
+	return time.Now(), nil
+}
+
 // RestartVariant restarts every instance of a variant with settings s (all
 // at once: nobody is using the lab meanwhile), and waits until the
 // balancer has checked them up.

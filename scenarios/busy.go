@@ -74,6 +74,9 @@ func Derive(m machine.Reading) Timing {
 
 func roundUp(d, unit time.Duration) time.Duration { return (d + unit - 1) / unit * unit }
 
+// Wait is a wait for the lab, lengthened by the machine's patience.
+func (t Timing) Wait(d time.Duration) time.Duration { return t.wait(d) }
+
 // wait is a wait for the lab, lengthened by the machine's patience.
 func (t Timing) wait(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * max(t.Patience, 1))

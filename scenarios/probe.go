@@ -101,6 +101,63 @@ func (r *Run) ProbeEvery(name string, interval time.Duration, action func() erro
 	return r.probeLoop(name, interval, action)
 }
 
+// ProbeCrowd has each of the users ask who it is again and again, each in
+// its own goroutine (a crowd: as many requests in flight as users), while
+// action runs, and records the worst each user saw. Each user has at most
+// one request in flight.
+func (r *Run) ProbeCrowd(name string, users []*User, action func() error) (*Verdict, error) {
+	v := newVerdict(name, Session)
+	stop := make(chan struct{})
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, u := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if r.ctx.Err() != nil {
+					return
+				}
+				o, resp := u.Probe(r.ctx)
+				mu.Lock()
+				v.Outcome[u.Variant][u.Name] = worse(Session, v.Outcome[u.Variant][u.Name], o)
+				v.Instance[u.Variant][u.Name] = resp.Instance
+				v.observe(u, o, resp)
+				mu.Unlock()
+			}
+		}()
+	}
+	err := action()
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	if err := r.ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, va := range statelab.Variants {
+		for _, o := range v.Outcome[va] {
+			v.Tallies[va].add(o)
+		}
+	}
+	var counts []string
+	for _, va := range statelab.Variants {
+		if n, _ := v.Requests(va); n > 0 {
+			counts = append(counts, fmt.Sprintf("%d %s", n, va))
+		}
+	}
+	r.Aside("%s GET /me requests while it happened, %d users asking at once", strings.Join(counts, ", "), len(users))
+	r.res.Verdicts = append(r.res.Verdicts, v)
+	r.rn.obs.Probed(v)
+	return v, nil
+}
+
 // probeLoop runs rounds of every user asking who it is, at most one round
 // per pace (0: one after the other), while action runs.
 func (r *Run) probeLoop(name string, pace time.Duration, action func() error) (*Verdict, error) {

@@ -37,6 +37,7 @@ var catalogue = []*scenarios.Scenario{
 	oneInstance,
 	leastConn,
 	flakyNetwork,
+	trafficSpike,
 }
 
 // All returns every scenario, in catalogue order.

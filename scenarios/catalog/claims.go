@@ -66,3 +66,7 @@ var claimLeastBusy = scenarios.Claim{Source: "004", Row: "How REST APIs Use Stat
 // The claim about the client's side of the network.
 var claimFluctuating = scenarios.Claim{Source: "001", Row: "Why This Matters: Key Benefits & Applications",
 	Text: `"API Development: REST (Representational State Transfer) is inherently stateless, ensuring that mobile apps and web platforms can communicate with backend services reliably across fluctuating network conditions."`}
+
+// The claim about scaling with demand.
+var claimInstantScale = scenarios.Claim{Source: "001", Row: "Real-World Benefits",
+	Text: `"Horizontal Scalability: Because instances are identical and independent, you can add or remove servers instantly based on traffic demand."`}
