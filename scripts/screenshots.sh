@@ -40,7 +40,7 @@ open(sys.argv[2], "w", encoding="utf-8").write(
     '<!doctype html><meta charset="utf-8"><body style="margin:0;background:#111;color:#eee">'
     '<pre style="font:15px/1.35 DejaVu Sans Mono,monospace;margin:12px;width:80ch">' + text + '</pre>')
 PY
-"$found" --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=780,560 \
+"$found" --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=780,660 \
 	--screenshot="$PWD/$out.new/grid-80.png" "file://$tmp/grid.html" 2>/dev/null
 rm -rf "$out"
 mv "$out.new" "$out"
