@@ -300,21 +300,22 @@ func (r *Run) AddInstances(n int) error {
 }
 
 // AddInstance starts instance n of variant v with settings s, adds it to
-// its pool and waits until the balancer has checked it up; it returns
-// when it was up.
+// its pool and waits until the balancer has checked it up. It returns when
+// it joined its pool: from then on the balancer may send it requests.
 func (r *Run) AddInstance(v statelab.Variant, n int, s lab.Settings) (time.Time, error) {
 	name := v.Instance(n)
 	addr, err := r.RT.Add(r.ctx, v, name, s)
 	if err != nil {
 		return time.Time{}, err
 	}
+	joined := time.Now()
 	if err := r.LB.AddBackend(r.ctx, string(v), name, addr); err != nil {
 		return time.Time{}, err
 	}
 	if err := r.LB.WaitState(r.ctx, string(v), name, api.Up, r.rn.timing.wait(20*time.Second)); err != nil {
 		return time.Time{}, err
 	}
-	return time.Now(), nil
+	return joined, nil
 }
 
 // RestartVariant restarts every instance of a variant with settings s (all

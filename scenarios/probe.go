@@ -152,7 +152,7 @@ func (r *Run) ProbeCrowd(name string, users []*User, action func() error) (*Verd
 			counts = append(counts, fmt.Sprintf("%d %s", n, va))
 		}
 	}
-	r.Aside("%s GET /me requests while it happened, %d users asking at once", strings.Join(counts, ", "), len(users))
+	r.Aside("%s GET /me requests while it happened, %d users of each variant asking at once", strings.Join(counts, ", "), len(users)/len(statelab.Variants))
 	r.res.Verdicts = append(r.res.Verdicts, v)
 	r.rn.obs.Probed(v)
 	return v, nil

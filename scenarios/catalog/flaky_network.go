@@ -66,9 +66,10 @@ var flakyNetwork = &scenarios.Scenario{
 		keptRedis, _ := users(res, flakyKeyed, inStore, scenarios.Kept)
 		return fmt.Sprintf("The network dropped the answers to all %d writes sent without a key (%d of each variant), each applied by its instance, and every writer sent its write again. "+
 			"memory and redis had kept the first write, so the retry applied it a second time: %d of %d memory and %d of %d redis writers got a duplicated item. "+
-			"jwt and cookie kept %d and %d of %d: each retry resent the token or cookie the writer held, which never had the item (the new one died with the answer), so the write was applied once. "+
+			"jwt and cookie kept %d and %d of %d: their cart lives in the token or cookie, and the new one died with the answer, so the retry applied the write to the state as it was, once. "+
 			"With an Idempotency-Key the server found the key beside the session and did not apply the write again: %d of %d memory and %d of %d redis writers kept their cart. "+
-			"A request that carries its whole state can be sent again as it is, which is what makes it reliable on a failing network; where the server keeps the state, only a key it remembers makes a retry safe.",
+			"A request that carries its whole state could be sent again as it was; anything a server records itself (an order, a payment) would be written twice by a stateless service too, "+
+			"and there, as for memory and redis here, a key the server remembers is what makes a retry safe.",
 			res.Int("writes sent while the network dropped answers, "+flakyPlain), of, dupMem, of, dupRedis, of, keptToken, keptCookie, of, keptMem, ofKeyed, keptRedis, ofKeyed)
 	},
 }

@@ -76,12 +76,12 @@ var leastConn = &scenarios.Scenario{
 		refusedRR, of := users(res, "with round-robin", inProcess, scenarios.Refused)
 		refusedLC, _ := users(res, "with least-conn", inProcess, scenarios.Refused)
 		return fmt.Sprintf("Instance 1 of each variant was slow (%s before each answer). Under round-robin it answered %s requests, its turn whatever it costs. "+
-			"Under least-conn it answered %s: %s of them, because its requests stayed in flight longer. "+
-			"%s: any instance could answer any of their users, so the balancer was free to send the load where it went fastest. "+
+			"Under least-conn it answered %s: %s of them. Least-conn gives each request to the instance with the fewest requests in flight, and each of the slow one's stays %s longer. "+
+			"%s: any instance could answer any of their users, so the balancer was free to send the load where fewer requests were waiting. "+
 			"memory was not: %d of %d users under round-robin and %d under least-conn were refused somewhere, each time a request landed away from the one instance holding its session; "+
 			"its users whose session was on memory-1 reached it for %s of their requests under least-conn. "+
 			"Routing to the least busy server works for a pool whose instances are interchangeable.",
-			scenarios.Seconds(answerDelay.Seconds()), strings.Join(rr, ", "), strings.Join(lc, ", "), fewer, capital(keptWords(res, "with least-conn")),
+			scenarios.Seconds(answerDelay.Seconds()), strings.Join(rr, ", "), strings.Join(lc, ", "), fewer, scenarios.Seconds(answerDelay.Seconds()), capital(keptWords(res, "with least-conn")),
 			refusedRR, of, refusedLC, slow(inProcess, "with least-conn"))
 	},
 }

@@ -42,7 +42,7 @@ var oneInstance = &scenarios.Scenario{
 		},
 		vocab.Policy(api.RoundRobin, false),
 		vocab.Fill(),
-		vocab.Probe("with round-robin", 2, "ask every user who it is, twice", "Round-robin, which sent memory's users to instances without their session when there were three."),
+		vocab.Probe("with round-robin", 2, "ask every user who it is, twice", "Round-robin: with three instances (see round-robin) it sends memory's users to instances without their session."),
 		vocab.Policy(api.LeastConn, false),
 		vocab.Probe("with least-conn", 2, "ask every user who it is, twice", "The least busy instance: there is only one."),
 		{

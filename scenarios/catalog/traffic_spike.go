@@ -62,7 +62,7 @@ var trafficSpike = &scenarios.Scenario{
 			},
 		},
 		{
-			Title: "half the users log in and ask who they are, all at once, for a second",
+			Title: "half the users log in, fill their carts, then ask who they are, all at once, for a second",
 			Why:   fmt.Sprintf("The usual load. Each user has one request in flight at most: %s of them per pool, under the rule's %d.", "15", spikeThreshold),
 			Run: func(r *scenarios.Run) error {
 				users := spikeHalf(r, 0)
@@ -100,15 +100,16 @@ var trafficSpike = &scenarios.Scenario{
 	Lesson: func(res *scenarios.Result) string {
 		var firsts, shares []string
 		for _, v := range notMemory() {
-			firsts = append(firsts, fmt.Sprintf("%s %v", v, res.Facts["first answer after up: "+string(v)]))
-			shares = append(shares, fmt.Sprintf("%d of %d %s", res.Int("answers by the new instance: "+string(v)), res.Int("answers after it was up: "+string(v)), v))
+			firsts = append(firsts, fmt.Sprintf("%s %v", v, res.Facts["first answer after it joined: "+string(v)]))
+			shares = append(shares, fmt.Sprintf("%d of %d %s", res.Int("answers by the new instance: "+string(v)), res.Int("answers after it joined: "+string(v)), v))
 		}
-		return fmt.Sprintf("Before the spike no pool had more than %d requests in flight; at the spike every pool passed %d, and the rule added a fourth instance to each. "+
-			"In the round-robin pools the new instance answered its first request soon after it was up (%s) and took its turn from then on: %s requests after it was up. "+
-			"memory's new instance answered %d of %d: every memory user was pinned to instances 1 to 3 before it existed, and memory's pool must be sticky, or its users are refused. "+
-			"Adding capacity helps at once only where any instance can serve any user; for memory it waits for new users.",
+		return fmt.Sprintf("Before the spike no pool had more than %d requests in flight; at the spike every pool reached %d, and the rule added a fourth instance to each. "+
+			"In the round-robin pools the new instance gave its first answer %s after it joined its pool, and took its turn from then on: it answered %s requests answered after it joined. "+
+			"memory's new instance answered %d of %d: every memory user was pinned to instances 1 to 3 before it existed, and a sticky pool sends a pinned user nowhere else "+
+			"(memory's pool is sticky because, without affinity, its users are refused wherever their session is not: see round-robin). "+
+			"The new capacity took load at once where any instance can serve any user; memory's new instance could serve only users who log in after it joined, and none did in this run.",
 			res.Int("most requests in flight in a pool before the spike"), spikeThreshold, strings.Join(firsts, ", "), strings.Join(shares, ", "),
-			res.Int("answers by the new instance: "+string(inProcess)), res.Int("answers after it was up: "+string(inProcess)))
+			res.Int("answers by the new instance: "+string(inProcess)), res.Int("answers after it joined: "+string(inProcess)))
 	},
 }
 
@@ -185,7 +186,7 @@ func spike(r *scenarios.Run) error {
 	all := spikeHalf(r, 0)
 	all = append(all, spikeHalf(r, 1)...)
 	var mu sync.Mutex
-	up := map[statelab.Variant]time.Time{}
+	joined := map[statelab.Variant]time.Time{}
 	fired := map[statelab.Variant]bool{}
 	var adds sync.WaitGroup
 	var addErr error
@@ -209,16 +210,16 @@ func spike(r *scenarios.Run) error {
 					if err != nil && addErr == nil {
 						addErr = err
 					}
-					up[v] = at
+					joined[v] = at
 				}()
 			})
 			if err != nil {
 				return err
 			}
 			mu.Lock()
-			done := len(up) == len(statelab.Variants) && addErr == nil
+			done := len(joined) == len(statelab.Variants) && addErr == nil
 			latest := time.Time{}
-			for _, at := range up {
+			for _, at := range joined {
 				if at.After(latest) {
 					latest = at
 				}
@@ -236,7 +237,7 @@ func spike(r *scenarios.Run) error {
 		defer mu.Unlock()
 		var missing []string
 		for _, v := range statelab.Variants {
-			if up[v].IsZero() {
+			if joined[v].IsZero() {
 				missing = append(missing, string(v))
 			}
 		}
@@ -252,21 +253,27 @@ func spike(r *scenarios.Run) error {
 		var after, by int
 		first := -1.0
 		for _, rq := range r.Requests(v) {
-			at := r.At(rq.T)
-			if rq.Path != "/me" || at.Before(up[v]) {
+			at := r.At(rq.T) // when the answer came
+			if rq.Path != "/me" || at.Before(joined[v]) {
 				continue
 			}
 			after++
 			if rq.Instance == newOne {
 				by++
 				if first < 0 {
-					first = at.Sub(up[v]).Seconds()
+					first = at.Sub(joined[v]).Seconds()
 				}
 			}
 		}
-		r.Fact("answers after it was up: "+string(v), after)
+		r.Fact("answers after it joined: "+string(v), after)
 		r.Fact("answers by the new instance: "+string(v), by)
-		r.Fact("first answer after up: "+string(v), scenarios.Seconds(max(first, 0)))
+		r.Fact("first answer after it joined: "+string(v), scenarios.Seconds(max(first, 0)))
+		firstWords := ""
+		if first >= 0 {
+			firstWords = ", the first " + scenarios.Seconds(first) + " after it joined"
+		}
+		r.Aside("%s joined pool %s at %s; it answered %d of the %d GET /me answered since%s",
+			newOne, v, scenarios.Seconds(joined[v].Sub(r.At(0)).Seconds()), by, after, firstWords)
 	}
 	return nil
 }
