@@ -291,11 +291,7 @@ func (bl *Balancer) streamEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		since = n
 	}
-	c, cancel, err := bl.events.subscribe()
-	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, "%v", err)
-		return
-	}
+	c, at, cancel := bl.events.subscribe()
 	defer cancel()
 	// A stream lasts: each write gets its own deadline instead of the
 	// server's, so that a subscriber that stops reading is cut off.
@@ -304,7 +300,9 @@ func (bl *Balancer) streamEvents(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Accel-Buffering", "no")
 	_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	w.WriteHeader(http.StatusOK)
-	fmt.Fprint(w, "retry: 1000\n\n")
+	// ": at ID": the last event before this stream, for a client that
+	// asked for new events only and must resume from there.
+	fmt.Fprintf(w, "retry: 1000\n: at %d\n\n", at)
 	last := since
 	if since >= 0 {
 		for _, ev := range bl.events.since(since) {

@@ -1,7 +1,6 @@
 package lb
 
 import (
-	"fmt"
 	"sync"
 	"time"
 )
@@ -15,12 +14,13 @@ type hub struct {
 	nextID int64
 	recent []Event // ring of the latest events
 	size   int
-	subs   map[chan Event]struct{}
+	subs   map[chan Event]int64 // each subscriber's place in line (oldest first)
+	seq    int64
 	closed bool
 }
 
 func newHub(size int) *hub {
-	return &hub{size: size, subs: map[chan Event]struct{}{}}
+	return &hub{size: size, subs: map[chan Event]int64{}}
 }
 
 func (h *hub) publish(ev Event) {
@@ -59,31 +59,45 @@ func (h *hub) since(id int64) []Event {
 	return out
 }
 
-// maxSubscribers bounds the event streams open at once.
+// maxSubscribers bounds the event streams open at once. A new one past it
+// ends the oldest: tabs left open (each status page holds a stream) never
+// lock out the runner that needs the events, and the stream ended
+// reconnects from the last event it saw (browsers and api.Client do), so
+// nobody misses an event the balancer keeps.
 const maxSubscribers = 64
 
-// subscribe returns a channel of new events and a function that ends the
-// subscription. The channel is closed when the hub closes.
-func (h *hub) subscribe() (<-chan Event, func(), error) {
+// subscribe returns a channel of new events, the id of the last event
+// published before it, and a function that ends the subscription. The
+// channel is closed when the hub closes, or when maxSubscribers newer
+// streams have come since.
+func (h *hub) subscribe() (<-chan Event, int64, func()) {
 	c := make(chan Event, 256)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		close(c)
-		return c, func() {}, nil
+		return c, h.nextID, func() {}
 	}
 	if len(h.subs) >= maxSubscribers {
-		return nil, nil, fmt.Errorf("%d event streams are open, the most the balancer keeps", maxSubscribers)
+		var oldest chan Event
+		for s, at := range h.subs {
+			if oldest == nil || at < h.subs[oldest] {
+				oldest = s
+			}
+		}
+		delete(h.subs, oldest)
+		close(oldest)
 	}
-	h.subs[c] = struct{}{}
-	return c, func() {
+	h.seq++
+	h.subs[c] = h.seq
+	return c, h.nextID, func() {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		if _, ok := h.subs[c]; ok {
 			delete(h.subs, c)
 			close(c)
 		}
-	}, nil
+	}
 }
 
 func (h *hub) close() {

@@ -879,3 +879,70 @@ func TestReportedSessions(t *testing.T) {
 	servers["holds7"].Close()
 	waitFor(t, "no count for a backend that stopped answering", func() bool { n, _ := shown("holds7"); return n == -1 })
 }
+
+// TestEventStreamsNeverLockOut: 64 idle streams (tabs left open on the
+// status page) do not lock out the next one (a runner's): it is served,
+// and the oldest is ended instead. A client whose stream is ended that way
+// opens it again from the last event it saw, and misses nothing: every
+// event after it subscribed comes once, in order.
+func TestEventStreamsNeverLockOut(t *testing.T) {
+	a, b := jwtBackend(t, "jwt-1"), jwtBackend(t, "jwt-2")
+	_, admin := startLB(t, lb.Config{HealthInterval: time.Hour}, spec("jwt", a, b))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tab := func() *http.Response {
+		t.Helper()
+		resp, err := http.Get(admin.Base + "/api/events")
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("a tab's stream: %v %v", resp, err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+	var tabs []*http.Response
+	for i := 0; i < 64; i++ {
+		tabs = append(tabs, tab())
+	}
+	events, err := admin.Events(ctx, -1)
+	if err != nil {
+		t.Fatalf("the 65th stream: %v", err)
+	}
+	// The first tab's stream was ended to make room.
+	ended := make(chan error, 1)
+	go func() { _, err := io.Copy(io.Discard, tabs[0].Body); ended <- err }()
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the oldest stream was not ended")
+	}
+	next := func(typ api.EventType, backend string) {
+		t.Helper()
+		select {
+		case ev := <-events:
+			if ev.Type != typ || ev.Backend != backend {
+				t.Fatalf("event %s %s, want %s %s", ev.Type, ev.Backend, typ, backend)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no %s %s", typ, backend)
+		}
+	}
+	act := func(name string, a api.Action) {
+		t.Helper()
+		if err := admin.Backend(ctx, "jwt", name, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	act("jwt-1", api.Disable)
+	next(api.EventDisable, "jwt-1")
+	// 64 more tabs: the runner's stream is the oldest now, and ended; it
+	// comes back by itself, from the last event it saw, while events go on.
+	for i := 0; i < 64; i++ {
+		tab()
+	}
+	act("jwt-2", api.Disable)
+	act("jwt-1", api.Enable)
+	act("jwt-2", api.Enable)
+	next(api.EventDisable, "jwt-2")
+	next(api.EventEnable, "jwt-1")
+	next(api.EventEnable, "jwt-2")
+}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -204,9 +205,42 @@ func (c *Client) Restore(ctx context.Context, want map[string]Want) error {
 }
 
 // Events streams the balancer's events until ctx ends: with since >= 0 it
-// first replays the kept events newer than since. The channel closes when
-// the stream ends.
+// first replays the kept events newer than since. A stream the balancer
+// ends (one that fell behind, or the oldest when too many are open) is
+// opened again from the last event seen, so that no kept event is missed;
+// the channel closes when ctx ends. The first connection's failure is
+// returned at once.
 func (c *Client) Events(ctx context.Context, since int64) (<-chan Event, error) {
+	body, err := c.openEvents(ctx, since)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan Event, 64)
+	go func() {
+		defer close(out)
+		last := since
+		wait := 100 * time.Millisecond
+		for {
+			if body != nil {
+				last = c.readEvents(ctx, body, last, out)
+				body.Close()
+				body = nil
+				wait = 100 * time.Millisecond
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+			wait = min(2*wait, time.Second)
+			body, _ = c.openEvents(ctx, last)
+		}
+	}()
+	return out, nil
+}
+
+// openEvents opens GET /api/events.
+func (c *Client) openEvents(ctx context.Context, since int64) (io.ReadCloser, error) {
 	u := strings.TrimRight(c.Base, "/") + "/api/events"
 	if since >= 0 {
 		u += fmt.Sprintf("?since=%d", since)
@@ -230,28 +264,37 @@ func (c *Client) Events(ctx context.Context, since int64) (<-chan Event, error) 
 		resp.Body.Close()
 		return nil, fmt.Errorf("lb admin: events: %s", resp.Status)
 	}
-	out := make(chan Event, 64)
-	go func() {
-		defer close(out)
-		defer resp.Body.Close()
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			data, ok := strings.CutPrefix(line, "data: ")
-			if !ok {
-				continue
+	return resp.Body, nil
+}
+
+// readEvents sends the stream's events to out until it ends, and returns
+// the id of the last event seen (or, for a stream of new events only, the
+// last event before it began).
+func (c *Client) readEvents(ctx context.Context, body io.Reader, last int64, out chan<- Event) int64 {
+	sc := bufio.NewScanner(body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if at, ok := strings.CutPrefix(line, ": at "); ok {
+			if n, err := strconv.ParseInt(at, 10, 64); err == nil && last < 0 {
+				last = n
 			}
-			var ev Event
-			if json.Unmarshal([]byte(data), &ev) != nil {
-				continue
-			}
-			select {
-			case out <- ev:
-			case <-ctx.Done():
-				return
-			}
+			continue
 		}
-	}()
-	return out, nil
+		data, ok := strings.CutPrefix(line, "data: ")
+		if !ok {
+			continue
+		}
+		var ev Event
+		if json.Unmarshal([]byte(data), &ev) != nil || last >= 0 && ev.ID <= last {
+			continue // not an event, or one already told
+		}
+		last = max(last, ev.ID)
+		select {
+		case out <- ev:
+		case <-ctx.Done():
+			return last
+		}
+	}
+	return last
 }
