@@ -300,9 +300,10 @@ func (bl *Balancer) streamEvents(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Accel-Buffering", "no")
 	_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	w.WriteHeader(http.StatusOK)
-	// ": at ID": the last event before this stream, for a client that
-	// asked for new events only and must resume from there.
-	fmt.Fprintf(w, "retry: 1000\n: at %d\n\n", at)
+	// ": at ID EPOCH": the last event before this stream, for a client that
+	// asked for new events only and must resume from there, and this
+	// balancer's numbering of events (another process numbers from 1).
+	fmt.Fprintf(w, "retry: 1000\n: at %d %s\n\n", at, bl.events.epoch)
 	last := since
 	if since >= 0 {
 		for _, ev := range bl.events.since(since) {

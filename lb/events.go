@@ -1,6 +1,7 @@
 package lb
 
 import (
+	"crypto/rand"
 	"sync"
 	"time"
 )
@@ -17,10 +18,13 @@ type hub struct {
 	subs   map[chan Event]int64 // each subscriber's place in line (oldest first)
 	seq    int64
 	closed bool
+	// epoch names this balancer process's numbering of events: a client
+	// that sees another one on the same address knows the ids restarted.
+	epoch string
 }
 
 func newHub(size int) *hub {
-	return &hub{size: size, subs: map[chan Event]int64{}}
+	return &hub{size: size, subs: map[chan Event]int64{}, epoch: rand.Text()[:12]}
 }
 
 func (h *hub) publish(ev Event) {

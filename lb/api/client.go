@@ -218,14 +218,19 @@ func (c *Client) Events(ctx context.Context, since int64) (<-chan Event, error) 
 	out := make(chan Event, 64)
 	go func() {
 		defer close(out)
-		last := since
+		st := &eventStream{last: since}
 		wait := 100 * time.Millisecond
 		for {
 			if body != nil {
-				last = c.readEvents(ctx, body, last, out)
+				restarted := st.read(ctx, body, out)
 				body.Close()
 				body = nil
 				wait = 100 * time.Millisecond
+				if restarted {
+					// A new balancer on the same address: its events are
+					// all new to us, those it kept included.
+					st.last, wait = 0, 0
+				}
 			}
 			select {
 			case <-ctx.Done():
@@ -233,7 +238,7 @@ func (c *Client) Events(ctx context.Context, since int64) (<-chan Event, error) 
 			case <-time.After(wait):
 			}
 			wait = min(2*wait, time.Second)
-			body, _ = c.openEvents(ctx, last)
+			body, _ = c.openEvents(ctx, st.last)
 		}
 	}()
 	return out, nil
@@ -267,17 +272,35 @@ func (c *Client) openEvents(ctx context.Context, since int64) (io.ReadCloser, er
 	return resp.Body, nil
 }
 
-// readEvents sends the stream's events to out until it ends, and returns
-// the id of the last event seen (or, for a stream of new events only, the
-// last event before it began).
-func (c *Client) readEvents(ctx context.Context, body io.Reader, last int64, out chan<- Event) int64 {
+// eventStream is where a client's reading of the event stream is: the
+// last event told, and the balancer process that numbered it.
+type eventStream struct {
+	last  int64
+	epoch string
+}
+
+// read sends the stream's events to out until it ends, keeping the id of
+// the last event seen (or, for a stream of new events only, the last one
+// before it began); restarted reports a stream from another balancer
+// process than the one before (it numbers its events from 1 again).
+func (st *eventStream) read(ctx context.Context, body io.Reader, out chan<- Event) (restarted bool) {
 	sc := bufio.NewScanner(body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
 		if at, ok := strings.CutPrefix(line, ": at "); ok {
-			if n, err := strconv.ParseInt(at, 10, 64); err == nil && last < 0 {
-				last = n
+			idText, epoch, _ := strings.Cut(at, " ")
+			n, err := strconv.ParseInt(idText, 10, 64)
+			if err != nil {
+				continue
+			}
+			if st.epoch != "" && epoch != st.epoch {
+				st.epoch = epoch
+				return true
+			}
+			st.epoch = epoch
+			if st.last < 0 {
+				st.last = n
 			}
 			continue
 		}
@@ -286,15 +309,15 @@ func (c *Client) readEvents(ctx context.Context, body io.Reader, last int64, out
 			continue
 		}
 		var ev Event
-		if json.Unmarshal([]byte(data), &ev) != nil || last >= 0 && ev.ID <= last {
+		if json.Unmarshal([]byte(data), &ev) != nil || st.last >= 0 && ev.ID <= st.last {
 			continue // not an event, or one already told
 		}
-		last = max(last, ev.ID)
+		st.last = max(st.last, ev.ID)
 		select {
 		case out <- ev:
 		case <-ctx.Done():
-			return last
+			return false
 		}
 	}
-	return last
+	return false
 }
