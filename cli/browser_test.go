@@ -13,7 +13,6 @@ import (
 	"statelab/cli"
 	"statelab/internal/browsertest"
 	"statelab/internal/poll"
-	"statelab/internal/ports"
 )
 
 // TestBrowserUpRun: in Chromium, as a room uses lab up. A person is logged
@@ -71,17 +70,8 @@ func TestBrowserUpRun(t *testing.T) {
 // of the run: the run over, kill-instance's verdict, each -2 instance
 // down, and that the lab has stopped.
 func TestBrowserLiveLastPicture(t *testing.T) {
-	alloc := &ports.Allocator{}
-	addr, err := alloc.Addr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, out, errb := env(map[string]string{"NO_COLOR": "1"})
-	done := make(chan int, 1)
-	go func() {
-		done <- cli.Main(context.Background(), []string{"run", "rolling-restart", "kill-instance", "--users", "6", "--live", addr}, e)
-	}()
-	err = poll.Until(context.Background(), 60*time.Second, 20*time.Millisecond, func(context.Context) error {
+	addr, done, out, errb := liveRun(t)
+	err := poll.Until(context.Background(), 60*time.Second, 20*time.Millisecond, func(context.Context) error {
 		r, err := http.Get("http://" + addr + "/state")
 		if err != nil {
 			return err

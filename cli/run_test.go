@@ -24,7 +24,6 @@ import (
 	"statelab/internal/child"
 	"statelab/internal/labtest"
 	"statelab/internal/poll"
-	"statelab/internal/ports"
 	"statelab/scenarios"
 	"statelab/scenarios/catalog"
 	"statelab/scenarios/report"
@@ -477,21 +476,29 @@ func TestReplay(t *testing.T) {
 	}
 }
 
+// liveRun starts lab run rolling-restart kill-instance --users 6 --live on
+// a free loopback port, and returns the page's address, the run's exit
+// code once it ends, and its output.
+func liveRun(t *testing.T) (addr string, done <-chan int, out, errb *syncBuf) {
+	t.Helper()
+	addr, err := freePorts.Addr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, out, errb := env(map[string]string{"NO_COLOR": "1"})
+	exit := make(chan int, 1)
+	go func() {
+		exit <- cli.Main(context.Background(), []string{"run", "rolling-restart", "kill-instance", "--users", "6", "--live", addr}, e)
+	}()
+	return addr, exit, out, errb
+}
+
 // TestLiveLastAnswer: the live page's state, polled while lab run
 // rolling-restart kill-instance --live runs without --hold: its last
 // answer is the end of the run, every killed instance down under the
 // last verdict, both scenarios finished.
 func TestLiveLastAnswer(t *testing.T) {
-	alloc := &ports.Allocator{}
-	addr, err := alloc.Addr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, out, errb := env(map[string]string{"NO_COLOR": "1"})
-	done := make(chan int, 1)
-	go func() {
-		done <- cli.Main(context.Background(), []string{"run", "rolling-restart", "kill-instance", "--users", "6", "--live", addr}, e)
-	}()
+	addr, done, out, errb := liveRun(t)
 	var last *report.LiveState
 	seen := int64(-1) // the version drawn, as the page says it
 	client := &http.Client{Timeout: time.Second}

@@ -135,16 +135,8 @@ func (r *Run) ProbeCrowd(name string, users []*User, action func() error) (*Verd
 	err := action()
 	close(stop)
 	wg.Wait()
-	if err != nil {
+	if err := r.endLoop(v, err); err != nil {
 		return nil, err
-	}
-	if err := r.ctx.Err(); err != nil {
-		return nil, err
-	}
-	for _, va := range statelab.Variants {
-		for _, o := range v.Outcome[va] {
-			v.Tallies[va].add(o)
-		}
 	}
 	var counts []string
 	for _, va := range statelab.Variants {
@@ -156,6 +148,23 @@ func (r *Run) ProbeCrowd(name string, users []*User, action func() error) (*Verd
 	r.res.Verdicts = append(r.res.Verdicts, v)
 	r.rn.obs.Probed(v)
 	return v, nil
+}
+
+// endLoop ends a probe that ran while an action did (err: the action's):
+// each user's worst outcome is counted.
+func (r *Run) endLoop(v *Verdict, err error) error {
+	if err != nil {
+		return err
+	}
+	if err := r.ctx.Err(); err != nil {
+		return err
+	}
+	for _, va := range statelab.Variants {
+		for _, o := range v.Outcome[va] {
+			v.Tallies[va].add(o)
+		}
+	}
+	return nil
 }
 
 // probeLoop runs rounds of every user asking who it is, at most one round
@@ -197,16 +206,8 @@ func (r *Run) probeLoop(name string, pace time.Duration, action func() error) (*
 	err := action()
 	close(stop)
 	wg.Wait()
-	if err != nil {
+	if err := r.endLoop(v, err); err != nil {
 		return nil, err
-	}
-	if err := r.ctx.Err(); err != nil {
-		return nil, err
-	}
-	for _, va := range statelab.Variants {
-		for _, o := range v.Outcome[va] {
-			v.Tallies[va].add(o)
-		}
 	}
 	all, _ := v.Requests(statelab.Variants[0])
 	r.Aside("%d GET /me requests per variant while it happened (%d rounds of every user)", all, rounds)

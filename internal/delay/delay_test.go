@@ -13,8 +13,9 @@ import (
 	"statelab/internal/delay"
 )
 
-// echo is a target that sends back every line it reads.
-func echo(t *testing.T) string {
+// target listens on loopback and serves each connection with serve (which
+// closes it), until the test ends; it returns its address.
+func target(t *testing.T, serve func(c net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -27,10 +28,15 @@ func echo(t *testing.T) string {
 			if err != nil {
 				return
 			}
-			go func() { defer c.Close(); io.Copy(c, c) }()
+			go serve(c)
 		}
 	}()
 	return ln.Addr().String()
+}
+
+// echo is a target that sends back every line it reads.
+func echo(t *testing.T) string {
+	return target(t, func(c net.Conn) { defer c.Close(); io.Copy(c, c) })
 }
 
 func roundTrip(t *testing.T, c net.Conn, br *bufio.Reader) time.Duration {
@@ -150,32 +156,19 @@ func TestControlHosts(t *testing.T) {
 // is reset; off, a new connection passes again.
 func TestDrop(t *testing.T) {
 	got := make(chan string, 4)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	addr := target(t, func(c net.Conn) {
+		defer c.Close()
+		br := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
+			line, err := br.ReadString('\n')
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					line, err := br.ReadString('\n')
-					if err != nil {
-						return
-					}
-					got <- line // applied
-					io.WriteString(c, "done "+line)
-				}
-			}()
+			got <- line // applied
+			io.WriteString(c, "done "+line)
 		}
-	}()
-	p, err := delay.Listen("127.0.0.1:0", ln.Addr().String())
+	})
+	p, err := delay.Listen("127.0.0.1:0", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
