@@ -31,22 +31,17 @@ func getState(t *testing.T, url string) report.LiveState {
 	return st
 }
 
-// TestLiveKillInstance: after kill-instance, the live state shows what the
-// terminal shows: the verdict's counts (each user once, the worst of its
-// answers), every user under the instance it logged in on, the memory
-// users of the killed instance lost, that instance down in the balancer's
-// view, the expectations and lesson, and the run over.
-func TestLiveKillInstance(t *testing.T) {
+// killInstance runs kill-instance with users per variant on an
+// in-process lab, told to obs, and returns its journal.
+func killInstance(t *testing.T, users int, obs ...scenarios.Observer) *scenarios.Journal {
+	t.Helper()
 	ctx := context.Background()
 	rt, err := inproc.Start(ctx, inproc.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rt.Close()
-	live := report.NewLive()
-	ts := httptest.NewServer(live.Handler())
-	defer ts.Close()
-	rn, err := scenarios.NewRunner(ctx, rt, scenarios.Options{Users: 12, Observers: []scenarios.Observer{live}})
+	t.Cleanup(func() { rt.Close() })
+	rn, err := scenarios.NewRunner(ctx, rt, scenarios.Options{Users: users, Observers: obs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,6 +51,19 @@ func TestLiveKillInstance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return j
+}
+
+// TestLiveKillInstance: after kill-instance, the live state shows what the
+// terminal shows: the verdict's counts (each user once, the worst of its
+// answers), every user under the instance it logged in on, the memory
+// users of the killed instance lost, that instance down in the balancer's
+// view, the expectations and lesson, and the run over.
+func TestLiveKillInstance(t *testing.T) {
+	live := report.NewLive()
+	ts := httptest.NewServer(live.Handler())
+	defer ts.Close()
+	j := killInstance(t, 12, live)
 	st := getState(t, ts.URL)
 	rep := j.Scenarios[0]
 	if !st.Over || st.Finished == nil || st.Finished.Name != "kill-instance" || !st.Finished.OK || st.Finished.Lesson != rep.Lesson || len(st.Finished.Expectations) != len(rep.Expectations) {
@@ -293,23 +301,8 @@ func TestLiveKeepsTheEnd(t *testing.T) {
 // down, under the verdict; and each kill is drawn down from the event
 // that says so, before the balancer notices.
 func TestLiveLastPicture(t *testing.T) {
-	ctx := context.Background()
-	rt, err := inproc.Start(ctx, inproc.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rt.Close()
 	live := report.NewLive()
-	rn, err := scenarios.NewRunner(ctx, rt, scenarios.Options{Users: 6, Observers: []scenarios.Observer{live}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rn.Close()
-	scs, _ := catalog.Find("kill-instance")
-	j, err := rn.Run(ctx, scs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := killInstance(t, 6, live)
 	st := live.State()
 	if st.Finished == nil || st.Finished.AsOf == "" || !st.Followed {
 		t.Fatalf("finished %+v (followed %v): no reading kept under the verdict", st.Finished, st.Followed)
@@ -346,12 +339,6 @@ func TestLiveLastPicture(t *testing.T) {
 // up) draws the same page there as here: the same verdict, squares and
 // instances, from its events alone.
 func TestForwardedLive(t *testing.T) {
-	ctx := context.Background()
-	rt, err := inproc.Start(ctx, inproc.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rt.Close()
 	here, there := report.NewLive(), report.NewLive()
 	teller := &scenarios.Teller{Obs: there}
 	sent := 0
@@ -369,15 +356,7 @@ func TestForwardedLive(t *testing.T) {
 		teller.Tell(back)
 		return nil
 	})
-	rn, err := scenarios.NewRunner(ctx, rt, scenarios.Options{Users: 8, Observers: []scenarios.Observer{here, forward}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rn.Close()
-	scs, _ := catalog.Find("kill-instance")
-	if _, err := rn.Run(ctx, scs); err != nil {
-		t.Fatal(err)
-	}
+	killInstance(t, 8, here, forward)
 	if err := forward.Close(); err != nil {
 		t.Fatal(err)
 	}
