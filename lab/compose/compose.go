@@ -247,7 +247,7 @@ func (rt *Runtime) layout(ctx context.Context) error {
 // backends from the balancer.
 func (rt *Runtime) cleanLeftovers(ctx context.Context) error {
 	for name, id := range rt.added {
-		if _, err := rt.cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true}); err != nil {
+		if err := rt.remove(ctx, id); err != nil {
 			return fmt.Errorf("remove %s, left by an earlier run: %w", name, err)
 		}
 		delete(rt.added, name)

@@ -169,10 +169,23 @@ func (rt *Runtime) Remove(ctx context.Context, name string) error {
 	if !ok {
 		return fmt.Errorf("%s was not added by the lab", name)
 	}
-	if _, err := rt.cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true}); err != nil {
+	if err := rt.remove(ctx, id); err != nil {
 		return fmt.Errorf("remove %s: %w", name, err)
 	}
 	return nil
+}
+
+// remove ends a container (SIGKILL) and then removes it. Docker 20.10
+// once kept a network endpoint of a container force-removed while it ran:
+// the project's network could then not be removed ("has active
+// endpoints") until the engine restarted. Stopping it first lets the
+// engine release the endpoint before the container goes.
+func (rt *Runtime) remove(ctx context.Context, id string) error {
+	now := 0
+	// A container gone already fails here, and in the removal, which says so.
+	_, _ = rt.cli.ContainerStop(ctx, id, client.ContainerStopOptions{Timeout: &now})
+	_, err := rt.cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true})
+	return err
 }
 
 // SetKeys copies the keys file into the container and sends it SIGHUP.
@@ -265,7 +278,7 @@ func (rt *Runtime) recreate(ctx context.Context, name string, info container.Ins
 		}
 		endpoints[net] = &network.EndpointSettings{Aliases: aliases}
 	}
-	if _, err := rt.cli.ContainerRemove(ctx, info.ID, client.ContainerRemoveOptions{Force: true}); err != nil {
+	if err := rt.remove(ctx, info.ID); err != nil {
 		return "", fmt.Errorf("recreate %s: remove: %w", name, err)
 	}
 	created, err := rt.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
