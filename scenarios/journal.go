@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"statelab/lb/api"
@@ -293,5 +294,8 @@ func LoadJournal(path string) (*Journal, error) {
 	if j.OutputVersion != OutputVersion || len(j.Output) == 0 {
 		return nil, NotAJournal{Path: path, Why: fmt.Sprintf("is not a journal lab replay can play: it holds no output of version %d (lab run --json writes it)", OutputVersion)}
 	}
+	// A file is anyone's: a null where a scenario's report belongs is no
+	// scenario (the lab never writes one).
+	j.Scenarios = slices.DeleteFunc(j.Scenarios, func(s *ScenarioReport) bool { return s == nil })
 	return &j, nil
 }
