@@ -3,6 +3,7 @@ package report_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -369,5 +370,35 @@ func TestForwardedLive(t *testing.T) {
 	jb, _ := json.Marshal(b)
 	if string(ja) != string(jb) {
 		t.Errorf("the page told the run differs from the run's own:\nhere  %s\nthere %s", ja, jb)
+	}
+}
+
+// TestLiveSeen: only a page that asks with the version it drew counts as
+// having drawn the end: no seen, a bad one, a negative one, one ahead of
+// the state (which no page can have drawn) or an old one leave the run
+// waiting (bounded, by the run); the current one ends the wait.
+func TestLiveSeen(t *testing.T) {
+	live := report.NewLive()
+	ts := httptest.NewServer(live.Handler())
+	defer ts.Close()
+	live.End("")
+	version := getState(t, ts.URL).Version
+	for _, q := range []string{"", "?seen=", "?seen=abc", "?seen=-5", fmt.Sprintf("?seen=%d", version+1), "?seen=99999999999999999999", fmt.Sprintf("?seen=%d", version-1)} {
+		r, err := http.Get(ts.URL + "/state" + q)
+		if err != nil || r.StatusCode != 200 {
+			t.Fatalf("/state%s: %v %v", q, r, err)
+		}
+		r.Body.Close()
+		if ever, current := live.Served(); !ever || current {
+			t.Errorf("/state%s: served %v, drawn %v; want served, not drawn", q, ever, current)
+		}
+	}
+	r, err := http.Get(fmt.Sprintf("%s/state?seen=%d", ts.URL, version))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if _, current := live.Served(); !current {
+		t.Error("a page that says it drew the current state is not counted")
 	}
 }
