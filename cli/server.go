@@ -21,6 +21,9 @@ func runServer(ctx context.Context, args []string, env Env) error {
 	addr := fs.String("addr", ":8080", "listen address")
 	redisAddr := fs.String("redis", "127.0.0.1:6379", "Redis address: sessions of the redis variant, the jwt denylist")
 	redisTimeout := fs.Duration("redis-timeout", 250*time.Millisecond, "give up on Redis after this long (dial, read, write); a stopped Redis\nrefuses at once, a hanging one costs this")
+	sentinels := fs.String("redis-sentinels", "", "Sentinel addresses, comma-separated: find the Redis primary through them and\nfollow a failover (--redis is then unused)")
+	redisMaster := fs.String("redis-master", "statelab", "the name the Sentinels know the primary by")
+	redisWait := fs.Duration("redis-wait", 0, "after each session write, WAIT until one replica has it, at most this long;\npast it, 503 (0: do not wait; at most 10s)")
 	password := fs.String("password", "statelab", "the password every demo user has")
 	cookieKeys := fs.String("cookie-keys", "", "keys that sign session cookies, comma-separated: the first signs, all verify\n(default: the built-in demo key, with a warning)")
 	jwtKeys := fs.String("jwt-keys", "", "token keys as kid:secret, comma-separated (default: the built-in demo key, with a warning)")
@@ -63,6 +66,9 @@ func runServer(ctx context.Context, args []string, env Env) error {
 		Addr:          *addr,
 		RedisAddr:     *redisAddr,
 		RedisTimeout:  *redisTimeout,
+		Sentinels:     splitList(*sentinels),
+		RedisMaster:   *redisMaster,
+		RedisWait:     *redisWait,
 		Password:      *password,
 		Keys:          statelab.Keys{Cookie: ck, JWT: jk, JWTActive: *jwtActive},
 		KeysFile:      *keysFile,
@@ -117,4 +123,15 @@ func serveUntilDone(ctx context.Context, serve func() error, shutdown func(conte
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return <-errc
+}
+
+// splitList splits a comma-separated flag into its non-empty parts.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }

@@ -30,6 +30,13 @@ type Settings struct {
 	// handles each request of a user (not its health checks): a slow
 	// instance (lab server --answer-delay).
 	AnswerDelay time.Duration
+	// Sentinels, when set, are the Sentinels (comma-separated addresses)
+	// the instance finds the Redis primary through (lab server
+	// --redis-sentinels).
+	Sentinels string
+	// RedisWait, when set, makes each session write wait until a replica
+	// has it, at most this long (lab server --redis-wait).
+	RedisWait time.Duration
 }
 
 // Over returns s with what base sets and s does not: a scenario's settings
@@ -50,6 +57,12 @@ func (s Settings) Over(base Settings) Settings {
 	if out.RedisTimeout <= 0 {
 		out.RedisTimeout = base.RedisTimeout
 	}
+	if out.Sentinels == "" {
+		out.Sentinels = base.Sentinels
+	}
+	if out.RedisWait <= 0 {
+		out.RedisWait = base.RedisWait
+	}
 	return out
 }
 
@@ -67,6 +80,8 @@ var settingFlags = []struct {
 	{"session-ttl", func(s Settings) (string, bool) { return s.SessionTTL.String(), s.SessionTTL > 0 }},
 	{"redis-timeout", func(s Settings) (string, bool) { return s.RedisTimeout.String(), s.RedisTimeout > 0 }},
 	{"answer-delay", func(s Settings) (string, bool) { return s.AnswerDelay.String(), s.AnswerDelay > 0 }},
+	{"redis-sentinels", func(s Settings) (string, bool) { return s.Sentinels, s.Sentinels != "" }},
+	{"redis-wait", func(s Settings) (string, bool) { return s.RedisWait.String(), s.RedisWait > 0 }},
 }
 
 // SettingFlags lists the flags of lab server the settings set.

@@ -68,6 +68,12 @@ func (s *Server) routes() http.Handler {
 	return s.middleware(s.slow(mux))
 }
 
+// MaxRedisWait bounds Config.RedisWait.
+const MaxRedisWait = 10 * time.Second
+
+// maxSentinels bounds Config.Sentinels.
+const maxSentinels = 16
+
 // MaxAnswerDelay bounds Config.AnswerDelay.
 const MaxAnswerDelay = 10 * time.Second
 

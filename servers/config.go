@@ -26,6 +26,17 @@ type Config struct {
 	// RedisAddr is the Redis of the redis variant and of the jwt denylist.
 	// Default "127.0.0.1:6379".
 	RedisAddr string
+	// Sentinels, when set, are the Sentinels that know the Redis primary
+	// named RedisMaster: the instance asks them where the primary is, and
+	// follows a failover; RedisAddr is not used.
+	Sentinels []string
+	// RedisMaster is the name the Sentinels monitor the primary under.
+	// Default "statelab".
+	RedisMaster string
+	// RedisWait, when positive, makes every session write wait until one
+	// replica has acknowledged it (WAIT 1), for at most this long; past
+	// it, 503. At most MaxRedisWait.
+	RedisWait time.Duration
 	// RedisTimeout bounds every Redis dial, read, write and pool wait, so an
 	// outage costs this much, not seconds. Default 250ms.
 	RedisTimeout time.Duration
@@ -130,6 +141,15 @@ func (c Config) withDefaults() (Config, []string, error) {
 	}
 	if c.RedisTimeout <= 0 {
 		c.RedisTimeout = 250 * time.Millisecond
+	}
+	if c.RedisMaster == "" {
+		c.RedisMaster = "statelab"
+	}
+	if c.RedisWait < 0 || c.RedisWait > MaxRedisWait {
+		return c, nil, fmt.Errorf("redis wait %s out of range: want 0 (no WAIT) to %s", c.RedisWait, MaxRedisWait)
+	}
+	if len(c.Sentinels) > maxSentinels {
+		return c, nil, fmt.Errorf("%d Sentinels: at most %d", len(c.Sentinels), maxSentinels)
 	}
 	if c.Password == "" {
 		c.Password = statelab.DemoPassword

@@ -17,9 +17,12 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"statelab"
 	"statelab/servers/store"
@@ -104,10 +107,10 @@ func newSessions(cfg Config) (Sessions, error) {
 			started:  cfg.Now(),
 		}, nil
 	case statelab.Redis:
-		rdb := redisstore.Client(cfg.RedisAddr, cfg.RedisTimeout)
+		rdb := cfg.redisClient()
 		return &cookieSessions{
 			name:     cfg.CookieName,
-			store:    store.NewCookieStore(redisstore.New(rdb, ""), cfg.SessionTTL, cfg.SecureCookies, cfg.Keys.Cookie...),
+			store:    store.NewCookieStore(redisstore.New(rdb, "").WaitReplica(cfg.RedisWait), cfg.SessionTTL, cfg.SecureCookies, cfg.Keys.Cookie...),
 			shared:   true,
 			failOpen: cfg.FailOpen,
 			ttl:      cfg.SessionTTL,
@@ -123,8 +126,8 @@ func newSessions(cfg Config) (Sessions, error) {
 		if !cfg.Denylist {
 			return newTokenSessions(cfg, nil, func() error { return nil }), nil
 		}
-		rdb := redisstore.Client(cfg.RedisAddr, cfg.RedisTimeout)
-		return newTokenSessions(cfg, redisstore.New(rdb, "statelab:revoked:"), rdb.Close), nil
+		rdb := cfg.redisClient()
+		return newTokenSessions(cfg, redisstore.New(rdb, "statelab:revoked:").WaitReplica(cfg.RedisWait), rdb.Close), nil
 	}
 	return nil, fmt.Errorf("unknown variant %q", cfg.Variant)
 }
@@ -211,10 +214,22 @@ func (s *Server) Serve() error {
 }
 
 func (s *Server) redisAddr() string {
-	if s.cfg.Variant == statelab.Redis || s.cfg.Denylist {
-		return s.cfg.RedisAddr
+	switch {
+	case s.cfg.Variant != statelab.Redis && !s.cfg.Denylist:
+		return "unused"
+	case len(s.cfg.Sentinels) > 0:
+		return fmt.Sprintf("the primary %q, as the Sentinels at %s say", s.cfg.RedisMaster, strings.Join(s.cfg.Sentinels, ", "))
 	}
-	return "unused"
+	return s.cfg.RedisAddr
+}
+
+// redisClient is the instance's Redis client: of RedisAddr, or of the
+// primary the Sentinels know.
+func (c Config) redisClient() *redis.Client {
+	if len(c.Sentinels) > 0 {
+		return redisstore.FailoverClient(c.RedisMaster, c.Sentinels, c.RedisTimeout)
+	}
+	return redisstore.Client(c.RedisAddr, c.RedisTimeout)
 }
 
 // Shutdown stops accepting requests, waits for those in flight until ctx is

@@ -44,6 +44,8 @@ type Proxy struct {
 	delay  atomic.Int64 // nanoseconds
 	sent   atomic.Int64 // bytes clients sent to the target
 	drop   atomic.Bool  // answers are dropped (Drop)
+	stall  atomic.Bool  // answers are held back (Stall)
+	cuts   atomic.Int64 // Cut calls: a held answer of an earlier one is dropped
 	reset  atomic.Int64 // connections reset by Drop
 
 	mu      sync.Mutex
@@ -92,6 +94,7 @@ func (p *Proxy) Sent() int64 { return p.sent.Load() }
 // Cut closes every open connection, as a target that went away would; new
 // ones are still accepted.
 func (p *Proxy) Cut() {
+	p.cuts.Add(1)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for c := range p.conns {
@@ -116,6 +119,17 @@ func (p *Proxy) Hold(on bool) {
 // its answer never arrives, as on a network that fails at that moment.
 // Off, answers pass again.
 func (p *Proxy) Drop(on bool) { p.drop.Store(on) }
+
+// Stall, on, holds back every answer that has not reached its client yet,
+// and every later one, as a link that stops carrying bytes does; off,
+// what was held goes on, in order. A Cut while stalled drops what was
+// held, as a link that dies with its sender: the client never sees it.
+// The kernel's buffers hold back what the proxy no longer reads (see
+// chunks), so a stall costs the proxy no more than a delay does.
+func (p *Proxy) Stall(on bool) { p.stall.Store(on) }
+
+// Stalled reports whether the proxy holds answers back.
+func (p *Proxy) Stalled() bool { return p.stall.Load() }
 
 // Dropped counts the connections Drop reset.
 func (p *Proxy) Dropped() int64 { return p.reset.Load() }
@@ -215,6 +229,10 @@ func (c counting) Read(b []byte) (int, error) {
 	return n, err
 }
 
+// stallPoll is how often a stalled connection looks whether the stall is
+// over.
+const stallPoll = 2 * time.Millisecond
+
 type chunk struct {
 	at   time.Time
 	data []byte
@@ -236,9 +254,20 @@ func (p *Proxy) late(dst, src net.Conn) {
 			}
 		}
 	}()
+	cuts := p.cuts.Load()
 	for c := range queue {
 		if wait := time.Until(c.at); wait > 0 {
 			time.Sleep(wait)
+		}
+		for p.stall.Load() && p.cuts.Load() == cuts {
+			time.Sleep(stallPoll)
+		}
+		if p.cuts.Load() != cuts {
+			// Cut while this was held back: the link died with it.
+			src.Close()
+			for range queue {
+			}
+			return
 		}
 		if p.drop.Load() {
 			p.reset.Add(1)

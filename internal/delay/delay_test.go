@@ -209,3 +209,57 @@ func TestDrop(t *testing.T) {
 		t.Fatalf("after Drop(false): %q, %v", line, err)
 	}
 }
+
+// TestStall: a stalled proxy holds answers back until the stall ends, then
+// sends them in order; a Cut while stalled drops what was held, and the
+// client never reads it.
+func TestStall(t *testing.T) {
+	p, err := delay.Listen("127.0.0.1:0", echo(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	roundTrip(t, c, br)
+
+	p.Stall(true)
+	if !p.Stalled() {
+		t.Fatal("Stalled() is false after Stall(true)")
+	}
+	if _, err := io.WriteString(c, "a\nb\n"); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(150 * time.Millisecond))
+	if line, err := br.ReadString('\n'); err == nil {
+		t.Fatalf("read %q through a stalled proxy", line)
+	}
+	c.SetReadDeadline(time.Time{})
+	p.Stall(false)
+	for _, want := range []string{"a\n", "b\n"} {
+		if line, err := br.ReadString('\n'); err != nil || line != want {
+			t.Fatalf("after the stall: read %q, %v; want %q", line, err, want)
+		}
+	}
+
+	p.Stall(true)
+	if _, err := io.WriteString(c, "lost\n"); err != nil {
+		t.Fatal(err)
+	}
+	// The echo has sent it back to the proxy once the proxy's target side
+	// has read it: wait until the bytes are certainly there to hold.
+	deadline := time.Now().Add(5 * time.Second)
+	for p.Sent() < int64(len("ping\na\nb\nlost\n")) && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	p.Cut()
+	p.Stall(false)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if line, err := br.ReadString('\n'); err == nil || line != "" {
+		t.Fatalf("after a cut while stalled: read %q, %v; want nothing and an error", line, err)
+	}
+}

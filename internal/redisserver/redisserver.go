@@ -41,6 +41,7 @@ type Server struct {
 
 	mu      sync.Mutex // serialises starts and stops
 	persist bool
+	extra   []string
 }
 
 // Options configure Start.
@@ -54,6 +55,9 @@ type Options struct {
 	// Persist turns on the append-only file (appendonly yes, fsync every
 	// write), so that a stopped Redis comes back with its data.
 	Persist bool
+	// Args are more arguments of redis-server, after the lab's own (a
+	// replica's --replicaof).
+	Args []string
 }
 
 // Start starts redis-server on a free loopback port and waits until it answers
@@ -79,7 +83,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	s := &Server{bin: bin, dir: dir, Version: version, proc: child.Process{Name: "redis"}}
+	s := &Server{bin: bin, dir: dir, Version: version, proc: child.Process{Name: "redis"}, extra: opts.Args}
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
 		port, err := FreePort()
@@ -128,6 +132,7 @@ func (s *Server) Restart(ctx context.Context, persist bool) error {
 		"--maxmemory", MaxMemory,
 		"--maxmemory-policy", "volatile-lru",
 	}
+	args = append(args, s.extra...)
 	if err := s.proc.Start(s.bin, args, nil, nil); err != nil {
 		return fmt.Errorf("start redis-server: %w", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -177,6 +178,8 @@ func (rt *Runtime) start(in *instance, s lab.Settings) error {
 		TokenTTL:     eff.TokenTTL,
 		SessionTTL:   eff.SessionTTL,
 		AnswerDelay:  eff.AnswerDelay,
+		Sentinels:    strings.FieldsFunc(eff.Sentinels, func(r rune) bool { return r == ',' }),
+		RedisWait:    eff.RedisWait,
 		Logger:       rt.opts.Logger,
 	})
 	if err != nil {

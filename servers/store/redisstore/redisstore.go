@@ -36,6 +36,7 @@ const DefaultPrefix = "statelab:session:"
 // same whatever Redis holds.
 type Store struct {
 	rdb    redis.UniversalClient
+	wait   time.Duration // WaitReplica's timeout; 0: no WAIT
 	prefix string
 	index  string // sorted set: id by expiry (unix ms)
 	sizes  string // hash: id -> bytes of id and data
@@ -55,6 +56,18 @@ func New(rdb redis.UniversalClient, prefix string) *Store {
 	}
 	meta := MetaPrefix + prefix
 	return &Store{rdb: rdb, prefix: prefix, index: meta + "index", sizes: meta + "sizes", total: meta + "bytes"}
+}
+
+// WaitReplica makes every write of the store wait, with WAIT 1, until one
+// replica has acknowledged it, for at most timeout; a write no replica
+// acknowledged in time is an error (store.ErrUnavailable): the instance
+// answers 503 and the user knows the write may not last. The write itself
+// has happened on the primary, and stays there unless it fails over. rdb
+// must be a single client (a *redis.Client, as Client and FailoverClient
+// return): WAIT counts the writes of its own connection.
+func (s *Store) WaitReplica(timeout time.Duration) *Store {
+	s.wait = timeout
+	return s
 }
 
 // quiet drops go-redis's own log lines (one per failed dial during an
@@ -87,6 +100,31 @@ func Client(addr string, timeout time.Duration) *redis.Client {
 		MaintNotificationsConfig: &maintnotifications.Config{
 			Mode: maintnotifications.ModeDisabled,
 		},
+	})
+	c.AddHook(retryBroken{})
+	return c
+}
+
+// FailoverClient returns a client of the primary that the Sentinels at
+// sentinels know as master, with Client's timeouts: go-redis asks a
+// Sentinel for the primary's address, and follows it when Sentinel
+// promotes a replica (+switch-master). While no primary answers, commands
+// fail as against a stopped Redis.
+func FailoverClient(master string, sentinels []string, timeout time.Duration) *redis.Client {
+	setLogger.Do(func() { redis.SetLogger(quiet{}) })
+	c := redis.NewFailoverClient(&redis.FailoverOptions{
+		MasterName:            master,
+		SentinelAddrs:         sentinels,
+		Protocol:              2,
+		DisableIdentity:       true,
+		DialTimeout:           timeout,
+		DialerRetries:         1,
+		DialerRetryTimeout:    time.Millisecond,
+		ReadTimeout:           timeout,
+		WriteTimeout:          timeout,
+		PoolTimeout:           timeout,
+		MaxRetries:            -1,
+		ContextTimeoutEnabled: true,
 	})
 	c.AddHook(retryBroken{})
 	return c
@@ -201,7 +239,8 @@ func (s *Store) Commit(ctx context.Context, id string, data []byte, expiry time.
 		return s.Delete(ctx, id)
 	}
 	keys := []string{s.prefix + id, s.index, s.sizes, s.total}
-	return Unavailable(commitScript.Run(ctx, s.rdb, keys, data, max(ttl.Milliseconds(), 1), expiry.UnixMilli(), id).Err())
+	_, err := s.write(ctx, commitScript, keys, data, max(ttl.Milliseconds(), 1), expiry.UnixMilli(), id)
+	return Unavailable(err)
 }
 
 // Refresh stores data for id until expiry, only while Redis holds it: in
@@ -212,16 +251,47 @@ func (s *Store) Refresh(ctx context.Context, id string, data []byte, expiry time
 		return false, nil
 	}
 	keys := []string{s.prefix + id, s.index, s.sizes, s.total}
-	n, err := refreshScript.Run(ctx, s.rdb, keys, data, max(ttl.Milliseconds(), 1), expiry.UnixMilli(), id).Int()
+	res, err := s.write(ctx, refreshScript, keys, data, max(ttl.Milliseconds(), 1), expiry.UnixMilli(), id)
 	if err != nil {
 		return false, Unavailable(err)
 	}
+	n, _ := res.(int64)
 	return n == 1, nil
 }
 
 // Delete removes id.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	return Unavailable(deleteScript.Run(ctx, s.rdb, []string{s.prefix + id, s.index, s.sizes, s.total}, id).Err())
+	_, err := s.write(ctx, deleteScript, []string{s.prefix + id, s.index, s.sizes, s.total}, id)
+	return Unavailable(err)
+}
+
+// conner is a client that can lend one connection (redis.Client).
+type conner interface{ Conn() *redis.Conn }
+
+// write runs a script that writes, and with WaitReplica, waits on the same
+// connection until a replica has acknowledged it.
+func (s *Store) write(ctx context.Context, script *redis.Script, keys []string, args ...any) (any, error) {
+	if s.wait <= 0 {
+		return script.Run(ctx, s.rdb, keys, args...).Result()
+	}
+	c, ok := s.rdb.(conner)
+	if !ok {
+		return nil, errors.New("WAIT needs a single Redis client")
+	}
+	conn := c.Conn()
+	defer conn.Close()
+	res, err := script.Run(ctx, conn, keys, args...).Result()
+	if err != nil {
+		return res, err
+	}
+	n, err := conn.Wait(ctx, 1, s.wait).Result()
+	if err != nil {
+		return res, err
+	}
+	if n < 1 {
+		return res, fmt.Errorf("written on the primary, but no replica acknowledged it within %s (WAIT 1)", s.wait)
+	}
+	return res, nil
 }
 
 // forget takes id out of the counters, only when they still count it: a
