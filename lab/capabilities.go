@@ -44,6 +44,45 @@ type RedisMeter interface {
 	RedisStats(ctx context.Context) (keys, bytes int64, err error)
 }
 
+// Replicator can run a replicated Redis beside the lab's own: a primary,
+// one replica and Sentinels.
+type Replicator interface {
+	// CanReplicate says why the runtime cannot now (no redis-server to run
+	// a replica and Sentinels with), or nil.
+	CanReplicate() error
+	// Replicate starts a primary, a replica whose link from the primary
+	// adds link to all it carries, and Sentinels that watch the primary,
+	// and waits until the replica has caught up and the Sentinels know
+	// each other. It replaces a replication started before; Reset and
+	// Close end it. Instances use it when started with Settings.Sentinels
+	// set to its Sentinels.
+	Replicate(ctx context.Context, link time.Duration) (Replication, error)
+}
+
+// Replication is a replicated Redis a Replicator started.
+type Replication interface {
+	// Describe says what runs, in a line.
+	Describe() string
+	// Sentinels are the Sentinels' addresses as the instances reach them,
+	// comma-separated (Settings.Sentinels).
+	Sentinels() string
+	// PrimaryAddr and ReplicaAddr are the two Redis servers' addresses,
+	// as the Sentinels give them.
+	PrimaryAddr() string
+	ReplicaAddr() string
+	// Primary asks the Sentinels where the primary is now.
+	Primary(ctx context.Context) (string, error)
+	// Offsets are Redis's own replication offsets: the bytes the primary
+	// has sent its replica, and the bytes the replica has applied.
+	Offsets(ctx context.Context) (primary, replica int64, err error)
+	// Stall, on, stops the link from carrying anything to the replica,
+	// holding it back; off, lets it through.
+	Stall(ctx context.Context, on bool) error
+	// KillPrimary ends the primary with SIGKILL; what the link held back
+	// dies with it.
+	KillPrimary(ctx context.Context) error
+}
+
 // Capability names one of them, in the words a report uses: "the local
 // runtime cannot reload keys without a restart".
 type Capability string
@@ -54,6 +93,7 @@ const (
 	Crash      Capability = "crash an instance in the middle of a write"
 	SlowRedis  Capability = "delay Redis's answers"
 	MeterRedis Capability = "count what Redis receives and holds"
+	Replicas   Capability = "run Redis with a replica and Sentinels"
 )
 
 // Has reports whether rt can do c.
@@ -68,6 +108,10 @@ func Has(rt Runtime, c Capability) bool {
 		_, ok = rt.(RedisSlower)
 	case MeterRedis:
 		_, ok = rt.(RedisMeter)
+	case Replicas:
+		var r Replicator
+		r, ok = rt.(Replicator)
+		ok = ok && r.CanReplicate() == nil
 	}
 	return ok
 }
@@ -76,19 +120,28 @@ func Has(rt Runtime, c Capability) bool {
 func Lacks(rt Runtime, cs ...Capability) error {
 	for _, c := range cs {
 		if !Has(rt, c) {
-			return MissingError{Runtime: rt.Endpoints().About, Capability: c}
+			e := MissingError{Runtime: rt.Endpoints().About, Capability: c}
+			if r, ok := rt.(Replicator); ok && c == Replicas {
+				e.Why = r.CanReplicate()
+			}
+			return e
 		}
 	}
 	return nil
 }
 
-// MissingError says which runtime lacks which capability.
+// MissingError says which runtime lacks which capability, and why when
+// the runtime says.
 type MissingError struct {
 	Runtime    string
 	Capability Capability
+	Why        error
 }
 
 func (e MissingError) Error() string {
+	if e.Why != nil {
+		return fmt.Sprintf("this runtime (%s) cannot %s: %v", e.Runtime, e.Capability, e.Why)
+	}
 	return fmt.Sprintf("this runtime (%s) cannot %s", e.Runtime, e.Capability)
 }
 
@@ -108,6 +161,14 @@ func CrashAfterNextWrite(ctx context.Context, rt Runtime, name string) error {
 		return Lacks(rt, Crash)
 	}
 	return c.CrashAfterNextWrite(ctx, name)
+}
+
+// Replicate starts a replicated Redis, if rt can.
+func Replicate(ctx context.Context, rt Runtime, link time.Duration) (Replication, error) {
+	if err := Lacks(rt, Replicas); err != nil {
+		return nil, err
+	}
+	return rt.(Replicator).Replicate(ctx, link)
 }
 
 // SetRedisLatency delays Redis's answers by d, if rt can.

@@ -36,6 +36,8 @@ type Run struct {
 	mu    sync.Mutex     // guards rep.Requests
 	mark  int64          // id of the last balancer event before the scenario
 	net   []*delay.Proxy // the users' network, when the scenario breaks it (Through)
+	// replication is the replicated Redis the scenario started (Replicate).
+	replication lab.Replication
 }
 
 func (rn *Runner) newRun(ctx context.Context, sc *Scenario) (*Run, error) {

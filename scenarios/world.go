@@ -33,6 +33,13 @@ type world struct {
 	timeout   time.Duration   // how long the instances wait for Redis
 	denylist  bool            // the jwt instances ask Redis too
 	dropping  bool            // the users' network drops every answer
+	// The replicated Redis (Run.Replicate): when its link last began to
+	// stall (zero: it carries), when its primary was killed, what the
+	// link held back then (lostSince: sessions begun after it died with
+	// the primary), and whether Sentinel has promoted the replica since.
+	stalled, primaryKilled, lostSince time.Time
+	promoted                          bool
+	moved                             time.Time // when the instances last moved to a new, empty replicated Redis
 	// why says how each instance in down ended; tell, when set, is told
 	// the moment the scenario ends or removes one.
 	why  map[string]string
@@ -50,6 +57,15 @@ func (w *world) redisUsers() []statelab.Variant {
 		}
 	}
 	return out
+}
+
+// replicated records that a new replicated Redis runs: nothing of an
+// earlier one's failover holds for it.
+func (w *world) replicated() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stalled, w.primaryKilled, w.lostSince, w.promoted = time.Time{}, time.Time{}, time.Time{}, false
+	w.moved = time.Now()
 }
 
 func newWorld(storeTimeout time.Duration) *world {
@@ -70,6 +86,10 @@ func (w *world) Injected(v statelab.Variant, r Response) string {
 		switch {
 		case w.redisDown:
 			return "Redis was stopped by the scenario"
+		case !w.primaryKilled.IsZero() && v.Describe().DiesWithStore():
+			return "the scenario killed Redis's primary, and Sentinel fails over to the replica"
+		case !w.stalled.IsZero() && v.Describe().DiesWithStore():
+			return "the scenario stalled the link from Redis's primary to its replica, and the instances WAIT for the replica"
 		case w.timeout > 0 && w.latency >= w.timeout:
 			return fmt.Sprintf("the scenario delays every answer of Redis by %s, past the %s the instances wait", Seconds(w.latency.Seconds()), Seconds(w.timeout.Seconds()))
 		}
@@ -100,6 +120,12 @@ func (w *world) Gone(u *User) string {
 	case d.DiesWithStore():
 		if w.redisWiped.After(u.Origin.At) {
 			return "Redis lost its data"
+		}
+		if w.moved.After(u.Origin.At) {
+			return "the redis instances moved to a new, empty Redis (a replicated one) after it began"
+		}
+		if !w.lostSince.IsZero() && u.Origin.At.After(w.lostSince) && w.primaryKilled.After(u.Origin.At) {
+			return "its session was written to the primary after the link to the replica stalled; the primary died before the replica had it, and the replica is the primary now"
 		}
 	}
 	if exp := u.TokenExpiry(); !exp.IsZero() && time.Now().After(exp) {

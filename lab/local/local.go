@@ -18,6 +18,7 @@ import (
 
 	"statelab"
 	"statelab/internal/child"
+	"statelab/internal/failover"
 	"statelab/internal/labredis"
 	"statelab/internal/parallel"
 	"statelab/internal/ports"
@@ -72,10 +73,14 @@ type Runtime struct {
 	procs             *fleet.Table[*instance]
 	mu                sync.Mutex
 	tuned             lab.Settings    // every instance's base settings (Tune)
+	replicas          *failover.Set   // the replicated Redis (Replicate), if one runs
 	ports             ports.Allocator // never the same port twice
 }
 
-var _ lab.Complete = (*Runtime)(nil)
+var (
+	_ lab.Complete   = (*Runtime)(nil)
+	_ lab.Replicator = (*Runtime)(nil)
+)
 
 // Start starts the whole lab and waits until the balancer sees every
 // instance up. On error, everything already started is ended.
@@ -272,6 +277,9 @@ func (rt *Runtime) Remove(_ context.Context, name string) error {
 // Reset restarts every base instance with its base configuration, ends
 // added ones, and leaves Redis running, without persistence, and empty.
 func (rt *Runtime) Reset(ctx context.Context) error {
+	if err := rt.closeReplicas(); err != nil {
+		return err
+	}
 	if err := rt.ResetRedis(ctx); err != nil {
 		return err
 	}
@@ -295,6 +303,7 @@ func (rt *Runtime) Close() error {
 		all = append(all, rt.lb)
 	}
 	_ = parallel.Do(all, func(p *child.Process) error { return p.End(syscall.SIGKILL) })
+	_ = rt.closeReplicas()
 	if rt.dir != "" {
 		os.RemoveAll(rt.dir)
 	}

@@ -33,6 +33,7 @@ var catalogue = []*scenarios.Scenario{
 	tokenExpiry,
 	retriedWrite,
 	slowRedis,
+	redisFailover,
 	longLived,
 	oneInstance,
 	leastConn,

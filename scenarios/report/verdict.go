@@ -14,7 +14,7 @@ import (
 func (p *Text) ScenarioFinished(sc *scenarios.Scenario, rep *scenarios.ScenarioReport) {
 	switch {
 	case rep.Skipped:
-		p.emit("33", fmt.Sprintf("%s %s (%.1f s, %d requests)", rep.Name, rep.SkippedHow(), rep.Seconds, len(rep.Requests)))
+		p.emit("33", wrap("", indent, fmt.Sprintf("%s %s (%.1f s, %d requests)", rep.Name, rep.SkippedHow(), rep.Seconds, len(rep.Requests)), p.width))
 		return
 	case rep.Stopped:
 		p.emit("33", fmt.Sprintf("%s stopped by the instructor (%.1f s, %d requests)", rep.Name, rep.Seconds, len(rep.Requests)))

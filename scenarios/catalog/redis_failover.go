@@ -1,0 +1,451 @@
+package catalog
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"statelab"
+	"statelab/lab"
+	"statelab/lb/api"
+	"statelab/scenarios"
+	"statelab/scenarios/vocab"
+)
+
+// The figures of redis-failover.
+const (
+	// failoverLink is the replication link's latency: the primary
+	// acknowledges a write this long before the replica can have it.
+	failoverLink = 300 * time.Millisecond
+	// failoverWait is how long an instance WAITs for the replica to
+	// acknowledge a session write, in the second round.
+	failoverWait = 2 * time.Second
+	// failoverPoll is how often the scenario asks Sentinel, and a user the
+	// site, during a failover.
+	failoverPoll = 20 * time.Millisecond
+)
+
+// The probes and rounds of redis-failover.
+const (
+	failoverBefore   = "before the link stalls"
+	failoverAfter    = "after the failover"
+	failoverWaitText = "after the failover, with WAIT"
+)
+
+// claimReplicated is 004's word on where state goes.
+var claimReplicated = scenarios.Claim{Source: "004", Row: "Frequently Asked Questions",
+	Text: `"Any state that genuinely needs to persist between requests, such as user data or application data, is stored in dedicated databases or caches that are themselves designed for durability and replication."`}
+
+// redisFailover: Redis as a primary, a replica and three Sentinels. The
+// link to the replica stalls while users write and log in; the primary
+// dies; Sentinel promotes the replica, which never had those writes:
+// every one of them was answered 200 and is gone. With WAIT 1 after each
+// session write, none is acknowledged before the replica has it.
+var redisFailover = &scenarios.Scenario{
+	Name:    "redis-failover",
+	Summary: "Redis with a replica and Sentinel: the primary dies with writes its replica never got, and redis loses exactly those, each answered 200; with WAIT, none is lost, and writes wait for the replica",
+	Setup: fmt.Sprintf("memory sticky, the others round-robin; a primary, one replica whose link adds %s, three Sentinels; the link stalls while half the users write and the other half log in, then the primary is SIGKILLed; again with WAIT 1 (up to %s) after each session write",
+		scenarios.Seconds(failoverLink.Seconds()), scenarios.Seconds(failoverWait.Seconds())),
+	Claims:   []scenarios.Claim{claimReplicated, claimExternalized},
+	Needs:    []lab.Capability{lab.Replicas},
+	MaxUsers: 10,
+	Steps: []scenarios.Step{
+		{
+			Title: "route memory with affinity, the others round-robin",
+			Why:   "Memory needs affinity; redis, jwt and cookie can go anywhere.",
+			Run:   func(r *scenarios.Run) error { return r.SetPolicyFor(inProcess, api.Sticky) },
+		},
+		{
+			Title: "Redis becomes a primary, a replica and three Sentinels; the redis instances find the primary through Sentinel",
+			Why: fmt.Sprintf("Replication in Redis is asynchronous: the primary answers a write, then sends it to the replica. The link here adds %s, so the replica is always a little behind. "+
+				"Memory, jwt and cookie never ask Redis: they are left as they are.", scenarios.Seconds(failoverLink.Seconds())),
+			Run: func(r *scenarios.Run) error { return replicate(r, lab.Settings{}, "") },
+		},
+		{
+			Title: "half the users log in and fill their carts; the replica catches up",
+			Why:   "Every session write is answered by the primary alone; the scenario reads Redis's own replication offsets until the replica has applied all of it.",
+			Run:   func(r *scenarios.Run) error { return fillAndCatchUp(r, "") },
+		},
+		{
+			Title: "check that every user who logged in is served",
+			Why:   "A baseline.",
+			Run: func(r *scenarios.Run) error {
+				_, err := r.ProbeUsers(failoverBefore, half(r, 0))
+				return err
+			},
+		},
+		{
+			Title: "the link to the replica stalls: each of these users adds one item, and the other half log in",
+			Why: "As a congested or cut link would, the link holds back everything the primary sends the replica. The primary still answers every write, 200. " +
+				"Which writes the replica lacks is now known exactly: those acknowledged after the stall began.",
+			Run: func(r *scenarios.Run) error { return writeWhileStalled(r, "") },
+		},
+		{
+			Title: "SIGKILL the primary; Sentinel promotes the replica",
+			Why:   "What the link held back dies with the primary. The Sentinels agree it is down and promote the replica; the instances follow Sentinel to it.",
+			Run:   func(r *scenarios.Run) error { return killPrimary(r, "", failoverAfter) },
+		},
+		{
+			Title: fmt.Sprintf("again, with WAIT 1 after each session write (up to %s)", scenarios.Seconds(failoverWait.Seconds())),
+			Why: "A new primary and replica; the redis instances restart with --redis-wait: after each session write, WAIT 1 blocks until the replica has it. " +
+				"A write the replica has not acknowledged in time is answered 503, not 200. The redis users log in again, on the new primary.",
+			Run: func(r *scenarios.Run) error {
+				if err := replicate(r, lab.Settings{RedisWait: failoverWait}, " with WAIT"); err != nil {
+					return err
+				}
+				return fillAndCatchUp(r, " with WAIT")
+			},
+		},
+		{
+			Title: "the link stalls again; the same users add one item each",
+			Why:   "No replica can acknowledge anything now: each write waits, then is refused.",
+			Run:   func(r *scenarios.Run) error { return writeWhileStalled(r, " with WAIT") },
+		},
+		{
+			Title: "SIGKILL the primary again; Sentinel promotes the replica",
+			Why:   "The same failover. With WAIT, nothing the users were told was saved can be missing from the replica.",
+			Run:   func(r *scenarios.Run) error { return killPrimary(r, " with WAIT", failoverWaitText) },
+		},
+	},
+	Predict: func(d statelab.Description) []scenarios.Expectation {
+		v := d.Variant
+		if !d.DiesWithStore() {
+			return []scenarios.Expectation{vocab.KeepsAll(v, failoverAfter), vocab.KeepsAll(v, failoverWaitText)}
+		}
+		return []scenarios.Expectation{losesUnreplicated(v, ""), losesUnreplicated(v, " with WAIT"), waitLosesNothing(v)}
+	},
+	Expect:     []scenarios.Expectation{promoted()},
+	Verdict:    failoverAfter,
+	Highlights: []string{failoverBefore, failoverAfter, failoverWaitText},
+	Lesson:     failoverLesson,
+}
+
+// failoverFacts is what one round of redis-failover did to the redis
+// variant.
+type failoverFacts struct {
+	// Writes and Logins are those the users sent while the link stalled;
+	// AckedWrites and AckedLogins those answered 200.
+	Writes, AckedWrites, Logins, AckedLogins int
+	// Refused are the writes and logins answered 503 while it stalled.
+	Refused int
+	// PrimaryOffset and ReplicaOffset are Redis's replication offsets
+	// just before the kill: what the primary had sent, what the replica
+	// had applied.
+	PrimaryOffset, ReplicaOffset int64
+	// Predicted is each redis user's outcome, as what was acknowledged
+	// after the stall began says it must be.
+	Predicted map[string]scenarios.Outcome
+	// PromotedMs is from the kill until a Sentinel named the replica;
+	// UnservedMs from the kill until a redis user was served again by
+	// every instance; Failed counts that user's answers meanwhile that
+	// were not 200.
+	PromotedMs, UnservedMs float64
+	Failed                 int
+	// WriteMs is the median POST /cart of the redis users as they filled
+	// their carts, before the stall.
+	WriteMs float64
+	// LagMs is from the last write of the fill until the replica's offset
+	// reached the primary's: the link's latency and the polling.
+	LagMs float64
+}
+
+func roundOf(r *scenarios.Run, round string) *failoverFacts {
+	f, _ := r.Result().Facts["failover"+round].(*failoverFacts)
+	if f == nil {
+		f = &failoverFacts{}
+		r.Fact("failover"+round, f)
+	}
+	return f
+}
+
+func factsOf(res *scenarios.Result, round string) *failoverFacts {
+	f, _ := res.Facts["failover"+round].(*failoverFacts)
+	if f == nil {
+		return &failoverFacts{}
+	}
+	return f
+}
+
+// replicate starts the replicated Redis with s for the redis instances.
+func replicate(r *scenarios.Run, s lab.Settings, round string) error {
+	rep, err := r.Replicate(failoverLink, s)
+	if err != nil {
+		return err
+	}
+	r.Note("%s", rep.Describe())
+	if s.RedisWait > 0 {
+		r.Note("the redis instances now WAIT for the replica after each session write, at most %s", scenarios.Seconds(s.RedisWait.Seconds()))
+	}
+	roundOf(r, round)
+	return nil
+}
+
+// fillAndCatchUp logs the first half of the users in (of the redis variant
+// only, in a later round: the others' sessions are where they were) and
+// waits until the replica has applied all the primary sent.
+func fillAndCatchUp(r *scenarios.Run, round string) error {
+	f := roundOf(r, round)
+	users := half(r, 0)
+	if round != "" {
+		users = slices.DeleteFunc(users, func(u *scenarios.User) bool { return !u.Variant.Describe().DiesWithStore() })
+	}
+	var mu sync.Mutex
+	failed := 0
+	start := time.Now()
+	r.Each(users, func(u *scenarios.User) {
+		if !u.Fill(r.Context()) {
+			mu.Lock()
+			failed++
+			mu.Unlock()
+		}
+	})
+	if failed > 0 {
+		return fmt.Errorf("%d of %d users could not log in and fill their carts on the replicated Redis", failed, len(users))
+	}
+	last := time.Now()
+	var took []time.Duration
+	for _, v := range statelab.Variants {
+		if !v.Describe().DiesWithStore() {
+			continue
+		}
+		for _, rq := range r.Requests(v) {
+			if rq.Method == http.MethodPost && rq.Path == "/cart" && rq.Status == http.StatusOK && !r.At(rq.T).Before(start) {
+				took = append(took, time.Duration(rq.Millis*float64(time.Millisecond)))
+			}
+		}
+	}
+	f.WriteMs = ms(scenarios.Median(took))
+	rep := r.Replication()
+	var p, rp int64
+	deadline := time.Now().Add(r.Timing().Wait(30 * time.Second))
+	for {
+		var err error
+		p, rp, err = rep.Offsets(r.Context())
+		if err == nil && rp >= p {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the replica did not catch up with the primary (offsets %d and %d): %v", p, rp, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	f.LagMs = ms(time.Since(last))
+	who := fmt.Sprintf("%d users per variant", len(users)/len(statelab.Variants))
+	if round != "" {
+		who = fmt.Sprintf("%d redis users", len(users))
+	}
+	r.Note("%s logged in and filled their carts; the median redis POST /cart took %s. The replica had applied all the primary sent (offset %d) %s after the last write",
+		who, scenarios.Millis(f.WriteMs), rp, scenarios.Millis(f.LagMs))
+	return nil
+}
+
+// writeWhileStalled stalls the link; each user of the first half adds one
+// item, each of the second half logs in and fills its cart; then it
+// predicts each redis user's outcome from what was acknowledged.
+func writeWhileStalled(r *scenarios.Run, round string) error {
+	f := roundOf(r, round)
+	rep := r.Replication()
+	if err := rep.Stall(r.Context(), true); err != nil {
+		return err
+	}
+	item := statelab.Item{Item: "stalled" + round, Qty: 1}
+	writers, newcomers := half(r, 0), half(r, 1)
+	if round != "" {
+		newcomers = nil // they are the first round's: its lesson is learnt
+	}
+	wrote, loggedIn := map[string]bool{}, map[string]bool{}
+	var mu sync.Mutex
+	count := func(u *scenarios.User, resp scenarios.Response, acked map[string]bool, n, ok *int) {
+		if !u.Variant.Describe().DiesWithStore() {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		*n++
+		if resp.OK() {
+			*ok++
+			acked[u.Name] = true
+		} else if resp.Status == http.StatusServiceUnavailable {
+			f.Refused++
+		}
+	}
+	r.Each(append(slices.Clone(writers), newcomers...), func(u *scenarios.User) {
+		if slices.Contains(writers, u) {
+			count(u, u.Add(r.Context(), item), wrote, &f.Writes, &f.AckedWrites)
+			return
+		}
+		resp := u.Login(r.Context())
+		count(u, resp, loggedIn, &f.Logins, &f.AckedLogins)
+		if resp.OK() {
+			for _, it := range u.Plan {
+				u.Add(r.Context(), it)
+			}
+		}
+	})
+	var err error
+	if f.PrimaryOffset, f.ReplicaOffset, err = rep.Offsets(r.Context()); err != nil {
+		return err
+	}
+	f.Predicted = map[string]scenarios.Outcome{}
+	for _, v := range statelab.Variants {
+		if !v.Describe().DiesWithStore() {
+			continue
+		}
+		for _, u := range r.Users[v] {
+			switch {
+			case !slices.Contains(writers, u) && !slices.Contains(newcomers, u):
+				continue
+			case slices.Contains(newcomers, u) && loggedIn[u.Name]:
+				f.Predicted[u.Name] = scenarios.Lost
+			case slices.Contains(newcomers, u):
+				f.Predicted[u.Name] = scenarios.Unavailable // its login failed: it has nothing to lose
+			case wrote[u.Name]:
+				f.Predicted[u.Name] = scenarios.LostData
+			default:
+				f.Predicted[u.Name] = scenarios.Kept
+			}
+		}
+	}
+	logins := ""
+	if f.Logins > 0 {
+		logins = fmt.Sprintf(" and %d of %d logins", f.AckedLogins, f.Logins)
+	}
+	r.Note("while the link stalled, the primary answered %d of %d redis writes%s 200 (%d answered 503); "+
+		"its replication offset is %d, the replica's %d: %d bytes the replica never got",
+		f.AckedWrites, f.Writes, logins, f.Refused, f.PrimaryOffset, f.ReplicaOffset, f.PrimaryOffset-f.ReplicaOffset)
+	return nil
+}
+
+// killPrimary kills the primary, measures the failover, and probes every
+// user.
+func killPrimary(r *scenarios.Run, round, probe string) error {
+	f := roundOf(r, round)
+	rep := r.Replication()
+	was := rep.PrimaryAddr()
+	var sampler *scenarios.User
+	for _, u := range half(r, 0) {
+		if u.Variant.Describe().DiesWithStore() {
+			sampler = u
+			break
+		}
+	}
+	r.Fault()
+	t0 := time.Now()
+	if err := rep.KillPrimary(r.Context()); err != nil {
+		return err
+	}
+	// One redis user asks who it is, again and again, until every redis
+	// instance has served it twice in a row (round-robin takes each in
+	// turn): the instances have all found the new primary.
+	served := make(chan error, 1)
+	go func() {
+		need := 2 * len(r.RT.Instances(sampler.Variant))
+		deadline := time.Now().Add(r.Timing().Wait(60 * time.Second))
+		run := 0
+		for run < need {
+			if time.Now().After(deadline) {
+				served <- fmt.Errorf("%s was not served by every redis instance again within %s", sampler.Name, r.Timing().Wait(60*time.Second))
+				return
+			}
+			if _, resp := sampler.Probe(r.Context()); resp.OK() {
+				if run == 0 {
+					f.UnservedMs = ms(time.Since(t0))
+				}
+				run++
+			} else {
+				run = 0
+				f.Failed++
+			}
+			time.Sleep(failoverPoll)
+		}
+		served <- nil
+	}()
+	now, at, err := r.AwaitPromotion(was, failoverPoll, 30*time.Second)
+	if err != nil {
+		<-served
+		return err
+	}
+	f.PromotedMs = ms(at.Sub(t0))
+	if err := <-served; err != nil {
+		return err
+	}
+	r.Note("the Sentinels named the replica (%s) the primary %s after the kill; %s, asking every %d ms, got %d answers other than 200, and was served from %s after the kill on, by every instance",
+		now, scenarios.Millis(f.PromotedMs), sampler.Name, failoverPoll.Milliseconds(), f.Failed, scenarios.Millis(f.UnservedMs))
+	var users []*scenarios.User
+	for _, v := range statelab.Variants {
+		users = append(users, r.Users[v]...)
+	}
+	if round != "" {
+		users = half(r, 0) // the first round's newcomers sat this one out
+	}
+	_, err = r.ProbeUsers(probe, users)
+	return err
+}
+
+// losesUnreplicated: each redis user's outcome after the failover is
+// what was acknowledged after the link stalled says: a write answered 200
+// then is lost data, a session begun then is lost, everything else kept.
+func losesUnreplicated(v statelab.Variant, round string) scenarios.Expectation {
+	probe := failoverAfter
+	text := "loses exactly what the primary acknowledged after the link stalled: each such write, each session begun then"
+	if round != "" {
+		probe = failoverWaitText
+		text = "loses, with WAIT, exactly what the primary acknowledged after the link stalled: nothing"
+	}
+	return scenarios.Expectation{Variant: v, Text: text + vocab.At(probe), Check: func(res *scenarios.Result) (bool, string) {
+		f := factsOf(res, round)
+		got := res.Verdict(probe).Outcome[v]
+		wrong := 0
+		for user, want := range f.Predicted {
+			if got[user] != want {
+				wrong++
+			}
+		}
+		ok := len(f.Predicted) > 0 && len(got) == len(f.Predicted) && wrong == 0
+		return ok, fmt.Sprintf("%d acknowledged writes and %d sessions to lose; %s as predicted",
+			f.AckedWrites, f.AckedLogins, vocab.OfUsers(len(f.Predicted)-wrong, len(f.Predicted)))
+	}}
+}
+
+// waitLosesNothing: with WAIT, no write or login was acknowledged while
+// the replica could not have it, so nothing acknowledged was lost.
+func waitLosesNothing(v statelab.Variant) scenarios.Expectation {
+	return scenarios.Expectation{Variant: v, Text: "acknowledges no write the replica does not have, with WAIT" + vocab.At(failoverWaitText), Check: func(res *scenarios.Result) (bool, string) {
+		f := factsOf(res, " with WAIT")
+		t := res.Verdict(failoverWaitText).Tallies[v]
+		lost := t.Of(scenarios.Lost) + t.Of(scenarios.LostData)
+		return f.Writes > 0 && f.AckedWrites == 0 && lost == 0,
+			fmt.Sprintf("%d of %d writes acknowledged while the link stalled; %s lost",
+				f.AckedWrites, f.Writes, scenarios.Plural(lost, "user"))
+	}}
+}
+
+// promoted: Sentinel promoted the replica in both rounds.
+func promoted() scenarios.Expectation {
+	return scenarios.Expectation{Variant: scenarios.EveryVariant, Text: "Sentinel promotes the replica after the primary dies, both times", Check: func(res *scenarios.Result) (bool, string) {
+		a, b := factsOf(res, ""), factsOf(res, " with WAIT")
+		return a.PromotedMs > 0 && b.PromotedMs > 0, fmt.Sprintf("promoted %s and %s after the kill", scenarios.Millis(a.PromotedMs), scenarios.Millis(b.PromotedMs))
+	}}
+}
+
+func failoverLesson(res *scenarios.Result) string {
+	a, b := factsOf(res, ""), factsOf(res, " with WAIT")
+	lostData, of := users(res, failoverAfter, inStore, scenarios.LostData)
+	lost, _ := users(res, failoverAfter, inStore, scenarios.Lost)
+	keptWait, _ := users(res, failoverWaitText, inStore, scenarios.Kept)
+	return fmt.Sprintf("Sentinel did its job: the primary was SIGKILLed, and %s later the Sentinels had promoted the replica; a redis user asking again and again was served from %s after the kill on, by every instance. "+
+		"But replication is asynchronous. While the link stalled, the primary answered %d writes and %d logins 200 that the replica never had (%d bytes of replication stream), and they died with the primary: "+
+		"%d of %d redis users lost an item they had been told was saved, and %d lost the session they had just been given. "+
+		"With WAIT 1 after each session write, the primary acknowledged nothing the replica did not have: while the link stalled, %d of %d writes were refused with 503 and %d acknowledged, "+
+		"and after the failover %d of %d redis writers had everything they had been told was saved. "+
+		"The price: with the replica %s away, the median POST /cart took %s with WAIT against %s without. "+
+		"Memory, jwt and cookie never asked Redis. "+
+		"Stateless servers move state into a store; a replicated store survives losing its primary, but without WAIT (or a store that acknowledges only what a replica has), the last acknowledged writes can be lost, silently.",
+		scenarios.Millis(a.PromotedMs), scenarios.Millis(a.UnservedMs),
+		a.AckedWrites, a.AckedLogins, a.PrimaryOffset-a.ReplicaOffset,
+		lostData, of, lost,
+		b.Refused, b.Writes, b.AckedWrites, keptWait, b.Writes,
+		scenarios.Seconds(failoverLink.Seconds()), scenarios.Millis(b.WriteMs), scenarios.Millis(a.WriteMs))
+}
