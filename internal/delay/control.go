@@ -16,6 +16,8 @@ type State struct {
 	Delay  string `json:"delay"`
 	// Sent is the bytes clients have sent the target.
 	Sent int64 `json:"sent,omitempty"`
+	// Stalled says the proxy holds every answer back (Proxy.Stall).
+	Stalled bool `json:"stalled,omitempty"`
 }
 
 // Control is the proxy's HTTP control API: GET /delay says the delay, PUT
@@ -44,8 +46,25 @@ func (p *Proxy) Control() http.Handler {
 		}
 		p.reply(w, http.StatusOK, "")
 	})
+	mux.HandleFunc("PUT /stall", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Stall *bool `json:"stall"`
+		}
+		dec := json.NewDecoder(io.LimitReader(r.Body, 1<<10))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil || req.Stall == nil {
+			p.reply(w, http.StatusBadRequest, `want {"stall":true} or {"stall":false}`)
+			return
+		}
+		p.Stall(*req.Stall)
+		p.reply(w, http.StatusOK, "")
+	})
+	mux.HandleFunc("POST /cut", func(w http.ResponseWriter, r *http.Request) {
+		p.Cut()
+		p.reply(w, http.StatusOK, "")
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		p.reply(w, http.StatusNotFound, "no such endpoint (GET or PUT /delay)")
+		p.reply(w, http.StatusNotFound, "no such endpoint (GET or PUT /delay, PUT /stall, POST /cut)")
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !localHost(r.Host) {
@@ -76,7 +95,7 @@ func (p *Proxy) reply(w http.ResponseWriter, code int, msg string) {
 		json.NewEncoder(w).Encode(map[string]string{"error": msg})
 		return
 	}
-	json.NewEncoder(w).Encode(State{Target: p.target, Delay: p.Delay().String(), Sent: p.Sent()})
+	json.NewEncoder(w).Encode(State{Target: p.target, Delay: p.Delay().String(), Sent: p.Sent(), Stalled: p.Stalled()})
 }
 
 // Get reads the state of the proxy whose control API is at base.
@@ -96,8 +115,23 @@ func Get(client *http.Client, base string) (State, error) {
 // Set sets the delay of the proxy whose control API is at base
 // (http://host:port).
 func Set(client *http.Client, base string, d time.Duration) error {
-	body := fmt.Sprintf(`{"delay":%q}`, d.String())
-	req, err := http.NewRequest(http.MethodPut, base+"/delay", strings.NewReader(body))
+	return call(client, http.MethodPut, base, "/delay", fmt.Sprintf(`{"delay":%q}`, d.String()))
+}
+
+// SetStall stalls the proxy whose control API is at base, or ends its
+// stall.
+func SetStall(client *http.Client, base string, on bool) error {
+	return call(client, http.MethodPut, base, "/stall", fmt.Sprintf(`{"stall":%t}`, on))
+}
+
+// CutAll closes every connection of the proxy whose control API is at
+// base, dropping what a stall held back.
+func CutAll(client *http.Client, base string) error {
+	return call(client, http.MethodPost, base, "/cut", "")
+}
+
+func call(client *http.Client, method, base, path, body string) error {
+	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
 	if err != nil {
 		return err
 	}

@@ -118,6 +118,38 @@ func TestControl(t *testing.T) {
 	if err := delay.Set(ts.Client(), ts.URL, time.Hour); err == nil || !strings.Contains(err.Error(), "out of range") {
 		t.Errorf("setting an hour: %v, want an error that says out of range", err)
 	}
+	// The stall, over the API, and what a bad request to it gets.
+	if err := delay.SetStall(ts.Client(), ts.URL, true); err != nil || !p.Stalled() {
+		t.Fatalf("stall: %v, stalled %t", err, p.Stalled())
+	}
+	if st, err := delay.Get(ts.Client(), ts.URL); err != nil || !st.Stalled {
+		t.Fatalf("state while stalled: %+v, %v", st, err)
+	}
+	if err := delay.SetStall(ts.Client(), ts.URL, false); err != nil || p.Stalled() {
+		t.Fatalf("end of the stall: %v, stalled %t", err, p.Stalled())
+	}
+	for _, body := range []string{``, `{}`, `{"stall":"yes"}`, `{"stall":true,"x":1}`, `[true]`} {
+		req, _ := http.NewRequest("PUT", ts.URL+"/stall", strings.NewReader(body))
+		resp, err := ts.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 400 {
+			t.Errorf("PUT /stall %q: %d, want 400", body, resp.StatusCode)
+		}
+	}
+	if err := delay.CutAll(ts.Client(), ts.URL); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := ts.Client().Get(ts.URL + "/cut")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /cut: %d, want 404 (only POST cuts)", resp.StatusCode)
+	}
 }
 
 // TestControlHosts: a page on another site that rebinds its own name to

@@ -97,14 +97,7 @@ func Start(ctx context.Context, opts Options) (_ *Set, err error) {
 		return nil, fmt.Errorf("the replica: %w", err)
 	}
 	if err := poll.Until(ctx, 30*time.Second, 20*time.Millisecond, func(ctx context.Context) error {
-		info, err := infoOf(ctx, s.replica.Addr)
-		if err != nil {
-			return err
-		}
-		if info["master_link_status"] != "up" {
-			return fmt.Errorf("the replica's link to the primary is %q", info["master_link_status"])
-		}
-		return nil
+		return ReplicaReady(ctx, s.replica.Addr)
 	}); err != nil {
 		return nil, fmt.Errorf("the replica never synchronised with the primary: %w", err)
 	}
@@ -129,17 +122,7 @@ func (s *Set) startSentinels(ctx context.Context, downAfter time.Duration) error
 			return err
 		}
 		conf := filepath.Join(s.dir, fmt.Sprintf("sentinel-%d.conf", i+1))
-		text := strings.Join([]string{
-			"port " + strconv.Itoa(port),
-			"bind 127.0.0.1",
-			"daemonize no",
-			"loglevel warning",
-			"dir " + s.dir,
-			fmt.Sprintf("sentinel monitor %s 127.0.0.1 %s %d", Master, pport, Quorum),
-			fmt.Sprintf("sentinel down-after-milliseconds %s %d", Master, downAfter.Milliseconds()),
-			fmt.Sprintf("sentinel failover-timeout %s 10000", Master),
-			fmt.Sprintf("sentinel parallel-syncs %s 1", Master),
-		}, "\n") + "\n"
+		text := SentinelConf(port, "127.0.0.1", "127.0.0.1", pport, s.dir, downAfter)
 		if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 			return err
 		}
@@ -150,23 +133,59 @@ func (s *Set) startSentinels(ctx context.Context, downAfter time.Duration) error
 		s.sentinels = append(s.sentinels, sn)
 	}
 	return parallel.Do(s.sentinels, func(sn *sentinel) error {
-		err := sn.proc.WaitReady(ctx, 30*time.Second, func(ctx context.Context) error {
-			c := redis.NewSentinelClient(&redis.Options{Addr: sn.addr, DialTimeout: time.Second, ReadTimeout: time.Second})
-			defer c.Close()
-			m, err := c.Master(ctx, Master).Result()
-			if err != nil {
-				return err
-			}
-			if m["num-slaves"] != "1" || m["num-other-sentinels"] != strconv.Itoa(Sentinels-1) {
-				return fmt.Errorf("it knows %s replica(s) and %s other Sentinel(s)", m["num-slaves"], m["num-other-sentinels"])
-			}
-			return nil
-		})
+		err := sn.proc.WaitReady(ctx, 30*time.Second, func(ctx context.Context) error { return SentinelReady(ctx, sn.addr) })
 		if err != nil {
 			return fmt.Errorf("%s on %s: %w", sn.proc.Name, sn.addr, err)
 		}
 		return nil
 	})
+}
+
+// SentinelConf is the configuration of a Sentinel that listens on bind:port
+// and watches the primary at host:port, keeping its state in dir.
+func SentinelConf(port int, bind, host, pport, dir string, downAfter time.Duration) string {
+	if downAfter <= 0 {
+		downAfter = DownAfter
+	}
+	return strings.Join([]string{
+		"port " + strconv.Itoa(port),
+		"bind " + bind,
+		"protected-mode no",
+		"daemonize no",
+		"loglevel warning",
+		"dir " + dir,
+		fmt.Sprintf("sentinel monitor %s %s %s %d", Master, host, pport, Quorum),
+		fmt.Sprintf("sentinel down-after-milliseconds %s %d", Master, downAfter.Milliseconds()),
+		fmt.Sprintf("sentinel failover-timeout %s 10000", Master),
+		fmt.Sprintf("sentinel parallel-syncs %s 1", Master),
+	}, "\n") + "\n"
+}
+
+// SentinelReady checks that the Sentinel at addr knows the replica and
+// every other Sentinel: only then can it take part in a failover.
+func SentinelReady(ctx context.Context, addr string) error {
+	c := redis.NewSentinelClient(&redis.Options{Addr: addr, DialTimeout: time.Second, ReadTimeout: time.Second})
+	defer c.Close()
+	m, err := c.Master(ctx, Master).Result()
+	if err != nil {
+		return err
+	}
+	if m["num-slaves"] != "1" || m["num-other-sentinels"] != strconv.Itoa(Sentinels-1) {
+		return fmt.Errorf("it knows %s replica(s) and %s other Sentinel(s)", m["num-slaves"], m["num-other-sentinels"])
+	}
+	return nil
+}
+
+// ReplicaReady checks that the replica at addr is linked to its primary.
+func ReplicaReady(ctx context.Context, addr string) error {
+	info, err := infoOf(ctx, addr)
+	if err != nil {
+		return err
+	}
+	if info["master_link_status"] != "up" {
+		return fmt.Errorf("the replica's link to the primary is %q", info["master_link_status"])
+	}
+	return nil
 }
 
 // SentinelAddrs are the Sentinels' addresses.
@@ -192,16 +211,19 @@ func (s *Set) Version() string { return s.primary.Version }
 
 // Primary is the address the Sentinels give for the primary now: the
 // first Sentinel that answers.
-func (s *Set) Primary(ctx context.Context) (string, error) {
+func (s *Set) Primary(ctx context.Context) (string, error) { return PrimaryOf(ctx, s.SentinelAddrs()) }
+
+// PrimaryOf asks the Sentinels at addrs, in turn, where the primary is.
+func PrimaryOf(ctx context.Context, addrs []string) (string, error) {
 	var errs []error
-	for _, sn := range s.sentinels {
-		c := redis.NewSentinelClient(&redis.Options{Addr: sn.addr, DialTimeout: time.Second, ReadTimeout: time.Second})
+	for _, a := range addrs {
+		c := redis.NewSentinelClient(&redis.Options{Addr: a, DialTimeout: time.Second, ReadTimeout: time.Second})
 		addr, err := c.GetMasterAddrByName(ctx, Master).Result()
 		c.Close()
 		if err == nil && len(addr) == 2 {
 			return net.JoinHostPort(addr[0], addr[1]), nil
 		}
-		errs = append(errs, fmt.Errorf("%s: %v", sn.addr, err))
+		errs = append(errs, fmt.Errorf("%s: %v", a, err))
 	}
 	return "", fmt.Errorf("no Sentinel said where the primary is: %w", errors.Join(errs...))
 }
@@ -211,11 +233,17 @@ func (s *Set) Primary(ctx context.Context) (string, error) {
 // them it has applied, slave_repl_offset; once promoted, its own
 // master_repl_offset).
 func (s *Set) Offsets(ctx context.Context) (primary, replica int64, err error) {
-	p, err := infoOf(ctx, s.primary.Addr)
+	return OffsetsOf(ctx, s.primary.Addr, s.replica.Addr)
+}
+
+// OffsetsOf reads the replication offsets of the primary and the replica
+// at these addresses (see Set.Offsets).
+func OffsetsOf(ctx context.Context, primaryAddr, replicaAddr string) (primary, replica int64, err error) {
+	p, err := infoOf(ctx, primaryAddr)
 	if err != nil {
 		return 0, 0, fmt.Errorf("the primary: %w", err)
 	}
-	r, err := infoOf(ctx, s.replica.Addr)
+	r, err := infoOf(ctx, replicaAddr)
 	if err != nil {
 		return 0, 0, fmt.Errorf("the replica: %w", err)
 	}

@@ -246,6 +246,9 @@ func (rt *Runtime) layout(ctx context.Context) error {
 // cleanLeftovers removes containers an unfinished run had added, and their
 // backends from the balancer.
 func (rt *Runtime) cleanLeftovers(ctx context.Context) error {
+	if err := rt.closeReplicas(ctx); err != nil {
+		return fmt.Errorf("remove the replicated Redis an earlier run left: %w", err)
+	}
 	for name, id := range rt.added {
 		if err := rt.remove(ctx, id); err != nil {
 			return fmt.Errorf("remove %s, left by an earlier run: %w", name, err)

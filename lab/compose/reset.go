@@ -20,6 +20,9 @@ import (
 // Redis running without persistence and empty. Redis and jwt instances that
 // nothing changed keep running: they hold nothing to forget.
 func (rt *Runtime) Reset(ctx context.Context) error {
+	if err := rt.closeReplicas(ctx); err != nil {
+		return err
+	}
 	for _, name := range rt.addedNames() {
 		if err := rt.Remove(ctx, name); err != nil {
 			return err
