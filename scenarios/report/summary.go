@@ -19,17 +19,24 @@ func (p *Text) RunFinished(j *scenarios.Journal) {
 	}
 	p.n, p.step, p.name = 0, 0, ""
 	p.emit("", "")
-	p.header(fmt.Sprintf("summary   what each variant showed at each scenario's verdict probe (the verdict tables above: the bad outcome when there is one), in users of %d per variant (✓ good, ✗ bad for what it asks)", j.Users))
+	p.header(fmt.Sprintf("summary   what each variant showed at each scenario's verdict probe (the verdict tables above: a bad outcome when there is one), in users of %d per variant (✓ good, ✗ bad for what it asks)", j.Users))
 	p.mu.Lock()
 	p.raw("", strings.TrimRight(fitTable(grid(j), p.width), "\n"))
 	p.mu.Unlock()
 	var fewer []string
+	more := false
 	for _, s := range j.Scenarios {
+		for _, v := range statelab.Variants {
+			more = more || strings.HasSuffix(gridCell(s, string(v)), " "+moreBad)
+		}
 		if u := scenarioUsers(s); u > 0 && u != j.Users {
 			fewer = append(fewer, fmt.Sprintf("%s %d", s.Name, u))
 		}
 	}
 	key := "unavail.: unavailable (a 5xx or no answer); accepted: the old or forged credential worked; dupl.: duplicated (a write applied twice). "
+	if more {
+		key += moreBad + ": other bad outcomes too (its verdict table has them). "
+	}
 	if len(fewer) > 0 {
 		key += "*: the verdict probe asked fewer users per variant (" + strings.Join(fewer, ", ") + "). "
 	}
@@ -107,12 +114,20 @@ func gridCell(s *scenarios.ScenarioReport, v string) string {
 	if !ok || t.Users == 0 {
 		return "-"
 	}
-	first, _, _ := strings.Cut(t.Words(), ", ")
+	words := t.Words()
+	first, _, _ := strings.Cut(words, ", ")
 	for long, short := range gridWords {
 		first = strings.Replace(first, long, short, 1)
 	}
+	if strings.Count(words, "✗") > 1 {
+		first += " " + moreBad // more bad outcomes than the cell shows
+	}
 	return first
 }
+
+// moreBad marks a grid cell whose variant showed more than one bad
+// outcome: the cell names the first, the verdict table every one.
+const moreBad = "+"
 
 // scenarioCount says "1 scenario", "3 scenarios".
 func scenarioCount(n int) string { return ScenarioCount(n) }

@@ -144,3 +144,27 @@ func TestNotesCannotDriveTheTerminal(t *testing.T) {
 		t.Errorf("an escape reached the terminal: %q", b.String())
 	}
 }
+
+// TestGridMoreBad: a variant with two bad outcomes at the verdict probe
+// gets a cell that says there is more than the one it names, and the
+// key says what the mark means; one bad outcome gets no mark.
+func TestGridMoreBad(t *testing.T) {
+	rep := &scenarios.ScenarioReport{Name: "x", Variants: map[string]scenarios.Tally{
+		"redis":  {Kind: scenarios.Session, Users: 10, Count: map[scenarios.Outcome]int{scenarios.Lost: 5, scenarios.LostData: 5}},
+		"memory": {Kind: scenarios.Session, Users: 10, Count: map[scenarios.Outcome]int{scenarios.Lost: 4, scenarios.Kept: 6}},
+	}}
+	if got := gridCell(rep, "redis"); !strings.HasSuffix(got, " "+moreBad) || !strings.Contains(got, "✗ 5 ") {
+		t.Errorf("two bad outcomes: cell %q, want the first and %q", got, moreBad)
+	}
+	if got := gridCell(rep, "memory"); got != "✗ 4 lost" {
+		t.Errorf("one bad outcome: cell %q, want %q", got, "✗ 4 lost")
+	}
+	var b bytes.Buffer
+	p := NewText(&b, false, false)
+	p.SetWidth(100)
+	// The summary comes with two scenarios or more.
+	p.RunFinished(&scenarios.Journal{Users: 10, OK: true, Scenarios: []*scenarios.ScenarioReport{rep, rep}})
+	if !strings.Contains(b.String(), moreBad+": other bad outcomes too") {
+		t.Errorf("the key does not explain %q:\n%s", moreBad, b.String())
+	}
+}
