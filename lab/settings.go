@@ -109,7 +109,8 @@ func (s Settings) Env() map[string]string {
 func (s Settings) String() string {
 	var parts []string
 	for k, v := range s.Env() {
-		parts = append(parts, k+"="+v)
+		// A list (the Sentinels) breaks after its commas on a narrow page.
+		parts = append(parts, k+"="+strings.ReplaceAll(v, ",", ", "))
 	}
 	sort.Strings(parts)
 	if len(parts) == 0 {
