@@ -212,12 +212,17 @@ func (rt *Runtime) SetKeys(ctx context.Context, name string, keys statelab.Keys)
 
 // writeKeys puts the keys file in the container, as `docker cp` would.
 func (rt *Runtime) writeKeys(ctx context.Context, id string, keys statelab.Keys) error {
-	data := keys.Format()
+	return rt.writeFile(ctx, id, rt.opts.KeysFile, keys.Format())
+}
+
+// writeFile puts a file at path in a container, created or running, as
+// `docker cp` would.
+func (rt *Runtime) writeFile(ctx context.Context, id, path string, data []byte) error {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	dir, file := "/", strings.TrimPrefix(rt.opts.KeysFile, "/")
-	if i := strings.LastIndexByte(rt.opts.KeysFile, '/'); i > 0 {
-		dir, file = rt.opts.KeysFile[:i], rt.opts.KeysFile[i+1:]
+	dir, file := "/", strings.TrimPrefix(path, "/")
+	if i := strings.LastIndexByte(path, '/'); i > 0 {
+		dir, file = path[:i], path[i+1:]
 	}
 	if err := tw.WriteHeader(&tar.Header{Name: file, Mode: 0o644, Size: int64(len(data)), ModTime: time.Now()}); err != nil {
 		return err

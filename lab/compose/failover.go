@@ -1,8 +1,6 @@
 package compose
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -95,7 +93,7 @@ func (rt *Runtime) replicate(ctx context.Context, link time.Duration) (*replicat
 	for i := range failover.Sentinels {
 		name := fmt.Sprintf("failover-sentinel-%d", i+1)
 		conf := failover.SentinelConf(sentinelPort, "0.0.0.0", r.primaryIP, redisPort, "/", 0)
-		id, err := rt.addFailover(ctx, name, rt.redisImg, []string{"redis-server"}, []string{"/sentinel.conf", "--sentinel"}, "", file{"sentinel.conf", conf})
+		id, err := rt.addFailover(ctx, name, rt.redisImg, []string{"redis-server"}, []string{"/sentinel.conf", "--sentinel"}, "", file{"/sentinel.conf", conf})
 		if err != nil {
 			return nil, err
 		}
@@ -115,7 +113,7 @@ func (rt *Runtime) replicate(ctx context.Context, link time.Duration) (*replicat
 }
 
 // file is one file copied into a container before it starts.
-type file struct{ name, text string }
+type file struct{ path, text string }
 
 // addFailover creates and starts a container of the replicated Redis on
 // the stack's network (or, with netOf, in that container's network
@@ -144,19 +142,8 @@ func (rt *Runtime) addFailover(ctx context.Context, name, image string, entrypoi
 	rt.added[name] = created.ID
 	rt.mu.Unlock()
 	for _, f := range files {
-		var buf bytes.Buffer
-		tw := tar.NewWriter(&buf)
-		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.text)), ModTime: time.Now()}); err != nil {
-			return "", err
-		}
-		if _, err := tw.Write([]byte(f.text)); err != nil {
-			return "", err
-		}
-		if err := tw.Close(); err != nil {
-			return "", err
-		}
-		if _, err := rt.cli.CopyToContainer(ctx, created.ID, client.CopyToContainerOptions{DestinationPath: "/", Content: &buf}); err != nil {
-			return "", fmt.Errorf("%s: copy %s: %w", name, f.name, err)
+		if err := rt.writeFile(ctx, created.ID, f.path, []byte(f.text)); err != nil {
+			return "", fmt.Errorf("%s: write %s: %w", name, f.path, err)
 		}
 	}
 	if _, err := rt.cli.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {

@@ -84,9 +84,28 @@ var setLogger sync.Once
 // timeout, doubling an outage). One retry is made, by retryBroken, of a
 // command whose connection turned out broken.
 func Client(addr string, timeout time.Duration) *redis.Client {
+	o := options(timeout)
+	o.Addrs = []string{addr}
+	return hooked(redis.NewClient(o.Simple()))
+}
+
+// FailoverClient returns a client of the primary that the Sentinels at
+// sentinels know as master, with Client's timeouts: go-redis asks a
+// Sentinel for the primary's address, and follows it when Sentinel
+// promotes a replica (+switch-master). While no primary answers, commands
+// fail as against a stopped Redis.
+func FailoverClient(master string, sentinels []string, timeout time.Duration) *redis.Client {
+	o := options(timeout)
+	o.MasterName, o.Addrs = master, sentinels
+	return hooked(redis.NewFailoverClient(o.Failover()))
+}
+
+// options are the lab's settings of every Redis client it makes: one dial
+// attempt, no retries of go-redis's own, and timeout for each dial, read,
+// write and pool wait.
+func options(timeout time.Duration) *redis.UniversalOptions {
 	setLogger.Do(func() { redis.SetLogger(quiet{}) })
-	c := redis.NewClient(&redis.Options{
-		Addr:                  addr,
+	return &redis.UniversalOptions{
 		Protocol:              2,
 		DisableIdentity:       true,
 		DialTimeout:           timeout,
@@ -100,32 +119,10 @@ func Client(addr string, timeout time.Duration) *redis.Client {
 		MaintNotificationsConfig: &maintnotifications.Config{
 			Mode: maintnotifications.ModeDisabled,
 		},
-	})
-	c.AddHook(retryBroken{})
-	return c
+	}
 }
 
-// FailoverClient returns a client of the primary that the Sentinels at
-// sentinels know as master, with Client's timeouts: go-redis asks a
-// Sentinel for the primary's address, and follows it when Sentinel
-// promotes a replica (+switch-master). While no primary answers, commands
-// fail as against a stopped Redis.
-func FailoverClient(master string, sentinels []string, timeout time.Duration) *redis.Client {
-	setLogger.Do(func() { redis.SetLogger(quiet{}) })
-	c := redis.NewFailoverClient(&redis.FailoverOptions{
-		MasterName:            master,
-		SentinelAddrs:         sentinels,
-		Protocol:              2,
-		DisableIdentity:       true,
-		DialTimeout:           timeout,
-		DialerRetries:         1,
-		DialerRetryTimeout:    time.Millisecond,
-		ReadTimeout:           timeout,
-		WriteTimeout:          timeout,
-		PoolTimeout:           timeout,
-		MaxRetries:            -1,
-		ContextTimeoutEnabled: true,
-	})
+func hooked(c *redis.Client) *redis.Client {
 	c.AddHook(retryBroken{})
 	return c
 }
