@@ -18,6 +18,8 @@ type State struct {
 	Sent int64 `json:"sent,omitempty"`
 	// Stalled says the proxy holds every answer back (Proxy.Stall).
 	Stalled bool `json:"stalled,omitempty"`
+	// Holding counts the connections whose next answer the stall holds.
+	Holding int64 `json:"holding,omitempty"`
 }
 
 // Control is the proxy's HTTP control API: GET /delay says the delay, PUT
@@ -95,7 +97,7 @@ func (p *Proxy) reply(w http.ResponseWriter, code int, msg string) {
 		json.NewEncoder(w).Encode(map[string]string{"error": msg})
 		return
 	}
-	json.NewEncoder(w).Encode(State{Target: p.target, Delay: p.Delay().String(), Sent: p.Sent(), Stalled: p.Stalled()})
+	json.NewEncoder(w).Encode(State{Target: p.target, Delay: p.Delay().String(), Sent: p.Sent(), Stalled: p.Stalled(), Holding: p.Holding()})
 }
 
 // Get reads the state of the proxy whose control API is at base.

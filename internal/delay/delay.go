@@ -46,6 +46,7 @@ type Proxy struct {
 	drop   atomic.Bool  // answers are dropped (Drop)
 	stall  atomic.Bool  // answers are held back (Stall)
 	cuts   atomic.Int64 // Cut calls: a held answer of an earlier one is dropped
+	stuck  atomic.Int64 // connections whose next answer a stall holds back now
 	reset  atomic.Int64 // connections reset by Drop
 
 	mu      sync.Mutex
@@ -127,6 +128,11 @@ func (p *Proxy) Drop(on bool) { p.drop.Store(on) }
 // The kernel's buffers hold back what the proxy no longer reads (see
 // chunks), so a stall costs the proxy no more than a delay does.
 func (p *Proxy) Stall(on bool) { p.stall.Store(on) }
+
+// Holding counts the connections whose next answer a stall holds back
+// now: an answer has arrived from the target and waits for the stall to
+// end.
+func (p *Proxy) Holding() int64 { return p.stuck.Load() }
 
 // Stalled reports whether the proxy holds answers back.
 func (p *Proxy) Stalled() bool { return p.stall.Load() }
@@ -259,8 +265,12 @@ func (p *Proxy) late(dst, src net.Conn) {
 		if wait := time.Until(c.at); wait > 0 {
 			time.Sleep(wait)
 		}
-		for p.stall.Load() && p.cuts.Load() == cuts {
-			time.Sleep(stallPoll)
+		if p.stall.Load() {
+			p.stuck.Add(1)
+			for p.stall.Load() && p.cuts.Load() == cuts {
+				time.Sleep(stallPoll)
+			}
+			p.stuck.Add(-1)
 		}
 		if p.cuts.Load() != cuts {
 			// Cut while this was held back: the link died with it.

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +40,32 @@ func echo(t *testing.T) string {
 	return target(t, func(c net.Conn) { defer c.Close(); io.Copy(c, c) })
 }
 
+// echoThrough starts a proxy to an echo target and a client connection
+// through it, which has made one round trip.
+func echoThrough(t *testing.T) (*delay.Proxy, net.Conn, *bufio.Reader) {
+	t.Helper()
+	p, err := delay.Listen("127.0.0.1:0", echo(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	br := bufio.NewReader(c)
+	roundTrip(t, c, br)
+	return p, c, br
+}
+
+// lateCopies counts the goroutines copying a target's answers to a client.
+func lateCopies() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	return strings.Count(string(buf), "delay.(*Proxy).late(")
+}
+
 func roundTrip(t *testing.T, c net.Conn, br *bufio.Reader) time.Duration {
 	t.Helper()
 	start := time.Now()
@@ -56,18 +83,7 @@ func roundTrip(t *testing.T, c net.Conn, br *bufio.Reader) time.Duration {
 // on open connections, a delay out of range is refused, and Cut ends the
 // connections.
 func TestDelay(t *testing.T) {
-	p, err := delay.Listen("127.0.0.1:0", echo(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	c, err := net.Dial("tcp", p.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	br := bufio.NewReader(c)
-	roundTrip(t, c, br)
+	p, c, br := echoThrough(t)
 	if err := p.SetDelay(60 * time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
@@ -243,21 +259,11 @@ func TestDrop(t *testing.T) {
 }
 
 // TestStall: a stalled proxy holds answers back until the stall ends, then
-// sends them in order; a Cut while stalled drops what was held, and the
-// client never reads it.
+// sends them in order; a Cut while stalled ends the held connection at
+// once, stall or not: its copy ends, and the client reads nothing more.
 func TestStall(t *testing.T) {
-	p, err := delay.Listen("127.0.0.1:0", echo(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	c, err := net.Dial("tcp", p.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	br := bufio.NewReader(c)
-	roundTrip(t, c, br)
+	p, c, br := echoThrough(t)
+	t.Cleanup(func() { p.Stall(false) }) // before Close, should the test fail stalled
 
 	p.Stall(true)
 	if !p.Stalled() {
@@ -282,16 +288,25 @@ func TestStall(t *testing.T) {
 	if _, err := io.WriteString(c, "lost\n"); err != nil {
 		t.Fatal(err)
 	}
-	// The echo has sent it back to the proxy once the proxy's target side
-	// has read it: wait until the bytes are certainly there to hold.
 	deadline := time.Now().Add(5 * time.Second)
-	for p.Sent() < int64(len("ping\na\nb\nlost\n")) && time.Now().Before(deadline) {
+	for p.Holding() != 1 { // the echo's answer has reached the proxy, and waits
+		if time.Now().After(deadline) {
+			t.Fatalf("the proxy holds %d answers, want 1", p.Holding())
+		}
 		time.Sleep(time.Millisecond)
 	}
 	p.Cut()
-	p.Stall(false)
+	// Still stalled: the held connection's copy must end anyway.
+	deadline = time.Now().Add(5 * time.Second)
+	for lateCopies() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a Cut while stalled left the connection's copy waiting for the stall to end")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if line, err := br.ReadString('\n'); err == nil || line != "" {
 		t.Fatalf("after a cut while stalled: read %q, %v; want nothing and an error", line, err)
 	}
+	p.Stall(false)
 }
