@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -150,6 +151,11 @@ func (c Config) withDefaults() (Config, []string, error) {
 	}
 	if len(c.Sentinels) > maxSentinels {
 		return c, nil, fmt.Errorf("%d Sentinels: at most %d", len(c.Sentinels), maxSentinels)
+	}
+	for _, a := range c.Sentinels {
+		if host, port, err := net.SplitHostPort(a); err != nil || host == "" || port == "" {
+			return c, nil, fmt.Errorf("Sentinel address %q: want host:port", a)
+		}
 	}
 	if c.Password == "" {
 		c.Password = statelab.DemoPassword

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,10 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"statelab"
-
 	"github.com/golang-jwt/jwt/v5"
 
+	"statelab"
+	"statelab/internal/failover"
 	"statelab/internal/labredis"
 	"statelab/internal/redisserver"
 	"statelab/internal/redistest"
@@ -710,4 +711,67 @@ func TestAnswerDelay(t *testing.T) {
 	if _, err := servers.New(servers.Config{Variant: statelab.JWT, AnswerDelay: servers.MaxAnswerDelay + time.Second}); err == nil || !strings.Contains(err.Error(), "answer delay") {
 		t.Errorf("a delay past the bound: %v", err)
 	}
+}
+
+// TestRedisFailoverConfig: what an instance is told about Sentinels and
+// WAIT is checked before it starts: a malformed address, too many
+// Sentinels, a wait out of range are refused with the setting named.
+func TestRedisFailoverConfig(t *testing.T) {
+	many := make([]string, 17)
+	for i := range many {
+		many[i] = "127.0.0.1:26379"
+	}
+	for _, tc := range []struct {
+		name string
+		cfg  servers.Config
+		want string
+	}{
+		{"no port", servers.Config{Sentinels: []string{"127.0.0.1"}}, "Sentinel address"},
+		{"no host", servers.Config{Sentinels: []string{":26379"}}, "Sentinel address"},
+		{"a URL", servers.Config{Sentinels: []string{"redis://127.0.0.1:26379"}}, "Sentinel address"},
+		{"too many", servers.Config{Sentinels: many}, "at most 16"},
+		{"a negative wait", servers.Config{RedisWait: -time.Second}, "redis wait"},
+		{"a wait past the bound", servers.Config{RedisWait: servers.MaxRedisWait + time.Second}, "redis wait"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cfg.Variant = statelab.Redis
+			srv, err := servers.New(tc.cfg)
+			if err == nil {
+				srv.Close()
+				t.Fatalf("accepted; want an error saying %q", tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%v; want it to say %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestRedisWaitThroughSentinel: a redis instance that finds the primary
+// through Sentinel and WAITs for the replica serves a login and a write
+// while the replica keeps up; while the replication link stalls, a write
+// is refused with 503 and says why, instead of being acknowledged.
+func TestRedisWaitThroughSentinel(t *testing.T) {
+	set, err := failover.Start(context.Background(), failover.Options{})
+	if errors.Is(err, failover.ErrNotFound) {
+		redistest.Absent(t, "redis-server is not on PATH (apt-get install redis-server)")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { set.Close() })
+	ts := instance(t, servers.Config{Variant: statelab.Redis, Sentinels: set.SentinelAddrs(), RedisWait: 500 * time.Millisecond, RedisTimeout: time.Second})
+	u := newUser(t)
+	if r := u.do("POST", ts.URL+"/login", statelab.Login{User: "alice", Password: statelab.DemoPassword}); r.status != 200 {
+		t.Fatalf("login through Sentinel: %d %s", r.status, r.raw)
+	}
+	if r := u.do("POST", ts.URL+"/cart", statelab.Item{Item: "fig", Qty: 1}); r.status != 200 {
+		t.Fatalf("a write the replica can acknowledge: %d %s", r.status, r.raw)
+	}
+	set.Stall(true)
+	r := u.do("POST", ts.URL+"/cart", statelab.Item{Item: "lime", Qty: 1})
+	if r.status != http.StatusServiceUnavailable || !strings.Contains(r.raw, "no replica acknowledged") {
+		t.Fatalf("a write while the link stalls: %d %s; want 503 saying no replica acknowledged it", r.status, r.raw)
+	}
+	set.Stall(false)
 }
