@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"statelab"
+	"statelab/internal/poll"
 	"statelab/lab"
 )
 
@@ -44,24 +45,22 @@ func (r *Run) AwaitPromotion(was string, interval, limit time.Duration) (string,
 	if rep == nil {
 		return "", time.Time{}, errors.New("no replicated Redis runs")
 	}
-	deadline := time.Now().Add(r.rn.timing.wait(limit))
-	for {
-		addr, err := rep.Primary(r.ctx)
-		if err == nil && addr != was {
-			return addr, time.Now(), nil
+	var addr string
+	err := poll.Until(r.ctx, r.rn.timing.wait(limit), interval, func(ctx context.Context) error {
+		a, err := rep.Primary(ctx)
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			if err == nil {
-				err = fmt.Errorf("the Sentinels still name %s", was)
-			}
-			return "", time.Time{}, fmt.Errorf("no promotion within %s: %w", r.rn.timing.wait(limit), err)
+		if a == was {
+			return fmt.Errorf("the Sentinels still name %s", was)
 		}
-		select {
-		case <-r.ctx.Done():
-			return "", time.Time{}, r.ctx.Err()
-		case <-time.After(interval):
-		}
+		addr = a
+		return nil
+	})
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("no promotion: %w", err)
 	}
+	return addr, time.Now(), nil
 }
 
 // trackedReplication tells the world what the scenario does to the

@@ -89,7 +89,7 @@ func (w *world) Injected(v statelab.Variant, r Response) string {
 		case !w.primaryKilled.IsZero() && v.Describe().DiesWithStore():
 			return "the scenario killed Redis's primary, and Sentinel fails over to the replica"
 		case !w.stalled.IsZero() && v.Describe().DiesWithStore():
-			return "the scenario stalled the link from Redis's primary to its replica, and the instances WAIT for the replica"
+			return "the scenario stalled the link from Redis's primary to its replica"
 		case w.timeout > 0 && w.latency >= w.timeout:
 			return fmt.Sprintf("the scenario delays every answer of Redis by %s, past the %s the instances wait", Seconds(w.latency.Seconds()), Seconds(w.timeout.Seconds()))
 		}
