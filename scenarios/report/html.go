@@ -157,6 +157,10 @@ func htmlRun(j *scenarios.Journal) hRun {
 	return r
 }
 
+// stepGap is the least distance, in the chart's units, between two step
+// numbers on one row.
+const stepGap = 14
+
 // markClass colours a cell by its mark: ✓ good, ✗ bad.
 func markClass(s string) string {
 	switch {
@@ -401,16 +405,26 @@ func chart(s *scenarios.ScenarioReport, tl told) *hChart {
 		}
 		c.Ticks = append(c.Ticks, hTick{X: c.x(t), Label: label})
 	}
-	// The steps' numbers, on two rows where they would overlap.
+	// The steps' numbers, on two rows where they would overlap; a step
+	// too close to both rows' last is named with the last of the second
+	// ("4,5").
 	lastX := [2]float64{-100, -100}
+	last := [2]int{-1, -1} // index in c.Steps of each row's last number
 	for n := 1; n <= len(s.Steps); n++ {
 		if t, ok := tl.steps[n]; ok {
 			x := c.x(t)
 			row := 0
-			if x-lastX[0] < 14 {
+			switch {
+			case x-lastX[0] >= stepGap:
+			case x-lastX[1] >= stepGap:
 				row = 1
+			default:
+				c.Steps[last[1]].Label += "," + fmt.Sprint(n)
+				lastX[1] = x + 6*float64(len(c.Steps[last[1]].Label)-1)
+				continue
 			}
 			lastX[row] = x
+			last[row] = len(c.Steps)
 			c.Steps = append(c.Steps, hTick{X: x, Y: 12 + 11*float64(row), Label: fmt.Sprint(n)})
 		}
 	}
