@@ -444,7 +444,7 @@ func waitLosesNothing(v statelab.Variant) scenarios.Expectation {
 
 // promoted: Sentinel promoted the replica in both rounds.
 func promoted() scenarios.Expectation {
-	return scenarios.Expectation{Variant: scenarios.EveryVariant, Text: "Sentinel promotes the replica after the primary dies, both times", Check: func(res *scenarios.Result) (bool, string) {
+	return scenarios.Expectation{Variant: scenarios.EveryVariant, Text: "sees Sentinel promote the replica after the primary dies, both times", Check: func(res *scenarios.Result) (bool, string) {
 		a, b := factsOf(res, ""), factsOf(res, " with WAIT")
 		return a.ReplicaPromoted && b.ReplicaPromoted, fmt.Sprintf("the replica named the primary %s and %s after the kill", scenarios.Millis(a.PromotedMs), scenarios.Millis(b.PromotedMs))
 	}}
