@@ -178,9 +178,9 @@ func replicate(r *scenarios.Run, s lab.Settings, round string) error {
 	if err != nil {
 		return err
 	}
-	r.Note("%s", rep.Describe())
+	r.Aside("%s", rep.Describe())
 	if s.RedisWait > 0 {
-		r.Note("the redis instances now WAIT for the replica after each session write, at most %s", scenarios.Seconds(s.RedisWait.Seconds()))
+		r.Aside("the redis instances now WAIT for the replica after each session write, at most %s", scenarios.Seconds(s.RedisWait.Seconds()))
 	}
 	roundOf(r, round)
 	return nil
@@ -242,7 +242,7 @@ func fillAndCatchUp(r *scenarios.Run, round string) error {
 	if round != "" {
 		who = fmt.Sprintf("%d redis users", len(users))
 	}
-	r.Note("%s logged in and filled their carts; the median redis POST /cart took %s. The replica had applied all the primary sent (offset %d) %s after the last write",
+	r.Aside("%s logged in and filled their carts; the median redis POST /cart took %s. The replica had applied all the primary sent (offset %d) %s after the last write",
 		who, scenarios.Millis(f.WriteMs), rp, scenarios.Millis(f.LagMs))
 	return nil
 }
