@@ -105,11 +105,11 @@ var trafficSpike = &scenarios.Scenario{
 		}
 		return fmt.Sprintf("Before the spike no pool had more than %d requests in flight; at the spike every pool reached %d, and the rule added a fourth instance to each. "+
 			"In the round-robin pools the new instance gave its first answer %s after it joined its pool, and took its turn from then on: it answered %s requests answered after it joined. "+
-			"memory's new instance answered %d of %d: every memory user was pinned to instances 1 to 3 before it existed, and a sticky pool sends a pinned user nowhere else "+
+			"memory's new instance answered %d of %d: every memory user was pinned to one of the %d instances there were before it, and a sticky pool sends a pinned user nowhere else "+
 			"(memory's pool is sticky because, without affinity, its users are refused wherever their session is not: see round-robin). "+
 			"The new capacity took load at once where any instance can serve any user; memory's new instance could serve only users who log in after it joined, and none did in this run.",
 			res.Int("most requests in flight in a pool before the spike"), spikeThreshold, strings.Join(firsts, ", "), strings.Join(shares, ", "),
-			res.Int("answers by the new instance: "+string(inProcess)), res.Int("answers after it joined: "+string(inProcess)))
+			res.Int("answers by the new instance: "+string(inProcess)), res.Int("answers after it joined: "+string(inProcess)), res.Int("memory instances before the spike"))
 	},
 }
 
@@ -247,6 +247,7 @@ func spike(r *scenarios.Run) error {
 	if err != nil {
 		return err
 	}
+	r.Fact("memory instances before the spike", len(r.RT.Instances(inProcess)))
 	for _, v := range statelab.Variants {
 		r.Fact("rule fired: "+string(v), fired[v])
 		newOne := v.Instance(4)
