@@ -24,8 +24,8 @@ const (
 	// failoverWait is how long an instance WAITs for the replica to
 	// acknowledge a session write, in the second round.
 	failoverWait = 2 * time.Second
-	// failoverPoll is how often the scenario asks Sentinel, and a user the
-	// site, during a failover.
+	// failoverPoll is how long the scenario waits, after each answer, to
+	// ask Sentinel again, and a user the site, during a failover.
 	failoverPoll = 20 * time.Millisecond
 )
 
@@ -364,7 +364,7 @@ func killPrimary(r *scenarios.Run, round, probe string) error {
 	if !f.ReplicaPromoted {
 		who = now + ", which is not the replica,"
 	}
-	r.Note("the Sentinels named %s the primary %s after the kill; %s, asking every %d ms, got %d answers other than 200, and was served from %s after the kill on, by every instance",
+	r.Note("the Sentinels named %s the primary %s after the kill; %s, asking again %d ms after each answer, got %d answers other than 200, and was served from %s after the kill on, by every instance",
 		who, scenarios.Millis(f.PromotedMs), sampler.Name, failoverPoll.Milliseconds(), f.Failed, scenarios.Millis(f.UnservedMs))
 	var users []*scenarios.User
 	for _, v := range statelab.Variants {
