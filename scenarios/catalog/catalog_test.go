@@ -308,3 +308,21 @@ func checkLessons(t *testing.T, j *scenarios.Journal) {
 		}
 	}
 }
+
+// TestRecordedLessons: the recorded run's lessons state only numbers its
+// journal holds, redis-failover's among them, which the in-process lab of
+// TestCatalogue cannot run.
+func TestRecordedLessons(t *testing.T) {
+	j, err := scenarios.LoadJournal("../../examples/journals/run-all.json.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, s := range j.Scenarios {
+		found = found || (s.Name == "redis-failover" && !s.Skipped && s.Lesson != "")
+	}
+	if !found {
+		t.Fatal("the recorded run has no lesson of redis-failover")
+	}
+	checkLessons(t, j)
+}
