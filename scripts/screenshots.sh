@@ -31,7 +31,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/lab" ./cmd/lab
 COLUMNS=80 "$tmp/lab" run all >"$tmp/run.txt"
-python3 - "$tmp/run.txt" "$tmp/grid.html" <<'PY'
+python3 - "$tmp/run.txt" "$tmp/grid.html" "$tmp/height" <<'PY'
 import html, sys
 lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
 start = max(i for i, l in enumerate(lines) if l.startswith("summary"))
@@ -39,8 +39,10 @@ text = html.escape("\n".join(lines[start:]))
 open(sys.argv[2], "w", encoding="utf-8").write(
     '<!doctype html><meta charset="utf-8"><body style="margin:0;background:#111;color:#eee">'
     '<pre style="font:15px/1.35 DejaVu Sans Mono,monospace;margin:12px;width:80ch">' + text + '</pre>')
+# The window's height: every line (15 px at 1.35) and the margins.
+print(int(len(lines[start:]) * 15 * 1.35 + 30), file=open(sys.argv[3], "w"))
 PY
-"$found" --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=780,660 \
+"$found" --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=780,"$(cat "$tmp/height")" \
 	--screenshot="$PWD/$out.new/grid-80.png" "file://$tmp/grid.html" 2>/dev/null
 rm -rf "$out"
 mv "$out.new" "$out"
